@@ -1,0 +1,89 @@
+"""Service configuration, read once from the environment.
+
+Every setting has the ``RAPPORT_`` prefix except ``DATABASE_URL``, which follows the
+convention most platforms already use. Production mode refuses settings that are only
+safe on a developer's machine, so a forgotten test flag cannot reach real traffic.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "RAPPORT_DATABASE_URL")
+    )
+    data_dir: Path = Path(".rapport")
+    migrate_on_start: bool = True
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_import_bytes: int = Field(default=64 * 1_048_576, ge=1024)
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=5.0)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+    score_recompute_hour_utc: int = Field(default=3, ge=0, le=23)
+
+    webhooks_enabled: bool = True
+    webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_allow_private_networks: bool = False
+    webhook_allow_http: bool = False
+    webhook_disable_after_days: float = Field(default=5.0, gt=0)
+    webhook_batch_size: int = Field(default=200, ge=1, le=5000)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1, le=512)
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule_is_numbers(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if self.webhook_allow_private_networks:
+                raise ValueError(
+                    "RAPPORT_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true is refused in production mode"
+                )
+            if self.webhook_allow_http:
+                raise ValueError("RAPPORT_WEBHOOK_ALLOW_HTTP=true is refused in production mode")
+            if not self.database_url:
+                raise ValueError("DATABASE_URL is required in production mode")
+        return self
+
+    @property
+    def retry_schedule(self) -> tuple[float, ...]:
+        return parse_retry_schedule(self.webhook_retry_schedule)
+
+
+def parse_retry_schedule(value: str) -> tuple[float, ...]:
+    """Parse ``"5,300,1800"`` into seconds; an empty or negative schedule is a typo, not a wish."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("retry schedule needs at least one delay")
+    delays = tuple(float(p) for p in parts)
+    if any(d < 0 for d in delays):
+        raise ValueError("retry delays must be >= 0 seconds")
+    return delays
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,92 @@
+"""Typed dependencies, declared once and used by every router."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import Clock
+from app.config import Settings
+from app.errors import PreconditionFailed
+from app.routers.route import app_state, authenticate
+from app.services.auth import AuthContext
+from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="rk_live_…",
+    description="An API key of the workspace: `Authorization: Bearer rk_live_…`.",
+)
+
+
+def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession = request.state.session
+    return session
+
+
+def get_clock(request: Request) -> Clock:
+    return app_state(request).clock
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return app_state(request).settings
+
+
+def _scoped(scope: str) -> object:
+    async def dependency(
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    ) -> AuthContext:
+        auth = await authenticate(request)
+        auth.require(scope)
+        return auth
+
+    dependency.__name__ = f"require_{scope}"
+    return Depends(dependency)
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=1024, description="The `next_cursor` of the previous page."),
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, cursor=cursor)
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+
+
+def if_match(
+    value: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=64,
+            description='The `ETag` you read, e.g. `"3"`; a stale one gets 412.',
+        ),
+    ] = None,
+) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    match = _ETAG.match(value)
+    if match is None:
+        raise PreconditionFailed(f"If-Match {value!r} does not name a version of this resource")
+    return int(match.group(1))
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ReadAuth = Annotated[AuthContext, _scoped("read")]
+WriteAuth = Annotated[AuthContext, _scoped("write")]
+AdminAuth = Annotated[AuthContext, _scoped("admin")]
+PageDep = Annotated[PageRequest, Depends(page_params)]
+IfMatchDep = Annotated[int | None, Depends(if_match)]

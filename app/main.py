@@ -1,0 +1,111 @@
+"""The application factory and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
+
+from app.clock import Clock, SystemClock
+from app.config import Settings, get_settings
+from app.db import Database
+from app.logging_setup import configure_logging
+from app.middleware import RequestContextMiddleware
+from app.problems import install as install_problem_handlers
+from app.routers import api_keys, events, health, members, workspace
+from app.services.auth import KeyResolver
+from app.state import AppState
+
+log = logging.getLogger("rapport")
+IMPORT_PATHS = ("/v1/contacts/imports",)
+ROUTERS = (health.router, workspace.router, api_keys.router, members.router, events.router)
+
+DESCRIPTION = """
+Rapport turns past clients and partner businesses into a steady stream of referrals:
+contacts and their inner circle, planned touches, referrals and rewards, scores.
+
+* **Auth**: `Authorization: Bearer rk_live_…` (scopes `read`, `write`, `admin`).
+* **Errors**: RFC 9457 `application/problem+json`, with `errors[].loc` naming each field.
+* **Lists**: keyset pages: `limit` (≤ 200), `cursor`; responses `{data, next_cursor}`.
+* **Writes**: `Idempotency-Key` on POST; `If-Match` with the `ETag` on PATCH.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """Operation ids are set by hand on every route; this fallback keeps them stable."""
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state: AppState = app.state.rapport
+        state.db  # noqa: B018  (fails fast when no database is configured)
+        log.info("rapport started", extra={"environment": settings.environment})
+        try:
+            yield
+        finally:
+            for worker in reversed(state.background):
+                await worker.stop()
+            if database is None:
+                await state.db.dispose()
+
+    app = FastAPIOffline(
+        title="Rapport API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        separate_input_output_schemas=True,
+    )
+    app.state.rapport = AppState(
+        settings=settings,
+        database=database
+        or (
+            Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
+            if settings.database_url
+            else None
+        ),
+        clock=clock or SystemClock(),
+        keys=KeyResolver(ttl_seconds=settings.api_key_cache_seconds),
+    )
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_bytes,
+        import_paths=IMPORT_PATHS,
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, object]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    app.openapi_schema = schema
+    return schema
+
+
+def create_production_app() -> FastAPI:
+    """Entry point for uvicorn's ``--factory``: settings and logging from the environment."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

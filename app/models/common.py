@@ -1,0 +1,89 @@
+"""Schemas shared by every resource: input base class, pages, problems."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+T = TypeVar("T")
+
+MAX_STRING = 10_000
+
+
+def _reject_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("string_nul", "NUL characters are not allowed in strings")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _reject_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_nul(item)
+
+
+class InputModel(BaseModel):
+    """Base for every request body.
+
+    Unknown fields are refused rather than ignored, so a client's typo surfaces as a 422
+    instead of a silently unchanged record. NUL characters are refused here because
+    PostgreSQL cannot store them in text, and a database error is the wrong place to learn it.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_STRING)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_strings(cls, value: Any) -> Any:
+        _reject_nul(value)
+        return value
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list. ``next_cursor`` is opaque; null means the list is exhausted."""
+
+    data: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to fetch the next page; null at the end."
+    )
+
+
+class ProblemFieldError(BaseModel):
+    loc: list[str | int] = Field(description='Path to the offending input, e.g. ["body", "email"]')
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the shape of every error response."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "type": "https://rapport.dev/problems/validation-failed",
+                "title": "Validation failed",
+                "status": 422,
+                "detail": "body.email: value is not a valid email address",
+                "instance": "/v1/members",
+                "request_id": "3f2c9b1e0e7d4c35a1c1f4f2d3b2a1c0",
+                "errors": [
+                    {"loc": ["body", "email"], "msg": "not a valid email", "type": "value_error"}
+                ],
+            }
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[ProblemFieldError] | None = None

@@ -1,0 +1,46 @@
+"""The event outbox: every change worth telling the outside world about, in commit order.
+
+``txid`` is the writing transaction's id. Readers only see events whose transaction is
+older than every transaction still running (``pg_snapshot_xmin``) and page by
+``(txid, id)``, so an event that commits late can never land behind a reader's cursor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import BigInteger, Identity, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TenantMixin, created_at_column, workspace_fk
+from app.models.common import OutputModel
+
+
+class Event(TenantMixin, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        workspace_fk(),
+        Index("ix_events_workspace_id_txid_id", "workspace_id", "txid", "id"),
+        Index("ix_events_workspace_id_type_txid_id", "workspace_id", "type", "txid", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    event_uid: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
+    )
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = created_at_column()
+    data: Mapped[dict[str, Any]]
+
+
+class EventRead(OutputModel):
+    id: str = Field(
+        description="The event id, also sent as `webhook-id`.", examples=["evt_2q8c..."]
+    )
+    type: str = Field(examples=["contact.created"])
+    timestamp: datetime
+    data: dict[str, Any]

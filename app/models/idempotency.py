@@ -1,0 +1,24 @@
+"""Stored responses of POST requests that carried an ``Idempotency-Key``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, TenantMixin, created_at_column, workspace_fk
+
+
+class IdempotencyRecord(TenantMixin, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (workspace_fk(),)
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    headers: Mapped[dict[str, Any]]
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime]

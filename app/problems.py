@@ -1,0 +1,166 @@
+"""RFC 9457 problem+json for every error the API returns.
+
+One handler per exception family renders the same shape; nothing else in the code
+builds an error response. Unexpected errors are logged with the request id and answered
+with a generic 500 that carries the id but never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import DomainError, ValidationFailed
+from app.models.common import Problem
+from app.request_context import current_request_id
+
+PROBLEM_BASE = "https://rapport.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("rapport.errors")
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    request: Request,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": current_request_id(),
+    }
+    if errors is not None:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
+
+
+def _clean_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    """Pydantic's error dicts carry inputs and exception objects; keep what a client needs."""
+    return [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": err.get("type")}
+        for err in raw
+    ]
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        request,
+        errors=errors,
+        extra=exc.extra,
+        headers=headers,
+    )
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _clean_errors(list(exc.errors()))
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return problem_response(
+        422,
+        "validation-failed",
+        "Validation failed",
+        f"{where}: {first['msg']}",
+        request,
+        errors=errors,
+    )
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return problem_response(
+        exc.status_code,
+        slug,
+        title,
+        str(exc.detail),
+        request,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("integrity error reached the handler: %s", exc.__class__.__name__)
+    return problem_response(
+        409,
+        "conflict",
+        "Conflict",
+        "the change conflicts with existing data (a reference or uniqueness rule)",
+        request,
+    )
+
+
+async def _data(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        422,
+        "validation-failed",
+        "Validation failed",
+        "a value is out of range or malformed for storage",
+        request,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal server error",
+        "an unexpected error occurred; quote the request_id when reporting it",
+        request,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {MEDIA_TYPE: {}}}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Missing, malformed, unknown or revoked API key."),
+    403: _problem("The API key lacks the scope this operation needs."),
+    422: _problem("Invalid input; `errors` names each offending field."),
+    500: _problem("Unexpected error; the body carries the request id."),
+}
+ErrorResponses = dict[int | str, dict[str, Any]]
+NOT_FOUND: ErrorResponses = {404: _problem("No such resource in this workspace.")}
+CONFLICT: ErrorResponses = {
+    409: _problem("Conflicts with the current state, or an idempotent request in flight.")
+}
+PRECONDITION: ErrorResponses = {412: _problem("If-Match named a stale version.")}

@@ -1,0 +1,76 @@
+"""Resolving an API key to the workspace and scopes it grants.
+
+A bounded in-process cache answers repeated keys without a database round trip. Its
+entries live at most ``api_key_cache_seconds`` (5 s by default), which is the promise
+made about revocation: a revoked key stops working within that time on every replica.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Forbidden, Unauthenticated
+from app.models.api_key import ApiKey
+from app.services.tokens import digest, parse_api_key
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    workspace_id: uuid.UUID
+    key_id: uuid.UUID
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        """``admin`` includes every scope; ``read`` and ``write`` are independent."""
+        if scope not in self.scopes and "admin" not in self.scopes:
+            raise Forbidden(f"this API key lacks the '{scope}' scope")
+
+
+class KeyResolver:
+    def __init__(self, *, ttl_seconds: float, maxsize: int = 10_000) -> None:
+        self._cache: TTLCache[str, AuthContext | None] | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
+
+    def forget(self) -> None:
+        if self._cache is not None:
+            self._cache.clear()
+
+    async def resolve(self, session: AsyncSession, token: str | None) -> AuthContext:
+        if not token:
+            raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+        workspace_id = parse_api_key(token)
+        if workspace_id is None:
+            raise Unauthenticated("malformed API key")
+        hashed = digest(token)
+        if self._cache is not None and hashed in self._cache:
+            cached = self._cache[hashed]
+        else:
+            cached = await self._load(session, workspace_id, hashed)
+            if self._cache is not None:
+                self._cache[hashed] = cached
+        if cached is None:
+            raise Unauthenticated("unknown or revoked API key")
+        return cached
+
+    @staticmethod
+    async def _load(
+        session: AsyncSession, workspace_id: uuid.UUID, hashed: str
+    ) -> AuthContext | None:
+        row = (
+            await session.execute(
+                select(ApiKey.id, ApiKey.scopes).where(
+                    ApiKey.workspace_id == workspace_id,
+                    ApiKey.secret_hash == hashed,
+                    ApiKey.revoked_at.is_(None),
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return AuthContext(workspace_id=workspace_id, key_id=row.id, scopes=frozenset(row.scopes))

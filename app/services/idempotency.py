@@ -1,0 +1,110 @@
+"""Idempotency keys: a retried POST returns what the first attempt returned.
+
+The check and the stored response live in the request's own transaction, so a response
+is remembered exactly when the change it reports was committed. A transaction-scoped
+advisory lock on the key tells a concurrent duplicate that the first is still in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, ValidationFailed
+from app.models.idempotency import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed.on(
+            ["header", "Idempotency-Key"], f"must be 1-{MAX_KEY_LENGTH} printable characters"
+        )
+
+
+async def begin(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    *,
+    at: datetime,
+) -> StoredResponse | None:
+    """Claim ``key`` for this request, or return the response stored for it."""
+    check_key(key)
+    lock_id = f"idem:{workspace_id}:{key}"
+    locked = await session.scalar(
+        select(func.pg_try_advisory_xact_lock(func.hashtextextended(lock_id, 0)))
+    )
+    if not locked:
+        raise Conflict("a request with this Idempotency-Key is still being processed")
+    stmt = select(IdempotencyRecord).where(
+        IdempotencyRecord.workspace_id == workspace_id,
+        IdempotencyRecord.key == key,
+        IdempotencyRecord.expires_at > at,
+    )
+    record = (await session.execute(stmt)).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise ValidationFailed.on(
+            ["header", "Idempotency-Key"],
+            "this key was already used with a different request body or path",
+        )
+    return StoredResponse(record.status_code, dict(record.headers), record.body)
+
+
+async def remember(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    response: StoredResponse,
+    *,
+    at: datetime,
+    ttl: timedelta,
+) -> None:
+    values: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": response.status_code,
+        "headers": response.headers,
+        "body": response.body,
+        "created_at": at,
+        "expires_at": at + ttl,
+    }
+    stmt = insert(IdempotencyRecord).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", "key"],
+        set_={k: stmt.excluded[k] for k in values if k not in ("workspace_id", "key")},
+    )
+    await session.execute(stmt)
+
+
+async def purge_expired(session: AsyncSession, *, at: datetime) -> int:
+    stmt = (
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.expires_at <= at)
+        .returning(IdempotencyRecord.key)
+    )
+    return len((await session.execute(stmt)).all())

@@ -1,0 +1,121 @@
+"""Keyset pagination: the one way every list in the API is paged.
+
+A cursor is the sort key of the last row served, so a page costs an index range scan
+however deep the client has paged, and rows inserted meanwhile neither repeat nor vanish.
+Cursors carry the name of the sort they belong to: a cursor reused under another sort is
+refused instead of silently returning the wrong page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.errors import ValidationFailed
+
+SortKey = QueryableAttribute[Any] | ColumnElement[Any]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def _encode_value(value: Any) -> list[Any]:
+    if value is None:
+        return ["n", None]
+    if isinstance(value, datetime):
+        return ["dt", value.isoformat()]
+    if isinstance(value, date):
+        return ["d", value.isoformat()]
+    if isinstance(value, uuid.UUID):
+        return ["u", str(value)]
+    if isinstance(value, Decimal):
+        return ["dec", str(value)]
+    if isinstance(value, bool | int | float | str):
+        return ["v", value]
+    raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+
+
+def _decode_value(tagged: Any) -> Any:
+    tag, raw = tagged
+    match tag:
+        case "n":
+            return None
+        case "dt":
+            return datetime.fromisoformat(raw)
+        case "d":
+            return date.fromisoformat(raw)
+        case "u":
+            return uuid.UUID(raw)
+        case "dec":
+            return Decimal(raw)
+        case "v":
+            return raw
+    raise ValueError(tag)
+
+
+def encode_cursor(sort: str, values: Sequence[Any]) -> str:
+    payload = json.dumps([sort, [_encode_value(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        got_sort, tagged = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = [_decode_value(t) for t in tagged]
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise ValidationFailed.on(["query", "cursor"], "malformed cursor") from exc
+    if got_sort != sort or len(values) != arity:
+        raise ValidationFailed.on(["query", "cursor"], "cursor belongs to another list or sort")
+    return values
+
+
+async def keyset_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    keys: Sequence[SortKey],
+    page: PageRequest,
+    sort: str = "default",
+    descending: bool = False,
+    tail_cursor: bool = False,
+) -> tuple[list[Row[Any]], str | None]:
+    """Run ``stmt`` ordered by ``keys`` (the last must be unique) and cut one page.
+
+    Rows come back with the key values appended as extra columns, which is how the next
+    cursor is built without the caller knowing the sort. ``tail_cursor`` is for feeds a
+    client polls: the last page still returns a cursor to resume from later.
+    """
+    if page.cursor is not None:
+        after = decode_cursor(page.cursor, sort, len(keys))
+        row_key = tuple_(*keys)
+        stmt = stmt.where(row_key < tuple_(*after) if descending else row_key > tuple_(*after))
+    order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
+    labelled = [k.label(f"_page_key_{i}") for i, k in enumerate(keys)]
+    stmt = stmt.add_columns(*labelled).order_by(*order).limit(page.limit + 1)
+    rows = list((await session.execute(stmt)).all())
+    if len(rows) <= page.limit and not tail_cursor:
+        return rows, None
+    if not rows:
+        return rows, page.cursor
+    rows = rows[: page.limit]
+    last = rows[-1]
+    width = len(keys)
+    return rows, encode_cursor(sort, list(last[-width:]))

@@ -1,0 +1,26 @@
+"""What the running app holds for its lifetime, in one typed object on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
+from app.services.auth import KeyResolver
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    database: Database | None
+    clock: Clock
+    keys: KeyResolver
+    background: list[Any] = field(default_factory=list)
+
+    @property
+    def db(self) -> Database:
+        if self.database is None:
+            raise RuntimeError("DATABASE_URL is not set (use `rapport serve`)")
+        return self.database
