@@ -1,5 +1,5 @@
 """Tables and API schemas. Importing this package registers every table on the metadata."""
 
-from app.models import api_key, contact, event, idempotency, member, workspace
+from app.models import api_key, contact, event, idempotency, member, touch, workspace
 
-__all__ = ["api_key", "contact", "event", "idempotency", "member", "workspace"]
+__all__ = ["api_key", "contact", "event", "idempotency", "member", "touch", "workspace"]
