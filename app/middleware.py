@@ -93,8 +93,11 @@ class RequestContextMiddleware:
                 )
                 status_holder["status"] = 413
                 return
+            overflow = {"hit": False}
             await self.app(
-                scope, _limited(receive, limit), _tagged(send, request_id, status_holder)
+                scope,
+                _limited(receive, limit, overflow),
+                _tagged(send, request_id, status_holder, overflow, limit),
             )
         finally:
             IN_FLIGHT.dec()
@@ -117,7 +120,8 @@ class RequestContextMiddleware:
             reset_request_id(token)
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
+def _limited(receive: Receive, limit: int, overflow: dict[str, bool]) -> Receive:
+    """Stop reading a body without Content-Length once it passes the limit."""
     seen = 0
 
     async def wrapped() -> Message:
@@ -126,14 +130,33 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
+                overflow["hit"] = True
                 raise PayloadTooLarge(f"request body exceeds {limit} bytes")
         return message
 
     return wrapped
 
 
-def _tagged(send: Send, request_id: str, holder: dict[str, int]) -> Send:
+def _tagged(
+    send: Send, request_id: str, holder: dict[str, int], overflow: dict[str, bool], limit: int
+) -> Send:
+    """Add the request id; replace whatever the app answered to an oversized body by a 413."""
+    replaced = False
+
     async def wrapped(message: Message) -> None:
+        nonlocal replaced
+        if overflow["hit"]:
+            if not replaced:
+                replaced = True
+                holder["status"] = 413
+                await _send_problem(
+                    send,
+                    413,
+                    "Payload too large",
+                    f"request body exceeds {limit} bytes",
+                    request_id,
+                )
+            return
         if message["type"] == "http.response.start":
             holder["status"] = int(message["status"])
             headers: list[Any] = list(message.get("headers", []))

@@ -8,9 +8,8 @@ Create Date: 2026-11-23 09:26:34.181967
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -87,7 +86,7 @@ def upgrade() -> None:
             name=op.f("fk_contacts_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_contacts")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_contacts")),
     )
     op.create_index(
         "ix_contacts_search", "contacts", ["search"], unique=False, postgresql_using="gin"
@@ -143,7 +142,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "source", "external_id", "workspace_id", name=op.f("pk_contact_external_ids")
+            "workspace_id", "source", "external_id", name=op.f("pk_contact_external_ids")
         ),
     )
     op.create_index(
@@ -188,7 +187,7 @@ def upgrade() -> None:
             name=op.f("fk_interactions_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_interactions")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_interactions")),
     )
     op.create_index(
         "ix_interactions_workspace_id_contact_id_occurred_at",
@@ -230,7 +229,7 @@ def upgrade() -> None:
             name=op.f("fk_observances_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_observances")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_observances")),
     )
     op.create_index(
         "ix_observances_workspace_id_contact_id",

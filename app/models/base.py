@@ -44,11 +44,11 @@ metadata = Base.metadata
 class TenantMixin:
     """The leading half of every tenant table's primary key."""
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, sort_order=-20)
 
 
 class IdMixin(TenantMixin):
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, sort_order=-10)
 
 
 def created_at_column() -> Mapped[datetime]:

@@ -7,7 +7,9 @@ made about revocation: a revoked key stops working within that time on every rep
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import TTLCache
@@ -32,9 +34,15 @@ class AuthContext:
 
 
 class KeyResolver:
-    def __init__(self, *, ttl_seconds: float, maxsize: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        ttl_seconds: float,
+        maxsize: int = 10_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._cache: TTLCache[str, AuthContext | None] | None = (
-            TTLCache(maxsize=maxsize, ttl=ttl_seconds) if ttl_seconds > 0 else None
+            TTLCache(maxsize=maxsize, ttl=ttl_seconds, timer=timer) if ttl_seconds > 0 else None
         )
 
     def forget(self) -> None:

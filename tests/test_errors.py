@@ -1,0 +1,92 @@
+"""Every error is problem+json; bad input never reaches the database as a 500."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import Tenant
+
+
+async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+async def test_wrong_method_is_405_problem(client: httpx.AsyncClient) -> None:
+    response = await client.put("/healthz")
+    assert response.status_code == 405
+    assert response.json()["status"] == 405
+
+
+async def test_invalid_json_is_422(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.post(
+        "/v1/members",
+        content=b'{"name": "x", ',
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"]
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    big = b'{"name": "' + b"x" * 2_000_000 + b'", "email": "a@example.com"}'
+    response = await client.post(
+        "/v1/members", content=big, headers={**tenant.headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_oversized_streamed_body_is_413(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65_536
+
+    response = await client.post(
+        "/v1/members",
+        content=chunks(),
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/members?active=%00", "/v1/members?cursor=a%00b", "/v1/members/%00"]
+)
+async def test_nul_bytes_in_url_are_refused(
+    client: httpx.AsyncClient, tenant: Tenant, path: str
+) -> None:
+    response = await client.get(path, headers=tenant.headers)
+    assert response.status_code in (400, 404, 422)
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_nul_in_nested_string_names_the_field(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/v1/members", json={"name": "ok\u0000", "email": "a@example.com"}, headers=tenant.headers
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "name"]
+
+
+async def test_bad_uuid_in_path_is_422(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.get("/v1/members/not-a-uuid", headers=tenant.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["path", "member_id"]
+
+
+async def test_body_of_wrong_type_is_422(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    for payload in ([1, 2], "text", 42, None):
+        response = await client.post("/v1/members", json=payload, headers=tenant.headers)
+        assert response.status_code == 422, payload
+
+
+async def test_errors_never_carry_stack_traces(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    response = await client.post("/v1/members", json={"name": 5}, headers=tenant.headers)
+    assert "Traceback" not in response.text
+    assert "input" not in response.json()["errors"][0]

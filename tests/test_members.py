@@ -1,0 +1,105 @@
+"""Members: CRUD, uniqueness, pagination and tenant isolation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import Tenant
+
+
+async def _create(client: httpx.AsyncClient, tenant: Tenant, n: int) -> dict[str, object]:
+    response = await client.post(
+        "/v1/members",
+        json={"name": f"Member {n}", "email": f"m{n}@example.com", "role": "agent"},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_crud(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    member = await _create(client, tenant, 1)
+    url = f"/v1/members/{member['id']}"
+    got = await client.get(url, headers=tenant.headers)
+    assert got.json()["email"] == "m1@example.com"
+    assert got.headers["etag"] == '"1"'
+    patched = await client.patch(
+        url, json={"role": "leader", "active": False}, headers={**tenant.headers, "If-Match": '"1"'}
+    )
+    assert patched.json()["role"] == "leader"
+    assert patched.json()["active"] is False
+    assert (await client.delete(url, headers=tenant.headers)).status_code == 204
+    assert (await client.get(url, headers=tenant.headers)).status_code == 404
+
+
+async def test_duplicate_email_is_409_case_insensitive(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    await _create(client, tenant, 1)
+    response = await client.post(
+        "/v1/members", json={"name": "Dup", "email": "M1@Example.com"}, headers=tenant.headers
+    )
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "A", "email": "not-an-email"}, "email"),
+        ({"name": "A", "email": "a@example.com", "role": "boss"}, "role"),
+        ({"email": "a@example.com"}, "name"),
+        ({"name": "A" * 201, "email": "a@example.com"}, "name"),
+        ({"name": "A", "email": "a@example.com", "active": "maybe"}, "active"),
+        ({"name": "A", "email": "a@example.com", "extra": 1}, "extra"),
+    ],
+)
+async def test_bad_member_input_is_422_naming_the_field(
+    client: httpx.AsyncClient, tenant: Tenant, body: dict[str, object], field: str
+) -> None:
+    response = await client.post("/v1/members", json=body, headers=tenant.headers)
+    assert response.status_code == 422
+    assert any(field in err["loc"] for err in response.json()["errors"])
+
+
+async def test_pages_cover_every_member_once(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    created = {str((await _create(client, tenant, n))["id"]) for n in range(7)}
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/v1/members", params=params, headers=tenant.headers)).json()
+        seen += [m["id"] for m in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(created)
+    assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 201}, {"limit": "x"}, {"cursor": "garbage"}, {"cursor": "W10"}],
+)
+async def test_bad_paging_is_422(
+    client: httpx.AsyncClient, tenant: Tenant, params: dict[str, object]
+) -> None:
+    response = await client.get("/v1/members", params=params, headers=tenant.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"][0] == "query"
+
+
+async def test_other_workspace_sees_404_everywhere(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    member = await _create(client, tenant, 1)
+    url = f"/v1/members/{member['id']}"
+    h = other_tenant.headers
+    assert (await client.get(url, headers=h)).status_code == 404
+    assert (await client.patch(url, json={"name": "X"}, headers=h)).status_code == 404
+    assert (await client.delete(url, headers=h)).status_code == 404
+    assert (await client.get("/v1/members", headers=h)).json()["data"] == []
+    assert (await client.get(url, headers=tenant.headers)).json()["name"] == "Member 1"
