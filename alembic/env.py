@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 
+from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import app.models  # noqa: F401  (registers every table on the metadata)
-from alembic import context
 from app.db import async_url
 from app.models.base import metadata
 

@@ -6,10 +6,9 @@ import asyncio
 from functools import lru_cache
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-
-from alembic import command
 
 
 def alembic_dir() -> Path:
