@@ -3,3 +3,7 @@
 from app.models import api_key, contact, event, idempotency, member, touch, workspace
 
 __all__ = ["api_key", "contact", "event", "idempotency", "member", "touch", "workspace"]
+
+from app.models import experiment, referral, reward
+
+__all__ += ["experiment", "referral", "reward"]

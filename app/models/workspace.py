@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, model_validator
@@ -29,6 +29,8 @@ def check_time_zone(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(check_time_zone)]
+ThankYouChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
+ThankYouMode = Literal["automated", "manual"]
 
 
 class Workspace(Base):
@@ -41,6 +43,12 @@ class Workspace(Base):
     send_window_end: Mapped[time] = mapped_column(default=time(20, 0))
     lapse_threshold_days: Mapped[int] = mapped_column(default=90)
     referral_follow_up_hours: Mapped[int] = mapped_column(default=24)
+    referral_thank_you_channel: Mapped[str] = mapped_column(
+        String(16), default="email", server_default="email"
+    )
+    referral_thank_you_mode: Mapped[str] = mapped_column(
+        String(16), default="manual", server_default="manual"
+    )
     weight_communication: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[0])
     weight_reciprocity: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[1])
     weight_appreciation: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[2])
@@ -84,6 +92,10 @@ class WorkspaceRead(OutputModel):
     send_window: SendWindow
     lapse_threshold_days: int
     referral_follow_up_hours: int
+    referral_thank_you_channel: ThankYouChannel = Field(
+        description="Channel of the thank-you touch scheduled for each received referral."
+    )
+    referral_thank_you_mode: ThankYouMode
     score_weights: ScoreWeights
     version: int
     created_at: datetime
@@ -98,6 +110,8 @@ class WorkspaceRead(OutputModel):
             send_window=SendWindow(start=ws.send_window_start, end=ws.send_window_end),
             lapse_threshold_days=ws.lapse_threshold_days,
             referral_follow_up_hours=ws.referral_follow_up_hours,
+            referral_thank_you_channel=ws.referral_thank_you_channel,  # type: ignore[arg-type]
+            referral_thank_you_mode=ws.referral_thank_you_mode,  # type: ignore[arg-type]
             score_weights=ScoreWeights(
                 communication=ws.weight_communication,
                 reciprocity=ws.weight_reciprocity,
@@ -115,4 +129,6 @@ class WorkspaceUpdate(InputModel):
     send_window: SendWindow | None = None
     lapse_threshold_days: int | None = Field(default=None, ge=1, le=3650)
     referral_follow_up_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    referral_thank_you_channel: ThankYouChannel | None = None
+    referral_thank_you_mode: ThankYouMode | None = None
     score_weights: ScoreWeights | None = None

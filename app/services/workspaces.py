@@ -61,7 +61,14 @@ async def update_workspace(
         workspace.weight_communication = changes.score_weights.communication
         workspace.weight_reciprocity = changes.score_weights.reciprocity
         workspace.weight_appreciation = changes.score_weights.appreciation
-    for field in ("name", "time_zone", "lapse_threshold_days", "referral_follow_up_hours"):
+    for field in (
+        "name",
+        "time_zone",
+        "lapse_threshold_days",
+        "referral_follow_up_hours",
+        "referral_thank_you_channel",
+        "referral_thank_you_mode",
+    ):
         if field in values and values[field] is not None:
             setattr(workspace, field, values[field])
     workspace.version += 1
