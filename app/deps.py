@@ -55,7 +55,11 @@ def page_params(
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Query(max_length=1024, description="The `next_cursor` of the previous page."),
+        Query(
+            max_length=1024,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="The `next_cursor` of the previous page, unchanged.",
+        ),
     ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, cursor=cursor)
@@ -70,6 +74,7 @@ def if_match(
         Header(
             alias="If-Match",
             max_length=64,
+            pattern=r'^\s*(\*|(W/)?"\d{1,18}")\s*$',
             description='The `ETag` you read, e.g. `"3"`; a stale one gets 412.',
         ),
     ] = None,

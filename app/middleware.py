@@ -77,9 +77,13 @@ class RequestContextMiddleware:
             path: str = scope["path"]
             if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
                 await _send_problem(
-                    send, 400, "Bad request", "NUL bytes are not allowed", request_id
+                    send,
+                    422,
+                    "Validation failed",
+                    "NUL bytes are not allowed in the URL",
+                    request_id,
                 )
-                status_holder["status"] = 400
+                status_holder["status"] = 422
                 return
             limit = self.max_import_bytes if path in self.import_paths else self.max_body_bytes
             declared = headers.get(b"content-length")

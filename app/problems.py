@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.errors import DomainError, ValidationFailed
 from app.models.common import Problem
@@ -93,17 +94,39 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Starlette answers 405 per route; a path served by several routes allows all of theirs."""
+    allowed = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return ", ".join(sorted(allowed))
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not JSON
+        return problem_response(
+            422,
+            "validation-failed",
+            "Validation failed",
+            "body: not valid JSON",
+            request,
+            errors=[{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}],
+        )
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
     return problem_response(
-        exc.status_code,
-        slug,
-        title,
-        str(exc.detail),
-        request,
-        headers=dict(exc.headers) if exc.headers else None,
+        exc.status_code, slug, title, str(exc.detail), request, headers=headers or None
     )
 
 

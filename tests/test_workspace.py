@@ -14,7 +14,7 @@ async def test_defaults(client: httpx.AsyncClient, tenant: Tenant) -> None:
     body = response.json()
     assert body["lapse_threshold_days"] == 90
     assert body["referral_follow_up_hours"] == 24
-    assert body["send_window"] == {"start": "09:00:00", "end": "20:00:00"}
+    assert body["send_window"] == {"start": "09:00", "end": "20:00"}
     assert body["score_weights"] == {
         "communication": 0.4,
         "reciprocity": 0.35,
@@ -57,6 +57,8 @@ async def test_patch_changes_settings_and_bumps_version(
         ({"lapse_threshold_days": 0}, "lapse_threshold_days"),
         ({"referral_follow_up_hours": "soon"}, "referral_follow_up_hours"),
         ({"send_window": {"start": "20:00", "end": "09:00"}}, "send_window"),
+        ({"send_window": {"start": "9am", "end": "18:00"}}, "start"),
+        ({"send_window": {"start": "09:00:00", "end": "18:00"}}, "start"),
         ({"name": ""}, "name"),
         ({"name": "a\u0000b"}, "name"),
         ({"colour": "blue"}, "colour"),

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -72,11 +80,28 @@ class ScoreWeights(InputModel):
         return self
 
 
+def _parse_hhmm(value: object) -> object:
+    if isinstance(value, str):
+        if not _HHMM.fullmatch(value):
+            raise ValueError("use 24-hour HH:MM, e.g. '09:00'")
+        return time(int(value[:2]), int(value[3:]))
+    return value
+
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_parse_hhmm),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
+]
+
+
 class SendWindow(InputModel):
     """Contact-local hours during which automated touches may go out."""
 
-    start: time = Field(examples=["09:00"])
-    end: time = Field(examples=["20:00"])
+    start: LocalTime = Field(examples=["09:00"])
+    end: LocalTime = Field(examples=["20:00"])
 
     @model_validator(mode="after")
     def _start_before_end(self) -> SendWindow:
