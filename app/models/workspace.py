@@ -135,8 +135,8 @@ class WorkspaceRead(OutputModel):
             send_window=SendWindow(start=ws.send_window_start, end=ws.send_window_end),
             lapse_threshold_days=ws.lapse_threshold_days,
             referral_follow_up_hours=ws.referral_follow_up_hours,
-            referral_thank_you_channel=ws.referral_thank_you_channel,  # type: ignore[arg-type]
-            referral_thank_you_mode=ws.referral_thank_you_mode,  # type: ignore[arg-type]
+            referral_thank_you_channel=ws.referral_thank_you_channel,
+            referral_thank_you_mode=ws.referral_thank_you_mode,
             score_weights=ScoreWeights(
                 communication=ws.weight_communication,
                 reciprocity=ws.weight_reciprocity,
