@@ -1,16 +1,21 @@
-"""touches
+"""touches: plans, steps, enrolments, touches, calendar feed tokens
+
+Workspaces that exist already get their copies of the built-in plans here, from the same
+data file ``create_workspace`` seeds new workspaces from (``app/data/builtin_plans.json``).
 
 Revision ID: 0003t
 Revises: 0002
 Create Date: 2026-11-23 09:30:42.162323
 """
 
+import json
+import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0003t"
 down_revision: str | None = "0002"
@@ -52,7 +57,7 @@ def upgrade() -> None:
             name=op.f("fk_touch_plans_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_touch_plans")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_touch_plans")),
     )
     op.create_index(
         "ix_touch_plans_workspace_id_created_at_id",
@@ -90,7 +95,7 @@ def upgrade() -> None:
             name=op.f("fk_calendar_tokens_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("member_id", "workspace_id", name=op.f("pk_calendar_tokens")),
+        sa.PrimaryKeyConstraint("workspace_id", "member_id", name=op.f("pk_calendar_tokens")),
         sa.UniqueConstraint(
             "workspace_id", "token_hash", name=op.f("uq_calendar_tokens_workspace_id_token_hash")
         ),
@@ -139,7 +144,7 @@ def upgrade() -> None:
             name=op.f("fk_touch_plan_steps_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_touch_plan_steps")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_touch_plan_steps")),
     )
     op.create_index(
         "ix_touch_plan_steps_workspace_id_plan_id_position",
@@ -192,7 +197,7 @@ def upgrade() -> None:
             name=op.f("fk_enrollments_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_enrollments")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_enrollments")),
     )
     op.create_index(
         "ix_enrollments_materialized_until_active",
@@ -294,7 +299,7 @@ def upgrade() -> None:
             name=op.f("fk_touches_workspace_id_workspaces"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", "workspace_id", name=op.f("pk_touches")),
+        sa.PrimaryKeyConstraint("workspace_id", "id", name=op.f("pk_touches")),
         sa.UniqueConstraint(
             "workspace_id",
             "enrollment_id",
@@ -335,6 +340,62 @@ def upgrade() -> None:
         unique=False,
     )
     # ### end Alembic commands ###
+    _seed_existing_workspaces()
+
+
+BUILTIN_PLANS = Path(__file__).resolve().parents[2] / "app" / "data" / "builtin_plans.json"
+
+
+def _seed_existing_workspaces() -> None:
+    plans = json.loads(BUILTIN_PLANS.read_text(encoding="utf-8"))["plans"]
+    bind = op.get_bind()
+    for (workspace_id,) in bind.execute(sa.text("SELECT id FROM workspaces")).all():
+        for plan in plans:
+            plan_id = uuid.uuid4()
+            bind.execute(
+                sa.text(
+                    "INSERT INTO touch_plans (workspace_id, id, name, description, "
+                    "audience_segments, audience_tags, referral_reminder, repeat_yearly, "
+                    "pause_on_reply, active, builtin_key, version) VALUES (:ws, :id, :name, "
+                    ":description, :segments, :tags, :reminder, :yearly, :pause, :active, "
+                    ":key, 1) ON CONFLICT DO NOTHING"
+                ),
+                {
+                    "ws": workspace_id,
+                    "id": plan_id,
+                    "name": plan["name"],
+                    "description": plan.get("description"),
+                    "segments": plan["audience"]["segments"],
+                    "tags": plan["audience"]["tags"],
+                    "reminder": plan["referral_reminder"],
+                    "yearly": plan["repeat_yearly"],
+                    "pause": plan["pause_on_reply"],
+                    "active": plan["active"],
+                    "key": plan["builtin_key"],
+                },
+            )
+            for position, step in enumerate(plan["steps"]):
+                bind.execute(
+                    sa.text(
+                        "INSERT INTO touch_plan_steps (workspace_id, id, plan_id, position, "
+                        "channel, content_kind, mode, subject_template, body_template, timing, "
+                        "send_time) VALUES (:ws, :id, :plan, :position, :channel, :kind, :mode, "
+                        ":subject, :body, CAST(:timing AS jsonb), CAST(:send_time AS time))"
+                    ),
+                    {
+                        "ws": workspace_id,
+                        "id": uuid.uuid4(),
+                        "plan": plan_id,
+                        "position": position,
+                        "channel": step["channel"],
+                        "kind": step["content_kind"],
+                        "mode": step["mode"],
+                        "subject": step.get("subject_template"),
+                        "body": step.get("body_template", ""),
+                        "timing": json.dumps(step["timing"]),
+                        "send_time": step.get("send_time"),
+                    },
+                )
 
 
 def downgrade() -> None:

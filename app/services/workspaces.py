@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.models.api_key import ALL_SCOPES, ApiKey
 from app.models.workspace import Workspace, WorkspaceUpdate
 from app.services import api_keys
+from app.services.builtin_plans import seed_builtin_plans
 from app.services.versioning import check_version
 
 
@@ -25,6 +26,7 @@ async def create_workspace(
     key, token = await api_keys.create_api_key(
         session, workspace.id, name="initial admin key", scopes=list(ALL_SCOPES), at=at
     )
+    await seed_builtin_plans(session, workspace.id, at=at)  # editable copies, from data
     return workspace, key, token
 
 
