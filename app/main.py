@@ -18,12 +18,22 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import api_keys, events, health, members, workspace
+from app.routers.webhook_deliveries import router as webhook_deliveries_router
+from app.routers.webhook_endpoints import router as webhook_endpoints_router
 from app.services.auth import KeyResolver
 from app.state import AppState
 
 log = logging.getLogger("rapport")
 IMPORT_PATHS = ("/v1/contacts/imports",)
-ROUTERS = (health.router, workspace.router, api_keys.router, members.router, events.router)
+ROUTERS = (
+    health.router,
+    workspace.router,
+    api_keys.router,
+    members.router,
+    events.router,
+    webhook_endpoints_router,
+    webhook_deliveries_router,
+)
 
 DESCRIPTION = """
 Rapport turns past clients and partner businesses into a steady stream of referrals:
@@ -54,6 +64,12 @@ def create_app(
         state: AppState = app.state.rapport
         state.db  # noqa: B018  (fails fast when no database is configured)
         log.info("rapport started", extra={"environment": settings.environment})
+        if settings.webhooks_enabled:
+            from app.services.webhook_dispatcher import WebhookDispatcher
+
+            dispatcher = WebhookDispatcher(state.db, settings, state.clock)
+            await dispatcher.start()
+            state.background.append(dispatcher)
         try:
             yield
         finally:

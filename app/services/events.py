@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.models.event import Event, EventRead
 from app.services.pagination import PageRequest, keyset_page
+from app.services.webhook_fanout import fan_out
 
 EVENT_ID_PREFIX = "evt_"
 
@@ -33,7 +34,7 @@ async def record_events(
     *,
     at: datetime,
 ) -> list[int]:
-    """Insert events in one statement, inside the caller's transaction."""
+    """Insert events in one statement, inside the caller's transaction, and fan them out."""
     if not items:
         return []
     rows = [
@@ -47,7 +48,9 @@ async def record_events(
         for event_type, data in items
     ]
     result = await session.execute(insert(Event).returning(Event.id), rows)
-    return [int(i) for i in result.scalars()]
+    ids = [int(i) for i in result.scalars()]
+    await fan_out(session, workspace_id, ids, at=at)  # deliveries commit with their events
+    return ids
 
 
 async def record_event(

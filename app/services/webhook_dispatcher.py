@@ -1,0 +1,199 @@
+"""The webhook dispatcher: claim due deliveries, send them concurrently, record the results.
+
+Each replica runs one. A round (``run_once``) is three steps: claim a batch with a lease
+in one short transaction, send every claimed delivery concurrently (bounded by
+``webhook_concurrency``) with one shared HTTP client, and record all results in one
+more transaction. No transaction is held open across the network, so a slow receiver
+never pins a database connection, and a crash at any point costs at most a re-send
+after the lease expires: delivery is at least once, never zero times.
+
+Time comes from the injected clock, so tests drive retries by moving a ``FrozenClock``
+and calling ``run_once`` instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+from collections.abc import Sequence
+from datetime import datetime
+
+import httpx
+
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
+from app.services import webhook_health
+from app.services.events import public_event_id
+from app.services.ssrf import CheckedTarget, Resolver, UnsafeUrl, check_url, system_resolver
+from app.services.webhook_bookkeeping import Claimed, Result, claim, finish, insert_attempts
+from app.services.webhook_retry import next_attempt_at
+from app.services.webhook_sender import Outcome, payload_bytes, send
+
+log = logging.getLogger("rapport.webhooks")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        *,
+        resolver: Resolver = system_resolver,
+        client: httpx.AsyncClient | None = None,
+        rng: random.Random | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.resolver = resolver
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
+        self.name = name or worker_name()
+        self.schedule = settings.retry_schedule
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,  # proxies from the environment would bypass the address pinning
+            limits=httpx.Limits(
+                max_connections=settings.webhook_concurrency,
+                max_keepalive_connections=settings.webhook_concurrency,
+            ),
+        )
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch; returns how many deliveries were claimed."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            claimed = await claim(
+                session,
+                me=self.name,
+                now=now,
+                lease_seconds=self.settings.webhook_lease_seconds,
+                batch=self.settings.webhook_batch_size,
+            )
+        if not claimed:
+            return 0
+        outcomes = await self._send_all(claimed)
+        await self._record(claimed, outcomes)
+        return len(claimed)
+
+    async def _send_all(self, claimed: Sequence[Claimed]) -> list[Outcome | None]:
+        gate = asyncio.Semaphore(self.settings.webhook_concurrency)
+        targets: dict[str, asyncio.Task[CheckedTarget]] = {}
+        payloads: dict[int, bytes] = {}
+
+        async def one(d: Claimed) -> Outcome | None:
+            if not d.enabled:
+                return None
+            async with gate:
+                at = self.clock.now()
+                if d.url not in targets:  # one DNS check per URL per round
+                    targets[d.url] = asyncio.ensure_future(self._check(d.url))
+                try:
+                    target = await targets[d.url]
+                except UnsafeUrl as exc:
+                    return Outcome(at, error=f"refused by the SSRF guard: {exc.reason}"[:500])
+                payload = payloads.get(d.event_id)
+                if payload is None:
+                    payload = payloads[d.event_id] = payload_bytes(
+                        d.event_type, d.occurred_at, d.data
+                    )
+                return await send(
+                    self.client,
+                    target,
+                    msg_id=public_event_id(d.event_uid),
+                    payload=payload,
+                    secrets=d.secrets(at),
+                    at=at,
+                )
+
+        return list(await asyncio.gather(*(one(d) for d in claimed)))
+
+    async def _check(self, url: str) -> CheckedTarget:
+        return await check_url(
+            url,
+            allow_private=self.settings.webhook_allow_private_networks,
+            allow_http=self.settings.webhook_allow_http,
+            resolver=self.resolver,
+        )
+
+    def _result(self, d: Claimed, outcome: Outcome | None, now: datetime) -> Result:
+        if outcome is None:  # endpoint disabled since the fan-out
+            return Result(d, "cancelled", tried=False)
+        code, error = outcome.status_code, outcome.error
+        if outcome.succeeded:
+            return Result(d, "succeeded", tried=True, status_code=code)
+        if code == 410:
+            return Result(d, "failed", tried=True, status_code=code, error=error)
+        retry_at = next_attempt_at(
+            self.schedule,
+            d.attempt_count + 1,
+            now,
+            retry_after=outcome.retry_after,
+            rng=self.rng,
+        )
+        status = "failed" if retry_at is None else "pending"
+        return Result(d, status, True, status_code=code, error=error, next_attempt_at=retry_at)
+
+    async def _record(self, claimed: Sequence[Claimed], outcomes: list[Outcome | None]) -> None:
+        now = self.clock.now()
+        results = [self._result(d, o, now) for d, o in zip(claimed, outcomes, strict=True)]
+        async with self.db.transaction() as session:
+            ours = await finish(session, results, me=self.name, now=now)
+            await insert_attempts(
+                session, [(d, o) for d, o in zip(claimed, outcomes, strict=True) if o is not None]
+            )
+            await webhook_health.apply(
+                session,
+                [r for r in results if r.delivery.id in ours],
+                now=now,
+                disable_after_days=self.settings.webhook_disable_after_days,
+            )
+        if len(ours) < len(results):
+            log.warning("lost %d webhook leases before recording", len(results) - len(ours))
+
+    # --- background loop -------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="webhook-dispatcher")
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("webhook dispatch round failed")
+                claimed = 0
+            if claimed < self.settings.webhook_batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._stopping.wait(), timeout=self.settings.webhook_poll_seconds
+                    )
+
+    async def stop(self) -> None:
+        """Let the round in flight finish (bounded by the HTTP timeout), then close."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(
+                    self._task, timeout=self.settings.webhook_timeout_seconds + 5
+                )
+            except TimeoutError:
+                log.warning("webhook dispatcher did not stop in time; its leases will expire")
+            self._task = None
+        if self._own_client:
+            await self.client.aclose()
