@@ -7,3 +7,7 @@ __all__ = ["api_key", "contact", "event", "idempotency", "member", "touch", "web
 from app.models import experiment, referral, reward
 
 __all__ += ["experiment", "referral", "reward"]
+
+from app.models import analytics_settings, score  # noqa: E402
+
+__all__ += ["analytics_settings", "score"]
