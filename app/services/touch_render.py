@@ -189,14 +189,14 @@ def render(source: str | None, context: Mapping[str, Any]) -> str | None:
     return out[:MAX_RENDERED]
 
 
-def contact_context(row: Mapping[str, Any]) -> dict[str, Any]:
+def contact_context(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The ``contact`` variable of a template, from a contacts row (mapping of columns)."""
     ctx = {f: row.get(f) for f in CONTACT_FIELDS if f != "name"}
     ctx["name"] = display_name(row)
     return ctx
 
 
-def display_name(row: Mapping[str, Any]) -> str:
+def display_name(row: Mapping[Any, Any]) -> str:
     parts = [p for p in (row.get("first_name"), row.get("last_name")) if p]
     if parts:
         return " ".join(str(p) for p in parts)
@@ -209,7 +209,7 @@ def has_consent(consent: Mapping[str, Any] | None, channel: str) -> bool:
     return isinstance(entry, Mapping) and entry.get("status") == "granted"
 
 
-def recipient(row: Mapping[str, Any], channel: str) -> dict[str, Any]:
+def recipient(row: Mapping[Any, Any], channel: str) -> dict[str, Any]:
     """Where the sender delivers: e-mail address, E.164 phone or postal address."""
     consent_channel = CONSENT_CHANNEL.get(channel, channel)
     if consent_channel == "email":

@@ -1,0 +1,403 @@
+"""Enrolments: a contact on a plan from a start date, and what changes their course.
+
+Enrolling one contact or a whole segment is one ``INSERT … SELECT``; touches are then
+planned ahead (``touch_materialize``). Pausing drops the touches not yet sent (they are
+planned again on resume, from the resume time, under the same occurrence keys, so nothing
+is sent twice); cancelling marks them ``cancelled`` so the history says why.
+
+Hooks other features call:
+* ``auto_enroll(session, workspace_id, contact_ids, at)`` after contacts are created or
+  their segment or tags change: enrols them in every active plan whose audience they
+  entered, once per plan and contact, ever.
+* ``pause_on_reply(session, workspace_id, contact_id, at)`` after an inbound interaction.
+* ``cancel_future_touches(session, workspace_id, contact_id, reason, at)`` when a contact
+  becomes do-not-contact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, any_, delete, exists, func, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.models.contact import Contact
+from app.models.touch import Enrollment, Touch, TouchPlan
+from app.services import touch_materialize
+from app.services.events import record_events
+from app.services.pagination import PageRequest, keyset_page
+from app.services.versioning import check_version
+
+SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans the rest
+OPEN = ("active", "paused")
+
+
+def _values(workspace_id: uuid.UUID, start: date, at: datetime) -> dict[str, Any]:
+    """Columns every new enrolment shares; nothing planned yet (horizon before start)."""
+    return {
+        "workspace_id": literal(workspace_id),
+        "status": literal("active"),
+        "start_date": literal(start),
+        "materialized_until": literal(start - timedelta(days=1)),
+        "version": literal(1),
+        "created_at": literal(at),
+        "updated_at": literal(at),
+    }
+
+
+async def _enroll_select(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    contacts: Any,
+    *,
+    start: date,
+    source: str,
+    at: datetime,
+) -> list[uuid.UUID]:
+    """``INSERT INTO enrollments SELECT …`` for the contacts the where-clause picks."""
+    cols = _values(workspace_id, start, at)
+    cols["plan_id"] = literal(plan_id)
+    cols["source"] = literal(source)
+    cols["id"] = func.gen_random_uuid()
+    cols["contact_id"] = Contact.id
+    pick = select(*[v.label(k) for k, v in cols.items()]).where(
+        Contact.workspace_id == workspace_id, Contact.do_not_contact.is_(False), contacts
+    )
+    stmt = (
+        insert(Enrollment)
+        .from_select(list(cols), pick)
+        .on_conflict_do_nothing()
+        .returning(Enrollment.id)
+    )
+    ids = [r.id for r in await session.execute(stmt)]
+    keys = [(workspace_id, i) for i in ids[:SYNC_LIMIT]]
+    await touch_materialize.materialize(session, keys, at=at)
+    return ids
+
+
+async def _active_plan(session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> None:
+    stmt = select(TouchPlan.active).where(
+        TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id
+    )
+    active = (await session.execute(stmt)).scalar_one_or_none()
+    if active is None:
+        raise NotFound("touch plan not found")
+    if not active:
+        raise Conflict("the plan is inactive; activate it before enrolling contacts")
+
+
+async def enroll_contact(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    plan_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    start: date,
+    at: datetime,
+) -> Enrollment:
+    await _active_plan(session, workspace_id, plan_id)
+    contact = await session.execute(
+        select(Contact.do_not_contact).where(
+            Contact.workspace_id == workspace_id, Contact.id == contact_id
+        )
+    )
+    dnc = contact.scalar_one_or_none()
+    if dnc is None:
+        raise NotFound("contact not found")
+    if dnc:
+        raise Conflict("the contact is do-not-contact")
+    ids = await _enroll_select(
+        session,
+        workspace_id,
+        plan_id,
+        Contact.id == contact_id,
+        start=start,
+        source="manual",
+        at=at,
+    )
+    if not ids:
+        raise Conflict("the contact is already enrolled in this plan")
+    return await get_enrollment(session, workspace_id, ids[0])
+
+
+async def enroll_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    plan_id: uuid.UUID,
+    segments: Sequence[str],
+    tags: Sequence[str],
+    contact_ids: Sequence[uuid.UUID],
+    start: date,
+    at: datetime,
+) -> tuple[int, int]:
+    """Enrol every contact matching any filter; returns (enrolled, already or skipped)."""
+    await _active_plan(session, workspace_id, plan_id)
+    conditions = []
+    if segments:
+        conditions.append(Contact.segment.in_(list(segments)))
+    if tags:
+        conditions.append(Contact.tags.overlap(list(tags)))
+    if contact_ids:
+        conditions.append(Contact.id.in_(list(contact_ids)))
+    where = or_(*conditions)
+    matching = await session.execute(
+        select(func.count()).where(Contact.workspace_id == workspace_id, where)
+    )
+    total = int(matching.scalar_one())
+    ids = await _enroll_select(
+        session, workspace_id, plan_id, where, start=start, source="bulk", at=at
+    )
+    return len(ids), total - len(ids)
+
+
+async def auto_enroll(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_ids: Sequence[uuid.UUID], at: datetime
+) -> int:
+    """Enrol these contacts in every active plan whose audience they are now in.
+
+    A contact is enrolled automatically in a plan once, ever: leaving and re-entering the
+    audience, or finishing the plan, does not enrol them again (enrol by hand for that).
+    The start date is today (UTC). Returns the number of enrolments created.
+    """
+    if not contact_ids:
+        return 0
+    plan = TouchPlan
+    audience = (Contact.segment == any_(plan.audience_segments)) | Contact.tags.overlap(
+        plan.audience_tags
+    )
+    already = exists().where(
+        Enrollment.workspace_id == workspace_id,
+        Enrollment.plan_id == plan.id,
+        Enrollment.contact_id == Contact.id,
+    )
+    start = at.date()
+    cols = _values(workspace_id, start, at)
+    cols["plan_id"] = plan.id
+    cols["source"] = literal("auto")
+    cols["id"] = func.gen_random_uuid()
+    cols["contact_id"] = Contact.id
+    pick = (
+        select(*[v.label(k) for k, v in cols.items()])
+        .select_from(Contact)
+        .join(plan, and_(plan.workspace_id == Contact.workspace_id, plan.active.is_(True)))
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.id.in_(list(contact_ids)),
+            Contact.do_not_contact.is_(False),
+            audience,
+            ~already,
+        )
+    )
+    stmt = (
+        insert(Enrollment)
+        .from_select(list(cols), pick)
+        .on_conflict_do_nothing()
+        .returning(Enrollment.id)
+    )
+    ids = [r.id for r in await session.execute(stmt)]
+    await touch_materialize.materialize(
+        session, [(workspace_id, i) for i in ids[:SYNC_LIMIT]], at=at
+    )
+    return len(ids)
+
+
+async def get_enrollment(
+    session: AsyncSession, workspace_id: uuid.UUID, enrollment_id: uuid.UUID, *, lock: bool = False
+) -> Enrollment:
+    stmt = select(Enrollment).where(
+        Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("enrollment not found")
+    return found
+
+
+async def list_enrollments(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    plan_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None,
+    status: str | None,
+) -> tuple[list[Enrollment], str | None]:
+    stmt = select(Enrollment).where(Enrollment.workspace_id == workspace_id)
+    if plan_id is not None:
+        stmt = stmt.where(Enrollment.plan_id == plan_id)
+    if contact_id is not None:
+        stmt = stmt.where(Enrollment.contact_id == contact_id)
+    if status is not None:
+        stmt = stmt.where(Enrollment.status == status)
+    rows, cursor = await keyset_page(
+        session, stmt, keys=[Enrollment.created_at, Enrollment.id], page=page, sort="enrollments"
+    )
+    return [r[0] for r in rows], cursor
+
+
+async def _drop_scheduled(
+    session: AsyncSession, workspace_id: uuid.UUID, enrollment_ids: Sequence[uuid.UUID]
+) -> None:
+    await session.execute(
+        delete(Touch).where(
+            Touch.workspace_id == workspace_id,
+            Touch.enrollment_id.in_(list(enrollment_ids)),
+            Touch.status == "scheduled",
+        )
+    )
+
+
+async def change_status(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    enrollment_id: uuid.UUID,
+    action: str,
+    *,
+    expected_version: int | None,
+    at: datetime,
+) -> Enrollment:
+    """``pause``, ``resume`` or ``cancel`` one enrolment (409 when it makes no sense)."""
+    row = await get_enrollment(session, workspace_id, enrollment_id, lock=True)
+    check_version(row.version, expected_version)
+    allowed = {"pause": ("active",), "resume": ("paused",), "cancel": OPEN}[action]
+    if row.status not in allowed:
+        raise Conflict(f"cannot {action} an enrollment that is {row.status}")
+    if action == "pause":
+        row.status, row.paused_at, row.reason = "paused", at, "paused"
+        await _drop_scheduled(session, workspace_id, [row.id])
+    elif action == "resume":
+        row.status, row.paused_at, row.reason = "active", None, None
+        row.materialized_until = max(row.start_date, at.date()) - timedelta(days=1)
+    else:
+        row.status, row.cancelled_at, row.reason = "cancelled", at, "cancelled"
+        await cancel_scheduled(session, workspace_id, [row.id], "enrollment_cancelled", at=at)
+    row.version += 1
+    row.updated_at = at
+    await session.flush()
+    if action == "resume":
+        await touch_materialize.materialize(session, [(workspace_id, row.id)], at=at, not_before=at)
+        await session.refresh(row)
+    return row
+
+
+async def cancel_scheduled(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    enrollment_ids: Sequence[uuid.UUID],
+    reason: str,
+    *,
+    at: datetime,
+) -> None:
+    await session.execute(
+        update(Touch)
+        .where(
+            Touch.workspace_id == workspace_id,
+            Touch.enrollment_id.in_(list(enrollment_ids)),
+            Touch.status == "scheduled",
+        )
+        .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
+    )
+
+
+async def pause_on_reply(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, at: datetime
+) -> int:
+    """An inbound reply pauses the contact's enrolments in plans with ``pause_on_reply``."""
+    stmt = (
+        update(Enrollment)
+        .where(
+            Enrollment.workspace_id == workspace_id,
+            Enrollment.contact_id == contact_id,
+            Enrollment.status == "active",
+            Enrollment.plan_id.in_(
+                select(TouchPlan.id).where(
+                    TouchPlan.workspace_id == workspace_id, TouchPlan.pause_on_reply.is_(True)
+                )
+            ),
+        )
+        .values(
+            status="paused",
+            reason="reply",
+            paused_at=at,
+            updated_at=at,
+            version=Enrollment.version + 1,
+        )
+        .returning(Enrollment.id)
+    )
+    ids = [r.id for r in await session.execute(stmt)]
+    if ids:
+        await _drop_scheduled(session, workspace_id, ids)
+    return len(ids)
+
+
+async def cancel_future_touches(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, reason: str, at: datetime
+) -> int:
+    """Cancel every touch of the contact not yet due (do-not-contact); returns how many.
+
+    Enrolments stay as they are: while the contact is do-not-contact no new touches are
+    planned for them, and touches that come due meanwhile are skipped.
+    """
+    stmt = (
+        update(Touch)
+        .where(
+            Touch.workspace_id == workspace_id,
+            Touch.contact_id == contact_id,
+            Touch.status == "scheduled",
+        )
+        .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
+        .returning(Touch.id)
+    )
+    return len((await session.execute(stmt)).all())
+
+
+async def complete_finished(
+    session: AsyncSession, enrollment_keys: Sequence[tuple[uuid.UUID, uuid.UUID]], *, at: datetime
+) -> int:
+    """Complete enrolments whose plan is fully planned and has no touch left to do.
+
+    Called for the enrolments a change touched (a touch skipped, sent, completed), so the
+    check costs what changed. Records ``enrollment.completed`` for each.
+    """
+    if not enrollment_keys:
+        return 0
+    result = await session.execute(
+        text(
+            """
+            UPDATE enrollments AS e
+            SET status = 'completed', completed_at = :at, updated_at = :at,
+                version = e.version + 1
+            FROM unnest(CAST(:ws AS uuid[]), CAST(:ids AS uuid[])) AS k(ws, id)
+            WHERE e.workspace_id = k.ws AND e.id = k.id
+              AND e.status = 'active' AND e.materialized_until = :done
+              AND NOT EXISTS (
+                SELECT 1 FROM touches AS t
+                WHERE t.workspace_id = e.workspace_id AND t.enrollment_id = e.id
+                  AND t.status IN ('scheduled', 'due')
+              )
+            RETURNING e.workspace_id, e.id, e.contact_id, e.plan_id
+            """
+        ),
+        {
+            "at": at,
+            "ws": [k[0] for k in enrollment_keys],
+            "ids": [k[1] for k in enrollment_keys],
+            "done": touch_materialize.DONE,
+        },
+    )
+    by_workspace: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = {}
+    for r in result:
+        data = {"id": str(r.id), "contact_id": str(r.contact_id), "plan_id": str(r.plan_id)}
+        by_workspace.setdefault(r.workspace_id, []).append(("enrollment.completed", data))
+    for workspace_id, items in by_workspace.items():
+        await record_events(session, workspace_id, items, at=at)
+    return sum(len(v) for v in by_workspace.values())

@@ -1,0 +1,234 @@
+"""The scheduler's touch tick: claim touches that came due, render them, tell the world.
+
+One batch is four statements in the caller's transaction, whatever its size:
+
+1. claim: ``UPDATE … SET status = 'due' WHERE (workspace_id, id) IN (SELECT … WHERE
+   status = 'scheduled' AND due_at <= now ORDER BY due_at LIMIT n FOR UPDATE SKIP
+   LOCKED) RETURNING …``, joined in the same statement to the contact, step, plan,
+   enrolment and member the touch needs;
+2. decide and render in Python (consent, do-not-contact, templates);
+3. store each touch's outcome and rendered text (one ``UPDATE … FROM unnest(…)``);
+4. write the events (one ``INSERT INTO events … SELECT … FROM unnest(…)``), then hand
+   them to the webhook fan-out.
+
+Replicas can run this at once: ``SKIP LOCKED`` gives each a disjoint set of rows and the
+status change makes a claimed row invisible to every later claim, so each touch is
+emitted once. Nothing is visible until the caller commits: a crash before the commit
+rolls the claim back and the touches are claimed again on the next tick. The claim reads
+the partial index on ``due_at`` of scheduled touches, so a tick costs what is due, not
+what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.services import enrollments
+from app.services.touch_render import (
+    contact_context,
+    display_name,
+    has_consent,
+    recipient,
+    render,
+)
+from app.services.webhook_fanout import fan_out
+
+_CLAIM = text(
+    """
+    WITH picked AS (
+        SELECT workspace_id, id FROM touches
+        WHERE status = 'scheduled' AND due_at <= :now
+        ORDER BY due_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE touches AS t
+        SET status = 'due', emitted_at = :now, updated_at = :now, version = t.version + 1
+        FROM picked
+        WHERE t.workspace_id = picked.workspace_id AND t.id = picked.id
+        RETURNING t.workspace_id, t.id, t.contact_id, t.enrollment_id, t.plan_id, t.step_id,
+                  t.assignee_id, t.channel, t.mode, t.content_kind, t.due_at, t.due_date,
+                  t.subject, t.body, t.referral_reminder
+    )
+    SELECT claimed.*,
+           c.first_name, c.last_name, c.company_name, c.company, c.job_title,
+           c.primary_email, c.primary_phone, c.address, c.time_zone, c.locale, c.segment,
+           c.tags, c.interests, c.family, c.custom_fields, c.consent, c.do_not_contact,
+           w.time_zone AS workspace_time_zone, w.name AS workspace_name,
+           s.subject_template, s.body_template, s.position AS step_position,
+           p.name AS plan_name, p.referral_reminder AS plan_reminder,
+           e.status AS enrollment_status,
+           m.id AS member_id, m.name AS member_name, m.email AS member_email
+    FROM claimed
+    JOIN contacts AS c ON c.workspace_id = claimed.workspace_id AND c.id = claimed.contact_id
+    JOIN workspaces AS w ON w.id = claimed.workspace_id
+    LEFT JOIN touch_plan_steps AS s
+        ON s.workspace_id = claimed.workspace_id AND s.id = claimed.step_id
+    LEFT JOIN touch_plans AS p ON p.workspace_id = claimed.workspace_id AND p.id = claimed.plan_id
+    LEFT JOIN enrollments AS e
+        ON e.workspace_id = claimed.workspace_id AND e.id = claimed.enrollment_id
+    LEFT JOIN members AS m ON m.workspace_id = claimed.workspace_id AND m.id = (
+        CASE WHEN claimed.step_id IS NULL THEN coalesce(claimed.assignee_id, c.owner_id)
+             ELSE coalesce(s.assignee_id, c.owner_id, claimed.assignee_id) END)
+    """
+)
+
+_STORE = text(
+    """
+    UPDATE touches AS t
+    SET status = v.status, reason = v.reason, subject = v.subject, body = v.body,
+        referral_reminder = v.reminder, assignee_id = v.assignee,
+        finished_at = CASE WHEN v.status = 'due' THEN NULL ELSE CAST(:now AS timestamptz) END
+    FROM unnest(CAST(:ws AS uuid[]), CAST(:ids AS uuid[]), CAST(:status AS text[]),
+                CAST(:reason AS text[]), CAST(:subject AS text[]), CAST(:body AS text[]),
+                CAST(:reminder AS text[]), CAST(:assignee AS uuid[]))
+         AS v(ws, id, status, reason, subject, body, reminder, assignee)
+    WHERE t.workspace_id = v.ws AND t.id = v.id
+    """
+)
+
+_EVENTS = text(
+    """
+    INSERT INTO events (workspace_id, event_uid, type, occurred_at, data)
+    SELECT v.ws, gen_random_uuid(), v.type, :now, CAST(v.data AS jsonb)
+    FROM unnest(CAST(:ws AS uuid[]), CAST(:types AS text[]), CAST(:data AS text[]))
+         WITH ORDINALITY AS v(ws, type, data, n)
+    ORDER BY v.n
+    RETURNING workspace_id, id
+    """
+)
+
+
+@dataclass
+class _Batch:
+    columns: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    events: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    finished: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+
+
+def _context(row: Row[Any], reminder: str | None) -> dict[str, Any]:
+    contact = contact_context(row._mapping)
+    contact["id"] = str(row.contact_id)
+    member = {"id": str(row.member_id) if row.member_id else None, "name": row.member_name}
+    member["email"] = row.member_email
+    return {
+        "contact": contact,
+        "member": member,
+        "referral_reminder": reminder,
+        "plan": {"name": row.plan_name},
+        "workspace": {"name": row.workspace_name},
+    }
+
+
+def _decide(row: Row[Any]) -> tuple[str, str | None]:
+    if row.enrollment_status is not None and row.enrollment_status != "active":
+        return "cancelled", f"enrollment_{row.enrollment_status}"
+    if row.do_not_contact:
+        return "skipped", "do_not_contact"
+    if not has_consent(row.consent, row.channel):
+        return "skipped", "no_consent"
+    return "due", None
+
+
+def payload(
+    row: Row[Any], status: str, reason: str | None, texts: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything a mail or SMS sender needs, without calling back."""
+    data: dict[str, Any] = {
+        "id": str(row.id),
+        "idempotency_key": str(row.id),
+        "status": status,
+        "channel": row.channel,
+        "mode": row.mode,
+        "content_kind": row.content_kind,
+        "due_at": row.due_at.isoformat(),
+        "subject": texts["subject"],
+        "body": texts["body"],
+        "referral_reminder": texts["reminder"],
+        "recipient": recipient(row._mapping, row.channel),
+        "contact_id": str(row.contact_id),
+        "contact": {
+            "id": str(row.contact_id),
+            "name": display_name(row._mapping),
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+            "locale": row.locale,
+            "time_zone": row.time_zone or row.workspace_time_zone,
+        },
+        "member": (
+            {"id": str(row.member_id), "name": row.member_name, "email": row.member_email}
+            if row.member_id
+            else None
+        ),
+        "plan": {"id": str(row.plan_id), "name": row.plan_name} if row.plan_id else None,
+        "step": ({"id": str(row.step_id), "position": row.step_position} if row.step_id else None),
+        "enrollment_id": str(row.enrollment_id) if row.enrollment_id else None,
+    }
+    if reason is not None:
+        data["reason"] = reason
+    return data
+
+
+def _add(batch: _Batch, row: Row[Any]) -> None:
+    status, reason = _decide(row)
+    texts: dict[str, Any] = {"subject": row.subject, "body": row.body}
+    texts["reminder"] = row.referral_reminder
+    if status == "due" and row.step_id is not None:  # plan touch: render now, keep forever
+        base = _context(row, None)
+        texts["reminder"] = render(row.plan_reminder, base)
+        ctx = {**base, "referral_reminder": texts["reminder"]}
+        texts["subject"] = render(row.subject_template, ctx)
+        texts["body"] = render(row.body_template, ctx)
+    cols = batch.columns
+    for name, value in (
+        ("ws", row.workspace_id),
+        ("ids", row.id),
+        ("status", status),
+        ("reason", reason),
+        ("subject", texts["subject"]),
+        ("body", texts["body"]),
+        ("reminder", texts["reminder"]),
+        ("assignee", row.member_id),
+    ):
+        cols[name].append(value)
+    if status != "due" and row.enrollment_id is not None:
+        batch.finished.add((row.workspace_id, row.enrollment_id))
+    if status == "cancelled":
+        return
+    event_type = "touch.due" if status == "due" else "touch.skipped"
+    batch.events["ws"].append(row.workspace_id)
+    batch.events["types"].append(event_type)
+    batch.events["data"].append(json.dumps(payload(row, status, reason, texts), default=str))
+
+
+async def emit_due_touches(session: AsyncSession, *, at: datetime, limit: int = 1000) -> int:
+    """Claim up to ``limit`` touches due at ``at``; returns how many were claimed.
+
+    Manual touches become tasks: ``due`` with the assignee resolved now (the step's named
+    member, else the contact's owner), and the same ``touch.due`` event.
+    """
+    rows = (await session.execute(_CLAIM, {"now": at, "limit": limit})).all()
+    if not rows:
+        return 0
+    batch = _Batch()
+    for row in rows:
+        _add(batch, row)
+    await session.execute(_STORE, {"now": at, **batch.columns})
+    if batch.events["ws"]:
+        created = await session.execute(_EVENTS, {"now": at, **batch.events})
+        by_workspace: dict[uuid.UUID, list[int]] = defaultdict(list)
+        for ws, event_id in created:
+            by_workspace[ws].append(int(event_id))
+        for ws, ids in by_workspace.items():
+            await fan_out(session, ws, ids, at=at)
+    await enrollments.complete_finished(session, sorted(batch.finished), at=at)
+    return len(rows)

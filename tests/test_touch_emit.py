@@ -1,0 +1,162 @@
+"""The touch tick: due touches are claimed once, rendered, skipped without consent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.db import Database
+from app.models.event import Event
+from app.models.touch import Touch
+from app.services import enrollments
+from app.services.touch_emit import emit_due_touches
+from app.services.workspaces import create_workspace
+from tests.conftest import T0, Tenant
+from tests.test_touch_enrollment import builtin_plan
+from tests.touch_fixtures import add_contact, add_member
+
+
+async def events_of(db: Database, tenant_id: uuid.UUID, kind: str) -> list[dict[str, Any]]:
+    async with db.transaction() as session:
+        stmt = (
+            select(Event.data)
+            .where(Event.workspace_id == tenant_id, Event.type == kind)
+            .order_by(Event.id)
+        )
+        return list((await session.execute(stmt)).scalars())
+
+
+async def enrol_8x8(
+    db: Database, tenant: Tenant, start: date, **contact: Any
+) -> tuple[uuid.UUID, uuid.UUID]:
+    plan_id = await builtin_plan(db, tenant, "8x8")
+    async with db.transaction() as session:
+        member = await add_member(session, tenant.id, at=T0, name="Dana")
+        row = await add_contact(session, tenant.id, at=T0, owner_id=member.id, **contact)
+        enrollment = await enrollments.enroll_contact(
+            session, tenant.id, plan_id=plan_id, contact_id=row.id, start=start, at=T0
+        )
+    return row.id, enrollment.id
+
+
+async def test_due_touch_is_rendered_and_announced_with_everything_a_sender_needs(
+    db: Database, tenant: Tenant
+) -> None:
+    contact_id, _ = await enrol_8x8(db, tenant, T0.date() - timedelta(days=7))
+    async with db.transaction() as session:
+        assert await emit_due_touches(session, at=T0) == 2
+        assert await emit_due_touches(session, at=T0) == 0
+    (due,) = [e for e in await events_of(db, tenant.id, "touch.due") if e["channel"] == "email"]
+    assert due["subject"] == "Pat, the numbers behind your market"
+    assert "Dana" in due["body"]
+    assert due["referral_reminder"].startswith("The greatest compliment")
+    assert "call Dana" in due["referral_reminder"]
+    assert due["recipient"] == {"email": "pat@example.com"}
+    assert due["contact"]["name"] == "Pat Lee"
+    assert due["member"]["name"] == "Dana"
+    assert due["plan"]["name"] == "8x8"
+    assert due["idempotency_key"] == due["id"]
+    async with db.transaction() as session:
+        touch = await session.get(Touch, (tenant.id, uuid.UUID(due["id"])))
+        assert touch is not None
+        assert touch.status == "due"
+        assert touch.subject == due["subject"]
+        assert touch.contact_id == contact_id
+
+
+async def test_channel_without_consent_is_skipped_with_reason(db: Database, tenant: Tenant) -> None:
+    consent = {"email": {"status": "denied"}, "mail": {"status": "granted"}}
+    await enrol_8x8(db, tenant, T0.date() - timedelta(days=7), consent=consent)
+    async with db.transaction() as session:
+        await emit_due_touches(session, at=T0)
+        rows = await session.execute(select(Touch.channel, Touch.status).where(Touch.due_at <= T0))
+        statuses = {r.channel: r.status for r in rows}
+    assert statuses == {"card": "due", "email": "skipped"}
+    (skipped,) = await events_of(db, tenant.id, "touch.skipped")
+    assert skipped["reason"] == "no_consent"
+
+
+async def test_do_not_contact_skips_due_touches_and_cancels_future_ones(
+    db: Database, tenant: Tenant
+) -> None:
+    contact_id, _ = await enrol_8x8(db, tenant, T0.date() - timedelta(days=7))
+    async with db.transaction() as session:
+        await add_contact(session, tenant.id, at=T0)  # someone else, unaffected
+        cancelled = await enrollments.cancel_future_touches(
+            session, tenant.id, contact_id, "do_not_contact", T0
+        )
+        assert cancelled == 8
+        assert await emit_due_touches(session, at=T0 + timedelta(days=60)) == 0
+
+
+async def test_manual_touch_becomes_a_task_for_the_contacts_owner(
+    db: Database, tenant: Tenant
+) -> None:
+    await enrol_8x8(db, tenant, T0.date())
+    async with db.transaction() as session:
+        await emit_due_touches(session, at=T0 + timedelta(days=1))
+        card = (await session.execute(select(Touch).where(Touch.channel == "card"))).scalar_one()
+    assert card.mode == "manual"
+    assert card.status == "due"
+    assert card.assignee_id is not None
+    assert card.subject == "Handwritten note and market report for Pat"
+
+
+async def test_two_schedulers_on_one_database_emit_each_touch_once(
+    committed_db: Database,
+) -> None:
+    async with committed_db.transaction() as session:
+        workspace, _, token = await create_workspace(session, "Busy", at=T0)
+    tenant = Tenant(id=workspace.id, key=token)
+    plan_id = await builtin_plan(committed_db, tenant, "8x8")
+    async with committed_db.transaction() as session:
+        for _ in range(60):
+            contact = await add_contact(session, tenant.id, at=T0)
+            await enrollments.enroll_contact(
+                session,
+                tenant.id,
+                plan_id=plan_id,
+                contact_id=contact.id,
+                start=T0.date() - timedelta(days=70),
+                at=T0,
+            )
+
+    async def scheduler() -> int:
+        claimed = 0
+        while True:
+            async with committed_db.transaction() as session:
+                n = await emit_due_touches(session, at=T0, limit=25)
+            if n == 0:
+                return claimed
+            claimed += n
+
+    first, second = await asyncio.gather(scheduler(), scheduler())
+    assert first + second == 60 * 8
+    events = await events_of(committed_db, tenant.id, "touch.due")
+    assert len(events) == 60 * 8
+    assert len({e["id"] for e in events}) == 60 * 8
+
+
+async def test_a_crash_before_commit_loses_nothing(committed_db: Database) -> None:
+    async with committed_db.transaction() as session:
+        workspace, _, token = await create_workspace(session, "Crashy", at=T0)
+    tenant = Tenant(id=workspace.id, key=token)
+    await enrol_8x8(committed_db, tenant, T0.date())
+
+    class Crash(Exception):
+        pass
+
+    try:
+        async with committed_db.transaction() as session:
+            assert await emit_due_touches(session, at=T0 + timedelta(days=1)) == 1
+            raise Crash
+    except Crash:
+        pass
+    async with committed_db.transaction() as session:
+        assert await emit_due_touches(session, at=T0 + timedelta(days=1)) == 1
+        events = await session.execute(select(func.count()).select_from(Event))
+        assert events.scalar_one() == 1

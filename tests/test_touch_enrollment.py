@@ -1,0 +1,140 @@
+"""Enrolments plan the right touches: dates, send window, horizon, audiences."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.db import Database
+from app.models.touch import Enrollment, Touch, TouchPlan
+from app.services import enrollments, touch_materialize
+from tests.conftest import T0, Tenant
+from tests.touch_fixtures import add_contact
+
+
+async def builtin_plan(db: Database, tenant: Tenant, key: str) -> uuid.UUID:
+    async with db.transaction() as session:
+        stmt = select(TouchPlan.id).where(
+            TouchPlan.workspace_id == tenant.id, TouchPlan.builtin_key == key
+        )
+        return (await session.execute(stmt)).scalar_one()
+
+
+async def touches_of(db: Database, tenant: Tenant, enrollment_id: uuid.UUID) -> list[Touch]:
+    async with db.transaction() as session:
+        stmt = (
+            select(Touch)
+            .where(Touch.workspace_id == tenant.id, Touch.enrollment_id == enrollment_id)
+            .order_by(Touch.due_at)
+        )
+        return list((await session.execute(stmt)).scalars())
+
+
+async def test_past_dated_8x8_enrolment_plans_its_eight_weekly_touches(
+    db: Database, tenant: Tenant
+) -> None:
+    plan_id = await builtin_plan(db, tenant, "8x8")
+    start = date(2026, 10, 26)  # four weeks before T0: four touches are already due
+    async with db.transaction() as session:
+        contact = await add_contact(session, tenant.id, at=T0, time_zone="America/New_York")
+        enrollment = await enrollments.enroll_contact(
+            session, tenant.id, plan_id=plan_id, contact_id=contact.id, start=start, at=T0
+        )
+    touches = await touches_of(db, tenant, enrollment.id)
+    assert [t.due_date for t in touches] == [start + timedelta(weeks=w) for w in range(8)]
+    ny = ZoneInfo("America/New_York")
+    assert all(t.due_at.astimezone(ny).time() == time(9, 0) for t in touches)
+    assert [t.channel for t in touches] == [
+        "card", "email", "email", "call", "email", "email", "gift", "call"
+    ]  # fmt: skip
+    assert sum(t.due_at <= T0 for t in touches) == 4
+    assert enrollment.materialized_until == touch_materialize.DONE
+
+
+async def test_yearly_plan_keeps_ninety_days_planned_and_tops_up(
+    db: Database, tenant: Tenant
+) -> None:
+    plan_id = await builtin_plan(db, tenant, "33_touch")
+    async with db.transaction() as session:
+        contact = await add_contact(session, tenant.id, at=T0)
+        enrollment = await enrollments.enroll_contact(
+            session, tenant.id, plan_id=plan_id, contact_id=contact.id, start=T0.date(), at=T0
+        )
+    assert enrollment.materialized_until >= T0.date() + timedelta(days=90)
+    before = await touches_of(db, tenant, enrollment.id)
+    assert max(t.due_date for t in before if t.due_date) <= enrollment.materialized_until
+    later = T0 + timedelta(days=60)
+    async with db.transaction() as session:
+        assert await touch_materialize.top_up(session, at=later) == 1
+        assert await touch_materialize.top_up(session, at=later) == 0
+        row = await session.get(Enrollment, (tenant.id, enrollment.id))
+        assert row is not None
+        assert row.materialized_until >= later.date() + timedelta(days=90)
+    after = await touches_of(db, tenant, enrollment.id)
+    assert len(after) > len(before)
+    keys = [(t.step_id, t.occurrence_key) for t in after]
+    assert len(keys) == len(set(keys))
+
+
+async def test_auto_enrolment_enrols_once_by_segment_or_tag(db: Database, tenant: Tenant) -> None:
+    advocate_plan = await builtin_plan(db, tenant, "advocate_appreciation")
+    eight = await builtin_plan(db, tenant, "8x8")
+    async with db.transaction() as session:
+        advocate = await add_contact(session, tenant.id, at=T0, segment="advocate")
+        tagged = await add_contact(session, tenant.id, at=T0, tags=["8x8"])
+        neither = await add_contact(session, tenant.id, at=T0)
+        ids = [advocate.id, tagged.id, neither.id]
+        assert await enrollments.auto_enroll(session, tenant.id, ids, T0) == 2
+        assert await enrollments.auto_enroll(session, tenant.id, ids, T0) == 0
+        rows = (
+            await session.execute(
+                select(Enrollment.contact_id, Enrollment.plan_id, Enrollment.source).where(
+                    Enrollment.workspace_id == tenant.id
+                )
+            )
+        ).all()
+    assert sorted((r.contact_id, r.plan_id, r.source) for r in rows) == sorted(
+        [(advocate.id, advocate_plan, "auto"), (tagged.id, eight, "auto")]
+    )
+
+
+async def test_auto_enrolment_is_not_repeated_after_cancel(db: Database, tenant: Tenant) -> None:
+    async with db.transaction() as session:
+        contact = await add_contact(session, tenant.id, at=T0, tags=["8x8"])
+        assert await enrollments.auto_enroll(session, tenant.id, [contact.id], T0) == 1
+        (row,) = (await session.execute(select(Enrollment))).scalars()
+        await enrollments.change_status(
+            session, tenant.id, row.id, "cancel", expected_version=None, at=T0
+        )
+        assert await enrollments.auto_enroll(session, tenant.id, [contact.id], T0) == 0
+
+
+async def test_bulk_enrolment_is_one_call_for_a_segment(db: Database, tenant: Tenant) -> None:
+    plan_id = await builtin_plan(db, tenant, "12_direct")
+    async with db.transaction() as session:
+        for _ in range(5):
+            await add_contact(session, tenant.id, at=T0, segment="prospect")
+        await add_contact(session, tenant.id, at=T0, segment="prospect", do_not_contact=True)
+        await add_contact(session, tenant.id, at=T0, segment="client")
+        enrolled, skipped = await enrollments.enroll_many(
+            session,
+            tenant.id,
+            plan_id=plan_id,
+            segments=["prospect"],
+            tags=[],
+            contact_ids=[],
+            start=T0.date(),
+            at=T0,
+        )
+        dates = list((await session.execute(select(Touch.due_date))).scalars())
+    assert (enrolled, skipped) == (5, 1)
+    assert len(dates) >= 5 * 3  # monthly on the 1st: at least Dec, Jan, Feb within 90 days
+    assert {d.day for d in dates if d} == {1}
+
+
+def test_non_yearly_plan_runs_one_year() -> None:
+    plan = touch_materialize.PlanSpec(uuid.uuid4(), False, ())
+    assert plan.cycle_end(date(2024, 2, 29)) == date(2024, 2, 29)
