@@ -119,3 +119,16 @@ async def harness(
             yield Harness(db, clock, settings, api, dispatcher)
         finally:
             await dispatcher.stop()
+
+
+async def queue_events(db: Database, tenant: Tenant, count: int) -> list[str]:
+    """Record ``count`` events in one transaction, as a busy request would."""
+    async with db.transaction() as session:
+        ids = await record_events(
+            session,
+            tenant.id,
+            [("touch.due", {"n": i}) for i in range(count)],
+            at=datetime.now(UTC),
+        )
+        uids = await session.execute(select(Event.event_uid).where(Event.id.in_(ids)))
+        return [public_event_id(u) for u in uids.scalars()]
