@@ -18,6 +18,10 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import api_keys, events, health, members, workspace
+from app.routers.experiments import router as experiments_router
+from app.routers.referrals import router as referrals_router
+from app.routers.reward_programs import router as reward_programs_router
+from app.routers.rewards import router as rewards_router
 from app.routers.webhook_deliveries import router as webhook_deliveries_router
 from app.routers.webhook_endpoints import router as webhook_endpoints_router
 from app.services.auth import KeyResolver
@@ -33,6 +37,10 @@ ROUTERS = (
     events.router,
     webhook_endpoints_router,
     webhook_deliveries_router,
+    referrals_router,
+    reward_programs_router,
+    rewards_router,
+    experiments_router,
 )
 
 DESCRIPTION = """

@@ -85,7 +85,9 @@ class ReferralUpdate(InputModel):
 
 
 class ReferralWarning(OutputModel):
-    code: Literal["possible_duplicate"]
+    """Something the caller should look at; the referral was still recorded."""
+
+    code: Literal["possible_duplicate", "linked_existing_contact"]
     message: str
     referral_ids: list[uuid.UUID] = Field(description="The earlier referrals it may duplicate.")
 
