@@ -34,6 +34,11 @@ class StepIn(InputModel):
     """One step. Send ``id`` of an existing step to keep it (and its touches' history)."""
 
     id: uuid.UUID | None = Field(default=None, description="Keep this existing step.")
+    position: int | None = Field(
+        default=None,
+        description="Ignored (the list order is the order); lets a read "
+        "step be sent back unchanged.",
+    )
     channel: TouchChannel
     content_kind: str = ContentKind
     mode: TouchMode = Field(

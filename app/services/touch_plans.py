@@ -219,10 +219,16 @@ async def update_plan(
 
 
 async def delete_plan(
-    session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID, *, at: datetime
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    *,
+    expected_version: int | None,
+    at: datetime,
 ) -> None:
     """Delete a plan with its enrolments; touches not yet due go too, history stays."""
-    await get_plan(session, workspace_id, plan_id, lock=True)
+    plan = await get_plan(session, workspace_id, plan_id, lock=True)
+    check_version(plan.version, expected_version)
     await touch_materialize.forget_future(session, workspace_id, plan_id, at=None)
     await session.execute(
         delete(TouchPlan).where(TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id)
