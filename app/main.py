@@ -18,10 +18,14 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import api_keys, events, health, members, workspace
+from app.routers.calendar import router as calendar_router
+from app.routers.enrollments import router as enrollments_router
 from app.routers.experiments import router as experiments_router
 from app.routers.referrals import router as referrals_router
 from app.routers.reward_programs import router as reward_programs_router
 from app.routers.rewards import router as rewards_router
+from app.routers.touch_plans import router as touch_plans_router
+from app.routers.touches import router as touches_router
 from app.routers.webhook_deliveries import router as webhook_deliveries_router
 from app.routers.webhook_endpoints import router as webhook_endpoints_router
 from app.services.auth import KeyResolver
@@ -41,6 +45,10 @@ ROUTERS = (
     reward_programs_router,
     rewards_router,
     experiments_router,
+    touch_plans_router,
+    enrollments_router,
+    touches_router,
+    calendar_router,
 )
 
 DESCRIPTION = """
@@ -78,6 +86,12 @@ def create_app(
             dispatcher = WebhookDispatcher(state.db, settings, state.clock)
             await dispatcher.start()
             state.background.append(dispatcher)
+        if settings.scheduler_enabled:
+            from app.services.scheduler import Scheduler
+
+            scheduler = Scheduler(state.db, state.clock, settings)
+            scheduler.start()
+            state.background.append(scheduler)
         try:
             yield
         finally:
