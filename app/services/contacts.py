@@ -1,0 +1,274 @@
+"""Contacts: create, read, change, erase, and upsert by a CRM's id.
+
+Writes go through Core statements with ``RETURNING`` and reads select columns, because
+contacts are the hottest resource of the API (every sync and every screen touches them);
+``app.services.contact_rows`` keeps the derived columns in step on every path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.models.contact import Contact, ContactExternalId
+from app.models.contact_schemas import ContactCreate, ContactRead, ContactUpdate, ContactUpsert
+from app.services.contact_rows import (
+    DEFAULT_ROW,
+    READ_COLUMNS,
+    STORED_COLUMNS,
+    WRITABLE_COLUMNS,
+    check_member,
+    check_rules,
+    derive,
+    input_columns,
+    to_read,
+)
+from app.services.events import record_event
+from app.services.versioning import check_version
+
+
+def event_data(contact: ContactRead) -> dict[str, Any]:
+    return contact.model_dump(mode="json")
+
+
+async def require_contact(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    """404 unless the contact exists in this workspace (for routes nested under it)."""
+    stmt = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound("contact not found")
+
+
+async def _load_row(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
+) -> dict[str, Any]:
+    stmt = select(*READ_COLUMNS).where(
+        Contact.workspace_id == workspace_id, Contact.id == contact_id
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Contact)
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise NotFound("contact not found")
+    return dict(row)
+
+
+async def get_contact(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
+) -> ContactRead:
+    return to_read(await _load_row(session, workspace_id, contact_id))
+
+
+async def _claim_external_ids(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    external_ids: Mapping[str, str],
+) -> list[tuple[str, str]]:
+    """Point ``external_ids`` at the contact; returns the keys another contact already holds.
+
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent writer of the same key to finish, so
+    a key is never claimed twice even when both writers looked it up before either wrote.
+    """
+    if not external_ids:
+        return []
+    rows = [
+        {"workspace_id": workspace_id, "source": s, "external_id": e, "contact_id": contact_id}
+        for s, e in external_ids.items()
+    ]
+    stmt = (
+        pg_insert(ContactExternalId)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(ContactExternalId.source, ContactExternalId.external_id)
+    )
+    claimed = {(r.source, r.external_id) for r in await session.execute(stmt)}
+    taken = [k for k in external_ids.items() if k not in claimed]
+    if taken:  # a key may already be ours: only keys of another contact are lost
+        owners = select(ContactExternalId.source, ContactExternalId.external_id).where(
+            ContactExternalId.workspace_id == workspace_id,
+            ContactExternalId.contact_id == contact_id,
+        )
+        ours = {(r.source, r.external_id) for r in await session.execute(owners)}
+        taken = [k for k in taken if k not in ours]
+    return taken
+
+
+async def insert_contact(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    values: Mapping[str, Any],
+    external_ids: Mapping[str, str],
+    *,
+    at: datetime,
+) -> tuple[ContactRead, list[tuple[str, str]]]:
+    """Insert a contact from validated input columns; returns it and any taken external ids."""
+    row = derive({**DEFAULT_ROW, **values})
+    check_rules(row)
+    await check_member(session, workspace_id, row["owner_id"])
+    contact_id = uuid.uuid4()
+    stmt = (
+        insert(Contact)
+        .values(workspace_id=workspace_id, id=contact_id, created_at=at, updated_at=at, **row)
+        .returning(*STORED_COLUMNS)
+    )
+    stored = (await session.execute(stmt)).mappings().one()
+    taken = await _claim_external_ids(session, workspace_id, contact_id, external_ids)
+    return to_read(dict(stored), dict(external_ids)), taken
+
+
+def _conflict(taken: list[tuple[str, str]]) -> Conflict:
+    keys = ", ".join(f"{s}/{e}" for s, e in taken)
+    return Conflict(f"external id {keys} already belongs to another contact")
+
+
+async def create_contact(
+    session: AsyncSession, workspace_id: uuid.UUID, data: ContactCreate, *, at: datetime
+) -> ContactRead:
+    values = {**input_columns(data, at=at)}
+    contact, taken = await insert_contact(session, workspace_id, values, data.external_ids, at=at)
+    if taken:
+        raise _conflict(taken)
+    await record_event(session, workspace_id, "contact.created", event_data(contact), at=at)
+    return contact
+
+
+async def update_contact(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    changes: ContactUpdate,
+    *,
+    expected_version: int | None = None,
+    at: datetime,
+) -> ContactRead:
+    current = await _load_row(session, workspace_id, contact_id, lock=True)
+    check_version(current["version"], expected_version)
+    values = input_columns(changes, at=at)
+    if values.get("segment", "allied_resource") != "allied_resource":
+        values.setdefault("allied_category", None)
+    changed = sorted(k for k, v in values.items() if current[k] != v)
+    new_ids = changes.external_ids if "external_ids" in changes.model_fields_set else None
+    if new_ids is not None and dict(new_ids) != current["external_ids"]:
+        changed.append("external_ids")
+    if not changed:
+        return to_read(current)
+    row = derive({k: values.get(k, current[k]) for k in WRITABLE_COLUMNS})
+    check_rules(row)
+    if "owner_id" in values:
+        await check_member(session, workspace_id, row["owner_id"])
+    stmt = (
+        update(Contact)
+        .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+        .values(**row, version=Contact.version + 1, updated_at=at)
+        .returning(*STORED_COLUMNS)
+    )
+    stored = (await session.execute(stmt)).mappings().one()
+    external_ids = current["external_ids"]
+    if new_ids is not None and "external_ids" in changed:
+        external_ids = await _replace_external_ids(session, workspace_id, contact_id, new_ids)
+    contact = to_read(dict(stored), external_ids)
+    fields = [c for c in changed if c != "advocacy_stage_manual"]
+    data = {**event_data(contact), "changed_fields": fields}
+    await record_event(session, workspace_id, "contact.updated", data, at=at)
+    return contact
+
+
+async def _replace_external_ids(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    external_ids: Mapping[str, str],
+) -> dict[str, str]:
+    stale = delete(ContactExternalId).where(
+        ContactExternalId.workspace_id == workspace_id,
+        ContactExternalId.contact_id == contact_id,
+    )
+    await session.execute(stale)
+    taken = await _claim_external_ids(session, workspace_id, contact_id, external_ids)
+    if taken:
+        raise _conflict(taken)
+    return dict(external_ids)
+
+
+async def delete_contact(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, at: datetime
+) -> None:
+    """Erase the contact; what hangs off it goes with it through ``ON DELETE CASCADE``.
+
+    The event carries only the id: an erasure request must not copy the person's data
+    into the outbox on its way out.
+    """
+    stmt = (
+        delete(Contact)
+        .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+        .returning(Contact.id)
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound("contact not found")
+    await record_event(session, workspace_id, "contact.deleted", {"id": str(contact_id)}, at=at)
+
+
+async def _find_by_external_id(
+    session: AsyncSession, workspace_id: uuid.UUID, source: str, external_id: str
+) -> uuid.UUID | None:
+    stmt = select(ContactExternalId.contact_id).where(
+        ContactExternalId.workspace_id == workspace_id,
+        ContactExternalId.source == source,
+        ContactExternalId.external_id == external_id,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+class _LostRace(Exception):
+    """Another transaction claimed the external id first; undo our insert and update theirs."""
+
+
+async def upsert_by_external_id(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    source: str,
+    external_id: str,
+    body: ContactUpsert,
+    *,
+    at: datetime,
+) -> tuple[ContactRead, bool]:
+    """Create (``True``) or update the contact a CRM knows as ``source/external_id``.
+
+    Concurrent calls for the same id create one contact: the insert runs in a savepoint
+    and the external-id claim waits for a concurrent claimer; the loser rolls back its
+    savepoint and updates the winner's contact instead.
+    """
+    changes = body
+    if "external_ids" in body.model_fields_set and body.external_ids is not None:
+        merged_ids = {**body.external_ids, source: external_id}
+        changes = body.model_copy(update={"external_ids": merged_ids})
+    existing = await _find_by_external_id(session, workspace_id, source, external_id)
+    if existing is None:
+        ids = {**(changes.external_ids or {}), source: external_id}
+        try:
+            async with session.begin_nested():
+                values = input_columns(changes, at=at)
+                contact, taken = await insert_contact(session, workspace_id, values, ids, at=at)
+                if (source, external_id) in taken:
+                    raise _LostRace
+                if taken:
+                    raise _conflict(taken)
+                await record_event(
+                    session, workspace_id, "contact.created", event_data(contact), at=at
+                )
+                return contact, True
+        except _LostRace:
+            existing = await _find_by_external_id(session, workspace_id, source, external_id)
+            if existing is None:  # the winner was erased meanwhile; let the client retry
+                raise Conflict("a concurrent change to this external id; retry") from None
+    contact = await update_contact(session, workspace_id, existing, changes, at=at)
+    return contact, False

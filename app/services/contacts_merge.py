@@ -1,0 +1,231 @@
+"""Finding duplicate contacts and folding one into another.
+
+Merge must move *everything* that points at the contact being folded in, including
+what later features add. Each feature registers its references here:
+
+* a plain ``(table, column)`` pair in ``MERGE_REFERENCES`` when one
+  ``UPDATE table SET column = :keep WHERE workspace_id = :ws AND column = :other`` is
+  enough (the column is not part of a unique key);
+* a hook in ``MERGE_HOOKS`` when re-pointing can collide with a unique key (the hook
+  decides which row survives), e.g. relationships and activity participants.
+
+Anything left unregistered is deleted with the merged contact by ``ON DELETE CASCADE``,
+so forgetting to register loses history rather than failing: add a test with the table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import column, delete, func, select, table, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import String, Uuid
+
+from app.errors import NotFound, ValidationFailed
+from app.models.contact import ADVOCACY_STAGES, Contact
+from app.models.contact_schemas import ContactRead, DuplicateGroup
+from app.services.contact_rows import (
+    READ_COLUMNS,
+    STORED_COLUMNS,
+    WRITABLE_COLUMNS,
+    derive,
+    to_read,
+)
+from app.services.engagement import merge_participants
+from app.services.events import record_events
+from app.services.pagination import PageRequest, keyset_page
+from app.services.relationships import merge_relationships
+
+MergeHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[None]]
+
+MERGE_REFERENCES: list[tuple[str, str]] = [
+    ("contact_external_ids", "contact_id"),
+    ("observances", "contact_id"),
+    ("interactions", "contact_id"),
+    ("service_records", "contact_id"),
+    ("service_records", "partner_id"),
+]
+MERGE_HOOKS: list[MergeHook] = [merge_relationships, merge_participants]
+
+_SCALARS = (
+    "first_name",
+    "last_name",
+    "company_name",
+    "company",
+    "job_title",
+    "address",
+    "time_zone",
+    "locale",
+    "owner_id",
+)
+
+
+def _union(keep: list[Any], other: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    seen = {key(item) for item in keep}
+    return keep + [item for item in other if key(item) not in seen]
+
+
+def _latest_consent(keep: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Per channel the most recent statement wins, whichever contact it was made on."""
+    merged = dict(other)
+    for channel, entry in keep.items():
+        theirs = merged.get(channel)
+        if theirs is None or datetime.fromisoformat(entry["at"]) >= datetime.fromisoformat(
+            theirs["at"]
+        ):
+            merged[channel] = entry
+    return merged
+
+
+def merged_row(keep: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """The surviving contact's row: its own values, gaps filled and collections unioned."""
+    row = {k: keep[k] for k in WRITABLE_COLUMNS}
+    for name in _SCALARS:
+        if row[name] in (None, "", {}):
+            row[name] = other[name]
+    if row["segment"] == "allied_resource" and not row["allied_category"]:
+        row["allied_category"] = other["allied_category"]
+    demoted = [{**e, "primary": False} for e in other["emails"]]
+    row["emails"] = _union(keep["emails"], demoted, lambda e: e["address"].lower())
+    demoted = [{**p, "primary": False} for p in other["phones"]]
+    row["phones"] = _union(keep["phones"], demoted, lambda p: p["number"])
+    row["family"] = _union(keep["family"], other["family"], lambda f: (f["name"], f["relation"]))
+    row["interests"] = _union(keep["interests"], other["interests"], str)
+    row["tags"] = _union(keep["tags"], other["tags"], str)
+    row["custom_fields"] = {**other["custom_fields"], **keep["custom_fields"]}
+    row["consent"] = _latest_consent(keep["consent"], other["consent"])
+    row["do_not_contact"] = keep["do_not_contact"] or other["do_not_contact"]
+    stage = max(keep["advocacy_stage"], other["advocacy_stage"], key=ADVOCACY_STAGES.index)
+    row["advocacy_stage"] = stage
+    row["advocacy_stage_manual"] = keep["advocacy_stage_manual"] or other["advocacy_stage_manual"]
+    engaged = [c for c in (keep, other) if c["last_engaged_at"] is not None]
+    latest = max(engaged, key=lambda c: c["last_engaged_at"], default=keep)
+    row["last_engaged_at"] = latest["last_engaged_at"]
+    row["lapsed_at"] = latest["lapsed_at"]
+    return derive(row)
+
+
+async def _repoint(
+    session: AsyncSession, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID
+) -> None:
+    for table_name, column_name in MERGE_REFERENCES:
+        target = table(table_name, column("workspace_id", Uuid), column(column_name, Uuid))
+        ref = target.c[column_name]
+        stmt = (
+            update(target)
+            .where(target.c.workspace_id == workspace_id, ref == other_id)
+            .values({column_name: keep_id})
+        )
+        await session.execute(stmt)
+    for hook in MERGE_HOOKS:
+        await hook(session, workspace_id, keep_id, other_id)
+
+
+async def merge_contacts(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    keep_id: uuid.UUID,
+    other_id: uuid.UUID,
+    *,
+    at: datetime,
+) -> ContactRead:
+    """Fold ``other_id`` into ``keep_id``: move what references it, fill gaps, delete it."""
+    if keep_id == other_id:
+        raise ValidationFailed.on(["body", "other_id"], "a contact cannot be merged into itself")
+    stmt = (
+        select(*READ_COLUMNS)
+        .where(Contact.workspace_id == workspace_id, Contact.id.in_([keep_id, other_id]))
+        .order_by(Contact.id)  # lock in a fixed order: two opposite merges cannot deadlock
+        .with_for_update(of=Contact)
+    )
+    rows = {r["id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
+    if keep_id not in rows:
+        raise NotFound("contact not found")
+    if other_id not in rows:
+        raise ValidationFailed.on(["body", "other_id"], "no such contact in this workspace")
+    keep, other = rows[keep_id], rows[other_id]
+    row = merged_row(keep, other)
+    await _repoint(session, workspace_id, keep_id, other_id)
+    await session.execute(
+        delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id == other_id)
+    )
+    stored = (
+        (
+            await session.execute(
+                update(Contact)
+                .where(Contact.workspace_id == workspace_id, Contact.id == keep_id)
+                .values(**row, version=Contact.version + 1, updated_at=at)
+                .returning(*STORED_COLUMNS)
+            )
+        )
+        .mappings()
+        .one()
+    )
+    ids = {**other["external_ids"], **keep["external_ids"]}
+    contact = to_read(dict(stored), ids)
+    changed = sorted(k for k in row if k in keep and keep[k] != row[k])
+    if ids != keep["external_ids"]:
+        changed.append("external_ids")
+    data = contact.model_dump(mode="json")
+    await record_events(
+        session,
+        workspace_id,
+        [
+            ("contact.merged", {"id": str(keep_id), "merged_id": str(other_id)}),
+            ("contact.updated", {**data, "changed_fields": changed}),
+        ],
+        at=at,
+    )
+    return contact
+
+
+_DUPLICATES = text(
+    """
+    SELECT 'email' AS reason, lower(e->>'address') AS value, c.id
+      FROM contacts c, jsonb_array_elements(c.emails) e WHERE c.workspace_id = :ws
+    UNION ALL
+    SELECT 'phone', p->>'number', c.id
+      FROM contacts c, jsonb_array_elements(c.phones) p WHERE c.workspace_id = :ws
+    UNION ALL
+    SELECT 'name', btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g')), id
+      FROM contacts WHERE workspace_id = :ws AND sort_name <> ''
+    """
+)
+
+
+async def find_duplicates(
+    session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest
+) -> tuple[list[DuplicateGroup], str | None]:
+    """Groups sharing an e-mail, a phone or a normalised name, paged by ``(reason, value)``."""
+    keys = (
+        _DUPLICATES.bindparams(ws=workspace_id)
+        .columns(column("reason", String), column("value", String), column("id", Uuid))
+        .subquery("keys")
+    )
+    grouped = (
+        select(
+            keys.c.reason,
+            keys.c.value,
+            func.array_agg(keys.c.id, type_=ARRAY(Uuid)).label("contact_ids"),
+        )
+        .group_by(keys.c.reason, keys.c.value)
+        .having(func.count() > 1)
+        .subquery("groups")
+    )
+    stmt = select(grouped.c.reason, grouped.c.value, grouped.c.contact_ids)
+    rows, cursor = await keyset_page(
+        session,
+        stmt,
+        keys=[grouped.c.reason, grouped.c.value],
+        page=page,
+        sort="contact-duplicates",
+    )
+    groups = [
+        DuplicateGroup(reason=r.reason, value=r.value, contact_ids=sorted(r.contact_ids))
+        for r in rows
+    ]
+    return groups, cursor
