@@ -19,11 +19,17 @@ from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import api_keys, events, health, members, workspace
 from app.routers.calendar import router as calendar_router
+from app.routers.contacts import router as contacts_router
+from app.routers.engagement import router as engagement_router
 from app.routers.enrollments import router as enrollments_router
 from app.routers.experiments import router as experiments_router
+from app.routers.interactions import router as interactions_router
+from app.routers.observances import router as observances_router
 from app.routers.referrals import router as referrals_router
+from app.routers.relationships import router as relationships_router
 from app.routers.reward_programs import router as reward_programs_router
 from app.routers.rewards import router as rewards_router
+from app.routers.service_records import router as service_records_router
 from app.routers.touch_plans import router as touch_plans_router
 from app.routers.touches import router as touches_router
 from app.routers.webhook_deliveries import router as webhook_deliveries_router
@@ -39,6 +45,12 @@ ROUTERS = (
     api_keys.router,
     members.router,
     events.router,
+    contacts_router,  # before any router with /contacts/{id}: it holds /contacts/duplicates
+    observances_router,
+    interactions_router,
+    relationships_router,
+    service_records_router,
+    engagement_router,
     webhook_endpoints_router,
     webhook_deliveries_router,
     referrals_router,

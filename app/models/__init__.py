@@ -11,3 +11,7 @@ __all__ += ["experiment", "referral", "reward"]
 from app.models import analytics_settings, score  # noqa: E402
 
 __all__ += ["analytics_settings", "score"]
+
+from app.models import contact_import, engagement, relationship, service_record  # noqa: E402
+
+__all__ += ["contact_import", "engagement", "relationship", "service_record"]
