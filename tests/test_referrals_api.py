@@ -226,7 +226,8 @@ async def test_receiving_a_referral_schedules_a_thank_you_touch(
     assert (touch.contact_id, touch.channel, touch.mode) == (source, "call", "manual")
     assert touch.content_kind == "thank_you"
     assert touch.assignee_id == owner
-    assert touch.body is not None and "Jordan" in touch.body
+    assert touch.body is not None
+    assert "Jordan" in touch.body
     # Next business day is Monday 30 November; 09:00 in New York is 14:00 UTC.
     assert touch.due_at == datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
 
@@ -245,7 +246,9 @@ async def test_given_referrals_schedule_no_thank_you(
     )
     assert r.status_code == 201
     async with db.transaction() as session:
-        found = (await session.execute(select(Touch.id).where(Touch.workspace_id == tenant.id))).all()
+        found = (
+            await session.execute(select(Touch.id).where(Touch.workspace_id == tenant.id))
+        ).all()
     assert found == []
 
 

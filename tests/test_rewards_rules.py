@@ -53,9 +53,7 @@ async def _closed_deal(
 async def test_fixed_reward_on_receipt_is_immediate(
     client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
-    await make_program(
-        client, tenant, [rule("received", fixed("25.00"), reward_kind="gift_card")]
-    )
+    await make_program(client, tenant, [rule("received", fixed("25.00"), reward_kind="gift_card")])
     source = await add_contact(db, tenant, "Maria")
     referral = await refer(client, tenant, source, await add_contact(db, tenant, "Jordan"))
     (reward,) = await rewards_of(client, tenant)
