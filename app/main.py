@@ -18,6 +18,7 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import api_keys, events, health, members, workspace
+from app.routers.advocacy import router as advocacy_router
 from app.routers.calendar import router as calendar_router
 from app.routers.contacts import router as contacts_router
 from app.routers.engagement import router as engagement_router
@@ -29,6 +30,7 @@ from app.routers.referrals import router as referrals_router
 from app.routers.relationships import router as relationships_router
 from app.routers.reward_programs import router as reward_programs_router
 from app.routers.rewards import router as rewards_router
+from app.routers.scores import router as scores_router
 from app.routers.service_records import router as service_records_router
 from app.routers.touch_plans import router as touch_plans_router
 from app.routers.touches import router as touches_router
@@ -61,6 +63,8 @@ ROUTERS = (
     enrollments_router,
     touches_router,
     calendar_router,
+    scores_router,
+    advocacy_router,
 )
 
 DESCRIPTION = """

@@ -87,3 +87,14 @@ class ContactStageHistory(IdMixin, Base):
     source: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
     created_at: Mapped[datetime] = created_at_column()
+
+
+class ScoreRun(TenantMixin, Base):
+    """When the nightly job last scored a workspace, so each replica knows it is done."""
+
+    __tablename__ = "score_runs"
+    __table_args__ = (workspace_fk(),)
+
+    last_run_at: Mapped[datetime]
+    scored: Mapped[int] = mapped_column(default=0)
+    duration_ms: Mapped[int] = mapped_column(default=0)
