@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import Conflict, NotFound
 from app.models.contact import Contact, ContactExternalId
 from app.models.contact_schemas import ContactCreate, ContactRead, ContactUpdate, ContactUpsert
+from app.services import enrollments
 from app.services.contact_rows import (
     DEFAULT_ROW,
     READ_COLUMNS,
@@ -138,6 +139,7 @@ async def create_contact(
     if taken:
         raise _conflict(taken)
     await record_event(session, workspace_id, "contact.created", event_data(contact), at=at)
+    await enrollments.auto_enroll(session, workspace_id, [contact.id], at)  # plan audiences
     return contact
 
 
@@ -179,7 +181,27 @@ async def update_contact(
     fields = [c for c in changed if c != "advocacy_stage_manual"]
     data = {**event_data(contact), "changed_fields": fields}
     await record_event(session, workspace_id, "contact.updated", data, at=at)
+    await _touch_hooks(session, workspace_id, contact_id, changed, row, at=at)
     return contact
+
+
+async def _touch_hooks(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    changed: list[str],
+    row: Mapping[str, Any],
+    *,
+    at: datetime,
+) -> None:
+    """Touches follow the contact: do-not-contact cancels what is planned; a new segment
+    or tag may enter a plan's audience (enrolled once per plan, ever)."""
+    if "do_not_contact" in changed and row["do_not_contact"]:
+        await enrollments.cancel_future_touches(
+            session, workspace_id, contact_id, "do_not_contact", at
+        )
+    if "segment" in changed or "tags" in changed:
+        await enrollments.auto_enroll(session, workspace_id, [contact_id], at)
 
 
 async def _replace_external_ids(
@@ -265,6 +287,7 @@ async def upsert_by_external_id(
                 await record_event(
                     session, workspace_id, "contact.created", event_data(contact), at=at
                 )
+                await enrollments.auto_enroll(session, workspace_id, [contact.id], at)
                 return contact, True
         except _LostRace:
             existing = await _find_by_external_id(session, workspace_id, source, external_id)

@@ -23,6 +23,7 @@ from app.models.interaction_schemas import (
     InteractionCreate,
     InteractionRead,
 )
+from app.services import enrollments
 from app.services.contact_rows import check_member
 from app.services.contacts import require_contact
 from app.services.pagination import PageRequest, keyset_page
@@ -101,6 +102,8 @@ async def log_interaction(
     row = (await session.execute(stmt)).mappings().one()
     if direction in ENGAGING_DIRECTIONS:
         await mark_engaged(session, workspace_id, [contact_id], occurred_at, at=at)
+    if direction == "inbound":  # a reply pauses plans that ask for it (pause_on_reply)
+        await enrollments.pause_on_reply(session, workspace_id, contact_id, at)
     return InteractionRead.model_validate(dict(row))
 
 

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models.contact import Contact, Interaction
+from app.models.contact import Contact
+from app.models.interaction_schemas import InteractionChannel
 from app.models.member import Member
 from app.models.touch import TOUCH_CHANNELS, TOUCH_MODES, Touch
 from app.services.enrollments import complete_finished
 from app.services.events import record_events
+from app.services.interactions import log_interaction
 from app.services.pagination import PageRequest, keyset_page
 
 
@@ -145,9 +147,9 @@ OUTCOMES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "bounced": ("failed", "bounced", ("due", "sent")),
     "failed": ("failed", "failed", ("due", "sent")),
 }
-INTERACTION_CHANNEL = {
+INTERACTION_CHANNEL: dict[str, InteractionChannel] = {
     "email": "email",
-    "event_invite": "email",
+    "event_invite": "event",
     "sms": "sms",
     "call": "call",
     "meeting": "meeting",
@@ -178,23 +180,18 @@ def touch_event(touch: Touch) -> dict[str, Any]:
 
 
 async def _log_interaction(session: AsyncSession, touch: Touch, *, at: datetime) -> None:
-    """The communication log entry of a completed touch (outbound, linked to the touch).
-
-    Inserted directly: no interactions service existed when this was written. Outbound
-    entries do not count as engagement, so the contact's lapse clock is not touched.
-    """
-    session.add(
-        Interaction(
-            workspace_id=touch.workspace_id,
-            contact_id=touch.contact_id,
-            member_id=touch.assignee_id,
-            channel=INTERACTION_CHANNEL.get(touch.channel, "note"),
-            direction="outbound",
-            occurred_at=at,
-            summary=touch.subject or touch.content_kind,
-            touch_id=touch.id,
-            created_at=at,
-        )
+    """The communication log entry of a completed touch: outbound, linked to the touch."""
+    await log_interaction(
+        session,
+        touch.workspace_id,
+        touch.contact_id,
+        channel=INTERACTION_CHANNEL.get(touch.channel, "note"),
+        direction="outbound",
+        occurred_at=at,
+        member_id=touch.assignee_id,
+        summary=touch.subject or touch.content_kind,
+        touch_id=touch.id,
+        at=at,
     )
 
 
