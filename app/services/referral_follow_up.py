@@ -18,11 +18,15 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
 from app.models.referral import Referral
 from app.services.events import record_events
 from app.services.referral_notices import referral_payloads
 
 BATCH = 500
+MAX_BATCHES_PER_TICK = 20
 
 
 async def emit_overdue_follow_ups(
@@ -61,3 +65,15 @@ async def emit_overdue_follow_ups(
     for workspace_id, items in by_workspace.items():
         await record_events(session, workspace_id, items, at=at)
     return len(claimed)
+
+
+async def follow_up_job(db: Database, clock: Clock, settings: Settings) -> int:
+    """The scheduler's entry: a batch per transaction until caught up (bounded per tick)."""
+    total = 0
+    for _ in range(MAX_BATCHES_PER_TICK):
+        async with db.transaction() as session:
+            fired = await emit_overdue_follow_ups(session, clock.now())
+        total += fired
+        if fired < BATCH:
+            break
+    return total

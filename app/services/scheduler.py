@@ -28,6 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
+from app.services.referral_follow_up import follow_up_job
 from app.services.touch_emit import emit_due_touches
 from app.services.touch_materialize import top_up
 
@@ -79,6 +80,7 @@ async def emit_touches(db: Database, clock: Clock, settings: Settings) -> int:
 JOBS: list[Job] = [
     Job("touches.top_up", top_up_touches),
     Job("touches.emit_due", emit_touches),
+    Job("referrals.follow_up_overdue", follow_up_job),
 ]
 
 
