@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.services import enrollments
+from app.services.enrollment_status import complete_finished
 from app.services.touch_render import (
     contact_context,
     display_name,
@@ -230,5 +230,5 @@ async def emit_due_touches(session: AsyncSession, *, at: datetime, limit: int = 
             by_workspace[ws].append(int(event_id))
         for ws, ids in by_workspace.items():
             await fan_out(session, ws, ids, at=at)
-    await enrollments.complete_finished(session, sorted(batch.finished), at=at)
+    await complete_finished(session, sorted(batch.finished), at=at)
     return len(rows)

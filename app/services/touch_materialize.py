@@ -22,10 +22,9 @@ becomes ``date.max`` and the top-up job never reads it again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, delete, select, text, tuple_
@@ -33,53 +32,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import Contact, Observance
-from app.models.touch import Enrollment, Touch, TouchPlan, TouchPlanStep
-from app.models.touch_plan_schemas import TIMING_ADAPTER
+from app.models.touch import Enrollment, Touch
 from app.models.workspace import Workspace
-from app.services import touch_timing as tt
+from app.services.touch_steps import DONE, PlanSpec, due_at_cached, load_plans, step_dates
 
 HORIZON_DAYS = 90
 EXTEND_DAYS = 30
 SPREAD_DAYS = 30
-DONE = date.max
 INSERT_CHUNK = 2000
 _TOUCH_KEY = "uq_touches_workspace_id_enrollment_id_step_id_occurrence_key"
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    id: uuid.UUID
-    channel: str
-    mode: str
-    content_kind: str
-    timing: tt.AfterEnrollment | tt.MonthlyOnDay | tt.NthWeekday | tt.ObservanceRelative
-    send_time: time | None
-    assignee_id: uuid.UUID | None
-
-
-@dataclass(frozen=True)
-class PlanSpec:
-    id: uuid.UUID
-    repeat_yearly: bool
-    steps: tuple[StepSpec, ...]
-
-    def cycle_end(self, start: date) -> date:
-        """Last day of a non-yearly plan's single run (``DONE`` for yearly plans)."""
-        if self.repeat_yearly:
-            return DONE
-        days = [s.timing.days for s in self.steps if isinstance(s.timing, tt.AfterEnrollment)]
-        end = start + timedelta(days=max(days, default=0))
-        if any(not isinstance(s.timing, tt.AfterEnrollment) for s in self.steps):
-            end = max(end, add_years(start, 1) - timedelta(days=1))
-        return end
-
-    @property
-    def observance_kinds(self) -> set[str]:
-        return {
-            s.timing.observance_kind
-            for s in self.steps
-            if isinstance(s.timing, tt.ObservanceRelative)
-        }
 
 
 @dataclass(frozen=True)
@@ -99,83 +60,9 @@ class Target:
     do_not_contact: bool
 
 
-def add_years(day: date, years: int) -> date:
-    """The same day ``years`` later; 29 February becomes the 28th in common years."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
 def horizon_for(enrollment_id: uuid.UUID, today: date) -> date:
     """How far to plan: the horizon, a month more, and a stable per-enrolment spread."""
     return today + timedelta(days=HORIZON_DAYS + EXTEND_DAYS + enrollment_id.int % SPREAD_DAYS)
-
-
-def step_dates(
-    plan: PlanSpec,
-    step: StepSpec,
-    start: date,
-    lo: date,
-    hi: date,
-    observances: dict[str, tuple[int, int]],
-) -> list[date]:
-    if isinstance(step.timing, tt.AfterEnrollment) and plan.repeat_yearly:
-        found = []
-        first = max(0, lo.year - start.year - 11)  # days may reach ten years ahead
-        for k in range(first, hi.year - start.year + 1):
-            due = add_years(start, k) + timedelta(days=step.timing.days)
-            if lo <= due <= hi:
-                found.append(due)
-        return found
-    return tt.occurrences(
-        step.timing, start=start, window_start=lo, window_end=hi, observances=observances
-    )
-
-
-@lru_cache(maxsize=65536)
-def _due_at(day: date, tz: str, start: time, end: time, preferred: time | None) -> datetime:
-    try:
-        return tt.due_at(day, tz=tz, window_start=start, window_end=end, preferred=preferred)
-    except (ValueError, KeyError):  # a zone this host's tzdata does not know: use UTC
-        return tt.due_at(day, tz="UTC", window_start=start, window_end=end, preferred=preferred)
-
-
-async def load_plans(
-    session: AsyncSession, keys: Iterable[tuple[uuid.UUID, uuid.UUID]]
-) -> dict[tuple[uuid.UUID, uuid.UUID], PlanSpec]:
-    wanted = list(set(keys))
-    if not wanted:
-        return {}
-    plans = await session.execute(
-        select(TouchPlan.workspace_id, TouchPlan.id, TouchPlan.repeat_yearly).where(
-            tuple_(TouchPlan.workspace_id, TouchPlan.id).in_(wanted)
-        )
-    )
-    steps: dict[tuple[uuid.UUID, uuid.UUID], list[StepSpec]] = {k: [] for k in wanted}
-    rows = await session.execute(
-        select(TouchPlanStep)
-        .where(tuple_(TouchPlanStep.workspace_id, TouchPlanStep.plan_id).in_(wanted))
-        .order_by(TouchPlanStep.position)
-    )
-    for s in rows.scalars():
-        steps[(s.workspace_id, s.plan_id)].append(
-            StepSpec(
-                id=s.id,
-                channel=s.channel,
-                mode=s.mode,
-                content_kind=s.content_kind,
-                timing=TIMING_ADAPTER.validate_python(s.timing),
-                send_time=s.send_time,
-                assignee_id=s.assignee_id,
-            )
-        )
-    return {
-        (p.workspace_id, p.id): PlanSpec(
-            p.id, p.repeat_yearly, tuple(steps[(p.workspace_id, p.id)])
-        )
-        for p in plans
-    }
 
 
 async def load_targets(
@@ -261,7 +148,9 @@ def _rows_for(
     rows = []
     for step in plan.steps:
         for day in step_dates(plan, step, target.start_date, lo, hi, observances):
-            due = _due_at(day, target.tz, target.window_start, target.window_end, step.send_time)
+            due = due_at_cached(
+                day, target.tz, target.window_start, target.window_end, step.send_time
+            )
             if not_before is not None and due < not_before:
                 continue
             rows.append(

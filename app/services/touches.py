@@ -21,7 +21,7 @@ from app.models.contact import Contact
 from app.models.interaction_schemas import InteractionChannel
 from app.models.member import Member
 from app.models.touch import TOUCH_CHANNELS, TOUCH_MODES, Touch
-from app.services.enrollments import complete_finished
+from app.services.enrollment_status import complete_finished
 from app.services.events import record_events
 from app.services.interactions import log_interaction
 from app.services.pagination import PageRequest, keyset_page
