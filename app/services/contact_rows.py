@@ -123,6 +123,9 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
     else:
         name = " ".join(p for p in (row["last_name"], row["first_name"]) if p)
     row["sort_name"] = name.lower()[:600]
+    for entries in (row["emails"], row["phones"]):
+        if entries and not any(e["primary"] for e in entries):
+            entries[0] = {**entries[0], "primary": True}
     emails = [e["address"] for e in row["emails"]]
     phones = [p["number"] for p in row["phones"]]
     row["primary_email"] = next((e["address"] for e in row["emails"] if e["primary"]), None)
