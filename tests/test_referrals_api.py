@@ -81,7 +81,7 @@ async def test_inline_referred_person_becomes_a_prospect(
                 "first_name": "Jordan",
                 "last_name": "Lee",
                 "email": "jordan@example.com",
-                "phone": "+15555550123",
+                "phone": "+14155550123",
             },
         },
         headers=tenant.headers,
@@ -91,6 +91,21 @@ async def test_inline_referred_person_becomes_a_prospect(
     created = await events_of(client, tenant, "contact.created")
     assert [e["data"]["id"] for e in created] == [referred_id]
     assert created[0]["data"]["segment"] == "prospect"
+
+
+async def test_inline_person_is_validated_like_any_contact(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    r = await client.post(
+        "/v1/referrals",
+        json={
+            "source_contact_id": str(await add_contact(db, tenant)),
+            "referred_contact": {"first_name": "Jordan", "phone": "not a phone"},
+        },
+        headers=tenant.headers,
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["body", "referred_contact", "phone"]
 
 
 async def test_inline_person_with_a_known_email_links_the_existing_contact(

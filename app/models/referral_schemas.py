@@ -24,7 +24,7 @@ class NewContact(InputModel):
     first_name: str = Field(min_length=1, max_length=200, examples=["Jordan"])
     last_name: str | None = Field(default=None, max_length=200, examples=["Lee"])
     email: EmailStr | None = Field(default=None, max_length=320, examples=["jordan@example.com"])
-    phone: str | None = Field(default=None, min_length=3, max_length=32, examples=["+15555550123"])
+    phone: str | None = Field(default=None, min_length=3, max_length=32, examples=["+14155550123"])
 
 
 class ReferralCreate(InputModel):

@@ -37,6 +37,7 @@ from app.services.contact_rows import (
 )
 from app.services.engagement import merge_participants
 from app.services.events import record_events
+from app.services.experiment_assignment import merge_assignments
 from app.services.pagination import PageRequest, keyset_page
 from app.services.relationships import merge_relationships
 
@@ -48,8 +49,12 @@ MERGE_REFERENCES: list[tuple[str, str]] = [
     ("interactions", "contact_id"),
     ("service_records", "contact_id"),
     ("service_records", "partner_id"),
+    ("referrals", "source_contact_id"),
+    ("referrals", "referred_contact_id"),
+    ("referrals", "partner_contact_id"),
+    ("rewards", "referrer_id"),
 ]
-MERGE_HOOKS: list[MergeHook] = [merge_relationships, merge_participants]
+MERGE_HOOKS: list[MergeHook] = [merge_relationships, merge_participants, merge_assignments]
 
 _SCALARS = (
     "first_name",

@@ -1,10 +1,8 @@
-"""Experiments: designing them, starting and stopping them, and assigning referrers.
+"""Experiments: designing them, starting and stopping them.
 
-Assignment is ``stats.assign_arm`` (a hash of experiment and contact), recorded the first
-time it is needed with ``INSERT ... ON CONFLICT DO NOTHING``: whoever records it first wins
-and every later reader, on any replica, reads the same arm back. Starting an experiment
-records the whole cohort at once so referrers who never refer still count in the
-denominator of "referrals per referrer".
+A draft's design (arms, period, metric, cohort) may change freely; once started it is
+frozen, because referrers were assigned under it. Assignment itself lives in
+``experiment_assignment``.
 """
 
 from __future__ import annotations
@@ -14,41 +12,25 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models.contact import Contact
 from app.models.experiment import (
     ArmRead,
     ArmSpec,
     Cohort,
     Experiment,
     ExperimentArm,
-    ExperimentAssignment,
     ExperimentCreate,
     ExperimentRead,
     ExperimentUpdate,
 )
 from app.models.reward import RewardProgram
+from app.services.experiment_assignment import arms_of, assign_cohort
 from app.services.pagination import PageRequest, keyset_page
-from app.services.stats import assign_arm
 from app.services.versioning import check_version
 
-COHORT_BATCH = 5_000
 DESIGN_FIELDS = ("starts_at", "ends_at", "primary_metric", "min_sample", "currency")
-
-
-async def _arms(session: AsyncSession, experiment: Experiment) -> list[ExperimentArm]:
-    stmt = (
-        select(ExperimentArm)
-        .where(
-            ExperimentArm.workspace_id == experiment.workspace_id,
-            ExperimentArm.experiment_id == experiment.id,
-        )
-        .order_by(ExperimentArm.position)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 async def _set_arms(session: AsyncSession, experiment: Experiment, arms: Sequence[ArmSpec]) -> None:
@@ -79,7 +61,7 @@ async def _set_arms(session: AsyncSession, experiment: Experiment, arms: Sequenc
 
 
 async def read(session: AsyncSession, experiment: Experiment) -> ExperimentRead:
-    arms = await _arms(session, experiment)
+    arms = await arms_of(session, experiment)
     cohort = None
     if experiment.cohort_segments or experiment.cohort_tags:
         cohort = Cohort.model_validate(
@@ -185,49 +167,6 @@ async def delete_experiment(
     await session.flush()
 
 
-async def _record(
-    session: AsyncSession,
-    experiment: Experiment,
-    arms: Sequence[ExperimentArm],
-    contact_ids: Sequence[uuid.UUID],
-    at: datetime,
-) -> None:
-    weights = [a.weight for a in arms]
-    rows = [
-        {
-            "workspace_id": experiment.workspace_id,
-            "experiment_id": experiment.id,
-            "contact_id": cid,
-            "arm_id": arms[assign_arm(experiment.id, cid, weights)].id,
-            "assigned_at": at,
-        }
-        for cid in contact_ids
-    ]
-    if rows:
-        await session.execute(insert(ExperimentAssignment).values(rows).on_conflict_do_nothing())
-
-
-async def _assign_cohort(session: AsyncSession, experiment: Experiment, at: datetime) -> None:
-    if not (experiment.cohort_segments or experiment.cohort_tags):
-        return
-    arms = await _arms(session, experiment)
-    stmt = select(Contact.id).where(Contact.workspace_id == experiment.workspace_id)
-    if experiment.cohort_segments:
-        stmt = stmt.where(Contact.segment.in_(experiment.cohort_segments))
-    if experiment.cohort_tags:
-        stmt = stmt.where(Contact.tags.overlap(experiment.cohort_tags))
-    after: uuid.UUID | None = None
-    while True:  # keyset batches: bounded memory and statement size whatever the cohort
-        page = stmt if after is None else stmt.where(Contact.id > after)
-        batch = list(
-            (await session.execute(page.order_by(Contact.id).limit(COHORT_BATCH))).scalars()
-        )
-        await _record(session, experiment, arms, batch, at)
-        if len(batch) < COHORT_BATCH:
-            return
-        after = batch[-1]
-
-
 async def start_experiment(
     session: AsyncSession, workspace_id: uuid.UUID, experiment_id: uuid.UUID, *, at: datetime
 ) -> Experiment:
@@ -249,7 +188,7 @@ async def start_experiment(
     experiment.started_at = at
     experiment.version += 1
     experiment.updated_at = at
-    await _assign_cohort(session, experiment, at)
+    await assign_cohort(session, experiment, at)
     await session.flush()
     return experiment
 
@@ -266,48 +205,3 @@ async def stop_experiment(
     experiment.updated_at = at
     await session.flush()
     return experiment
-
-
-async def assign(
-    session: AsyncSession, experiment: Experiment, contact_id: uuid.UUID, *, at: datetime
-) -> ExperimentArm:
-    """The contact's arm: recorded on first use, read back ever after."""
-    arms = await _arms(session, experiment)
-    await _record(session, experiment, arms, [contact_id], at)
-    stmt = select(ExperimentAssignment.arm_id).where(
-        ExperimentAssignment.workspace_id == experiment.workspace_id,
-        ExperimentAssignment.experiment_id == experiment.id,
-        ExperimentAssignment.contact_id == contact_id,
-    )
-    arm_id = (await session.execute(stmt)).scalar_one()
-    return next(a for a in arms if a.id == arm_id)
-
-
-async def program_for_referrer(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    *,
-    received_at: datetime,
-    at: datetime,
-) -> uuid.UUID | None:
-    """The referrer's arm's program if a running experiment covers the referral, else the
-    workspace's default program (None when there is none yet)."""
-    stmt = (
-        select(Experiment)
-        .where(
-            Experiment.workspace_id == workspace_id,
-            Experiment.status == "running",
-            Experiment.starts_at <= received_at,
-            Experiment.ends_at > received_at,
-        )
-        .order_by(Experiment.starts_at, Experiment.id)
-        .limit(1)
-    )
-    experiment = (await session.execute(stmt)).scalar_one_or_none()
-    if experiment is not None:
-        return (await assign(session, experiment, contact_id, at=at)).program_id
-    default = select(RewardProgram.id).where(
-        RewardProgram.workspace_id == workspace_id, RewardProgram.is_default.is_(True)
-    )
-    return (await session.execute(default)).scalar_one_or_none()

@@ -11,12 +11,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contact import Contact
+from app.models.contact_schemas import ContactCreate
 from app.models.member import Member
 from app.models.referral import Referral, ReferralStageHistory
 from app.models.referral_schemas import (
@@ -26,8 +29,9 @@ from app.models.referral_schemas import (
     ReferralUpdate,
     ReferralWarning,
 )
+from app.services import contacts
 from app.services.events import record_event
-from app.services.experiments import program_for_referrer
+from app.services.experiment_assignment import program_for_referrer
 from app.services.pagination import PageRequest, keyset_page
 from app.services.referral_notices import referral_payload, schedule_thank_you
 from app.services.reward_rules import apply_rules
@@ -71,37 +75,21 @@ async def _require_member(
 
 async def _create_prospect(
     session: AsyncSession, workspace_id: uuid.UUID, person: NewContact, *, at: datetime
-) -> Contact:
-    """The referred person as a new ``prospect`` contact, announced like any other."""
-    contact = Contact(
-        workspace_id=workspace_id,
-        first_name=person.first_name,
-        last_name=person.last_name,
-        sort_name=" ".join(p for p in (person.last_name, person.first_name) if p).lower(),
-        emails=[{"address": person.email, "type": "other", "primary": True}]
-        if person.email
-        else [],
-        phones=[{"number": person.phone, "type": "mobile", "primary": True}]
-        if person.phone
-        else [],
-        primary_email=person.email,
-        primary_phone=person.phone,
-        email_search=person.email.lower() if person.email else None,
-        segment="prospect",
-        created_at=at,
-        updated_at=at,
-    )
-    session.add(contact)
-    await session.flush()
-    data = {
-        "id": str(contact.id),
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "segment": contact.segment,
-        "primary_email": contact.primary_email,
-    }
-    await record_event(session, workspace_id, "contact.created", data, at=at)
-    return contact
+) -> uuid.UUID:
+    """The referred person as a new ``prospect``, through the contacts service so they get
+    the same normalisation, ``contact.created`` event and plan auto-enrolment as anyone."""
+    fields: dict[str, Any] = {"first_name": person.first_name, "last_name": person.last_name}
+    if person.email:
+        fields["emails"] = [{"address": person.email, "primary": True}]
+    if person.phone:
+        fields["phones"] = [{"number": person.phone, "primary": True}]
+    try:
+        data = ContactCreate.model_validate({**fields, "segment": "prospect"})
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = {"emails": "email", "phones": "phone"}.get(str(first["loc"][0]), "first_name")
+        raise ValidationFailed.on(["body", "referred_contact", where], first["msg"]) from exc
+    return (await contacts.create_contact(session, workspace_id, data, at=at)).id
 
 
 async def _referred_contact_id(
@@ -128,7 +116,7 @@ async def _referred_contact_id(
                 referral_ids=[],
             )
             return existing, [note]
-    return (await _create_prospect(session, workspace_id, person, at=at)).id, []
+    return await _create_prospect(session, workspace_id, person, at=at), []
 
 
 async def _earlier_duplicates(
