@@ -263,3 +263,25 @@ async def test_referral_keeps_the_program_it_started_with(
     await move(client, tenant, referral["id"], "closed", actual_value="5.00")
     (reward,) = await rewards_of(client, tenant)
     assert (reward["program_id"], reward["amount"]) == (first["id"], "40.00")
+
+
+async def test_a_deal_value_recorded_after_closing_fires_deal_based_rules_once(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, clock: FrozenClock
+) -> None:
+    capped_fixed = rule("closed", fixed("5.00"), cap={"amount": "5.00", "period_days": 1})
+    await make_program(
+        client, tenant, [rule("closed", {"kind": "percent", "percent": "2"}), capped_fixed]
+    )
+    source = await add_contact(db, tenant)
+    await _closed_deal(client, db, tenant, "0.00", source)  # uses up the fixed rule's cap
+    referral = await refer(client, tenant, source, await add_contact(db, tenant, "R"))
+    await move(client, tenant, referral["id"], "closed")  # capped fixed, no value for percent
+    assert len(await rewards_of(client, tenant, referral_id=referral["id"])) == 0
+    clock.advance(timedelta(days=2))  # the cap's period is over: only the closing could use it
+    url = f"/v1/referrals/{referral['id']}"
+    r = await client.patch(url, json={"actual_value": "4321.00"}, headers=tenant.headers)
+    assert r.status_code == 200
+    await client.patch(url, json={"actual_value": "9999.00"}, headers=tenant.headers)
+    # 2 % of 4,321.00 = 86.42, once; the fixed rule does not fire late.
+    late = await rewards_of(client, tenant, referral_id=referral["id"])
+    assert [x["amount"] for x in late] == ["86.42"]

@@ -21,11 +21,10 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contact import Contact
 from app.models.contact_schemas import ContactCreate
 from app.models.member import Member
-from app.models.referral import Referral, ReferralStageHistory
+from app.models.referral import PIPELINE, Referral, ReferralStageHistory
 from app.models.referral_schemas import (
     NewContact,
     ReferralCreate,
-    ReferralRead,
     ReferralUpdate,
     ReferralWarning,
 )
@@ -290,8 +289,9 @@ async def update_referral(
     referral.version += 1
     referral.updated_at = at
     await session.flush()
+    if values.get("actual_value") is not None and referral.stage in PIPELINE:
+        # A deal value recorded after its milestone lets the deal-based rules that could not
+        # be computed then fire now; a rule that already fired never fires again.
+        reached = PIPELINE[: PIPELINE.index(referral.stage) + 1]
+        await apply_rules(session, referral, reached, at=at, deal_based_only=True)
     return referral
-
-
-def read(referral: Referral) -> ReferralRead:
-    return ReferralRead.model_validate(referral)

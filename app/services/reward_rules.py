@@ -102,9 +102,18 @@ async def _awarded_within(
 
 
 async def apply_rules(
-    session: AsyncSession, referral: Referral, stages: Sequence[str], *, at: datetime
+    session: AsyncSession,
+    referral: Referral,
+    stages: Sequence[str],
+    *,
+    at: datetime,
+    deal_based_only: bool = False,
 ) -> list[Reward]:
-    """Fire the rules of the referral's program triggered by reaching ``stages``."""
+    """Fire the rules of the referral's program triggered by reaching ``stages``.
+
+    ``deal_based_only`` is for a deal value arriving late: fixed rules had their chance
+    when the milestone was reached (a cap may have stopped them) and must not fire later.
+    """
     if referral.direction != "received" or referral.source_contact_id is None or not stages:
         return []
     program = await _program(session, referral)
@@ -113,7 +122,7 @@ async def apply_rules(
     created: list[Reward] = []
     for index, stored in enumerate(program.rules):
         rule = RewardRule.model_validate(stored)
-        if rule.stage not in stages:
+        if rule.stage not in stages or (deal_based_only and isinstance(rule.amount, FixedAmount)):
             continue
         amount = rule_amount(rule, referral)
         if amount is not None and rule.cap is not None:
