@@ -79,3 +79,37 @@ async def test_an_inbound_interaction_pauses_pause_on_reply_plans(
         plans[e["plan_id"]]: e["status"] for e in await enrolments(client, tenant, contact["id"])
     }
     assert got == {"12_direct": "paused", "8x8": "active"}
+
+
+async def test_planned_touches_follow_a_new_time_zone_and_new_dates(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = {"first_name": "Di", "tags": ["33-touch"], "consent": GRANTED}
+    contact = (await client.post("/v1/contacts", json=body, headers=tenant.headers)).json()
+
+    async def planned(kind: str) -> list[str]:
+        r = await client.get(
+            "/v1/touches",
+            params={"contact_id": contact["id"], "status": "scheduled", "limit": 200},
+            headers=tenant.headers,
+        )
+        return [t["due_at"] for t in r.json()["data"] if t["content_kind"] == kind]
+
+    before = await planned("newsletter")
+    assert before[0].endswith("T09:00:00Z")  # no zone: the workspace's (UTC)
+    r = await client.patch(
+        f"/v1/contacts/{contact['id']}", json={"time_zone": "Asia/Tokyo"}, headers=tenant.headers
+    )
+    assert r.status_code == 200, r.text
+    after = await planned("newsletter")
+    assert len(after) == len(before)
+    assert all(d.endswith("T00:00:00Z") for d in after)  # 09:00 in Tokyo
+
+    assert await planned("observance_card") == []
+    r = await client.post(
+        f"/v1/contacts/{contact['id']}/observances",
+        json={"kind": "birthday", "month": 1, "day": 20},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert await planned("observance_card") == ["2027-01-15T00:00:00Z"]  # 5 days before

@@ -202,6 +202,8 @@ async def _touch_hooks(
         )
     if "segment" in changed or "tags" in changed:
         await enrollments.auto_enroll(session, workspace_id, [contact_id], at)
+    if "time_zone" in changed:
+        await enrollments.replan_contact(session, workspace_id, contact_id, at=at)
 
 
 async def _replace_external_ids(

@@ -12,6 +12,8 @@ Hooks other features call:
 * ``pause_on_reply(session, workspace_id, contact_id, at)`` after an inbound interaction.
 * ``cancel_future_touches(session, workspace_id, contact_id, reason, at)`` when a contact
   becomes do-not-contact.
+* ``replan_contact(session, workspace_id, contact_id, at=at)`` when a contact's time zone
+  or observances change, so planned touches move to the new local time or date.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from app.services.enrollment_status import (
     pause_on_reply,
 )
 from app.services.pagination import PageRequest, keyset_page
+from app.services.touch_replan import replan_contact
 from app.services.versioning import check_version
 
 # The hooks other features call, kept importable from here (they live in enrollment_status).
@@ -48,6 +51,7 @@ __all__ = [
     "get_enrollment",
     "list_enrollments",
     "pause_on_reply",
+    "replan_contact",
 ]
 
 SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans the rest

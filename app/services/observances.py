@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound
 from app.models.contact import Observance
 from app.models.interaction_schemas import ObservanceCreate, ObservanceRead
+from app.services import enrollments
 from app.services.contacts import require_contact
 from app.services.pagination import PageRequest, keyset_page
 from app.services.touch_timing import observance_date
@@ -52,6 +53,7 @@ async def add_observance(
         .returning(*_COLUMNS)
     )
     row = (await session.execute(stmt)).mappings().one()
+    await enrollments.replan_contact(session, workspace_id, contact_id, at=at)  # dated steps
     return _read(row, at.date())
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select, text, tuple_
+from sqlalchemy import and_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -255,42 +255,3 @@ async def top_up(session: AsyncSession, *, at: datetime, limit: int = 500) -> in
     keys = [(r.workspace_id, r.id) for r in await session.execute(stmt)]
     await materialize(session, keys, at=at)
     return len(keys)
-
-
-async def forget_future(
-    session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID, *, at: datetime | None
-) -> None:
-    """Drop a plan's touches still scheduled (due after ``at``; all of them if None)."""
-    stmt = delete(Touch).where(
-        Touch.workspace_id == workspace_id, Touch.plan_id == plan_id, Touch.status == "scheduled"
-    )
-    if at is not None:
-        stmt = stmt.where(Touch.due_at > at)
-    await session.execute(stmt)
-
-
-async def replan(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    plan_id: uuid.UUID,
-    *,
-    at: datetime,
-    sync_limit: int = 2000,
-) -> int:
-    """After a plan edit: plan the active enrolments again from today.
-
-    Up to ``sync_limit`` enrolments are planned in the request; any beyond are left with
-    their horizon reset, and the top-up job plans them within the next ticks.
-    """
-    reset = await session.execute(
-        text(
-            "UPDATE enrollments "
-            "SET materialized_until = GREATEST(start_date, CAST(:today AS date)) - 1 "
-            "WHERE workspace_id = :ws AND plan_id = :plan AND status = 'active' "
-            "RETURNING id"
-        ),
-        {"ws": workspace_id, "plan": plan_id, "today": at.date()},
-    )
-    ids = [r.id for r in reset]
-    await materialize(session, [(workspace_id, i) for i in ids[:sync_limit]], at=at, not_before=at)
-    return len(ids)

@@ -19,7 +19,7 @@ from app.errors import FieldError, NotFound, ValidationFailed
 from app.models.member import Member
 from app.models.touch import TouchPlan, TouchPlanStep
 from app.models.touch_plan_schemas import StepIn, TouchPlanCreate, TouchPlanUpdate
-from app.services import touch_materialize
+from app.services import touch_replan
 from app.services.pagination import PageRequest, keyset_page
 from app.services.touch_render import check_step_templates, template_problem
 from app.services.versioning import check_version
@@ -206,14 +206,14 @@ async def update_plan(
     if replan:
         # Touches not yet due are planned again from the new steps; drop them first so a
         # removed step's touches go with it (the step's foreign key would only null them).
-        await touch_materialize.forget_future(session, workspace_id, plan_id, at=at)
+        await touch_replan.forget_future(session, workspace_id, plan_id, at=at)
     if changes.steps is not None:
         await _replace_steps(session, plan, changes.steps, at=at)
     plan.version += 1
     plan.updated_at = at
     await session.flush()
     if replan:
-        await touch_materialize.replan(session, workspace_id, plan_id, at=at)
+        await touch_replan.replan(session, workspace_id, plan_id, at=at)
     steps = (await steps_of(session, workspace_id, [plan.id]))[plan.id]
     return plan, steps
 
@@ -229,7 +229,7 @@ async def delete_plan(
     """Delete a plan with its enrolments; touches not yet due go too, history stays."""
     plan = await get_plan(session, workspace_id, plan_id, lock=True)
     check_version(plan.version, expected_version)
-    await touch_materialize.forget_future(session, workspace_id, plan_id, at=None)
+    await touch_replan.forget_future(session, workspace_id, plan_id, at=None)
     await session.execute(
         delete(TouchPlan).where(TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id)
     )
