@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     keys_create.add_argument("--scopes", default="read,write")
     keys_create.add_argument("--name", default="cli key")
     keys_create.set_defaults(func=cmd_keys_create)
+
+    from app.cli_contacts import add_import_parser
+
+    add_import_parser(sub)
     return parser
 
 

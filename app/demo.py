@@ -6,6 +6,7 @@ import uuid
 
 from app.clock import SystemClock
 from app.db import Database
+from app.demo_contacts import seed_contacts
 from app.demo_referrals import seed_referrals
 from app.models.member import MemberCreate
 from app.services import members
@@ -24,6 +25,7 @@ async def seed_demo(url: str, workspace_id: uuid.UUID) -> None:
                 await members.create_member(
                     session, workspace_id, MemberCreate(name=name, email=email, role=role), at=now
                 )
+            await seed_contacts(session, workspace_id, at=now)
             await seed_referrals(session, workspace_id, at=now)
     finally:
         await db.dispose()

@@ -1,0 +1,171 @@
+"""Reading import files into contact-shaped dicts, one per row, with their line numbers.
+
+CSV headers are field names (``first_name``, ``email``, ``tags``...); a few spellings
+map into nested fields (``address.city``, ``consent.email``, ``external_id.hubspot``,
+``custom.<key>``) and every unknown column becomes a custom field, so a CRM export can be
+imported without editing it. JSON-valued cells (``emails``, ``address``...) take the same
+JSON as the API. Empty cells are "not given": on an update they leave the field alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+MAX_ROWS = 100_000
+SCALARS = frozenset(
+    {
+        "kind",
+        "first_name",
+        "last_name",
+        "company_name",
+        "company",
+        "job_title",
+        "time_zone",
+        "locale",
+        "owner_id",
+        "segment",
+        "allied_category",
+        "advocacy_stage",
+        "do_not_contact",
+        "default_region",
+    }
+)
+JSON_FIELDS = frozenset(
+    {"emails", "phones", "address", "family", "custom_fields", "consent", "external_ids"}
+)
+LIST_FIELDS = frozenset({"tags", "interests"})
+# Columns of our own export that are derived or read-only: ignored, never custom fields.
+IGNORED = frozenset(
+    {
+        "id",
+        "display_name",
+        "primary_email",
+        "primary_phone",
+        "advocacy_stage_manual",
+        "last_engaged_at",
+        "lapsed_at",
+        "version",
+        "created_at",
+        "updated_at",
+    }
+)
+NESTED_PREFIXES = {"address.": "address", "consent.": "consent", "custom.": "custom_fields"}
+NESTED_PREFIXES |= {"external_id.": "external_ids", "external_ids.": "external_ids"}
+
+
+@dataclass
+class RawRow:
+    line: int
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FileRefused(ValueError):
+    """The file as a whole cannot be imported (too many rows, no header, not text)."""
+
+
+def _list_cell(value: str) -> Any:
+    if value.startswith("["):
+        return orjson.loads(value)
+    return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+
+
+def _csv_row(line: int, header: list[str], cells: list[str]) -> RawRow:
+    row = RawRow(line)
+    data = row.data
+    for name, value in zip(header, cells, strict=False):
+        value = value.strip()
+        if not value or name in IGNORED:
+            continue
+        try:
+            if name in SCALARS:
+                data[name] = value
+            elif name in JSON_FIELDS:
+                data[name] = orjson.loads(value)
+            elif name in LIST_FIELDS:
+                data[name] = _list_cell(value)
+            elif name == "email":
+                data.setdefault("emails", [{"address": value}])
+            elif name == "phone":
+                data.setdefault("phones", [{"number": value}])
+            else:
+                prefix = next((p for p in NESTED_PREFIXES if name.startswith(p)), None)
+                target = NESTED_PREFIXES[prefix] if prefix else "custom_fields"
+                key = name[len(prefix) :] if prefix else name
+                nested = data.setdefault(target, {})
+                if not isinstance(nested, dict):
+                    raise ValueError(f"{target} is not an object")
+                nested[key] = {"status": value} if target == "consent" else value
+        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
+            row.errors.append({"loc": [name], "msg": f"not valid here: {exc}"})
+    if len(cells) > len(header):
+        row.errors.append({"loc": [], "msg": "more cells than header columns"})
+    return row
+
+
+def read_csv(text: str) -> Iterator[RawRow]:
+    """Rows of a CSV file; line numbers are those of the file (the header is line 1)."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise FileRefused("the file is empty; the first line must be a header") from None
+    if not any(header) or len(set(header)) != len(header):
+        raise FileRefused("the header row must name each column once")
+    start = reader.line_num + 1
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            yield _csv_row(start, header, cells)
+        start = reader.line_num + 1
+
+
+def read_jsonl(text: str) -> Iterator[RawRow]:
+    """One JSON object per line; blank lines are skipped but still counted."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = RawRow(number)
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            row.errors.append({"loc": [], "msg": f"not JSON: {exc}"})
+            yield row
+            continue
+        if not isinstance(value, dict):
+            row.errors.append({"loc": [], "msg": "each line must be a JSON object"})
+        else:
+            for key, item in value.items():
+                if key in IGNORED:
+                    continue
+                if key in SCALARS or key in JSON_FIELDS or key in LIST_FIELDS:
+                    row.data[key] = item
+                else:
+                    row.data.setdefault("custom_fields", {})
+                    if isinstance(row.data["custom_fields"], dict):
+                        row.data["custom_fields"][key] = item
+        yield row
+
+
+def read_rows(body: bytes, fmt: str) -> list[RawRow]:
+    """Every row of the file, refusing files that are not UTF-8 text or exceed the limit."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"the file is not UTF-8 text ({exc.reason})") from None
+    if "\x00" in text:
+        raise FileRefused("the file contains NUL characters")
+    rows: list[RawRow] = []
+    try:
+        for row in read_csv(text) if fmt == "csv" else read_jsonl(text):
+            rows.append(row)
+            if len(rows) > MAX_ROWS:
+                raise FileRefused(f"more than {MAX_ROWS} rows; split the file")
+    except csv.Error as exc:
+        raise FileRefused(f"not readable as CSV: {exc}") from None
+    return rows
