@@ -21,6 +21,7 @@ from app.routers import api_keys, events, health, members, workspace
 from app.routers.advocacy import router as advocacy_router
 from app.routers.calendar import router as calendar_router
 from app.routers.contacts import router as contacts_router
+from app.routers.contacts_transfer import router as contacts_transfer_router
 from app.routers.engagement import router as engagement_router
 from app.routers.enrollments import router as enrollments_router
 from app.routers.experiments import router as experiments_router
@@ -47,6 +48,7 @@ ROUTERS = (
     api_keys.router,
     members.router,
     events.router,
+    contacts_transfer_router,  # before contacts: /contacts/imports, /contacts/export
     contacts_router,  # before any router with /contacts/{id}: it holds /contacts/duplicates
     observances_router,
     interactions_router,
