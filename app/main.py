@@ -19,6 +19,8 @@ from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import api_keys, events, health, members, workspace
 from app.routers.advocacy import router as advocacy_router
+from app.routers.analytics import router as analytics_router
+from app.routers.analytics_people import router as analytics_people_router
 from app.routers.calendar import router as calendar_router
 from app.routers.contacts import router as contacts_router
 from app.routers.contacts_transfer import router as contacts_transfer_router
@@ -67,6 +69,8 @@ ROUTERS = (
     calendar_router,
     scores_router,
     advocacy_router,
+    analytics_router,
+    analytics_people_router,
 )
 
 DESCRIPTION = """
