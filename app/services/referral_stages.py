@@ -109,7 +109,6 @@ async def transition_referral(
         referral,
         from_stage=from_stage,
         to_stage=move.to_stage,
-        changed_at=when.isoformat(),
         note=move.note,
         cancelled_reward_ids=cancelled,
     )
