@@ -8,6 +8,7 @@ from app.clock import SystemClock
 from app.db import Database
 from app.demo_contacts import seed_contacts
 from app.demo_referrals import seed_referrals
+from app.demo_touches import seed_touches
 from app.models.member import MemberCreate
 from app.services import members
 
@@ -27,5 +28,6 @@ async def seed_demo(url: str, workspace_id: uuid.UUID) -> None:
                 )
             await seed_contacts(session, workspace_id, at=now)
             await seed_referrals(session, workspace_id, at=now)
+            await seed_touches(session, workspace_id, at=now)
     finally:
         await db.dispose()
