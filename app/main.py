@@ -38,6 +38,7 @@ from app.routers.service_records import router as service_records_router
 from app.routers.touch_plans import router as touch_plans_router
 from app.routers.touches import router as touches_router
 from app.routers.webhook_deliveries import router as webhook_deliveries_router
+from app.routers.webhook_docs import router as webhook_docs_router
 from app.routers.webhook_endpoints import router as webhook_endpoints_router
 from app.services.auth import KeyResolver
 from app.state import AppState
@@ -144,6 +145,7 @@ def create_app(
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.webhooks.include_router(webhook_docs_router)  # documents what we send, serves nothing
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -158,7 +160,11 @@ def _openapi(app: FastAPI) -> dict[str, object]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        webhooks=app.webhooks.routes,
     )
     app.openapi_schema = schema
     return schema

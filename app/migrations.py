@@ -34,8 +34,8 @@ def head_revisions() -> frozenset[str]:
 
 
 def upgrade(database_url: str) -> None:
-    """Upgrade to the heads. Safe from several replicas at once: env.py takes a lock."""
-    command.upgrade(alembic_config(database_url), "heads")
+    """Upgrade to the head. Safe from several replicas at once: env.py takes a lock."""
+    command.upgrade(alembic_config(database_url), "head")
 
 
 async def upgrade_async(database_url: str) -> None:

@@ -1,7 +1,7 @@
 """referrals, stage history, reward programs, rewards, experiments; thank-you settings
 
 Revision ID: 0003r
-Revises: 0002
+Revises: 0003t
 Create Date: 2026-11-23 09:34:15.602439
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003r"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003t"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """scores
 
 Revision ID: 0003s
-Revises: 0002
+Revises: 0003r
 Create Date: 2026-11-23 09:39:47
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003s"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003r"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ Workspaces that exist already get their copies of the built-in plans here, from 
 data file ``create_workspace`` seeds new workspaces from (``app/data/builtin_plans.json``).
 
 Revision ID: 0003t
-Revises: 0002
+Revises: 0003w
 Create Date: 2026-11-23 09:30:42.162323
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003t"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003w"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

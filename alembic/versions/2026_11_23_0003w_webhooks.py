@@ -1,7 +1,7 @@
 """webhooks
 
 Revision ID: 0003w
-Revises: 0002
+Revises: 0003c
 Create Date: 2026-11-23 09:31:55.496318
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003w"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,8 +39,11 @@ def _touch(status: str, **extra: Any) -> dict[str, Any]:
         "channel": "email",
         "content_kind": "market_report",
         "mode": "automated",
-        "due_at": "2026-12-01T15:00:00Z",
+        "due_at": "2026-12-01T15:00:00+00:00",
         "status": status,
+        "plan_id": "4e5f6a7b-8c9d-4e0f-9a2b-3c4d5e6f7a8b",
+        "enrollment_id": "3d4e5f6a-7b8c-4d9e-8f1a-2b3c4d5e6f7a",
+        "provider_message_id": None,
         **extra,
     }
 
@@ -72,7 +75,7 @@ CATALOGUE: tuple[EventType, ...] = (
     EventType(
         "touch.completed",
         "A touch was sent or done.",
-        _touch("completed", completed_at="2026-12-01T15:02:11Z"),
+        _touch("completed", completed_at="2026-12-01T15:02:11+00:00"),
     ),
     EventType(
         "touch.skipped",
@@ -150,7 +153,7 @@ CATALOGUE: tuple[EventType, ...] = (
     ),
     EventType(
         WEBHOOK_DELIVERY_FAILED,
-        "A delivery exhausted its retry schedule. Feed only: never sent as a webhook.",
+        "A delivery exhausted its retry schedule.",
         {
             "delivery_id": DELIVERY_ID,
             "endpoint_id": ENDPOINT_ID,
@@ -164,7 +167,7 @@ CATALOGUE: tuple[EventType, ...] = (
     ),
     EventType(
         WEBHOOK_ENDPOINT_DISABLED,
-        "An endpoint was disabled (410 Gone, or failing for days). Feed only.",
+        "An endpoint was disabled (410 Gone, or failing for days).",
         {
             "endpoint_id": ENDPOINT_ID,
             "url": "https://crm.example.com/hooks/rapport",

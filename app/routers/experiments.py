@@ -22,11 +22,13 @@ from app.services import experiment_results, experiments
 router = api_router("experiments")
 
 
-@router.post(
-    "/experiments", operation_id="createExperiment", status_code=status.HTTP_201_CREATED
-)
+@router.post("/experiments", operation_id="createExperiment", status_code=status.HTTP_201_CREATED)
 async def create_experiment(
-    body: ExperimentCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
+    body: ExperimentCreate,
+    auth: WriteAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
 ) -> ExperimentRead:
     """Design an experiment (a `draft`): its arms, each a reward program with a weight, its
     period, its primary metric and, optionally, the cohort assigned when it starts."""

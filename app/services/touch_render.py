@@ -188,9 +188,13 @@ def render(source: str | None, context: Mapping[str, Any]) -> str | None:
         return None
     try:
         template = _compiled(source)
-        out = concat(template.root_render_func(template.new_context(
-            context if isinstance(context, dict) else dict(context), shared=True
-        )))
+        out = concat(
+            template.root_render_func(
+                template.new_context(
+                    context if isinstance(context, dict) else dict(context), shared=True
+                )
+            )
+        )
     except Exception:  # see the docstring: never fail a send on a template
         out = source
     return out[:MAX_RENDERED]

@@ -9,7 +9,9 @@ changes between check and connect cannot redirect the request.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +26,13 @@ from app.models.webhook import RESPONSE_BODY_LIMIT
 from app.services.ssrf import CheckedTarget
 
 USER_AGENT = "Rapport-Webhooks/1.0"
+
+# httpcore tries ``import sniffio`` (optional, not installed here) on every request, and
+# each failed import walks sys.path again: measured at a fifth of a delivery's CPU time.
+# Remembering the miss makes later imports fail at once; httpcore then assumes asyncio,
+# exactly as before.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -96,6 +105,7 @@ async def send(
     headers = {
         "host": host,
         "content-type": "application/json",
+        "accept-encoding": "identity",  # the kept 2 KB of the answer stay readable
         "user-agent": USER_AGENT,
         "webhook-id": msg_id,
         "webhook-timestamp": str(math.floor(at.timestamp())),
@@ -110,7 +120,7 @@ async def send(
         response = await client.send(request, stream=True)
         try:
             kept = bytearray()
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.aiter_raw():
                 kept += chunk
                 if len(kept) >= RESPONSE_BODY_LIMIT:
                     break
