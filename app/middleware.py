@@ -1,7 +1,12 @@
-"""Pure ASGI middleware: request ids, metrics, access logs and request-size limits.
+"""Pure ASGI middleware: request ids, metrics, access logs, size limits and the 500 answer.
 
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming bodies and
 background tasks behave, and so the size limit can stop reading mid-stream.
+
+Unexpected exceptions are answered here rather than by Starlette's
+``ServerErrorMiddleware``: that one sits outside this middleware, so by the time it ran
+the request id had been reset, its 500 carried ``request_id: null`` and no
+``X-Request-ID`` header, and its log line had no id either.
 """
 
 from __future__ import annotations
@@ -11,35 +16,60 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge
 from app.metrics import IN_FLIGHT, LATENCY, REQUESTS
+from app.problems import (
+    INTERNAL_DETAIL,
+    INTERNAL_SLUG,
+    INTERNAL_TITLE,
+    MEDIA_TYPE,
+    log_unexpected,
+    problem_body,
+)
 from app.request_context import reset_request_id, set_request_id
 
 access_log = logging.getLogger("rapport.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-PROBLEM = "application/problem+json"
 
 
-async def _send_problem(send: Send, status: int, title: str, detail: str, request_id: str) -> None:
+@dataclass
+class _Exchange:
+    """What the middleware learns about one request while the app answers it."""
+
+    request_id: str
+    path: str
+    status: int = 500
+    started: bool = False
+    overflow: bool = False
+
+
+async def _send_problem(
+    send: Send, exchange: _Exchange, status: int, slug: str, title: str, detail: str
+) -> None:
     body = json.dumps(
-        {
-            "type": f"https://rapport.dev/problems/{title.lower().replace(' ', '-')}",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "request_id": request_id,
-        }
+        problem_body(
+            status,
+            slug,
+            title,
+            detail,
+            instance=exchange.path,
+            request_id=exchange.request_id,
+        )
     ).encode()
+    exchange.status = status
+    exchange.started = True
+    request_id = exchange.request_id
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", PROBLEM.encode()),
+                (b"content-type", MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
             ],
@@ -70,61 +100,74 @@ class RequestContextMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = set_request_id(request_id)
+        path: str = scope["path"]
+        exchange = _Exchange(request_id=request_id, path=path)
         started = time.perf_counter()
-        status_holder: dict[str, int] = {"status": 500}
         IN_FLIGHT.inc()
         try:
-            path: str = scope["path"]
             if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
                 await _send_problem(
                     send,
+                    exchange,
                     422,
+                    "validation-failed",
                     "Validation failed",
                     "NUL bytes are not allowed in the URL",
-                    request_id,
                 )
-                status_holder["status"] = 422
                 return
             limit = self.max_import_bytes if path in self.import_paths else self.max_body_bytes
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 await _send_problem(
                     send,
+                    exchange,
                     413,
+                    "payload-too-large",
                     "Payload too large",
                     f"request body exceeds {limit} bytes",
-                    request_id,
                 )
-                status_holder["status"] = 413
                 return
-            overflow = {"hit": False}
-            await self.app(
-                scope,
-                _limited(receive, limit, overflow),
-                _tagged(send, request_id, status_holder, overflow, limit),
-            )
+            await self._answer(scope, receive, send, exchange, limit)
         finally:
             IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             method = scope.get("method", "")
-            REQUESTS.labels(method, template, str(status_holder["status"])).inc()
+            REQUESTS.labels(method, template, str(exchange.status)).inc()
             LATENCY.labels(method, template).observe(elapsed)
             access_log.info(
                 "request",
                 extra={
                     "method": method,
-                    "path": scope.get("path"),
+                    "path": path,
                     "route": template,
-                    "status": status_holder["status"],
+                    "status": exchange.status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
             reset_request_id(token)
 
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, exchange: _Exchange, limit: int
+    ) -> None:
+        """Run the app; an exception it lets escape becomes a problem+json 500 here.
 
-def _limited(receive: Receive, limit: int, overflow: dict[str, bool]) -> Receive:
+        Once the response has started nothing can be sent in its place: the error is
+        logged and re-raised so the server drops the connection.
+        """
+        try:
+            await self.app(
+                scope, _limited(receive, limit, exchange), _tagged(send, exchange, limit)
+            )
+        except Exception as exc:
+            log_unexpected(exc, response_started=exchange.started)
+            if exchange.started:
+                raise
+            await _send_problem(send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL)
+
+
+def _limited(receive: Receive, limit: int, exchange: _Exchange) -> Receive:
     """Stop reading a body without Content-Length once it passes the limit."""
     seen = 0
 
@@ -134,37 +177,33 @@ def _limited(receive: Receive, limit: int, overflow: dict[str, bool]) -> Receive
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                overflow["hit"] = True
+                exchange.overflow = True
                 raise PayloadTooLarge(f"request body exceeds {limit} bytes")
         return message
 
     return wrapped
 
 
-def _tagged(
-    send: Send, request_id: str, holder: dict[str, int], overflow: dict[str, bool], limit: int
-) -> Send:
+def _tagged(send: Send, exchange: _Exchange, limit: int) -> Send:
     """Add the request id; replace whatever the app answered to an oversized body by a 413."""
-    replaced = False
 
     async def wrapped(message: Message) -> None:
-        nonlocal replaced
-        if overflow["hit"]:
-            if not replaced:
-                replaced = True
-                holder["status"] = 413
+        if exchange.overflow:
+            if not exchange.started:
                 await _send_problem(
                     send,
+                    exchange,
                     413,
+                    "payload-too-large",
                     "Payload too large",
                     f"request body exceeds {limit} bytes",
-                    request_id,
                 )
             return
         if message["type"] == "http.response.start":
-            holder["status"] = int(message["status"])
+            exchange.status = int(message["status"])
+            exchange.started = True
             headers: list[Any] = list(message.get("headers", []))
-            headers.append((b"x-request-id", request_id.encode()))
+            headers.append((b"x-request-id", exchange.request_id.encode()))
             message = {**message, "headers": headers}
         await send(message)
 

@@ -1,8 +1,11 @@
 """RFC 9457 problem+json for every error the API returns.
 
-One handler per exception family renders the same shape; nothing else in the code
-builds an error response. Unexpected errors are logged with the request id and answered
-with a generic 500 that carries the id but never a stack trace.
+One handler per exception family renders the same shape (``problem_body``); nothing
+else in the code builds an error body. Unexpected errors are caught by
+``RequestContextMiddleware`` while the request id is still set, logged with it and
+answered with a generic 500 that carries the id but never a stack trace (see
+``unexpected_error``). The ``Exception`` handler installed here only backs that up for
+failures outside the middleware, where no request id exists any more.
 """
 
 from __future__ import annotations
@@ -24,7 +27,38 @@ from app.request_context import current_request_id
 
 PROBLEM_BASE = "https://rapport.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+INTERNAL_SLUG = "internal-error"
+INTERNAL_TITLE = "Internal server error"
+INTERNAL_DETAIL = "an unexpected error occurred; quote the request_id when reporting it"
 log = logging.getLogger("rapport.errors")
+
+
+def problem_body(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    *,
+    instance: str | None,
+    request_id: str | None,
+) -> dict[str, Any]:
+    """The one shape of every error body, shared by the handlers and the ASGI middleware."""
+    return {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "request_id": request_id,
+    }
+
+
+def log_unexpected(exc: BaseException, *, response_started: bool = False) -> None:
+    """Log an unhandled error with its traceback; the request id comes from the context."""
+    log.error(
+        "unhandled error" + (" after the response started" if response_started else ""),
+        exc_info=exc,
+    )
 
 
 def problem_response(
@@ -38,14 +72,14 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        "request_id": current_request_id(),
-    }
+    body = problem_body(
+        status,
+        slug,
+        title,
+        detail,
+        instance=request.url.path,
+        request_id=current_request_id(),
+    )
     if errors is not None:
         body["errors"] = errors
     if extra:
@@ -152,14 +186,9 @@ async def _data(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return problem_response(
-        500,
-        "internal-error",
-        "Internal server error",
-        "an unexpected error occurred; quote the request_id when reporting it",
-        request,
-    )
+    """Last resort for errors raised outside ``RequestContextMiddleware``."""
+    log_unexpected(exc)
+    return problem_response(500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL, request)
 
 
 def install(app: FastAPI) -> None:

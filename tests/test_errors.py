@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from app.services import members as members_service
 from tests.conftest import Tenant
+from tests.log_fixtures import json_logs
 
 
 async def test_unknown_route_is_404_problem(client: httpx.AsyncClient) -> None:
@@ -106,3 +108,53 @@ async def test_405_lists_every_method_of_the_path(client: httpx.AsyncClient) -> 
     response = await client.request("OPTIONS", "/v1/members")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_unexpected_error_is_a_500_problem_with_the_request_id(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = members_service.create_member
+
+    async def explode(*args: object, **kwargs: object) -> object:
+        await real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("internal detail that must stay in the log")
+
+    monkeypatch.setattr(members_service, "create_member", explode)
+    with json_logs() as logs:
+        response = await client.post(
+            "/v1/members",
+            json={"name": "Ida", "email": "ida@example.com"},
+            headers={**tenant.headers, "X-Request-ID": "req-500-check"},
+        )
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "req-500-check"
+    body = response.json()
+    assert body["request_id"] == "req-500-check"
+    assert body["type"].endswith("/internal-error")
+    assert body["instance"] == "/v1/members"
+    assert "Traceback" not in response.text
+    assert "internal detail" not in response.text
+    [logged] = logs.named("unhandled error")
+    assert logged["request_id"] == "req-500-check"
+    assert logged["level"] == "ERROR"
+    assert "internal detail that must stay in the log" in logged["exc_info"]
+    [access] = logs.named("request")
+    assert access["status"] == 500
+    assert access["request_id"] == "req-500-check"
+    # The request's transaction was rolled back: the member created before the error is gone.
+    listed = await client.get("/v1/members", headers=tenant.headers)
+    assert listed.json()["data"] == []
+
+
+async def test_unexpected_error_without_incoming_id_gets_a_generated_one(
+    client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def explode(*_args: object, **_kwargs: object) -> object:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(members_service, "list_members", explode)
+    response = await client.get("/v1/members", headers=tenant.headers)
+    assert response.status_code == 500
+    assert len(response.headers["x-request-id"]) == 32
+    assert response.json()["request_id"] == response.headers["x-request-id"]
