@@ -4,7 +4,6 @@ several scheduler replicas run the job at the same moment."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -21,6 +20,7 @@ from app.services.referrals import create_referral, get_referral
 from app.services.scheduler import JOBS
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.referral_fixtures import add_contact
+from tests.scheduler_process import run_replicas
 
 OVERDUE = "referral.follow_up_overdue"
 
@@ -130,48 +130,14 @@ async def test_concurrent_replicas_fire_each_referral_exactly_once(
     assert per_referral == Counter({str(i): 1 for i in ids})
 
 
-SCHEDULER_PROCESS = """
-import asyncio, sys
-from datetime import datetime
-from app.clock import FrozenClock
-from app.db import Database
-from app.services.referral_follow_up import follow_up_job
-from tests.conftest import make_settings
-
-async def main() -> None:
-    db = Database.from_url(sys.argv[1], pool_size=1)
-    try:
-        fired = await follow_up_job(db, FrozenClock(datetime.fromisoformat(sys.argv[2])),
-                                    make_settings())
-    finally:
-        await db.dispose()
-    print(fired)
-
-asyncio.run(main())
-"""
-
-
 async def test_two_scheduler_processes_fire_each_referral_once(
     committed_db: Database, committed_url: str
 ) -> None:
     tenant = await make_tenant(committed_db)
     ids = await _referrals(committed_db, tenant, 30)
-    at = (T0 + timedelta(days=2)).isoformat()
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            SCHEDULER_PROCESS,
-            committed_url,
-            at,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    outputs = [await p.communicate() for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err.decode() for _, err in outputs]
-    assert sum(int(out) for out, _ in outputs) == 30
+    job = "app.services.referral_follow_up:follow_up_job"
+    fired = await run_replicas(job, committed_url, T0 + timedelta(days=2))
+    assert sum(fired) == 30
     async with committed_db.transaction() as session:
         stmt = select(func.count()).select_from(Event).where(Event.type == OVERDUE)
         assert (await session.execute(stmt)).scalar_one() == 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,9 +16,12 @@ from app.models.touch import Touch
 from app.services import enrollments
 from app.services.touch_emit import emit_due_touches
 from app.services.workspaces import create_workspace
-from tests.conftest import T0, Tenant
+from tests.conftest import T0, Tenant, make_tenant
+from tests.scheduler_process import run_replicas
 from tests.test_touch_enrollment import builtin_plan
 from tests.touch_fixtures import add_contact, add_member
+
+EMIT_JOB = "app.services.scheduler:emit_touches"
 
 
 async def events_of(db: Database, tenant_id: uuid.UUID, kind: str) -> list[dict[str, Any]]:
@@ -106,39 +110,62 @@ async def test_manual_touch_becomes_a_task_for_the_contacts_owner(
     assert card.subject == "Handwritten note and market report for Pat"
 
 
-async def test_two_schedulers_on_one_database_emit_each_touch_once(
-    committed_db: Database,
+async def _many_due_touches(db: Database, contacts: int) -> Tenant:
+    """A committed workspace whose ``contacts`` contacts all have their 8x8 touches due."""
+    tenant = await make_tenant(db, "Busy")
+    plan_id = await builtin_plan(db, tenant, "8x8")
+    async with db.transaction() as session:
+        for i in range(contacts):
+            await add_contact(session, tenant.id, at=T0, email=f"c{i}@example.com", tags=["x"])
+        enrolled, _ = await enrollments.enroll_many(
+            session,
+            tenant.id,
+            plan_id=plan_id,
+            segments=[],
+            tags=["x"],
+            contact_ids=[],
+            start=T0.date() - timedelta(days=70),
+            at=T0,
+        )
+    assert enrolled == contacts
+    return tenant
+
+
+async def test_two_scheduler_processes_on_one_database_emit_each_touch_once(
+    committed_db: Database, committed_url: str
 ) -> None:
+    """Two processes run the scheduler's emit job at once over 3,200 due touches (four
+    of its batches): every touch is claimed by one of them and announced once."""
+    tenant = await _many_due_touches(committed_db, 400)
+    claimed = await run_replicas(EMIT_JOB, committed_url, T0)
+    assert sum(claimed) == 400 * 8
     async with committed_db.transaction() as session:
-        workspace, _, token = await create_workspace(session, "Busy", at=T0)
-    tenant = Tenant(id=workspace.id, key=token)
-    plan_id = await builtin_plan(committed_db, tenant, "8x8")
-    async with committed_db.transaction() as session:
-        for _ in range(60):
-            contact = await add_contact(session, tenant.id, at=T0)
-            await enrollments.enroll_contact(
-                session,
-                tenant.id,
-                plan_id=plan_id,
-                contact_id=contact.id,
-                start=T0.date() - timedelta(days=70),
-                at=T0,
-            )
+        rows = (await session.execute(select(Touch.id, Touch.status, Touch.emitted_at))).all()
+    assert len(rows) == 400 * 8
+    assert {(r.status, r.emitted_at) for r in rows} == {("due", T0)}
+    per_touch = Counter(e["id"] for e in await events_of(committed_db, tenant.id, "touch.due"))
+    assert per_touch == Counter({str(r.id): 1 for r in rows})
 
-    async def scheduler() -> int:
+
+async def test_concurrent_small_batches_emit_each_touch_once(committed_db: Database) -> None:
+    """Many short claims racing on one pool: SKIP LOCKED hands each batch disjoint rows."""
+    tenant = await _many_due_touches(committed_db, 40)
+
+    async def replica() -> int:
         claimed = 0
-        while True:
-            async with committed_db.transaction() as session:
-                n = await emit_due_touches(session, at=T0, limit=25)
-            if n == 0:
-                return claimed
+        while n := await _emit_batch(committed_db, limit=25):
             claimed += n
+        return claimed
 
-    first, second = await asyncio.gather(scheduler(), scheduler())
-    assert first + second == 60 * 8
+    first, second = await asyncio.gather(replica(), replica())
+    assert first + second == 40 * 8
     events = await events_of(committed_db, tenant.id, "touch.due")
-    assert len(events) == 60 * 8
-    assert len({e["id"] for e in events}) == 60 * 8
+    assert sorted(Counter(e["id"] for e in events).values()) == [1] * (40 * 8)
+
+
+async def _emit_batch(db: Database, *, limit: int) -> int:
+    async with db.transaction() as session:
+        return await emit_due_touches(session, at=T0, limit=limit)
 
 
 async def test_a_crash_before_commit_loses_nothing(committed_db: Database) -> None:
