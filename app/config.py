@@ -36,7 +36,6 @@ class Settings(BaseSettings):
 
     scheduler_enabled: bool = True
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
-    score_recompute_hour_utc: int = Field(default=3, ge=0, le=23)
 
     webhooks_enabled: bool = True
     webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE

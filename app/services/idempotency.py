@@ -11,9 +11,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,10 +101,20 @@ async def remember(
     await session.execute(stmt)
 
 
-async def purge_expired(session: AsyncSession, *, at: datetime) -> int:
-    stmt = (
-        delete(IdempotencyRecord)
-        .where(IdempotencyRecord.expires_at <= at)
-        .returning(IdempotencyRecord.key)
+async def purge_expired(session: AsyncSession, *, at: datetime, limit: int = 5000) -> int:
+    """Delete up to ``limit`` records expired by ``at``; returns how many went.
+
+    Set-based and bounded, so one call never holds a long transaction; rows a request is
+    rewriting right now are skipped (``SKIP LOCKED``) rather than waited for, and go on a
+    later call. Served by the index on ``expires_at``.
+    """
+    r = IdempotencyRecord
+    doomed = (
+        select(r.workspace_id, r.key)
+        .where(r.expires_at <= at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return len((await session.execute(stmt)).all())
+    stmt = delete(r).where(tuple_(r.workspace_id, r.key).in_(doomed))
+    result = await session.execute(stmt)
+    return int(cast(CursorResult[Any], result).rowcount)

@@ -28,7 +28,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
+from app.metrics import SCHEDULER_TICKS, TOUCHES_EMITTED
+from app.services.idempotency import purge_expired
 from app.services.referral_follow_up import follow_up_job
+from app.services.score_jobs import NightlyScoresJob
 from app.services.touch_emit import emit_due_touches
 from app.services.touch_materialize import top_up
 
@@ -37,6 +40,7 @@ log = logging.getLogger("rapport.scheduler")
 JobFn = Callable[[Database, Clock, Settings], Awaitable[object]]
 EMIT_BATCH = 1000
 TOP_UP_BATCH = 500
+PURGE_BATCH = 5000
 STOP_GRACE_SECONDS = 30.0
 
 
@@ -70,24 +74,47 @@ async def emit_touches(db: Database, clock: Clock, settings: Settings) -> int:
     while True:
         async with db.transaction() as session:
             n = await emit_due_touches(session, at=clock.now(), limit=EMIT_BATCH)
+        TOUCHES_EMITTED.inc(n)  # per committed batch, so a later failure loses no count
         total += n
         if n < EMIT_BATCH or time.monotonic() > deadline:
             return total
 
 
+async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings) -> int:
+    """Delete expired ``Idempotency-Key`` records, a bounded batch per transaction.
+
+    An index on ``expires_at`` makes a tick with nothing expired one index probe.
+    """
+    deadline = time.monotonic() + _budget(settings)
+    total = 0
+    while True:
+        async with db.transaction() as session:
+            n = await purge_expired(session, at=clock.now(), limit=PURGE_BATCH)
+        total += n
+        if n < PURGE_BATCH or time.monotonic() > deadline:
+            return total
+
+
 #: The jobs each tick runs, in order. Planning runs first so a past-dated enrolment too
-#: big to plan inside its request still fires in the same tick.
+#: big to plan inside its request still fires in the same tick. The nightly scores come
+#: last: on the tick a big workspace's night comes round they take seconds, and the
+#: touch and follow-up jobs should not wait behind them.
 JOBS: list[Job] = [
     Job("touches.top_up", top_up_touches),
     Job("touches.emit_due", emit_touches),
     Job("referrals.follow_up_overdue", follow_up_job),
+    Job("idempotency.purge_expired", purge_idempotency_keys),
+    Job("scores.nightly", NightlyScoresJob()),
 ]
 
 
 async def run_jobs(
     db: Database, clock: Clock, settings: Settings, jobs: list[Job] | None = None
 ) -> dict[str, object]:
-    """One tick: every job once, in order; returns each job's result (or its error)."""
+    """One tick: every job once, in order; returns each job's result (or its error).
+
+    Each run counts in ``rapport_scheduler_ticks_total{job, result="ok"|"error"}``.
+    """
     results: dict[str, object] = {}
     for job in JOBS if jobs is None else jobs:
         try:
@@ -95,6 +122,9 @@ async def run_jobs(
         except Exception as exc:  # one broken job must not starve the others
             log.exception("scheduler job failed", extra={"job": job.name})
             results[job.name] = exc
+            SCHEDULER_TICKS.labels(job=job.name, result="error").inc()
+        else:
+            SCHEDULER_TICKS.labels(job=job.name, result="ok").inc()
     return results
 
 
