@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import text
 
+from app.db import Database
+from app.models.base import metadata
 from app.services.contacts_merge import MERGE_REFERENCES
-from tests.conftest import Tenant
+from tests.conftest import T0, Tenant
 from tests.contact_fixtures import locs, new_contact
+
+ONE_DAY = timedelta(days=1)
+_HISTORY = (
+    "(workspace_id, contact_id, computed_at, score, communication, reciprocity, appreciation)"
+)
 
 
 async def _post(
@@ -189,3 +199,211 @@ async def test_merge_refuses_itself_and_foreign_contacts(
     ).status_code == 200
     dups = await client.get("/v1/contacts/duplicates", headers=other_tenant.headers)
     assert dups.json()["data"] == []
+
+
+GRANTED = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
+
+
+async def _enrolments(client: httpx.AsyncClient, tenant: Tenant, contact_id: str) -> list[Any]:
+    params = {"contact_id": contact_id, "limit": 200}
+    r = await client.get("/v1/enrollments", params=params, headers=tenant.headers)
+    return list(r.json()["data"])
+
+
+async def _touches(client: httpx.AsyncClient, tenant: Tenant, contact_id: str) -> list[Any]:
+    params = {"contact_id": contact_id, "limit": 200}
+    r = await client.get("/v1/touches", params=params, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    return list(r.json()["data"])
+
+
+async def _plans(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
+    r = await client.get("/v1/touch-plans", headers=tenant.headers)
+    return {p["id"]: p["builtin_key"] for p in r.json()["data"]}
+
+
+def test_every_reference_to_a_contact_is_registered_for_merge() -> None:
+    """A new table pointing at contacts must be moved by merge, not cascade-deleted."""
+    hooked = {
+        ("contact_relationships", "contact_id"),
+        ("contact_relationships", "related_id"),
+        ("engagement_participants", "contact_id"),
+        ("experiment_assignments", "contact_id"),
+        ("enrollments", "contact_id"),
+        ("touches", "contact_id"),
+        ("contact_scores", "contact_id"),
+        ("contact_score_history", "contact_id"),
+    }
+    references = {
+        (t.name, fk.column_keys[-1])
+        for t in metadata.tables.values()
+        for fk in t.foreign_key_constraints
+        if fk.referred_table.name == "contacts"
+    }
+    assert references - hooked - set(MERGE_REFERENCES) == set()
+    assert hooked - references == set()
+
+
+async def test_merge_keeps_plans_touches_scores_and_their_history(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    keep = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED)
+    other = await new_contact(
+        client,
+        tenant,
+        first_name="Mary",
+        tags=["8x8"],
+        segment="advocate",
+        consent=GRANTED,
+        time_zone="Asia/Tokyo",
+    )
+    plans = await _plans(client, tenant)
+    before = {t["id"]: t for t in await _touches(client, tenant, other["id"])}
+    sent_id = min(before.values(), key=lambda t: t["due_at"])["id"]
+    ws = {"ws": tenant.id, "keep": keep["id"], "other": other["id"], "sent": sent_id}
+    async with db.transaction() as session:
+        await session.execute(
+            text("UPDATE touches SET status = 'sent' WHERE workspace_id = :ws AND id = :sent"), ws
+        )
+        for contact, at, score in (("other", T0, 20), ("keep", T0 - ONE_DAY, 10)):
+            await session.execute(
+                text(
+                    f"INSERT INTO contact_score_history {_HISTORY} "
+                    f"VALUES (:ws, :{contact}, :at, :score, 1, 1, 1)"
+                ),
+                {**ws, "at": at, "score": score},
+            )
+        await session.execute(
+            text(
+                f"INSERT INTO contact_score_history {_HISTORY} "
+                "VALUES (:ws, :other, :at, 99, 1, 1, 1)"
+            ),
+            {**ws, "at": T0 - ONE_DAY},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO contact_scores (workspace_id, contact_id, score, communication, "
+                "reciprocity, appreciation, inputs, computed_at, change) "
+                "VALUES (:ws, :other, 20, 1, 1, 1, '{}', :at, 0)"
+            ),
+            {**ws, "at": T0},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO contact_stage_history (workspace_id, id, contact_id, to_stage, "
+                "source, at) VALUES (:ws, gen_random_uuid(), :other, 'advocate', 'manual', :at)"
+            ),
+            {**ws, "at": T0},
+        )
+    call = {
+        "channel": "email",
+        "direction": "outbound",
+        "occurred_at": T0.isoformat(),
+        "touch_id": sent_id,
+    }
+    logged = await _post(client, tenant, f"/v1/contacts/{other['id']}/interactions", call)
+
+    merged = await client.post(
+        f"/v1/contacts/{keep['id']}/merge", json={"other_id": other["id"]}, headers=tenant.headers
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["time_zone"] == "Asia/Tokyo"
+
+    got = sorted(
+        (plans[e["plan_id"]], e["status"], e["reason"])
+        for e in await _enrolments(client, tenant, keep["id"])
+    )
+    assert got == [
+        ("8x8", "active", None),
+        ("8x8", "cancelled", "merged"),
+        ("advocate_appreciation", "active", None),
+    ]
+    touches = {t["id"]: t for t in await _touches(client, tenant, keep["id"])}
+    assert touches[sent_id]["status"] == "sent"
+    (interaction,) = await _data(client, tenant, f"/v1/contacts/{keep['id']}/interactions")
+    assert interaction["id"] == logged["id"]
+    touch = await client.get(f"/v1/touches/{sent_id}", headers=tenant.headers)
+    assert touch.json()["contact_id"] == keep["id"]  # the log still points at a real touch
+    cancelled_8x8 = [
+        t for t in before.values() if t["id"] != sent_id and plans.get(t["plan_id"]) == "8x8"
+    ]
+    assert len(cancelled_8x8) == 7
+    assert {(touches[t["id"]]["status"], touches[t["id"]]["reason"]) for t in cancelled_8x8} == {
+        ("cancelled", "merged")
+    }
+    scheduled = [t for t in touches.values() if t["status"] == "scheduled"]
+    assert {plans[t["plan_id"]] for t in scheduled} == {"8x8", "advocate_appreciation"}
+    advocate = [t for t in before.values() if plans.get(t["plan_id"]) != "8x8"]
+    assert len([t for t in scheduled if plans[t["plan_id"]] != "8x8"]) == len(advocate)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    for t in scheduled:  # planned again at the send window's opening in the merged zone
+        due = datetime.fromisoformat(t["due_at"])
+        if plans[t["plan_id"]] == "8x8" and due > T0:  # already due: keeps its time
+            assert due.astimezone(tokyo).time() == time(9), t
+
+    async with db.transaction() as session:
+        history = await session.execute(
+            text(
+                "SELECT computed_at, score FROM contact_score_history "
+                "WHERE workspace_id = :ws AND contact_id = :keep ORDER BY computed_at"
+            ),
+            ws,
+        )
+        assert [(r.computed_at, r.score) for r in history] == [(T0 - ONE_DAY, 10), (T0, 20)]
+        score = await session.execute(
+            text(
+                "SELECT score FROM contact_scores WHERE workspace_id = :ws AND contact_id = :keep"
+            ),
+            ws,
+        )
+        assert score.scalar_one() == 20
+        stages = await session.execute(
+            text(
+                "SELECT count(*) FROM contact_stage_history "
+                "WHERE workspace_id = :ws AND contact_id = :keep"
+            ),
+            ws,
+        )
+        assert stages.scalar_one() >= 1
+
+
+async def test_merge_carries_do_not_contact_over_to_planned_touches(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    keep = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED)
+    other = await new_contact(client, tenant, first_name="Mary", do_not_contact=True)
+    assert {t["status"] for t in await _touches(client, tenant, keep["id"])} == {"scheduled"}
+    merged = await client.post(
+        f"/v1/contacts/{keep['id']}/merge", json={"other_id": other["id"]}, headers=tenant.headers
+    )
+    assert merged.json()["do_not_contact"] is True
+    touches = await _touches(client, tenant, keep["id"])
+    assert len(touches) == 8
+    assert {(t["status"], t["reason"]) for t in touches} == {("cancelled", "do_not_contact")}
+
+
+async def test_merge_enrols_the_kept_contact_in_the_audience_it_joined(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    keep = await new_contact(client, tenant, consent=GRANTED)
+    other = await new_contact(client, tenant, first_name="Mary", tags=["golf"], consent=GRANTED)
+    body = {
+        "name": "Golfers",
+        "audience": {"tags": ["golf"]},
+        "referral_reminder": "Know a golfer?",
+        "steps": [
+            {
+                "channel": "email",
+                "content_kind": "newsletter",
+                "mode": "automated",
+                "subject_template": "Tee time",
+                "body_template": "Hello",
+                "timing": {"kind": "after_enrollment", "days": 3},
+            }
+        ],
+    }
+    plan = await _post(client, tenant, "/v1/touch-plans", body)
+    assert await _enrolments(client, tenant, other["id"]) == []  # a new plan enrols no one
+    await _post(client, tenant, f"/v1/contacts/{keep['id']}/merge", {"other_id": other["id"]})
+    got = [(e["plan_id"], e["source"]) for e in await _enrolments(client, tenant, keep["id"])]
+    assert got == [(plan["id"], "auto")]

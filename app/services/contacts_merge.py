@@ -7,7 +7,15 @@ what later features add. Each feature registers its references here:
   ``UPDATE table SET column = :keep WHERE workspace_id = :ws AND column = :other`` is
   enough (the column is not part of a unique key);
 * a hook in ``MERGE_HOOKS`` when re-pointing can collide with a unique key (the hook
-  decides which row survives), e.g. relationships and activity participants.
+  decides which row survives), e.g. relationships and activity participants;
+  ``MERGE_TIMED_HOOKS`` when the hook also stamps rows with the merge time (enrolments,
+  touches and scores, in ``app.services.contacts_merge_history``).
+
+After the rows move, the kept contact gets the hooks a contact change runs: planned
+touches are cancelled when do-not-contact carries over, otherwise its touches are planned
+again (its time zone or observances may have come from the other contact, and moved
+enrolments were planned in the other's zone) and it joins the plans whose audience its
+merged segment and tags now match.
 
 Anything left unregistered is deleted with the merged contact by ``ON DELETE CASCADE``,
 so forgetting to register loses history rather than failing: add a test with the table.
@@ -28,6 +36,7 @@ from sqlalchemy.types import String, Uuid
 from app.errors import NotFound, ValidationFailed
 from app.models.contact import ADVOCACY_STAGES, Contact
 from app.models.contact_schemas import ContactRead, DuplicateGroup
+from app.services import enrollments
 from app.services.contact_rows import (
     READ_COLUMNS,
     STORED_COLUMNS,
@@ -35,6 +44,7 @@ from app.services.contact_rows import (
     derive,
     to_read,
 )
+from app.services.contacts_merge_history import merge_enrollments, merge_scores
 from app.services.engagement import merge_participants
 from app.services.events import record_events
 from app.services.experiment_assignment import merge_assignments
@@ -42,6 +52,9 @@ from app.services.pagination import PageRequest, keyset_page
 from app.services.relationships import merge_relationships
 
 MergeHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[None]]
+TimedMergeHook = Callable[
+    [AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID, datetime], Awaitable[None]
+]
 
 MERGE_REFERENCES: list[tuple[str, str]] = [
     ("contact_external_ids", "contact_id"),
@@ -53,8 +66,10 @@ MERGE_REFERENCES: list[tuple[str, str]] = [
     ("referrals", "referred_contact_id"),
     ("referrals", "partner_contact_id"),
     ("rewards", "referrer_id"),
+    ("contact_stage_history", "contact_id"),
 ]
 MERGE_HOOKS: list[MergeHook] = [merge_relationships, merge_participants, merge_assignments]
+MERGE_TIMED_HOOKS: list[TimedMergeHook] = [merge_enrollments, merge_scores]
 
 _SCALARS = (
     "first_name",
@@ -115,7 +130,11 @@ def merged_row(keep: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _repoint(
-    session: AsyncSession, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    keep_id: uuid.UUID,
+    other_id: uuid.UUID,
+    at: datetime,
 ) -> None:
     for table_name, column_name in MERGE_REFERENCES:
         target = table(table_name, column("workspace_id", Uuid), column(column_name, Uuid))
@@ -128,6 +147,25 @@ async def _repoint(
         await session.execute(stmt)
     for hook in MERGE_HOOKS:
         await hook(session, workspace_id, keep_id, other_id)
+    for timed in MERGE_TIMED_HOOKS:
+        await timed(session, workspace_id, keep_id, other_id, at)
+
+
+async def _touch_hooks(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    keep_id: uuid.UUID,
+    do_not_contact: bool,
+    at: datetime,
+) -> None:
+    """The kept contact's touches follow its merged row (see the module docstring)."""
+    if do_not_contact:
+        await enrollments.cancel_future_touches(
+            session, workspace_id, keep_id, "do_not_contact", at
+        )
+        return
+    await enrollments.replan_contact(session, workspace_id, keep_id, at=at)
+    await enrollments.auto_enroll(session, workspace_id, [keep_id], at)
 
 
 async def merge_contacts(
@@ -154,7 +192,7 @@ async def merge_contacts(
         raise ValidationFailed.on(["body", "other_id"], "no such contact in this workspace")
     keep, other = rows[keep_id], rows[other_id]
     row = merged_row(keep, other)
-    await _repoint(session, workspace_id, keep_id, other_id)
+    await _repoint(session, workspace_id, keep_id, other_id, at)
     await session.execute(
         delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id == other_id)
     )
@@ -170,6 +208,7 @@ async def merge_contacts(
         .mappings()
         .one()
     )
+    await _touch_hooks(session, workspace_id, keep_id, row["do_not_contact"], at)
     ids = {**other["external_ids"], **keep["external_ids"]}
     contact = to_read(dict(stored), ids)
     changed = sorted(k for k in row if k in keep and keep[k] != row[k])
