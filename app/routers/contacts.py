@@ -58,6 +58,13 @@ def contact_filters(
         AwareDatetime | None, Query(description="Last engaged at or after this time.")
     ] = None,
     updated_since: AwareDatetime | None = None,
+    lapsed: Annotated[
+        bool | None,
+        Query(
+            description="`true`: contacts the nightly recompute marked lapsed (no engagement "
+            "for longer than the workspace's lapse threshold); `false`: the others."
+        ),
+    ] = None,
 ) -> ContactFilters:
     return ContactFilters(
         segment=segment,
@@ -72,6 +79,7 @@ def contact_filters(
         engaged_before=engaged_before,
         engaged_after=engaged_after,
         updated_since=updated_since,
+        lapsed=lapsed,
     )
 
 

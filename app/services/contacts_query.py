@@ -57,6 +57,7 @@ class ContactFilters:
     engaged_before: datetime | None = None
     engaged_after: datetime | None = None
     updated_since: datetime | None = None
+    lapsed: bool | None = None
 
 
 def search_text(q: str) -> str:
@@ -105,6 +106,9 @@ def filtered(stmt: Select[Any], workspace_id: uuid.UUID, f: ContactFilters) -> S
         stmt = stmt.where(ENGAGED >= f.engaged_after)  # noqa: SIM300
     if f.updated_since is not None:
         stmt = stmt.where(Contact.updated_at >= f.updated_since)
+    if f.lapsed is not None:
+        flag = Contact.lapsed_at.is_not(None) if f.lapsed else Contact.lapsed_at.is_(None)
+        stmt = stmt.where(flag)
     return stmt
 
 
