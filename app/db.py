@@ -2,7 +2,9 @@
 
 URLs are accepted in the forms operators paste (``postgres://``, ``postgresql://``) and
 normalised to the asyncpg driver. Sessions never expire on commit, because responses are
-built from objects after the request's transaction has been committed.
+built from objects after the request's transaction has been committed. The engine hides
+bound parameters from its error messages: they can hold secrets (a webhook signing
+secret, a stored response) and those messages end up in logs.
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ class Database:
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
         engine = create_async_engine(
-            async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
         return cls(engine)
 

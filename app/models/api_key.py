@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from sqlalchemy import Index, String
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, workspace_fk
-from app.models.common import InputModel, OutputModel
+from app.models.common import SECRET, InputModel, OutputModel
 
 Scope = Literal["read", "write", "admin"]
 ALL_SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -54,4 +54,7 @@ class ApiKeyRead(OutputModel):
 
 
 class ApiKeyCreated(ApiKeyRead):
-    key: str = Field(description="The full key. Shown once: store it now.")
+    key: Annotated[str, SECRET] = Field(
+        description="The full key. Shown once: store it now. A replay of this request "
+        "(same `Idempotency-Key`) answers `<redacted>` here, as the key is never stored."
+    )

@@ -50,6 +50,29 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class SecretField:
+    """Field metadata for a value shown once (``Annotated[str, SECRET]`` on an output field).
+
+    Whatever keeps copies of responses (the stored replies of ``Idempotency-Key``) finds
+    these fields through ``secret_fields`` and redacts them, so a secret lives only where
+    its own table keeps it (hashed, for API keys). It adds nothing to the JSON schema.
+    """
+
+
+SECRET = SecretField()
+
+
+def secret_fields(model: object) -> frozenset[str]:
+    """Names (as serialised) of the top-level fields of ``model`` marked ``SECRET``."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return frozenset()
+    return frozenset(
+        info.serialization_alias or info.alias or name
+        for name, info in model.model_fields.items()
+        if any(isinstance(meta, SecretField) for meta in info.metadata)
+    )
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list. ``next_cursor`` is opaque; null means the list is exhausted."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from app.models.common import InputModel, OutputModel
+from app.models.common import SECRET, InputModel, OutputModel
 from app.models.contact import Segment
 from app.models.touch_plan_schemas import ContentKind, TouchChannel, TouchMode
 
@@ -118,5 +118,8 @@ class TouchRead(OutputModel):
 
 class CalendarTokenRead(OutputModel):
     member_id: uuid.UUID
-    token: str = Field(description="Shown once; store it in the calendar app's feed URL.")
-    url: str = Field(examples=["/v1/calendar.ics?token=rcal_..."])
+    # Both carry the token: a replay (same Idempotency-Key) answers them `<redacted>`.
+    token: Annotated[str, SECRET] = Field(
+        description="Shown once; store it in the calendar app's feed URL."
+    )
+    url: Annotated[str, SECRET] = Field(examples=["/v1/calendar.ics?token=rcal_..."])

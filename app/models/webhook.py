@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, text
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import InputModel, OutputModel
+from app.models.common import SECRET, InputModel, OutputModel
 from app.models.event_catalogue import filter_problem
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "cancelled"]
@@ -170,8 +170,9 @@ class WebhookEndpointRead(OutputModel):
 class WebhookEndpointWithSecret(WebhookEndpointRead):
     """Returned by create and rotate-secret only: the one time the secret is shown."""
 
-    secret: str = Field(
-        description="Verify signatures with it (`whsec_…`); it is not shown again.",
+    secret: Annotated[str, SECRET] = Field(
+        description="Verify signatures with it (`whsec_…`); it is not shown again. A replay "
+        "of this request (same `Idempotency-Key`) answers `<redacted>` here.",
         examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
     )
 

@@ -3,18 +3,20 @@
 The request owns the transaction: a session is opened before the handler runs, committed
 after the response is rendered (so a serialisation error rolls back too) and rolled back
 on any error. POSTs carrying ``Idempotency-Key`` are checked and remembered inside the
-same transaction, so a stored response always describes a committed change.
+same transaction, so a stored response always describes a committed change. Fields of
+the response model marked ``SECRET`` (app.models.common) are redacted in the stored copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Set
 from datetime import timedelta
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from app.models.common import secret_fields
 from app.services import idempotency
 from app.services.auth import AuthContext
 from app.state import AppState
@@ -46,13 +48,14 @@ async def authenticate(request: Request) -> AuthContext:
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
+        secrets = secret_fields(self.response_model)
 
         async def handler(request: Request) -> Response:
             state = app_state(request)
             async with state.db.sessionmaker() as session:
                 request.state.session = session
                 try:
-                    response = await _run(request, original, state)
+                    response = await _run(request, original, state, secrets)
                     if request.method in ("GET", "HEAD", "OPTIONS"):
                         await session.rollback()
                     else:
@@ -69,6 +72,7 @@ async def _run(
     request: Request,
     original: Callable[[Request], Coroutine[Any, Any, Response]],
     state: AppState,
+    secrets: Set[str],
 ) -> Response:
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:
@@ -86,12 +90,15 @@ async def _run(
     response = await original(request)
     if 200 <= response.status_code < 300:
         kept = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
+        stored_response = idempotency.StoredResponse(
+            response.status_code, kept, bytes(response.body)
+        )
         await idempotency.remember(
             session,
             auth.workspace_id,
             key,
             fingerprint,
-            idempotency.StoredResponse(response.status_code, kept, bytes(response.body)),
+            idempotency.redact(stored_response, secrets),
             at=now,
             ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
         )

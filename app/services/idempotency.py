@@ -3,12 +3,19 @@
 The check and the stored response live in the request's own transaction, so a response
 is remembered exactly when the change it reports was committed. A transaction-scoped
 advisory lock on the key tells a concurrent duplicate that the first is still in flight.
+
+Secrets a response shows once (a new API key, a webhook signing secret) are not kept:
+``redact`` replaces them by ``REDACTED`` before the response is stored, and the replay
+says so in ``Idempotent-Redacted``. Encrypting them for the replay was the alternative;
+it would put a decryptable copy of every fresh key in a table that is kept for a day.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -21,6 +28,8 @@ from app.errors import Conflict, ValidationFailed
 from app.models.idempotency import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+REDACTED = "<redacted>"
+REDACTED_HEADER = "Idempotent-Redacted"
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,28 @@ class StoredResponse:
     status_code: int
     headers: dict[str, str]
     body: bytes
+
+
+def redact(response: StoredResponse, fields: Set[str]) -> StoredResponse:
+    """``response`` with the values of ``fields`` in its JSON object body replaced.
+
+    The replay then names the redacted fields in ``Idempotent-Redacted``. A body that is
+    not a JSON object while secret fields are declared is a programming error: refusing
+    it loudly beats storing something that might hold the secret.
+    """
+    if not fields:
+        return response
+    document = json.loads(response.body)
+    if not isinstance(document, dict):
+        raise TypeError("a response with secret fields must be a JSON object")
+    present = sorted(f for f in fields if f in document)
+    if not present:
+        return response
+    for name in present:
+        document[name] = REDACTED
+    headers = {**response.headers, REDACTED_HEADER: ", ".join(present)}
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return StoredResponse(response.status_code, headers, body)
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
