@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
 import httpx
+import pytest
 from sqlalchemy import event
 
+from app import main
+from app.clock import FrozenClock
 from app.db import Database
 from app.services.auth import KeyResolver
 from app.services.tokens import new_api_key
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_settings
 
 
 async def test_missing_key_is_401_problem(client: httpx.AsyncClient) -> None:
@@ -118,3 +125,79 @@ async def test_resolver_cache_avoids_round_trips_and_expires_within_ttl(
             assert len(lookups) == 2
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def timer(monkeypatch: pytest.MonkeyPatch) -> FakeTimer:
+    """The monotonic time of every KeyResolver the app builds from now on."""
+    fake = FakeTimer()
+    monkeypatch.setattr(main, "KeyResolver", functools.partial(KeyResolver, timer=fake))
+    return fake
+
+
+@pytest.fixture
+async def cached_client(
+    db: Database, clock: FrozenClock, timer: FakeTimer
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app as deployed: the key cache on, at the settings' 5 s."""
+    app = main.create_app(make_settings(api_key_cache_seconds=5.0), database=db, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
+        yield c
+
+
+@contextmanager
+def key_lookups(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM api_keys" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_cached_key_costs_no_lookup_on_later_requests(
+    cached_client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    with key_lookups(db) as lookups:
+        first = await cached_client.get("/v1/workspace", headers=tenant.headers)
+        assert first.status_code == 200
+        assert len(lookups) == 1
+        for _ in range(5):
+            again = await cached_client.get("/v1/members", headers=tenant.headers)
+            assert again.status_code == 200
+        assert len(lookups) == 1
+
+
+async def test_revoked_key_stops_working_within_the_cache_ttl(
+    cached_client: httpx.AsyncClient, tenant: Tenant, timer: FakeTimer
+) -> None:
+    created = await cached_client.post("/v1/api-keys", json={"name": "t"}, headers=tenant.headers)
+    key_id, key = created.json()["id"], created.json()["key"]
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert (await cached_client.get("/v1/workspace", headers=bearer)).status_code == 200
+    revoked = await cached_client.delete(f"/v1/api-keys/{key_id}", headers=tenant.headers)
+    assert revoked.status_code == 204
+    # Within the TTL this replica may still accept it from its cache: that is what 5 s bounds.
+    timer.now += 4.9
+    assert (await cached_client.get("/v1/workspace", headers=bearer)).status_code == 200
+    timer.now += 0.11  # 5.01 s after the key was cached
+    response = await cached_client.get("/v1/workspace", headers=bearer)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "unknown or revoked API key"
+
+
+async def test_unknown_key_is_cached_as_refused_too(
+    cached_client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """Hammering with a made-up key costs one lookup per TTL, not one per request."""
+    bogus = {"Authorization": f"Bearer {new_api_key(tenant.id)}"}
+    with key_lookups(db) as lookups:
+        for _ in range(3):
+            assert (await cached_client.get("/v1/workspace", headers=bogus)).status_code == 401
+    assert len(lookups) == 1

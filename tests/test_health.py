@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 from sqlalchemy import text
 
@@ -58,3 +60,30 @@ async def test_docs_are_served_without_internet(client: httpx.AsyncClient) -> No
     redoc = await client.get("/redoc")
     assert "/static-offline-docs/redoc.standalone.js" in redoc.text
     assert (await client.get("/static-offline-docs/redoc.standalone.js")).status_code == 200
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on: bound, then released, never listened to."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+    unreachable = Database.from_url(
+        f"postgresql://rapport:unused@127.0.0.1:{_closed_port()}/rapport", pool_size=1
+    )
+    app = create_app(make_settings(), database=unreachable)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as c:
+            response = await c.get("/readyz")
+            alive = await c.get("/healthz")
+    finally:
+        await unreachable.dispose()
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "database unreachable" in response.json()["detail"]
+    assert alive.status_code == 200  # liveness does not depend on the database

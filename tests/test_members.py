@@ -103,3 +103,24 @@ async def test_other_workspace_sees_404_everywhere(
     assert (await client.delete(url, headers=h)).status_code == 404
     assert (await client.get("/v1/members", headers=h)).json()["data"] == []
     assert (await client.get(url, headers=tenant.headers)).json()["name"] == "Member 1"
+
+
+async def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    member = await _create(client, tenant, 1)
+    url = f"/v1/members/{member['id']}"
+    first = await client.patch(
+        url, json={"name": "First edit"}, headers={**tenant.headers, "If-Match": '"1"'}
+    )
+    assert first.status_code == 200
+    assert first.headers["etag"] == '"2"'
+    stale = await client.patch(
+        url, json={"name": "Lost update"}, headers={**tenant.headers, "If-Match": '"1"'}
+    )
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.json()["type"].endswith("/precondition-failed")
+    current = await client.get(url, headers=tenant.headers)
+    assert current.json()["name"] == "First edit"
+    assert current.headers["etag"] == '"2"'
