@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,8 +80,13 @@ def _dockerfile_command() -> list[str]:
     return [*entry, *cmd]
 
 
-def test_container_entrypoint_serves_against_a_real_database(committed_url: str) -> None:
-    """The image's ENTRYPOINT + CMD, run on the host with the image's production settings."""
+def test_container_entrypoint_serves_against_a_real_database(
+    committed_url: str, tmp_path: Path
+) -> None:
+    """The image's ENTRYPOINT + CMD, run on the host with the image's production settings,
+    from a working directory holding what the image's does: the migrations, nothing else."""
+    shutil.copytree(ROOT / "alembic", tmp_path / "alembic")
+    shutil.copy(ROOT / "alembic.ini", tmp_path)
     command = _dockerfile_command()
     assert command[:2] == ["rapport", "serve"]
     port = _free_port()
@@ -94,7 +100,11 @@ def test_container_entrypoint_serves_against_a_real_database(committed_url: str)
         "RAPPORT_WEBHOOKS_ENABLED": "false",
     }
     proc = subprocess.Popen(
-        shlex.split(shlex.join(args)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        shlex.split(shlex.join(args)),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60

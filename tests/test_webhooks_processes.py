@@ -66,7 +66,8 @@ async def test_kill_9_mid_delivery_loses_nothing(
     committed_url: str, committed_db: Database, services: list[Service], tmp_path: Path
 ) -> None:
     settings = {
-        "webhook_lease_seconds": "2",
+        "webhook_lease_seconds": "8",
+        "webhook_timeout_seconds": "2",
         "webhook_concurrency": "8",
         "webhook_batch_size": "50",
     }

@@ -11,11 +11,11 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.main import create_app
 from app.models.webhook import WebhookEndpointCreate
-from app.services.ssrf import Resolver, UnsafeUrl
+from app.services.ssrf import UnsafeUrl
 from app.services.webhook_endpoints import UrlPolicy, create_endpoint
 from tests.conftest import T0, Tenant, make_settings
 from tests.test_ssrf import FORBIDDEN_ADDRESSES, PUBLIC_V4, fixed
-from tests.webhook_helpers import harness
+from tests.webhook_helpers import harness, register_endpoint
 from tests.webhook_receiver import running
 
 HOST = "hooks.example.com"
@@ -74,27 +74,13 @@ async def test_names_resolving_to_forbidden_addresses_are_refused_at_registratio
             )
 
 
-async def _register(
-    db: Database, tenant: Tenant, url: str, resolver: Resolver, *, allow_private: bool = False
-) -> str:
-    async with db.transaction() as session:
-        endpoint = await create_endpoint(
-            session,
-            tenant.id,
-            WebhookEndpointCreate(url=url),
-            policy=UrlPolicy(allow_private=allow_private, allow_http=True, resolver=resolver),
-            at=T0,
-        )
-        return endpoint.secret
-
-
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "::1"])
+@pytest.mark.parametrize("address", FORBIDDEN_ADDRESSES)
 async def test_rebinding_to_a_forbidden_address_is_refused_at_send(
     db: Database, tenant: Tenant, address: str
 ) -> None:
     with running() as receiver:
         url = f"http://{HOST}:{receiver.port}/hook"
-        await _register(db, tenant, url, fixed(PUBLIC_V4))  # public when registered
+        await register_endpoint(db, tenant, url, fixed(PUBLIC_V4))  # public when registered
         async with harness(
             db, resolver=fixed(address), webhook_allow_private_networks=False
         ) as h:  # ...rebound by send time
@@ -114,7 +100,7 @@ async def test_the_request_goes_to_the_checked_address_with_the_original_host(
 ) -> None:
     with running() as receiver:
         url = f"http://{HOST}:{receiver.port}/hook"
-        secret = await _register(db, tenant, url, fixed("127.0.0.1"), allow_private=True)
+        secret = await register_endpoint(db, tenant, url, fixed("127.0.0.1"), allow_private=True)
         receiver.secrets = [secret]
         async with harness(db, resolver=fixed("127.0.0.1")) as h:  # private allowed, as locally
             await h.emit(tenant, "touch.due")

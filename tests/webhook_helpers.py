@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import httpx
 from sqlalchemy import select
 
@@ -23,11 +24,17 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.models.event import Event
-from app.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models.webhook import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEndpointCreate,
+)
 from app.services.events import public_event_id, record_events
 from app.services.ssrf import Resolver, system_resolver
 from app.services.webhook_dispatcher import WebhookDispatcher
-from tests.conftest import Tenant, make_settings
+from app.services.webhook_endpoints import UrlPolicy, create_endpoint
+from tests.conftest import T0, Tenant, make_settings
 
 
 @dataclass
@@ -105,13 +112,22 @@ class Harness:
 
 @asynccontextmanager
 async def harness(
-    db: Database, resolver: Resolver = system_resolver, **overrides: Any
+    db: Database,
+    resolver: Resolver = system_resolver,
+    client: aiohttp.ClientSession | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Harness]:
     settings = make_settings(**{"webhook_retry_schedule": "10,20,40", **overrides})
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     app = create_app(settings, database=db, clock=clock)
     dispatcher = WebhookDispatcher(
-        db, settings, clock, resolver=resolver, rng=random.Random(7), name="test-worker"
+        db,
+        settings,
+        clock,
+        resolver=resolver,
+        client=client,
+        rng=random.Random(7),
+        name="test-worker",
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as api:
@@ -132,3 +148,18 @@ async def queue_events(db: Database, tenant: Tenant, count: int) -> list[str]:
         )
         uids = await session.execute(select(Event.event_uid).where(Event.id.in_(ids)))
         return [public_event_id(u) for u in uids.scalars()]
+
+
+async def register_endpoint(
+    db: Database, tenant: Tenant, url: str, resolver: Resolver, *, allow_private: bool = False
+) -> str:
+    """Register through the service with an injected resolver; returns the secret."""
+    async with db.transaction() as session:
+        endpoint = await create_endpoint(
+            session,
+            tenant.id,
+            WebhookEndpointCreate(url=url),
+            policy=UrlPolicy(allow_private=allow_private, allow_http=True, resolver=resolver),
+            at=T0,
+        )
+        return endpoint.secret

@@ -8,10 +8,10 @@ Revises: 0003w
 Create Date: 2026-11-23 09:30:42.162323
 """
 
+import importlib.resources
 import json
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -343,7 +343,8 @@ def upgrade() -> None:
     _seed_existing_workspaces()
 
 
-BUILTIN_PLANS = Path(__file__).resolve().parents[2] / "app" / "data" / "builtin_plans.json"
+# The installed package's copy: in the container alembic/ and app/ live apart.
+BUILTIN_PLANS = importlib.resources.files("app").joinpath("data", "builtin_plans.json")
 
 
 def _seed_existing_workspaces() -> None:

@@ -20,22 +20,38 @@ import os
 import random
 import secrets
 import socket
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
-import httpx
+import aiohttp
 
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
+from app.metrics import WEBHOOK_ATTEMPTS
 from app.services import webhook_health
 from app.services.events import public_event_id
 from app.services.ssrf import CheckedTarget, Resolver, UnsafeUrl, check_url, system_resolver
 from app.services.webhook_bookkeeping import Claimed, Result, claim, finish, insert_attempts
 from app.services.webhook_retry import next_attempt_at
-from app.services.webhook_sender import Outcome, payload_bytes, send
+from app.services.webhook_sender import Outcome, new_session, payload_bytes, send
 
 log = logging.getLogger("rapport.webhooks")
+
+#: Seconds kept free at the end of a lease for recording the round's results.
+LEASE_MARGIN_SECONDS = 5.0
+
+
+class _Untried:
+    """A claimed delivery left unsent because its lease could run out mid-attempt."""
+
+
+UNTRIED = _Untried()
+
+#: What a round did with one claimed delivery: an attempt's outcome, untried, or
+#: ``None`` when its endpoint was disabled after the fan-out.
+Tried = Outcome | _Untried | None
 
 
 def worker_name() -> str:
@@ -50,7 +66,7 @@ class WebhookDispatcher:
         clock: Clock,
         *,
         resolver: Resolver = system_resolver,
-        client: httpx.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
         rng: random.Random | None = None,
         name: str | None = None,
     ) -> None:
@@ -61,22 +77,36 @@ class WebhookDispatcher:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.name = name or worker_name()
         self.schedule = settings.retry_schedule
-        self._own_client = client is None
-        self.client = client or httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds,
-            follow_redirects=False,
-            trust_env=False,  # proxies from the environment would bypass the address pinning
-            limits=httpx.Limits(
-                max_connections=settings.webhook_concurrency,
-                max_keepalive_connections=settings.webhook_concurrency,
-            ),
-        )
+        self._client = client
+        self._owns_client = client is None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        """Created on first use: an aiohttp session must be made inside the running loop."""
+        if self._client is None:
+            self._client = new_session(
+                timeout_seconds=self.settings.webhook_timeout_seconds,
+                concurrency=self.settings.webhook_concurrency,
+            )
+        return self._client
+
+    def _send_window(self) -> float:
+        """Seconds after the claim in which an attempt may still start.
+
+        Every attempt must end before the lease does, or another replica could claim
+        the delivery and send it a second time. An attempt lasts at most the timeout, so
+        the last one may start ``timeout`` (plus a margin for recording) before the lease
+        ends; deliveries whose turn comes later go back to the queue untried.
+        """
+        s = self.settings
+        return s.webhook_lease_seconds - s.webhook_timeout_seconds - LEASE_MARGIN_SECONDS
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many deliveries were claimed."""
         now = self.clock.now()
+        claimed_at = time.monotonic()
         async with self.db.transaction() as session:
             claimed = await claim(
                 session,
@@ -87,19 +117,21 @@ class WebhookDispatcher:
             )
         if not claimed:
             return 0
-        outcomes = await self._send_all(claimed)
+        outcomes = await self._send_all(claimed, send_until=claimed_at + self._send_window())
         await self._record(claimed, outcomes)
         return len(claimed)
 
-    async def _send_all(self, claimed: Sequence[Claimed]) -> list[Outcome | None]:
+    async def _send_all(self, claimed: Sequence[Claimed], *, send_until: float) -> list[Tried]:
         gate = asyncio.Semaphore(self.settings.webhook_concurrency)
         targets: dict[str, asyncio.Task[CheckedTarget]] = {}
         payloads: dict[int, bytes] = {}
 
-        async def one(d: Claimed) -> Outcome | None:
+        async def one(d: Claimed) -> Tried:
             if not d.enabled:
                 return None
             async with gate:
+                if time.monotonic() > send_until:
+                    return UNTRIED
                 at = self.clock.now()
                 if d.url not in targets:  # one DNS check per URL per round
                     targets[d.url] = asyncio.ensure_future(self._check(d.url))
@@ -131,9 +163,11 @@ class WebhookDispatcher:
             resolver=self.resolver,
         )
 
-    def _result(self, d: Claimed, outcome: Outcome | None, now: datetime) -> Result:
+    def _result(self, d: Claimed, outcome: Tried, now: datetime) -> Result:
         if outcome is None:  # endpoint disabled since the fan-out
             return Result(d, "cancelled", tried=False)
+        if isinstance(outcome, _Untried):  # its turn came too late in the lease
+            return Result(d, "pending", tried=False, next_attempt_at=now)
         code, error = outcome.status_code, outcome.error
         if outcome.succeeded:
             return Result(d, "succeeded", tried=True, status_code=code)
@@ -149,20 +183,23 @@ class WebhookDispatcher:
         status = "failed" if retry_at is None else "pending"
         return Result(d, status, True, status_code=code, error=error, next_attempt_at=retry_at)
 
-    async def _record(self, claimed: Sequence[Claimed], outcomes: list[Outcome | None]) -> None:
+    async def _record(self, claimed: Sequence[Claimed], outcomes: list[Tried]) -> None:
         now = self.clock.now()
         results = [self._result(d, o, now) for d, o in zip(claimed, outcomes, strict=True)]
+        attempts = [
+            (d, o) for d, o in zip(claimed, outcomes, strict=True) if isinstance(o, Outcome)
+        ]
         async with self.db.transaction() as session:
             ours = await finish(session, results, me=self.name, now=now)
-            await insert_attempts(
-                session, [(d, o) for d, o in zip(claimed, outcomes, strict=True) if o is not None]
-            )
+            await insert_attempts(session, attempts)
             await webhook_health.apply(
                 session,
                 [r for r in results if r.delivery.id in ours],
                 now=now,
                 disable_after_days=self.settings.webhook_disable_after_days,
             )
+        for _, outcome in attempts:
+            WEBHOOK_ATTEMPTS.labels("succeeded" if outcome.succeeded else "failed").inc()
         if len(ours) < len(results):
             log.warning("lost %d webhook leases before recording", len(results) - len(ours))
 
@@ -195,5 +232,6 @@ class WebhookDispatcher:
             except TimeoutError:
                 log.warning("webhook dispatcher did not stop in time; its leases will expire")
             self._task = None
-        if self._own_client:
-            await self.client.aclose()
+        if self._owns_client and self._client is not None:
+            await self._client.close()
+            self._client = None
