@@ -28,8 +28,8 @@ async def list_events(
 
     An event becomes visible once every transaction that started before it has finished,
     so a page may briefly lag behind a long-running write; it never reorders.
-    When `next_cursor` is null you are caught up: poll again later with the last cursor
-    you received.
+    The last page still carries `next_cursor`: keep it, and when `data` comes back empty
+    you are caught up; poll again later with that same cursor.
     """
     wanted = [t.strip() for item in types for t in item.split(",") if t.strip()]
     items, cursor = await events.list_events(session, auth.workspace_id, types=wanted, page=page)
