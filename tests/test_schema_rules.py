@@ -5,7 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from alembic import command
-from sqlalchemy import ForeignKeyConstraint, Index, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 import app.models  # noqa: F401  (registers every table)
 from app.migrations import alembic_config
@@ -49,6 +60,100 @@ def test_every_key_and_unique_index_includes_workspace_id() -> None:
     assert offenders == []
 
 
+def misaligned_foreign_keys(table: Table) -> list[str]:
+    """Composite foreign keys whose ``workspace_id`` is paired with another column.
+
+    ``(workspace_id, contact_id) -> contacts (id, workspace_id)`` includes both columns
+    and still points a contact id at a workspace id: each pair must line up, so that
+    ``workspace_id`` references ``workspace_id`` (or ``workspaces.id`` for the root).
+    """
+    offenders: list[str] = []
+    for constraint in table.constraints:
+        if not isinstance(constraint, ForeignKeyConstraint):
+            continue
+        remote_table = constraint.referred_table.name
+        for element in constraint.elements:
+            local, remote = element.parent.name, element.column.name
+            expected = "id" if remote_table in GLOBAL_TABLES else "workspace_id"
+            if (local == "workspace_id") != (remote == expected):
+                offenders.append(
+                    f"{table.name}: {constraint.name} pairs {local} with {remote_table}.{remote}"
+                )
+    return offenders
+
+
+def test_composite_foreign_keys_pair_workspace_id_with_workspace_id() -> None:
+    offenders = [
+        o for name in _tenant_tables() for o in misaligned_foreign_keys(metadata.tables[name])
+    ]
+    assert offenders == []
+
+
+def test_misaligned_pairs_are_caught() -> None:
+    """The rule above can fail: a key naming both columns in crossed order is reported."""
+    scratch = MetaData()
+    Table(
+        "parents",
+        scratch,
+        Column("workspace_id", Integer, primary_key=True),
+        Column("id", Integer, primary_key=True),
+    )
+    crossed = Table(
+        "children",
+        scratch,
+        Column("workspace_id", Integer, primary_key=True),
+        Column("parent_id", Integer),
+        ForeignKeyConstraint(
+            ["workspace_id", "parent_id"], ["parents.id", "parents.workspace_id"], name="fk_x"
+        ),
+    )
+    aligned = Table(
+        "good_children",
+        scratch,
+        Column("workspace_id", Integer, primary_key=True),
+        Column("parent_id", Integer),
+        ForeignKeyConstraint(
+            ["parent_id", "workspace_id"], ["parents.id", "parents.workspace_id"], name="fk_y"
+        ),
+    )
+    assert misaligned_foreign_keys(crossed) == [
+        "children: fk_x pairs workspace_id with parents.id",
+        "children: fk_x pairs parent_id with parents.workspace_id",
+    ]
+    assert misaligned_foreign_keys(aligned) == []
+
+
+async def test_database_foreign_keys_pair_workspace_id_with_workspace_id(
+    engine: AsyncEngine,
+) -> None:
+    """The migrated database, too: column pairs as PostgreSQL stores them (conkey/confkey)."""
+    query = text(
+        """
+        SELECT c.conname, src.relname AS table_name, dst.relname AS referred,
+               la.attname AS local_column, ra.attname AS remote_column
+        FROM pg_constraint c
+        JOIN pg_class src ON src.oid = c.conrelid
+        JOIN pg_class dst ON dst.oid = c.confrelid
+        JOIN pg_namespace n ON n.oid = src.relnamespace AND n.nspname = 'public'
+        CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k(local_num, remote_num)
+        JOIN pg_attribute la ON la.attrelid = c.conrelid AND la.attnum = k.local_num
+        JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = k.remote_num
+        WHERE c.contype = 'f'
+        """
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    assert rows, "the query found no foreign keys at all"
+    wrong = sorted(
+        f"{r.table_name}: {r.conname} pairs {r.local_column} with {r.referred}.{r.remote_column}"
+        for r in rows
+        if r.table_name in _tenant_tables()
+        and (r.local_column == "workspace_id")
+        != (r.remote_column == ("id" if r.referred in GLOBAL_TABLES else "workspace_id"))
+    )
+    assert wrong == []
+
+
 def test_workspace_id_leads_every_primary_key() -> None:
     wrong = [
         t
@@ -63,12 +168,8 @@ async def test_models_and_migrations_agree(template_url: str) -> None:
     await asyncio.to_thread(command.check, alembic_config(template_url))
 
 
-async def test_database_primary_keys_lead_with_workspace_id(engine: object) -> None:
+async def test_database_primary_keys_lead_with_workspace_id(engine: AsyncEngine) -> None:
     """Migrations are hand-checked for key order too: the database must match the models."""
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    assert isinstance(engine, AsyncEngine)
     query = text(
         """
         SELECT c.relname AS table_name, a.attname AS first_column
