@@ -11,6 +11,8 @@ from sqlalchemy import select
 from app.db import Database
 from app.models.touch import Enrollment, Touch, TouchPlan
 from app.services import enrollments, touch_materialize
+from app.services.touch_steps import StepSpec
+from app.services.touch_timing import AfterEnrollment, MonthlyOnDay, Timing
 from tests.conftest import T0, Tenant
 from tests.touch_fixtures import add_contact
 
@@ -135,6 +137,39 @@ async def test_bulk_enrolment_is_one_call_for_a_segment(db: Database, tenant: Te
     assert {d.day for d in dates if d} == {1}
 
 
+def _spec(repeat_yearly: bool, *timings: Timing) -> touch_materialize.PlanSpec:
+    steps = tuple(
+        StepSpec(uuid.uuid4(), "email", "automated", "newsletter", t, None, None) for t in timings
+    )
+    return touch_materialize.PlanSpec(uuid.uuid4(), repeat_yearly, steps)
+
+
 def test_non_yearly_plan_runs_one_year() -> None:
-    plan = touch_materialize.PlanSpec(uuid.uuid4(), False, ())
-    assert plan.cycle_end(date(2024, 2, 29)) == date(2024, 2, 29)
+    """A recurrence in a non-yearly plan runs for the year after the start (its last day
+    the day before the anniversary), unless a days-after step lies further out."""
+    monthly = MonthlyOnDay(every_months=1, day=1)
+    assert _spec(False, monthly).cycle_end(date(2026, 11, 23)) == date(2027, 11, 22)
+    assert _spec(False, monthly).cycle_end(date(2024, 2, 29)) == date(2025, 2, 27)
+    later = AfterEnrollment(days=400)
+    assert _spec(False, monthly, later).cycle_end(date(2026, 1, 1)) == date(2027, 2, 5)
+    weeks = [AfterEnrollment(days=d) for d in (0, 7, 49)]
+    assert _spec(False, *weeks).cycle_end(date(2026, 1, 1)) == date(2026, 2, 19)
+    assert _spec(True, monthly).cycle_end(date(2026, 1, 1)) == touch_materialize.DONE
+
+
+async def test_non_yearly_monthly_plan_plans_one_year_then_is_done(
+    db: Database, tenant: Tenant
+) -> None:
+    plan_id = await builtin_plan(db, tenant, "12_direct")
+    start = date(2025, 6, 1)  # a year and a half before T0: the whole cycle at once
+    async with db.transaction() as session:
+        contact = await add_contact(session, tenant.id, at=T0)
+        enrollment = await enrollments.enroll_contact(
+            session, tenant.id, plan_id=plan_id, contact_id=contact.id, start=start, at=T0
+        )
+    touches = await touches_of(db, tenant, enrollment.id)
+    assert [t.due_date for t in touches][:1] + [t.due_date for t in touches][-1:] == [
+        date(2025, 6, 1), date(2026, 5, 1)
+    ]  # fmt: skip
+    assert len(touches) == 12
+    assert enrollment.materialized_until == touch_materialize.DONE

@@ -13,12 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+from app.services.touch_steps import add_years
 from app.services.touch_timing import (
     AfterEnrollment,
     MonthlyOnDay,
     NthWeekday,
     ObservanceRelative,
     Timing,
+    YearlyDate,
     business_day_after,
     due_at,
     first_occurrence_on_or_after,
@@ -89,6 +91,16 @@ nth_weekdays = st.builds(
     nth=st.sampled_from([1, 2, 3, 4, 5, -1]),
     start_offset_months=st.integers(0, 120),
 )
+yearly_dates = st.one_of(
+    month_days.map(lambda md: {"month": md[0], "day": md[1]}),
+    st.fixed_dictionaries(
+        {
+            "month": st.integers(1, 12),
+            "weekday": st.integers(0, 6),
+            "nth": st.sampled_from([1, 2, 3, 4, 5, -1]),
+        }
+    ),
+).flatmap(lambda rule: st.integers(-60, 60).map(lambda k: YearlyDate(**rule, days_before=k)))
 timings = st.one_of(
     st.builds(AfterEnrollment, days=st.integers(0, 3660)),
     monthly,
@@ -96,6 +108,7 @@ timings = st.one_of(
     st.builds(
         ObservanceRelative, observance_kind=observance_kinds, days_before=st.integers(-60, 60)
     ),
+    yearly_dates,
 )
 observance_maps = st.dictionaries(observance_kinds, month_days)
 
@@ -179,6 +192,14 @@ def test_timing_json_round_trip(spec: Timing) -> None:
         {"kind": "nth_weekday", "every_months": 1, "weekday": 0, "nth": -2},
         {"kind": "observance", "observance_kind": "wedding", "days_before": 0},
         {"kind": "observance", "observance_kind": "birthday", "days_before": 61},
+        {"kind": "yearly_date", "month": 7},
+        {"kind": "yearly_date", "month": 13, "day": 1},
+        {"kind": "yearly_date", "month": 4, "day": 31},
+        {"kind": "yearly_date", "month": 2, "day": 30},
+        {"kind": "yearly_date", "month": 11, "day": 26, "weekday": 3, "nth": 4},
+        {"kind": "yearly_date", "month": 11, "weekday": 3},
+        {"kind": "yearly_date", "month": 11, "nth": 4},
+        {"kind": "yearly_date", "month": 7, "day": 4, "days_before": 61},
         {"kind": "weekly", "days": 1},
         {"days": 1},
     ],
@@ -313,6 +334,28 @@ def test_first_occurrence_examples() -> None:
     ) == date(2034, 3, 1)
 
 
+def test_yearly_date_holidays() -> None:
+    thanksgiving = YearlyDate(month=11, weekday=3, nth=4)
+    assert [thanksgiving.on(y) for y in (2026, 2027, 2028)] == [
+        date(2026, 11, 26), date(2027, 11, 25), date(2028, 11, 23)
+    ]  # fmt: skip
+    memorial_day = YearlyDate(month=5, weekday=0, nth=-1)
+    assert memorial_day.on(2027) == date(2027, 5, 31)
+    new_year_card = YearlyDate(month=1, day=1, days_before=5)
+    got = occurrences(
+        new_year_card,
+        start=date(2026, 11, 23),
+        window_start=date(2026, 1, 1),
+        window_end=date(2028, 12, 31),
+    )
+    assert got == [date(2026, 12, 27), date(2027, 12, 27), date(2028, 12, 27)]
+    leap = YearlyDate(month=2, day=29)
+    assert [leap.on(y) for y in (2027, 2028)] == [date(2027, 2, 28), date(2028, 2, 29)]
+    assert first_occurrence_on_or_after(
+        thanksgiving, start=date(2026, 11, 27), after=date(2026, 11, 27)
+    ) == date(2027, 11, 25)
+
+
 def test_observance_date_on_29_february() -> None:
     assert observance_date(2, 29, 2024) == date(2024, 2, 29)
     assert observance_date(2, 29, 2023) == date(2023, 2, 28)
@@ -416,6 +459,50 @@ def test_observance_matches_calendar_oracle(
         for d in got:
             observed = d + timedelta(days=days_before)
             assert observed == date(observed.year, 2, 29 if calendar.isleap(observed.year) else 28)
+
+
+@MANY
+@given(yearly_dates, windowed(max_days=900))
+def test_yearly_date_matches_calendar_oracle(
+    spec: YearlyDate, span: tuple[date, date, date]
+) -> None:
+    start, window_start, window_end = span
+    got = occurrences(spec, start=start, window_start=window_start, window_end=window_end)
+
+    def holiday(d: date) -> bool:  # d + days_before is the date itself, found day by day
+        h = d + timedelta(days=spec.days_before)
+        if h.month != spec.month:
+            return False
+        if spec.day is not None:
+            last = calendar.monthrange(h.year, h.month)[1]
+            return h.day == min(spec.day, last)
+        same = [x for x in _days(h.replace(day=1), h.replace(day=28) + timedelta(days=3))
+                if x.month == h.month and x.weekday() == spec.weekday]  # fmt: skip
+        assert spec.nth is not None
+        return h == (same[-1] if spec.nth == -1 else same[min(spec.nth, len(same)) - 1])
+
+    assert got == [d for d in _days(window_start, window_end) if d >= start and holiday(d)]
+
+
+@MANY
+@given(yearly_dates, dates)
+def test_yearly_date_once_in_every_year_from_any_start(spec: YearlyDate, start: date) -> None:
+    """A fixed day falls exactly once in each year after enrolment. An Nth weekday drifts
+    within its month, and 29 February (as the date, the start, or crossed by days_before)
+    shifts things by a day, so then a year may hold the date twice or miss it, never more."""
+    end = add_years(start, 1) - timedelta(days=1)
+    got = occurrences(spec, start=start, window_start=start, window_end=end)
+    leap_days = {(spec.month, spec.day), (start.month, start.day)} & {(2, 29)}
+    if spec.day is not None and not leap_days and spec.days_before == 0:
+        assert len(got) == 1
+    else:
+        assert len(got) in (0, 1, 2)
+    assert occurrences(spec, start=start, window_start=start, window_end=add_years(end, 1)) == (
+        got
+        + occurrences(
+            spec, start=start, window_start=end + timedelta(1), window_end=add_years(end, 1)
+        )
+    )
 
 
 @MANY

@@ -30,7 +30,9 @@ class StepSpec:
     channel: str
     mode: str
     content_kind: str
-    timing: tt.AfterEnrollment | tt.MonthlyOnDay | tt.NthWeekday | tt.ObservanceRelative
+    timing: (
+        tt.AfterEnrollment | tt.MonthlyOnDay | tt.NthWeekday | tt.ObservanceRelative | tt.YearlyDate
+    )
     send_time: time | None
     assignee_id: uuid.UUID | None
 

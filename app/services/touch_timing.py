@@ -1,20 +1,25 @@
-"""Date and time rules for touch plan steps.
+"""Date rules for touch plan steps: on which days a step falls.
 
 Kept free of the database and of FastAPI so the scheduler, the API and the tests share one
-definition of "when is this step due" and so the rules can be checked exhaustively.
+definition of "when is this step due" and so the rules can be checked exhaustively. The
+local time of day (send window, DST) is ``touch_window``'s, re-exported here.
 """
 
 from __future__ import annotations
 
 import calendar
 import math
-from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.services.touch_window import business_day_after as business_day_after
+from app.services.touch_window import due_at as due_at
+from app.services.touch_window import next_window_open as next_window_open
+from app.services.touch_window import within_window as within_window
 
 ObservanceKind = Literal[
     "birthday", "anniversary", "home_anniversary", "closing_anniversary", "custom"
@@ -63,8 +68,55 @@ class ObservanceRelative(BaseModel):
     days_before: int = Field(ge=-60, le=60, description="negative means after the observance")
 
 
+class YearlyDate(BaseModel):
+    """Every year on one calendar date, the same for every contact: a fixed day (4 July)
+    or the Nth weekday of a month (Thanksgiving: the 4th Thursday of November).
+
+    ``days_before`` moves the touch ahead of the date so a card arrives in time.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["yearly_date"] = "yearly_date"
+    month: int = Field(ge=1, le=12)
+    day: int | None = Field(
+        default=None,
+        ge=1,
+        le=31,
+        description="a fixed day; 29 February is the 28th in common years",
+    )
+    weekday: int | None = Field(
+        default=None, ge=0, le=6, description="with nth: Monday=0 ... Sunday=6"
+    )
+    nth: Literal[1, 2, 3, 4, 5, -1] | None = Field(
+        default=None,
+        description="with weekday: 1..5 (5 falls back to the last), or -1 for the last",
+    )
+    days_before: int = Field(default=0, ge=-60, le=60, description="negative means after the date")
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Self:
+        by_weekday = self.weekday is not None or self.nth is not None
+        if by_weekday == (self.day is not None):
+            raise ValueError("give either day, or weekday and nth")
+        if by_weekday and (self.weekday is None or self.nth is None):
+            raise ValueError("weekday and nth go together")
+        # Checked against a leap year: 29 February is a valid yearly date.
+        if self.day is not None and self.day > calendar.monthrange(2024, self.month)[1]:
+            raise ValueError(f"month {self.month} has no day {self.day}")
+        return self
+
+    def on(self, year: int) -> date:
+        """The date itself in ``year`` (before ``days_before`` is applied)."""
+        if self.day is not None:
+            return observance_date(self.month, self.day, year)
+        assert self.weekday is not None
+        assert self.nth is not None
+        return _nth_weekday(year, self.month, self.weekday, self.nth)
+
+
 Timing = Annotated[
-    AfterEnrollment | MonthlyOnDay | NthWeekday | ObservanceRelative,
+    AfterEnrollment | MonthlyOnDay | NthWeekday | ObservanceRelative | YearlyDate,
     Field(discriminator="kind"),
 ]
 
@@ -88,20 +140,42 @@ def _month_index(d: date) -> int:
     return d.year * 12 + d.month - 1
 
 
-def _day_in_month(index: int, timing: MonthlyOnDay | NthWeekday) -> date:
-    year, month0 = divmod(index, 12)
-    month = month0 + 1
+def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
+    """The ``nth`` such weekday of the month (-1: the last; no 5th: the last one)."""
     last = calendar.monthrange(year, month)[1]
-    if isinstance(timing, MonthlyOnDay):
-        return date(year, month, min(timing.day, last))
-    if timing.nth == -1:
+    if nth == -1:
         last_weekday = date(year, month, last).weekday()
-        return date(year, month, last - (last_weekday - timing.weekday) % 7)
+        return date(year, month, last - (last_weekday - weekday) % 7)
     first_weekday = date(year, month, 1).weekday()
-    day = 1 + (timing.weekday - first_weekday) % 7 + 7 * (timing.nth - 1)
+    day = 1 + (weekday - first_weekday) % 7 + 7 * (nth - 1)
     while day > last:  # no 5th such weekday this month: use the last one
         day -= 7
     return date(year, month, day)
+
+
+def _day_in_month(index: int, timing: MonthlyOnDay | NthWeekday) -> date:
+    year, month0 = divmod(index, 12)
+    month = month0 + 1
+    if isinstance(timing, MonthlyOnDay):
+        return date(year, month, min(timing.day, calendar.monthrange(year, month)[1]))
+    return _nth_weekday(year, month, timing.weekday, timing.nth)
+
+
+def _yearly(lo: date, hi: date, days_before: int, on: Callable[[int], date]) -> list[date]:
+    """Dates ``on(year) - days_before`` within ``[lo, hi]``.
+
+    ``days_before`` may move a date across New Year, so look one year either side.
+    """
+    shift = timedelta(days=days_before)
+    found: list[date] = []
+    for year in range(max(lo.year - 1, 1), min(hi.year + 1, 9999) + 1):
+        try:
+            due = on(year) - shift
+        except OverflowError:
+            continue
+        if lo <= due <= hi:
+            found.append(due)
+    return found
 
 
 def occurrences(
@@ -130,21 +204,15 @@ def occurrences(
         if timing.observance_kind not in observances:
             return []  # the contact has no such date: the step does not apply to them
         month, day = observances[timing.observance_kind]
-        shift = timedelta(days=timing.days_before)
-        found: list[date] = []
-        # days_before may move a date across New Year, so look one year either side.
-        for year in range(max(lo.year - 1, 1), min(window_end.year + 1, 9999) + 1):
-            try:
-                due = observance_date(month, day, year) - shift
-            except OverflowError:
-                continue
-            if lo <= due <= window_end:
-                found.append(due)
-        return found
+        return _yearly(
+            lo, window_end, timing.days_before, lambda year: observance_date(month, day, year)
+        )
+    if isinstance(timing, YearlyDate):
+        return _yearly(lo, window_end, timing.days_before, timing.on)
     first = _month_index(start) + timing.start_offset_months
     step = timing.every_months
     index = first + step * max(0, math.ceil((_month_index(lo) - first) / step))
-    found = []
+    found: list[date] = []
     while index <= min(_month_index(window_end), _LAST_MONTH_INDEX):
         due = _day_in_month(index, timing)
         if lo <= due <= window_end:
@@ -187,117 +255,3 @@ def first_occurrence_on_or_after(
         observances=observances,
     )
     return found[0] if found else None
-
-
-def _check_window(window_start: time, window_end: time) -> None:
-    # Mirrors the workspace setting, which only allows same-day windows.
-    if not window_start < window_end:
-        raise ValueError("send window must open before it closes on the same day")
-
-
-def _aware(instant: datetime) -> datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("instant must be timezone-aware")
-    return instant
-
-
-def _offset_change(lo: datetime, hi: datetime, zone: ZoneInfo) -> datetime:
-    """The UTC instant in ``(lo, hi]`` where the zone switches to ``hi``'s offset.
-
-    zoneinfo does not expose its transitions, so bisect over whole seconds (tzdata
-    transitions are on whole seconds); callers pass spans holding a single transition.
-    """
-    target = hi.astimezone(zone).utcoffset()
-    low, high = math.floor(lo.timestamp()), math.ceil(hi.timestamp())
-    while high - low > 1:
-        mid = (low + high) // 2
-        if datetime.fromtimestamp(mid, zone).utcoffset() == target:
-            high = mid
-        else:
-            low = mid
-    return datetime.fromtimestamp(high, UTC)
-
-
-def within_window(instant: datetime, *, tz: str, window_start: time, window_end: time) -> bool:
-    """Whether the contact's wall clock reads inside the half-open send window."""
-    _check_window(window_start, window_end)
-    local = _aware(instant).astimezone(ZoneInfo(tz)).time()
-    return window_start <= local < window_end
-
-
-def next_window_open(
-    instant: datetime, *, tz: str, window_start: time, window_end: time
-) -> datetime:
-    """First instant at or after ``instant`` inside the send window, in UTC.
-
-    Walks from one UTC-offset change to the next: between changes the wall clock moves in
-    step with UTC, and a change may jump the clock over the opening time (spring forward)
-    or back into the window (fall back).
-    """
-    _check_window(window_start, window_end)
-    zone = ZoneInfo(tz)
-    current = _aware(instant).astimezone(UTC)
-    for _ in range(16):  # each pass either answers or crosses one offset change
-        local = current.astimezone(zone)
-        if window_start <= local.time() < window_end:
-            return current
-        opens_on = local.date() if local.time() < window_start else local.date() + timedelta(1)
-        offset = local.utcoffset()
-        assert offset is not None
-        candidate = datetime.combine(opens_on, window_start, tzinfo=UTC) - offset
-        if candidate.astimezone(zone).utcoffset() == offset:
-            return candidate
-        current = _offset_change(current, candidate, zone)
-    raise ValueError(f"send window never opens in {tz}")  # pragma: no cover
-
-
-def due_at(
-    day: date,
-    *,
-    tz: str,
-    window_start: time,
-    window_end: time,
-    preferred: time | None = None,
-) -> datetime:
-    """UTC instant at which a touch for ``day`` is due, at the contact's local time.
-
-    A preferred time outside the window is pulled into it (at or after closing means the
-    last minute before closing). A wall time skipped by a DST change moves to the first
-    instant after the gap; a repeated one uses its first occurrence so the touch is not
-    held back an hour. Should a gap swallow the rest of the window, the touch goes to the
-    next window opening, so the result always lies inside the window.
-    """
-    _check_window(window_start, window_end)
-    wanted = preferred if preferred is not None else window_start
-    if wanted >= window_end:
-        last_minute = datetime.combine(day, window_end) - timedelta(minutes=1)
-        wanted = last_minute.time() if last_minute.date() == day else window_start
-    wanted = max(wanted, window_start)
-    zone = ZoneInfo(tz)
-    local = datetime.combine(day, wanted, tzinfo=zone)  # fold=0: first occurrence
-    result = local.astimezone(UTC)
-    if result.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        # Nonexistent: fold=0 and fold=1 map to either side of the gap.
-        other = local.replace(fold=1).astimezone(UTC)
-        result = _offset_change(min(result, other), max(result, other), zone)
-    return next_window_open(result, tz=tz, window_start=window_start, window_end=window_end)
-
-
-def business_day_after(instant: datetime, *, tz: str, days: int = 1) -> date:
-    """Local date ``days`` business days (Mon-Fri) after the instant's local date.
-
-    Counted on the contact's calendar, so a referral logged late Friday in UTC but already
-    Saturday locally still gets its thank-you on Monday. Public holidays are not known
-    here. ``days=0`` gives the date itself, or the next business day if it is a weekend.
-    """
-    if days < 0:
-        raise ValueError("days must not be negative")
-    current = _aware(instant).astimezone(ZoneInfo(tz)).date()
-    if days == 0:
-        while current.weekday() >= 5:
-            current += timedelta(days=1)
-    for _ in range(days):
-        current += timedelta(days=1)
-        while current.weekday() >= 5:
-            current += timedelta(days=1)
-    return current
