@@ -24,10 +24,13 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import ADVOCACY_STAGES
+from app.models.interaction_schemas import ENGAGING_DIRECTIONS
 from app.models.score_schemas import StageFacts
 from app.services.analytics_settings import get_settings
 from app.services.events import record_events
 
+# The same directions as ``last_engaged_at`` and the lapse rule count as engagement.
+_DIRECTIONS = ", ".join(f"'{d}'" for d in sorted(ENGAGING_DIRECTIONS))
 _STAGE_ARRAY = "ARRAY[" + ", ".join(f"'{s}'" for s in ADVOCACY_STAGES) + "]"
 
 _FACTS = f"""
@@ -44,7 +47,7 @@ eng AS (
     SELECT e.contact_id, count(*) AS n
       FROM (SELECT i.contact_id, i.occurred_at AS t
               FROM interactions i
-             WHERE i.workspace_id = :ws AND i.direction IN ('inbound', 'two_way')
+             WHERE i.workspace_id = :ws AND i.direction IN ({_DIRECTIONS})
             UNION ALL
             SELECT p.contact_id, coalesce(p.attended_at, CAST(a.date AS timestamptz))
               FROM engagement_participants p

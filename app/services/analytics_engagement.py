@@ -3,12 +3,18 @@
 Seed 001: "lapses in active engagement greater than three months are associated with loss
 of advocacy and lower probability of referrals". The report tests that on the firm's data.
 
-Cohort: contacts created before the period. Engagement events are inbound or two-way
-interactions and activities attended (as for ``last_engaged_at``). A contact *lapsed* in the
-period when some pause between engagements (counting from the last one before the period,
-or from creation, up to the end of the period or now) was longer than ``gap_days``; the
-others *stayed engaged*. Each group's referral rate is the referrals received from it in the
-period per contact; :func:`app.services.stats.compare_rates` compares the two rates.
+Cohort: contacts created before the period. Engagement is counted exactly as for
+``last_engaged_at`` and the lapse rule (``app.services.lapses``): interactions in an
+engaging direction (``ENGAGING_DIRECTIONS``: inbound and two-way; an outbound message we
+send is not the contact engaging), activities attended, and the stored ``last_engaged_at``
+itself, which an import may have set without a logged interaction. A contact *lapsed* in
+the period when some pause between engagements (counting from the last one before the
+period, or from creation, up to the end of the period or now) was longer than ``gap_days``;
+the others *stayed engaged*. So with the default ``gap_days`` (the lapse threshold), a
+contact the lapse rule would call lapsed at the end of the period is lapsed here too.
+
+Each group's referral rate is the referrals received from it in the period per contact;
+:func:`app.services.stats.compare_rates` compares the two rates.
 """
 
 from __future__ import annotations
@@ -25,25 +31,31 @@ from app.models.analytics_people_schemas import (
     RateComparisonRead,
 )
 from app.models.analytics_schemas import PeriodRead
+from app.models.interaction_schemas import ENGAGING_DIRECTIONS
 from app.services.formulas import conversion_rate
 from app.services.stats import compare_rates
 from app.services.workspaces import get_workspace
 
+_DIRECTIONS = ", ".join(f"'{d}'" for d in sorted(ENGAGING_DIRECTIONS))
+
 COHORTS: TextClause = text(
-    """
+    f"""
 WITH cohort AS (
     SELECT c.id, c.created_at FROM contacts c
      WHERE c.workspace_id = :ws AND c.created_at < CAST(:start AS timestamptz)
 ),
 ev AS (
     SELECT i.contact_id, i.occurred_at AS t FROM interactions i
-     WHERE i.workspace_id = :ws AND i.direction IN ('inbound', 'two_way')
+     WHERE i.workspace_id = :ws AND i.direction IN ({_DIRECTIONS})
        AND i.occurred_at < CAST(:stop AS timestamptz)
     UNION ALL
     SELECT p.contact_id, coalesce(p.attended_at, CAST(a.date AS timestamptz))
       FROM engagement_participants p
       JOIN engagement_activities a ON a.workspace_id = p.workspace_id AND a.id = p.activity_id
      WHERE p.workspace_id = :ws AND p.status = 'attended'
+    UNION ALL
+    SELECT c.id, c.last_engaged_at FROM contacts c
+     WHERE c.workspace_id = :ws AND c.last_engaged_at < CAST(:stop AS timestamptz)
 ),
 before AS (
     SELECT contact_id, max(t) AS t FROM ev

@@ -3,7 +3,8 @@
 Funnel: referrals received in the period, by the furthest stage each reached (from the stage
 history and the current stage, so a referral moved straight from ``received`` to
 ``meeting`` still counts as contacted). Time in stage is measured from the stage history
-over stays that ended; a referral still in a stage is not a measurement yet.
+over stays that ended; a referral still in a stage is not a measurement yet. Changes
+recorded at the same instant (a referral created and moved at once) are ordered by stage.
 
 Lead-source mix (seed 003, "over-reliance on referrals: diversify lead sources"): referrals
 closed in the period are the new business; each source's share of their count and value is
@@ -39,6 +40,12 @@ def stage_index(column: str) -> str:
     return f"CASE {column} {whens} ELSE -1 END"
 
 
+def stage_order(column: str) -> str:
+    """Order of changes recorded at the same instant: moves only go forward and ``lost`` ends
+    a referral, so the pipeline index (``lost`` last) is the order they happened in."""
+    return f"CASE WHEN {column} = 'lost' THEN {len(PIPELINE)} ELSE {stage_index(column)} END"
+
+
 _REFS = """
 refs AS (
     SELECT r.id, r.stage FROM referrals r
@@ -66,7 +73,8 @@ STAYS: TextClause = text(
 WITH {_REFS},
 stays AS (
     SELECT h.to_stage, h.at,
-           lead(h.at) OVER (PARTITION BY h.referral_id ORDER BY h.at, h.id) AS left_at
+           lead(h.at) OVER (PARTITION BY h.referral_id
+                            ORDER BY h.at, {stage_order("h.to_stage")}) AS left_at
       FROM referral_stage_history h JOIN refs r ON r.id = h.referral_id
      WHERE h.workspace_id = :ws
 )
