@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from app.db import Database
 from tests.conftest import Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
 
@@ -15,6 +18,18 @@ async def _events(client: httpx.AsyncClient, tenant: Tenant) -> list[dict[str, A
     response = await client.get("/v1/events", headers=tenant.headers)
     data: list[dict[str, Any]] = response.json()["data"]
     return [e for e in data if e["type"].startswith("contact.")]
+
+
+GRANTED = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
+
+
+async def _ok(
+    client: httpx.AsyncClient, tenant: Tenant, url: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post(url, json=body, headers=tenant.headers)
+    assert response.status_code in (200, 201), response.text
+    data: dict[str, Any] = response.json()
+    return data
 
 
 async def test_create_normalises_emails_phones_and_tags(
@@ -222,31 +237,151 @@ async def test_external_id_of_another_contact_is_409(
 
 
 async def test_delete_erases_the_contact_and_what_hangs_off_it(
-    client: httpx.AsyncClient, tenant: Tenant
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
-    contact = await new_contact(client, tenant, external_ids={"crm": "9"})
-    url = f"/v1/contacts/{contact['id']}"
-    await client.post(
-        f"{url}/observances",
-        json={"kind": "birthday", "month": 5, "day": 1},
-        headers=tenant.headers,
+    created = await client.post(
+        "/v1/contacts",
+        json={
+            "first_name": "Maria",
+            "last_name": "Lopez",
+            "emails": [{"address": "maria@erase.example"}],
+            "external_ids": {"crm": "9"},
+            "tags": ["8x8"],
+            "consent": GRANTED,
+        },
+        headers={**tenant.headers, "Idempotency-Key": "create-maria"},
     )
-    await client.post(
-        f"{url}/interactions",
-        json={"channel": "call", "direction": "inbound", "occurred_at": "2026-11-01T10:00:00Z"},
-        headers=tenant.headers,
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    cid = contact["id"]
+    url = f"/v1/contacts/{cid}"
+    friend = await new_contact(client, tenant, first_name="Friend")
+    await _ok(client, tenant, f"{url}/observances", {"kind": "birthday", "month": 5, "day": 1})
+    call = {"channel": "call", "direction": "inbound", "occurred_at": "2026-11-01T10:00:00Z"}
+    await _ok(client, tenant, f"{url}/interactions", call)
+    await _ok(client, tenant, f"{url}/service-records", {"date": "2026-01-01", "service": "Sale"})
+    related = {"related_id": cid, "type": "colleague"}  # the erased contact is the related side
+    await _ok(client, tenant, f"/v1/contacts/{friend['id']}/relationships", related)
+    party = {"kind": "client_party", "name": "Party", "date": "2026-12-01"}
+    activity = await _ok(client, tenant, "/v1/engagement-activities", party)
+    invite = {"contact_ids": [cid], "status": "invited"}
+    await _ok(client, tenant, f"/v1/engagement-activities/{activity['id']}/participants", invite)
+    referral = await _ok(
+        client,
+        tenant,
+        "/v1/referrals",
+        {
+            "source_contact_id": cid,
+            "referred_contact_id": friend["id"],
+            "notes": "Maria says her sister is moving",
+        },
     )
+    move = {"to_stage": "contacted", "note": "called Maria's sister"}
+    await _ok(client, tenant, f"/v1/referrals/{referral['id']}/transitions", move)
+    ids = {"ws": tenant.id, "cid": cid}
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO contact_scores (workspace_id, contact_id, score, communication, "
+                "reciprocity, appreciation, inputs, computed_at, change) "
+                "VALUES (:ws, :cid, 20, 1, 1, 1, '{}', now(), 0)"
+            ),
+            ids,
+        )
+    hanging = {  # table: how its rows name the contact
+        "enrollments": "contact_id = :cid",
+        "touches": "contact_id = :cid",
+        "contact_scores": "contact_id = :cid",
+        "observances": "contact_id = :cid",
+        "interactions": "contact_id = :cid",
+        "service_records": "contact_id = :cid",
+        "engagement_participants": "contact_id = :cid",
+        # stored once for both sides: the erased contact may be either column
+        "contact_relationships": ":cid IN (contact_id, related_id)",
+    }
+
+    async def counts() -> dict[str, int]:
+        async with db.transaction() as session:
+            return {
+                t: (
+                    await session.execute(
+                        text(f"SELECT count(*) FROM {t} WHERE workspace_id = :ws AND {c}"),
+                        ids,
+                    )
+                ).scalar_one()
+                for t, c in hanging.items()
+            }
+
+    before = await counts()
+    assert all(n > 0 for n in before.values()), str(before)
+
     assert (await client.delete(url, headers=tenant.headers)).status_code == 204
     assert (await client.get(url, headers=tenant.headers)).status_code == 404
     assert (await client.get(f"{url}/observances", headers=tenant.headers)).status_code == 404
     log = await client.get("/v1/interactions", headers=tenant.headers)
     assert log.json()["data"] == []
+    assert set((await counts()).values()) == {0}
+    friends = await client.get(f"/v1/contacts/{friend['id']}/relationships", headers=tenant.headers)
+    assert friends.json()["data"] == []
     again = await client.put(
         "/v1/contacts/by-external-id/crm/9", json={"first_name": "New"}, headers=tenant.headers
     )
     assert again.status_code == 201  # the external id went with the erased contact
-    deleted = [e for e in await _events(client, tenant) if e["type"] == "contact.deleted"]
-    assert deleted[0]["data"] == {"id": contact["id"]}
+
+    events = (await client.get("/v1/events", params={"limit": 200}, headers=tenant.headers)).json()
+    for event in events["data"]:
+        assert "maria" not in json.dumps(event["data"]).lower(), event
+    about = {
+        e["type"]: e["data"]
+        for e in events["data"]
+        if cid in json.dumps(e) or e["data"].get("erased")
+    }
+    assert about["contact.created"] == {"id": cid, "erased": True}
+    assert about["referral.created"] == {"id": referral["id"], "erased": True}
+    assert about["referral.stage_changed"] == {"id": referral["id"], "erased": True}
+    assert about["contact.deleted"] == {"id": cid}
+    kept = await client.get(f"/v1/referrals/{referral['id']}", headers=tenant.headers)
+    assert kept.json()["notes"] is None
+    assert kept.json()["source_contact_id"] is None
+    history = await client.get(f"/v1/referrals/{referral['id']}/history", headers=tenant.headers)
+    assert [h["note"] for h in history.json()["data"]] == [None, None]
+    replay = await client.post(
+        "/v1/contacts",
+        json={
+            "first_name": "Maria",
+            "last_name": "Lopez",
+            "emails": [{"address": "maria@erase.example"}],
+            "external_ids": {"crm": "9"},
+            "tags": ["8x8"],
+            "consent": GRANTED,
+        },
+        headers={**tenant.headers, "Idempotency-Key": "create-maria"},
+    )
+    assert replay.json() == {"id": cid, "erased": True}
+
+
+async def test_erasure_finds_events_through_the_index(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """The scrub reads the events about one contact, not the whole outbox."""
+    from app.services.contacts_erasure import _SCRUB_EVENTS
+
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO events (workspace_id, event_uid, type, occurred_at, data) "
+                "SELECT :ws, gen_random_uuid(), 'contact.updated', now(), "
+                "jsonb_build_object('id', gen_random_uuid()) FROM generate_series(1, 20000)"
+            ),
+            {"ws": tenant.id},
+        )
+        await session.execute(text("ANALYZE events"))
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = await session.execute(
+            text(f"EXPLAIN {_SCRUB_EVENTS.text}"),
+            {"ws": tenant.id, "cid": "5a3f0c1e-8d2b-4c6a-9f1e-2b7d4e6a8c10"},
+        )
+        assert "ix_events_contact_refs" in "\n".join(r[0] for r in plan)
 
 
 async def test_created_event_carries_the_contact(client: httpx.AsyncClient, tenant: Tenant) -> None:

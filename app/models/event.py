@@ -18,6 +18,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, TenantMixin, created_at_column, workspace_fk
 from app.models.common import OutputModel
 
+#: The contact ids an event's data may carry: the subject of ``contact.*`` events, the
+#: contact of touch, enrolment and reward events, and the people of referral events.
+CONTACT_REFS = (
+    "ARRAY[data ->> 'id'::text, data ->> 'contact_id'::text, "
+    "data ->> 'source_contact_id'::text, data ->> 'referred_contact_id'::text, "
+    "data ->> 'partner_contact_id'::text]"
+)
+
 
 class Event(TenantMixin, Base):
     __tablename__ = "events"
@@ -25,6 +33,9 @@ class Event(TenantMixin, Base):
         workspace_fk(),
         Index("ix_events_workspace_id_txid_id", "workspace_id", "txid", "id"),
         Index("ix_events_workspace_id_type_txid_id", "workspace_id", "type", "txid", "id"),
+        # Erasure finds the events about a contact by the ids their data carries
+        # (app.services.contacts_erasure queries this very expression).
+        Index("ix_events_contact_refs", text(CONTACT_REFS), postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)

@@ -31,6 +31,7 @@ from app.services.contact_rows import (
     input_columns,
     to_read,
 )
+from app.services.contacts_erasure import scrub_copies
 from app.services.events import record_event
 from app.services.versioning import check_version
 
@@ -226,11 +227,13 @@ async def _replace_external_ids(
 async def delete_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, at: datetime
 ) -> None:
-    """Erase the contact; what hangs off it goes with it through ``ON DELETE CASCADE``.
+    """Erase the contact; what hangs off it goes with it through ``ON DELETE CASCADE``,
+    and copies no key reaches (events, stored responses, referral notes) are scrubbed.
 
     The event carries only the id: an erasure request must not copy the person's data
     into the outbox on its way out.
     """
+    await scrub_copies(session, workspace_id, contact_id, at=at)
     stmt = (
         delete(Contact)
         .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)

@@ -1,0 +1,93 @@
+"""Right to erasure: what must go besides the rows ``ON DELETE CASCADE`` removes.
+
+Deleting the contact row takes what hangs off it (interactions, observances, touches,
+enrolments, scores, relationships on either side, participations...). Three places keep
+copies of the person's data that no foreign key reaches, and are scrubbed in the same
+transaction as the delete:
+
+* the outbox: every event whose data carries the contact's id (the subject of
+  ``contact.*`` events, ``contact_id`` of touch, enrolment and reward events, the people
+  of referral events, see ``app.models.event.CONTACT_REFS``) keeps only
+  ``{"id": <the event's subject id>, "erased": true}``. Webhook deliveries read the event
+  when they are sent, so those still pending carry the scrubbed payload;
+* stored ``Idempotency-Key`` responses that mention the contact: the body becomes the
+  same minimal form (a replay answers with the original status and ``erased``);
+* free text on referrals that survive the delete (their contact columns are only
+  ``SET NULL``): the referral's notes and its stage-change notes.
+
+Finding the events is one indexed statement (a GIN index on the id array), so erasing a
+contact does not read the whole outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.event import CONTACT_REFS
+
+_SCRUB_EVENTS = text(
+    f"""
+    UPDATE events
+       SET data = jsonb_build_object('id', data -> 'id', 'erased', true)
+     WHERE workspace_id = :ws AND ({CONTACT_REFS}) @> ARRAY[CAST(:cid AS text)]
+    """
+)
+_STORED_RESPONSES = text(
+    """
+    SELECT key, body FROM idempotency_keys
+     WHERE workspace_id = :ws AND position(convert_to(:cid, 'UTF8') IN body) > 0
+    """
+)
+_REWRITE_RESPONSES = text(
+    """
+    UPDATE idempotency_keys AS k SET body = v.body
+      FROM unnest(CAST(:keys AS text[]), CAST(:bodies AS bytea[])) AS v(key, body)
+     WHERE k.workspace_id = :ws AND k.key = v.key
+    """
+)
+_REFERRAL_NOTES = text(
+    """
+    WITH touched AS (
+        UPDATE referrals
+           SET notes = NULL, updated_at = :at, version = version + 1
+         WHERE workspace_id = :ws AND :cid IN (
+               source_contact_id, referred_contact_id, partner_contact_id)
+        RETURNING id
+    )
+    UPDATE referral_stage_history AS h SET note = NULL
+      FROM touched
+     WHERE h.workspace_id = :ws AND h.referral_id = touched.id AND h.note IS NOT NULL
+    """
+)
+
+
+def _erased_body(body: bytes) -> bytes:
+    """The minimal form of a stored response: its subject's id, if it has one."""
+    try:
+        document: Any = json.loads(body)
+    except ValueError:
+        document = None
+    subject = document.get("id") if isinstance(document, dict) else None
+    return json.dumps({"id": subject, "erased": True}, separators=(",", ":")).encode()
+
+
+async def scrub_copies(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, at: datetime
+) -> None:
+    """Remove the person's data from events, stored responses and referral notes."""
+    params = {"ws": workspace_id, "cid": str(contact_id)}
+    await session.execute(_SCRUB_EVENTS, params)
+    stored = (await session.execute(_STORED_RESPONSES, params)).all()
+    if stored:
+        keys = [r.key for r in stored]
+        bodies = [_erased_body(r.body) for r in stored]
+        await session.execute(
+            _REWRITE_RESPONSES, {"ws": workspace_id, "keys": keys, "bodies": bodies}
+        )
+    await session.execute(_REFERRAL_NOTES, {"ws": workspace_id, "cid": contact_id, "at": at})
