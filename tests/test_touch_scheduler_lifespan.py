@@ -129,12 +129,6 @@ def _recorder(calls: list[Scheduler], start: Callable[[Scheduler], None]) -> Any
     return record
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Scheduler.stop() cannot wait for the tick: AsyncIOScheduler.shutdown cancels the "
-    "job's task, which cancels the unshielded run_jobs task it awaits, and the CancelledError "
-    "leaves the lifespan (app/services/scheduler.py, owned by the scheduler agent)",
-)
 async def test_shutdown_stops_the_scheduler_and_lets_the_running_tick_finish(
     committed_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

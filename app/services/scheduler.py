@@ -139,12 +139,19 @@ class Scheduler:
         self._running: asyncio.Task[dict[str, object]] | None = None
 
     async def tick(self) -> None:
-        self._running = asyncio.ensure_future(
-            run_jobs(self.db, self.clock, self.settings, self.jobs)
-        )
-        try:
-            await self._running
-        finally:
+        """Run one tick; a shutdown may cancel this wait, never the tick's own work.
+
+        APScheduler's shutdown cancels the task running this coroutine, and cancelling an
+        ``await`` on a task cancels that task too, so the tick is shielded: ``stop()`` then
+        waits for it (up to ``STOP_GRACE_SECONDS``) and its transactions commit.
+        """
+        running = asyncio.ensure_future(run_jobs(self.db, self.clock, self.settings, self.jobs))
+        self._running = running
+        running.add_done_callback(self._finished)
+        await asyncio.shield(running)
+
+    def _finished(self, task: asyncio.Task[dict[str, object]]) -> None:
+        if self._running is task:
             self._running = None
 
     def start(self) -> None:
