@@ -1,0 +1,257 @@
+"""Contacts API speed beside its ceiling: Rapport's endpoints vs a bare FastAPI + asyncpg app.
+
+With 100,000 contacts stored, ``wrk`` (64 connections, 2 threads) drives, side by side on
+the same database and table:
+
+- ``GET /v1/contacts/{id}`` (random ids), ``GET /v1/contacts?limit=50``, ``POST /v1/contacts``
+  on Rapport: authenticated, validated, full response, the event written, logs on;
+- the same three on ``benchmarks/bare_app.py``: the same SQL and nothing else.
+
+Then Rapport again at half the bare app's rate (wrk's ``delay()`` paces each connection)
+for the p99 latency. Targets (issue 3): reads >= 0.6 of the bare rate, create >= 0.5,
+p99 < 50 ms at half the bare rate. Everything runs on 127.0.0.1.
+
+    apt-get install wrk                                   # once
+    .venv/bin/python benchmarks/bench_api.py             # embedded PostgreSQL
+    .venv/bin/python benchmarks/bench_api.py --seconds 20 --contacts 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from bench_contacts_common import ROOT, admin, csv_rows, scratch_database
+from sqlalchemy import text
+
+from app.clock import SystemClock
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from app.services.workspaces import create_workspace
+
+BIN = Path(sys.executable).parent
+CREATE_BODY = (
+    '{"first_name": "Bench", "last_name": "Mark", "segment": "prospect", '
+    '"emails": [{"address": "bench@example.com", "type": "work", "primary": true}]}'
+)
+
+
+@dataclass
+class Run:
+    rps: float
+    p99_ms: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _seed(url: str, contacts: int) -> tuple[str, uuid.UUID, list[str]]:
+    """A workspace with ``contacts`` imported contacts; returns key, workspace, some ids."""
+    database = Database.from_url(url, pool_size=2)
+    try:
+        async with database.transaction() as session:
+            workspace, _key, token = await create_workspace(
+                session, "Bench", at=SystemClock().now()
+            )
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            scheduler_enabled=False,
+            webhooks_enabled=False,
+            max_import_bytes=256 * 1_048_576,
+        )
+        app = create_app(settings, database=database)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=600) as c:
+            response = await c.post(
+                "/v1/contacts/imports", content=csv_rows(contacts).encode(), headers=headers
+            )
+            assert response.status_code in (201, 202), response.text[:300]
+            job = response.json()
+            while job["status"] not in ("completed", "failed"):
+                await asyncio.sleep(0.5)
+                job = (await c.get(f"/v1/contacts/imports/{job['id']}", headers=headers)).json()
+            assert job["status"] == "completed", job
+        async with database.transaction() as session:
+            ids = await session.execute(
+                text(
+                    "SELECT id FROM contacts WHERE workspace_id = :ws ORDER BY random() LIMIT 2000"
+                ),
+                {"ws": workspace.id},
+            )
+            sample = [str(i) for i in ids.scalars()]
+            await session.execute(text("ANALYZE contacts"))
+        return token, workspace.id, sample
+    finally:
+        await database.dispose()
+
+
+def _lua(kind: str, token: str, ids: list[str], delay_ms: float | None) -> str:
+    auth = f'["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json"'
+    lines = [f"local headers = {{ {auth} }}"]
+    if kind == "get":
+        lines.append("local ids = {" + ",".join(f'"{i}"' for i in ids) + "}")
+        lines.append("function init(args) math.randomseed(math.floor(os.clock() * 1e6)) end")
+        lines.append(
+            "function request() return wrk.format('GET', '/v1/contacts/' .. "
+            "ids[math.random(#ids)], headers) end"
+        )
+    elif kind == "list":
+        lines.append(
+            "function request() return wrk.format('GET', '/v1/contacts?limit=50', headers) end"
+        )
+    else:
+        lines.append(f"local body = '{CREATE_BODY}'")
+        lines.append(
+            "function request() return wrk.format('POST', '/v1/contacts', headers, body) end"
+        )
+    if delay_ms is not None:
+        lines.append(f"function delay() return {delay_ms:.3f} end")
+    return "\n".join(lines) + "\n"
+
+
+def _wrk(base: str, script: str, seconds: int, connections: int) -> Run:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, base],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(f.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99_value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+    p99 = float(p99_value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    return Run(rps, p99, errors)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode}); see its log")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def _start(args: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args, env={**os.environ, **env}, cwd=cwd, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+
+
+async def main(contacts: int, seconds: int, connections: int) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    server, name, url = await scratch_database("rapport_bench_api")
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = Path(tempfile.mkdtemp(prefix="bench_api_"))
+    try:
+        print(f"bench_api: seeding {contacts:,} contacts ...", flush=True)
+        token, workspace_id, ids = await _seed(url, contacts)
+        rapport_port, bare_port = _free_port(), _free_port()
+        procs.append(
+            _start(
+                [str(BIN / "rapport"), "serve", "--host", "127.0.0.1", "--port", str(rapport_port)],
+                {
+                    "DATABASE_URL": url,
+                    "RAPPORT_MIGRATE_ON_START": "false",
+                    "RAPPORT_SCHEDULER_ENABLED": "false",
+                    "RAPPORT_WEBHOOKS_ENABLED": "false",
+                },
+                logs / "rapport.log",
+                ROOT,
+            )
+        )
+        procs.append(
+            _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bare_app:app",
+                    "--port",
+                    str(bare_port),
+                    "--host",
+                    "127.0.0.1",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                {"BARE_DATABASE_URL": url, "BARE_WORKSPACE_ID": str(workspace_id)},
+                logs / "bare.log",
+                ROOT / "benchmarks",
+            )
+        )
+        rapport, bare = f"http://127.0.0.1:{rapport_port}", f"http://127.0.0.1:{bare_port}"
+        _wait_ready(f"{rapport}/healthz", procs[0])
+        _wait_ready(f"{bare}/v1/contacts?limit=1", procs[1])
+        print(f"  logs in {logs}; {seconds} s per run, {connections} connections", flush=True)
+        header = f"{'endpoint':<26}{'bare req/s':>12}{'rapport req/s':>15}{'ratio':>8}"
+        header += f"{'p99 full':>10}{'p99 @ half bare':>17}{'target':>8}"
+        lines = [header]
+        for kind, label, target in (
+            ("get", "GET /v1/contacts/{id}", 0.6),
+            ("list", "GET /v1/contacts?limit=50", 0.6),
+            ("create", "POST /v1/contacts", 0.5),
+        ):
+            script = _lua(kind, token, ids, None)
+            _wrk(bare, script, 3, connections)  # warm-up: pools, caches
+            _wrk(rapport, script, 3, connections)
+            b = _wrk(bare, script, seconds, connections)
+            r = _wrk(rapport, script, seconds, connections)
+            pace_ms = connections / (b.rps / 2) * 1000  # per connection, for half the rate
+            paced = _wrk(rapport, _lua(kind, token, ids, pace_ms), seconds, connections)
+            if b.errors or r.errors or paced.errors:
+                print(
+                    f"  {label}: non-2xx answers bare={b.errors} rapport={r.errors}/{paced.errors}"
+                )
+            lines.append(
+                f"{label:<26}{b.rps:>12,.0f}{r.rps:>15,.0f}{r.rps / b.rps:>8.2f}"
+                f"{r.p99_ms:>8.1f}ms{paced.p99_ms:>12.1f} ms @{paced.rps:,.0f}/s"
+                f"{'>= ' + str(target):>8}"
+            )
+        print("\n".join(lines))
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+        await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    asyncio.run(main(args.contacts, args.seconds, args.connections))
