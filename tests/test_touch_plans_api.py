@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.db import Database
 from app.models.touch import Touch
 from app.services.touch_emit import emit_due_touches
+from app.services.touch_render import SAMPLE_CONTEXT, render, send_context
 from tests.conftest import T0, Tenant
 from tests.touch_fixtures import add_contact
 
@@ -57,6 +59,53 @@ async def test_a_template_error_is_a_422_naming_the_step_field(
         ["body", "steps", 1, "body_template"],
     ]
     assert "shout" in r.json()["errors"][1]["msg"]
+
+
+SANDBOX_ESCAPES = [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os }}",
+    "{{ lipsum.__globals__['os'].popen('id').read() }}",
+    "{{ contact.__class__ }}",
+    "{{ '{0.__class__}'.format(contact) }}",
+    "{% for c in ().__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
+    "{{ self.__init__.__globals__ }}",
+]
+
+
+@pytest.mark.parametrize("source", SANDBOX_ESCAPES)
+async def test_a_template_trying_to_leave_the_sandbox_is_refused_at_save(
+    client: httpx.AsyncClient, tenant: Tenant, source: str
+) -> None:
+    body = plan_body()
+    body["steps"][1]["body_template"] = f"Hi {{{{ contact.first_name }}}} {source}"
+    r = await client.post("/v1/touch-plans", json=body, headers=tenant.headers)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["body", "steps", 1, "body_template"]
+    assert error["type"] == "template_error"
+    assert "is unsafe" in error["msg"]
+    # Had it reached the database some other way, sending it would not run it either.
+    assert "<class" not in (render(source, send_context(SAMPLE_CONTEXT)) or "")
+    r = await client.post(
+        "/v1/touch-plans", json=plan_body(referral_reminder=source), headers=tenant.headers
+    )
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "referral_reminder"]]
+
+
+async def test_a_yearly_date_that_does_not_exist_is_a_422_on_the_timing(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    body = plan_body()
+    body["steps"][0]["timing"] = {"kind": "yearly_date", "month": 4, "day": 31}
+    r = await client.post("/v1/touch-plans", json=body, headers=tenant.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"][:5] == ["body", "steps", 0, "timing", "yearly_date"]
+    body["steps"][0]["timing"] = {"kind": "yearly_date", "month": 11, "weekday": 3, "nth": 4}
+    r = await client.post("/v1/touch-plans", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["steps"][0]["timing"]["nth"] == 4
 
 
 async def test_an_unknown_field_or_timing_is_refused_at_save(

@@ -1,0 +1,154 @@
+"""The ``touch.due`` event is the whole contract with an outside sender: everything it needs
+to send (and to deduplicate) without calling back, on every channel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db import Database
+from app.models.touch import Touch, TouchPlanStep
+from app.models.touch_plan_schemas import TouchPlanCreate
+from app.services import enrollments
+from app.services.touch_emit import emit_due_touches
+from app.services.touch_plans import create_plan
+from tests.conftest import T0, Tenant
+from tests.test_touch_emit import events_of
+from tests.touch_fixtures import add_contact, add_member
+
+ADDRESS = {"line1": "12 Rue King", "city": "Toronto", "region": "ON", "postal_code": "M5H 1A1"}
+REMINDER = (
+    "Know someone moving? Tell {{ member.name }}: {{ contact.first_name }}, we'll look after them."
+)
+
+
+def _step(channel: str, mode: str = "automated") -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "content_kind": "newsletter" if mode == "automated" else "call",
+        "mode": mode,
+        "subject_template": channel + " for {{ contact.first_name }} ({{ contact.locale }})",
+        "body_template": channel + ": hello {{ contact.name }}. {{ referral_reminder }}",
+        "timing": {"kind": "after_enrollment", "days": 0},
+    }
+
+
+CHANNELS = ("email", "sms", "mail", "card", "call")
+
+
+async def _enrolled(db: Database, tenant: Tenant, **contact: Any) -> dict[str, Any]:
+    """A contact enrolled yesterday in a plan with one step per channel, all due at T0."""
+    body = TouchPlanCreate.model_validate(
+        {
+            "name": "Every channel",
+            "referral_reminder": REMINDER,
+            "steps": [_step(c, "manual" if c == "call" else "automated") for c in CHANNELS],
+        }
+    )
+    async with db.transaction() as session:
+        member = await add_member(session, tenant.id, at=T0, name="Dana")
+        plan, steps = await create_plan(session, tenant.id, body, at=T0)
+        row = await add_contact(
+            session,
+            tenant.id,
+            at=T0,
+            first_name="Ana",
+            last_name="Silva",
+            email="ana@example.com",
+            phone="+14165550123",
+            owner_id=member.id,
+            **contact,
+        )
+        enrollment = await enrollments.enroll_contact(
+            session,
+            tenant.id,
+            plan_id=plan.id,
+            contact_id=row.id,
+            start=T0.date() - timedelta(days=1),
+            at=T0,
+        )
+        assert await emit_due_touches(session, at=T0) == len(CHANNELS)
+    return {
+        "member": member,
+        "plan": plan,
+        "steps": {s.channel: s for s in steps},
+        "contact_id": row.id,
+        "enrollment_id": enrollment.id,
+    }
+
+
+async def _touch(db: Database, tenant: Tenant, step: TouchPlanStep) -> Touch:
+    async with db.transaction() as session:
+        stmt = select(Touch).where(Touch.workspace_id == tenant.id, Touch.step_id == step.id)
+        return (await session.execute(stmt)).scalar_one()
+
+
+async def test_touch_due_carries_everything_a_sender_needs_on_every_channel(
+    db: Database, tenant: Tenant
+) -> None:
+    setup = await _enrolled(
+        db, tenant, locale="fr-CA", time_zone="America/Toronto", address=ADDRESS
+    )
+    member, plan = setup["member"], setup["plan"]
+    events = {e["channel"]: e for e in await events_of(db, tenant.id, "touch.due")}
+    assert sorted(events) == sorted(CHANNELS)
+    reminder = "Know someone moving? Tell Dana: Ana, we'll look after them."
+    recipients = {
+        "email": {"email": "ana@example.com"},
+        "sms": {"phone": "+14165550123"},
+        "call": {"phone": "+14165550123"},
+        "mail": {"address": ADDRESS},
+        "card": {"address": ADDRESS},
+    }
+    for channel in CHANNELS:
+        step = setup["steps"][channel]
+        touch = await _touch(db, tenant, step)
+        tid = str(touch.id)
+        assert events[channel] == {
+            "id": tid,
+            "idempotency_key": tid,
+            "status": "due",
+            "channel": channel,
+            "mode": "manual" if channel == "call" else "automated",
+            "content_kind": "call" if channel == "call" else "newsletter",
+            "due_at": touch.due_at.isoformat(),
+            "subject": f"{channel} for Ana (fr-CA)",
+            "body": f"{channel}: hello Ana Silva. {reminder}",
+            "referral_reminder": reminder,
+            "recipient": recipients[channel],
+            "contact_id": str(setup["contact_id"]),
+            "contact": {
+                "id": str(setup["contact_id"]),
+                "name": "Ana Silva",
+                "first_name": "Ana",
+                "last_name": "Silva",
+                "locale": "fr-CA",
+                "time_zone": "America/Toronto",
+            },
+            "member": {"id": str(member.id), "name": "Dana", "email": member.email},
+            "plan": {"id": str(plan.id), "name": "Every channel"},
+            "step": {"id": str(step.id), "position": step.position},
+            "enrollment_id": str(setup["enrollment_id"]),
+        }, channel
+        # What was announced is what is stored: a sender's later outcome refers to it.
+        assert (touch.subject, touch.body, touch.referral_reminder) == (
+            events[channel]["subject"],
+            events[channel]["body"],
+            reminder,
+        )
+    # 9:00 in Toronto yesterday, the send window's opening in the contact's own zone.
+    assert events["email"]["due_at"] == "2026-11-22T14:00:00+00:00"
+    assert [setup["steps"][c].position for c in CHANNELS] == [0, 1, 2, 3, 4]
+
+
+async def test_without_a_contact_zone_the_payload_carries_the_workspace_zone(
+    db: Database, tenant: Tenant
+) -> None:
+    await _enrolled(db, tenant)
+    events = await events_of(db, tenant.id, "touch.due")
+    assert {e["contact"]["time_zone"] for e in events} == {"UTC"}  # the workspace default
+    assert {e["contact"]["locale"] for e in events} == {None}
+    by_channel = {e["channel"]: e for e in events}
+    assert by_channel["mail"]["recipient"] == {"address": None}  # no address on file
