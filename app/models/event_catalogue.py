@@ -10,11 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# One story runs through the examples (Jordan Lee, a past client, referred Casey Moss), so
+# the ids an integrator sees in one event are the ones the others refer to.
 CONTACT_ID = "5a3f0c1e-8d2b-4c6a-9f1e-2b7d4e6a8c10"
+REFERRED_ID = "6b4e1d2f-9e3c-4d7b-8a2f-3c8e5f7b9d21"
+MERGED_ID = "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a"
+MEMBER_ID = "8c7b6a59-4d3e-4f21-9e0d-1c2b3a4f5e6d"
 REFERRAL_ID = "c81d4e2f-3b5a-4f7c-8e9d-1a2b3c4d5e6f"
-TOUCH_ID = "0e9d8c7b-6a5f-4e3d-2c1b-0a9f8e7d6c5b"
+REWARD_ID = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
+PROGRAM_ID = "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d"
+TOUCH_ID = "0e9d8c7b-6a5f-4e3d-8c1b-0a9f8e7d6c5b"
+PLAN_ID = "4e5f6a7b-8c9d-4e0f-9a2b-3c4d5e6f7a8b"
+STEP_ID = "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a"
+ENROLLMENT_ID = "3d4e5f6a-7b8c-4d9e-8f1a-2b3c4d5e6f7a"
 ENDPOINT_ID = "7f1e2d3c-4b5a-4968-8776-655443322110"
 DELIVERY_ID = "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9"
+REMINDER = "Know someone thinking of moving? Dana Whitfield will gladly call them."
 
 #: Types the webhook machinery emits about itself. They are never fanned out to
 #: endpoints (a failing endpoint would otherwise be told about its own failures in a
@@ -32,7 +43,48 @@ class EventType:
     delivered: bool = True  # False: only readable through GET /v1/events
 
 
-def _touch(status: str, **extra: Any) -> dict[str, Any]:
+# The examples have exactly the keys and JSON types of the real payloads:
+# tests/test_event_contract.py records every type through the API and compares them.
+
+
+def _touch_to_send(status: str, **extra: Any) -> dict[str, Any]:
+    """``touch.due`` and ``touch.skipped``: everything a sender needs, no call back.
+
+    ``recipient`` depends on the channel: ``{"email"}`` (email, event_invite),
+    ``{"phone"}`` in E.164 (sms, call, meeting) or ``{"address"}`` (mail, card, gift).
+    ``member``, ``plan`` and ``step`` are null for an ad-hoc touch without an assignee.
+    """
+    return {
+        "id": TOUCH_ID,
+        "idempotency_key": TOUCH_ID,
+        "status": status,
+        "channel": "email",
+        "mode": "automated",
+        "content_kind": "market_report",
+        "due_at": "2026-12-01T15:00:00+00:00",
+        "subject": "Your December market report, Jordan",
+        "body": f"Hi Jordan, homes on Elm St sold 4% above asking this quarter. {REMINDER}",
+        "referral_reminder": REMINDER,
+        "recipient": {"email": "jordan@example.com"},
+        "contact_id": CONTACT_ID,
+        "contact": {
+            "id": CONTACT_ID,
+            "name": "Jordan Lee",
+            "first_name": "Jordan",
+            "last_name": "Lee",
+            "locale": "en-US",
+            "time_zone": "America/Chicago",
+        },
+        "member": {"id": MEMBER_ID, "name": "Dana Whitfield", "email": "dana@example.com"},
+        "plan": {"id": PLAN_ID, "name": "Market updates"},
+        "step": {"id": STEP_ID, "position": 0},
+        "enrollment_id": ENROLLMENT_ID,
+        **extra,
+    }
+
+
+def _touch_outcome(status: str, **extra: Any) -> dict[str, Any]:
+    """``touch.completed`` and ``touch.failed``: the touch and when it finished."""
     return {
         "id": TOUCH_ID,
         "contact_id": CONTACT_ID,
@@ -41,110 +93,242 @@ def _touch(status: str, **extra: Any) -> dict[str, Any]:
         "mode": "automated",
         "due_at": "2026-12-01T15:00:00+00:00",
         "status": status,
-        "plan_id": "4e5f6a7b-8c9d-4e0f-9a2b-3c4d5e6f7a8b",
-        "enrollment_id": "3d4e5f6a-7b8c-4d9e-8f1a-2b3c4d5e6f7a",
-        "provider_message_id": None,
+        "plan_id": PLAN_ID,
+        "enrollment_id": ENROLLMENT_ID,
+        "provider_message_id": "esp-0f3a9c",
+        "completed_at": "2026-12-01T15:02:11+00:00",
         **extra,
     }
 
 
 def _contact(**extra: Any) -> dict[str, Any]:
+    """The contact as ``GET /v1/contacts/{id}`` shows it."""
     return {
         "id": CONTACT_ID,
+        "kind": "person",
+        "display_name": "Jordan Lee",
         "first_name": "Jordan",
         "last_name": "Lee",
-        "segment": "client",
+        "company_name": None,
+        "company": "Lee & Partners",
+        "job_title": "Architect",
+        "emails": [{"address": "jordan@example.com", "type": "home", "primary": True}],
+        "phones": [{"number": "+13125550123", "type": "mobile", "primary": True}],
         "primary_email": "jordan@example.com",
+        "primary_phone": "+13125550123",
+        "address": {
+            "line1": "12 Elm St",
+            "line2": None,
+            "city": "Springfield",
+            "region": "IL",
+            "postal_code": "62704",
+            "country": "US",
+        },
+        "time_zone": "America/Chicago",
+        "locale": "en-US",
+        "owner_id": MEMBER_ID,
+        "segment": "client",
+        "allied_category": None,
+        "advocacy_stage": "engaged",
+        "advocacy_stage_manual": False,
+        "family": [{"name": "Sam", "relation": "child", "birthday": "2015-04-02"}],
+        "interests": ["golf"],
+        "tags": ["2024-buyer"],
+        "custom_fields": {"lead_source": "open house"},
+        "consent": {
+            "email": {"status": "granted", "at": "2025-06-14T16:20:00Z", "source": "closing"},
+            "sms": None,
+            "call": None,
+            "mail": None,
+        },
+        "do_not_contact": False,
+        "external_ids": {"hubspot": "51"},
+        "last_engaged_at": "2026-10-02T18:30:00Z",
+        "lapsed_at": None,
+        "version": 4,
+        "created_at": "2025-06-14T16:20:00Z",
+        "updated_at": "2026-11-23T12:00:00Z",
         **extra,
     }
 
 
 def _referral(stage: str, **extra: Any) -> dict[str, Any]:
+    """The referral as the API shows it, plus the referrer and a message to send them.
+
+    ``referrer`` and ``suggested_message`` are null for a ``given`` referral.
+    """
     return {
         "id": REFERRAL_ID,
         "direction": "received",
         "source_contact_id": CONTACT_ID,
-        "stage": stage,
+        "referred_contact_id": REFERRED_ID,
+        "partner_contact_id": None,
+        "service": "home purchase",
+        "currency": "USD",
         "expected_value": "12000.00",
+        "actual_value": None,
+        "fee": None,
+        "owner_id": MEMBER_ID,
+        "notes": "Relocating from Denver in the spring.",
+        "stage": stage,
+        "lost_reason": None,
+        "received_at": "2026-11-23T12:00:00Z",
+        "stage_changed_at": "2026-11-23T12:00:00Z",
+        "follow_up_due_at": "2026-11-24T12:00:00Z",
+        "follow_up_notified_at": None,
+        "possible_duplicate": False,
+        "reward_program_id": PROGRAM_ID,
+        "version": 1,
+        "created_at": "2026-11-23T12:00:00Z",
+        "updated_at": "2026-11-23T12:00:00Z",
+        "referrer": {
+            "id": CONTACT_ID,
+            "first_name": "Jordan",
+            "last_name": "Lee",
+            "company_name": None,
+            "primary_email": "jordan@example.com",
+            "primary_phone": "+13125550123",
+        },
+        "suggested_message": (
+            "Hi Jordan, thank you for referring Casey! I will be in touch with them shortly."
+        ),
+        **extra,
+    }
+
+
+def _reward(status: str, **extra: Any) -> dict[str, Any]:
+    """The reward as ``GET /v1/rewards/{id}`` shows it; ``contact_id`` is the referrer."""
+    return {
+        "id": REWARD_ID,
+        "referral_id": REFERRAL_ID,
+        "referrer_id": CONTACT_ID,
+        "contact_id": CONTACT_ID,
+        "program_id": PROGRAM_ID,
+        "rule_index": 0,
+        "trigger": "received",
+        "amount": "50.00",
+        "currency": "USD",
+        "kind": "gift_card",
+        "status": status,
+        "available_at": "2026-11-23T12:00:00Z",
+        "approved_at": "2026-11-23T12:00:00Z",
+        "issued_at": None,
+        "cancelled_at": None,
+        "cancel_reason": None,
+        "version": 1,
+        "created_at": "2026-11-23T12:00:00Z",
+        "updated_at": "2026-11-23T12:00:00Z",
         **extra,
     }
 
 
 CATALOGUE: tuple[EventType, ...] = (
-    EventType("touch.due", "A planned touch reached its send time.", _touch("due")),
+    EventType(
+        "touch.due",
+        "A planned touch reached its send time, with everything a sender needs: rendered "
+        "subject and body, referral reminder, the recipient for the channel, the contact, "
+        "member, plan and step. Use `idempotency_key` (the touch id) to send it once.",
+        _touch_to_send("due"),
+    ),
     EventType(
         "touch.completed",
         "A touch was sent or done.",
-        _touch("completed", completed_at="2026-12-01T15:02:11+00:00"),
+        _touch_outcome("completed"),
     ),
     EventType(
         "touch.skipped",
-        "A touch was skipped (no consent, do-not-contact, window missed).",
-        _touch("skipped", reason="no_consent"),
+        "A touch was not sent (`reason`: `no_consent` for the channel, or `do_not_contact`). "
+        "A plan touch is not rendered then: `subject`, `body` and `referral_reminder` are null.",
+        _touch_to_send(
+            "skipped",
+            channel="sms",
+            subject=None,
+            body=None,
+            referral_reminder=None,
+            recipient={"phone": "+13125550123"},
+            step={"id": STEP_ID, "position": 2},
+            reason="no_consent",
+        ),
     ),
     EventType(
         "touch.failed",
-        "An outside sender reported a touch as failed.",
-        _touch("failed", reason="mailbox_full"),
+        "An outside sender reported a touch as failed (`completed_at` is when it failed).",
+        _touch_outcome("failed", reason="mailbox full"),
     ),
-    EventType("contact.created", "A contact was created.", _contact()),
-    EventType("contact.updated", "A contact changed.", _contact(changed=["segment"])),
-    EventType("contact.deleted", "A contact was deleted.", {"id": CONTACT_ID}),
+    EventType("contact.created", "A contact was created.", _contact(version=1)),
+    EventType(
+        "contact.updated",
+        "A contact changed; `changed_fields` names what changed.",
+        _contact(job_title="Partner", changed_fields=["job_title"]),
+    ),
+    EventType(
+        "contact.deleted",
+        "A contact was erased: its id only, and its earlier events keep only "
+        '`{"id", "erased": true}`.',
+        {"id": CONTACT_ID},
+    ),
     EventType(
         "contact.merged",
         "Two contacts were merged; the loser's id now points at the survivor.",
-        {"id": CONTACT_ID, "merged_id": "9d8e7f6a-5b4c-4d3e-8f2a-1b0c9d8e7f6a"},
+        {"id": CONTACT_ID, "merged_id": MERGED_ID},
     ),
     EventType(
         "contact.lapsed",
         "A contact had no engagement for longer than the lapse threshold.",
-        _contact(last_engaged_at="2026-08-20T10:00:00Z", lapse_threshold_days=90),
+        {
+            "id": CONTACT_ID,
+            "first_name": "Jordan",
+            "last_name": "Lee",
+            "company_name": None,
+            "segment": "client",
+            "primary_email": "jordan@example.com",
+            "last_engaged_at": "2026-08-20T10:00:00+00:00",
+            "lapse_threshold_days": 90,
+        },
     ),
     EventType(
         "contact.stage_changed",
-        "A contact's advocacy stage changed.",
-        {"id": CONTACT_ID, "from_stage": "engaged", "to_stage": "advocate"},
+        "A contact's advocacy stage changed (`source`: `suggested` by the rules, or `manual`).",
+        {"id": CONTACT_ID, "from_stage": "engaged", "to_stage": "advocate", "source": "suggested"},
     ),
     EventType("referral.created", "A referral was received or given.", _referral("received")),
     EventType(
         "referral.stage_changed",
-        "A referral moved through its stages.",
-        _referral("meeting", from_stage="contacted"),
+        "A referral moved through its stages, with the referrer's contact data and a "
+        "suggested message to keep them informed.",
+        _referral(
+            "contacted",
+            from_stage="received",
+            to_stage="contacted",
+            note="Called Casey; meeting on Friday.",
+            cancelled_reward_ids=[],
+            stage_changed_at="2026-11-24T09:30:00Z",
+            version=2,
+            updated_at="2026-11-24T09:30:00Z",
+            suggested_message=(
+                "Hi Jordan, a quick update: I have reached out to Casey and will keep you posted."
+            ),
+        ),
     ),
     EventType(
         "referral.follow_up_overdue",
         "A received referral was not contacted within the follow-up target.",
-        _referral("received", follow_up_due_at="2026-11-24T12:00:00Z"),
+        _referral(
+            "received", follow_up_notified_at="2026-11-24T13:00:00Z", hours_since_received=25.0
+        ),
     ),
-    EventType(
-        "reward.created",
-        "A reward program rule created a reward.",
-        {
-            "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
-            "referral_id": REFERRAL_ID,
-            "contact_id": CONTACT_ID,
-            "amount": "50.00",
-            "status": "pending",
-        },
-    ),
+    EventType("reward.created", "A reward program rule created a reward.", _reward("approved")),
     EventType(
         "reward.issued",
         "A reward was issued to the referrer.",
-        {
-            "id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
-            "contact_id": CONTACT_ID,
-            "amount": "50.00",
-            "status": "issued",
-        },
+        _reward(
+            "issued", issued_at="2026-11-30T10:00:00Z", version=2, updated_at="2026-11-30T10:00:00Z"
+        ),
     ),
     EventType(
         "enrollment.completed",
         "A contact finished a touch plan.",
-        {
-            "id": "3d4e5f6a-7b8c-4d9e-8f1a-2b3c4d5e6f7a",
-            "contact_id": CONTACT_ID,
-            "plan_id": "4e5f6a7b-8c9d-4e0f-9a2b-3c4d5e6f7a8b",
-        },
+        {"id": ENROLLMENT_ID, "contact_id": CONTACT_ID, "plan_id": PLAN_ID},
     ),
     EventType(
         WEBHOOK_TEST,
@@ -153,7 +337,7 @@ CATALOGUE: tuple[EventType, ...] = (
     ),
     EventType(
         WEBHOOK_DELIVERY_FAILED,
-        "A delivery exhausted its retry schedule.",
+        "A delivery exhausted its retry schedule (or the endpoint answered 410 Gone).",
         {
             "delivery_id": DELIVERY_ID,
             "endpoint_id": ENDPOINT_ID,
