@@ -85,7 +85,7 @@ async def test_seed_experiment_fixed_vs_value_based_over_three_months(
             "starts_at": "2026-11-23T00:00:00Z",
             "ends_at": "2027-02-23T00:00:00Z",
             "primary_metric": "referrals_per_referrer",
-            "min_sample": 10,
+            "min_sample": 3,
             "cohort": {"segments": ["advocate", "core_advocate"]},
             "arms": [
                 {"name": "A", "program_id": fixed["id"], "weight": 1},
@@ -131,9 +131,8 @@ async def test_seed_experiment_fixed_vs_value_based_over_three_months(
     (comparison,) = results["comparisons"]
     assert (comparison["arm_a"], comparison["arm_b"]) == ("A", "B")
     assert comparison["metric"] == "referrals_per_referrer"
-    if min(len(arm_a), len(arm_b)) < 10:  # 40 split at random: (almost) never
-        assert comparison["verdict"] == "insufficient data"
-        return
+    # 40 referrers split at random leave fewer than 3 in an arm with odds of about 1e-9.
+    assert min(len(arm_a), len(arm_b)) >= 3
     assert comparison["sufficient"] is True
     assert comparison["p_value"] == pytest.approx(
         sps.binomtest(3, 5, len(arm_b) / len(advocates)).pvalue
