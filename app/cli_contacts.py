@@ -1,7 +1,9 @@
 """``rapport import contacts FILE --workspace ID``: the import of the API, from a shell.
 
-Each batch commits as it finishes, so a long import shows its progress (to the bar here
-and to ``GET /v1/contacts/imports/{id}``) and a crash keeps the batches already done.
+The same job as the API's: the rows are staged, then imported a committed batch at a
+time, so a long import shows its progress (to the bar here and to
+``GET /v1/contacts/imports/{id}``) and a crash keeps the batches already done (the
+scheduler's resume job finishes the rest).
 """
 
 from __future__ import annotations
@@ -40,32 +42,35 @@ async def import_rows(
     from app.services.workspaces import get_workspace
 
     db = Database.from_url(url, pool_size=1)
+    clock = SystemClock()
     try:
-        async with db.sessionmaker() as session:
+        async with db.transaction() as session:
             await get_workspace(session, workspace_id)
-            now = SystemClock().now()
-            job = await contacts_import.create_job(session, workspace_id, fmt, len(rows), at=now)
-            await session.commit()
-
-            async def progress(current: ContactImport) -> None:
-                await session.commit()
-                _bar(current, out)
-
-            job = await contacts_import.run_import(
-                session, workspace_id, job, rows, at=now, after_batch=progress
-            )
-            await session.commit()
-            _bar(job, out)
-            out.write("\n")
-            return job
+            job = await contacts_import.enqueue(session, workspace_id, fmt, rows, at=clock.now())
+        await contacts_import.run_job(
+            db, clock, workspace_id, job.id, progress=lambda current: _bar(current, out)
+        )
+        async with db.transaction() as session:
+            job = await contacts_import.get_job(session, workspace_id, job.id)
+        _bar(job, out)
+        out.write("\n")
+        return job
     finally:
         await db.dispose()
 
 
 def cmd_import_contacts(args: argparse.Namespace) -> int:
     from app.cli import _migrated_url
+    from app.errors import NotFound
     from app.services.contacts_import_parse import FileRefused, read_rows
 
+    try:
+        workspace_id = uuid.UUID(args.workspace)
+    except ValueError:
+        print(
+            f"--workspace must be a workspace id (a UUID), not {args.workspace!r}", file=sys.stderr
+        )
+        return 2
     path = Path(args.file)
     fmt = args.format or FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -77,7 +82,14 @@ def cmd_import_contacts(args: argparse.Namespace) -> int:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
     url = _migrated_url()
-    job = asyncio.run(import_rows(url, uuid.UUID(args.workspace), rows, fmt, sys.stderr))
+    try:
+        job = asyncio.run(import_rows(url, workspace_id, rows, fmt, sys.stderr))
+    except NotFound:
+        print(f"no workspace {workspace_id}", file=sys.stderr)
+        return 2
+    if job.status == "failed" or job.processed_rows < job.total_rows:
+        print(f"import {job.id} did not finish: {job.detail}", file=sys.stderr)
+        return 1
     for error in job.errors:
         print(f"line {error['line']}: {error['errors']}", file=sys.stderr)
     print(

@@ -63,5 +63,36 @@ def test_import_contacts_command_needs_a_known_format(
 ) -> None:
     file = tmp_path / "contacts.xlsx"
     file.write_bytes(b"x")
-    assert main(["import", "contacts", str(file), "--workspace", "x"]) == 2
+    assert main(["import", "contacts", str(file), "--workspace", str(uuid.uuid4())]) == 2
     assert "--format" in capsys.readouterr().err
+
+
+def test_import_contacts_command_refuses_a_workspace_that_is_not_an_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "contacts.csv"
+    file.write_text("first_name\nAna\n")
+    assert main(["import", "contacts", str(file), "--workspace", "acme"]) == 2
+    err = capsys.readouterr().err
+    assert "--workspace must be a workspace id" in err
+    assert "Traceback" not in err
+
+
+def test_import_contacts_command_refuses_an_unknown_workspace(
+    committed_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    file = tmp_path / "contacts.csv"
+    file.write_text("first_name\nAna\n")
+    monkeypatch.setenv("DATABASE_URL", committed_url)
+    monkeypatch.setenv("RAPPORT_MIGRATE_ON_START", "false")
+    get_settings.cache_clear()
+    missing = uuid.uuid4()
+    try:
+        code = main(["import", "contacts", str(file), "--workspace", str(missing)])
+    finally:
+        get_settings.cache_clear()
+    assert code == 2
+    assert f"no workspace {missing}" in capsys.readouterr().err

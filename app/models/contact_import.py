@@ -1,4 +1,10 @@
-"""Contact import jobs: one row per uploaded file, with progress and per-row errors."""
+"""Contact import jobs: one row per uploaded file, with progress and per-row errors.
+
+The uploaded rows wait in ``contact_import_rows`` (parsed, with their line numbers) until
+a batch imports them; each batch deletes the rows it imported in the transaction that
+writes the contacts and the job's progress, so a crash resumes where the last committed
+batch ended and nothing is imported twice.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,22 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, IdMixin, created_at_column, workspace_fk
+from app.models.base import (
+    Base,
+    IdMixin,
+    TenantMixin,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
+)
 from app.models.common import OutputModel
 
-ImportStatus = Literal["processing", "completed", "failed"]
+ImportStatus = Literal["queued", "running", "completed", "failed"]
+OPEN_STATUSES = ("queued", "running")
 ImportFormat = Literal["csv", "jsonl"]
 MAX_STORED_ERRORS = 1000
 
@@ -24,9 +38,15 @@ class ContactImport(IdMixin, Base):
     __table_args__ = (
         workspace_fk(),
         Index("ix_contact_imports_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        # The resume job's scan: only imports still to finish, whatever else is stored.
+        Index(
+            "ix_contact_imports_open",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
     )
 
-    status: Mapped[str] = mapped_column(String(16), default="processing")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
     format: Mapped[str] = mapped_column(String(8))
     total_rows: Mapped[int] = mapped_column(default=0)
     processed_rows: Mapped[int] = mapped_column(default=0)
@@ -35,8 +55,24 @@ class ContactImport(IdMixin, Base):
     error_count: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     detail: Mapped[str | None] = mapped_column(String(2000))
+    attempts: Mapped[int] = mapped_column(default=0)  # failed batch runs, for giving up
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None]
+
+
+class ContactImportRow(TenantMixin, Base):
+    """A parsed row of an uploaded file, waiting to be imported."""
+
+    __tablename__ = "contact_import_rows"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["import_id"], "contact_imports", ondelete="CASCADE"),
+    )
+
+    import_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    line: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[dict[str, Any]]
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
 
 class RowErrorRead(OutputModel):
@@ -58,6 +94,8 @@ class ImportRead(OutputModel):
     errors: list[RowErrorRead] = Field(
         description=f"Rejected rows, the first {MAX_STORED_ERRORS}; `error_count` counts all."
     )
-    detail: str | None = Field(description="Why the whole file was refused, if it was.")
+    detail: str | None = Field(
+        description="Why the import failed, or why its last batch failed (it is retried)."
+    )
     created_at: datetime
     finished_at: datetime | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, ClassVar
 
-from fastapi import Query, Request, Response, status
+from fastapi import BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.deps import ClockDep, ReadAuth, SessionDep, WriteAuth
@@ -48,7 +48,7 @@ class UnsupportedMediaType(DomainError):
 @router.post(
     "/contacts/imports",
     operation_id="importContacts",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=IMPORT_BODY,
     responses={
         415: {
@@ -59,12 +59,19 @@ class UnsupportedMediaType(DomainError):
     },
 )
 async def import_contacts(
-    request: Request, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
+    request: Request,
+    auth: WriteAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+    background: BackgroundTasks,
 ) -> ImportRead:
-    """Import a file in this request and return the finished job with per-row errors.
+    """Accept a file and return its import job (``queued``); the rows are imported after.
 
-    Bad rows are reported with their line number and skipped; rows with an external id
-    that is already known update that contact.
+    Poll ``GET /v1/contacts/imports/{id}`` (the ``Location``) for progress and the
+    rejected rows. A file that cannot be read at all is refused here (415, 422). Bad rows
+    are reported with their line number and skipped; rows with an external id that is
+    already known update that contact.
     """
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fmt = MEDIA_TYPES.get(media)
@@ -76,9 +83,10 @@ async def import_contacts(
         rows = read_rows(await request.body(), fmt)
     except FileRefused as exc:
         raise ValidationFailed.on(["body"], str(exc)) from None
-    now = clock.now()
-    job = await contacts_import.create_job(session, auth.workspace_id, fmt, len(rows), at=now)
-    job = await contacts_import.run_import(session, auth.workspace_id, job, rows, at=now)
+    job = await contacts_import.enqueue(session, auth.workspace_id, fmt, rows, at=clock.now())
+    # Runs once the response is sent, so after this request's transaction committed.
+    db = app_state(request).db
+    background.add_task(contacts_import.run_job, db, clock, auth.workspace_id, job.id)
     response.headers["Location"] = f"/v1/contacts/imports/{job.id}"
     return ImportRead.model_validate(job)
 

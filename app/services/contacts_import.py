@@ -1,92 +1,90 @@
-"""Importing contacts in bulk: validate every row, then write set-based per batch.
+"""Contact import jobs: accept a file at once, import it in committed batches.
 
-A row is validated whole (schema, rules, owner, external ids) before anything of it is
-written, and the writes of a batch are a handful of statements (one multi-row insert of
-contacts, one of external ids, one executemany update), so 100,000 rows take seconds and
-a bad row is reported with its line number and skipped, never half-written.
-Rows whose external id is already known update that contact with the cells they give.
+``enqueue`` stores the job (``queued``) and the file's parsed rows, with their line
+numbers, in the request's transaction, so the request answers at once and a job is never
+lost. ``run_job`` then imports ``BATCH_ROWS`` rows per transaction: each batch takes the
+job's row lock with ``FOR UPDATE SKIP LOCKED``, writes its contacts, deletes its staged
+rows and updates the job's progress, and commits. So:
+
+* ``GET /v1/contacts/imports/{id}`` shows rows done of total while the import runs;
+* a crash or a database failure loses at most the batch in flight (rolled back whole),
+  and the next run resumes after the last committed batch; nothing is imported twice;
+* two workers never import the same batch (the second skips the locked job).
+
+The API starts ``run_job`` right after its response (a background task of the app); the
+scheduler's ``contacts.imports`` job resumes any import still open (interrupted, or whose
+batch failed), so an import finishes even when the process that accepted it died. A
+batch that fails ``MAX_ATTEMPTS`` times fails the job (``detail`` says why).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
 from app.errors import NotFound
-from app.models.contact import Contact, ContactExternalId
-from app.models.contact_import import MAX_STORED_ERRORS, ContactImport
-from app.models.contact_schemas import ContactCreate
+from app.models.contact_import import (
+    MAX_STORED_ERRORS,
+    OPEN_STATUSES,
+    ContactImport,
+    ContactImportRow,
+)
 from app.models.member import Member
-from app.services.contact_rows import (
-    DEFAULT_ROW,
-    READ_COLUMNS,
-    WRITABLE_COLUMNS,
-    derive,
-    input_columns,
-    rule_errors,
-)
 from app.services.contacts_import_parse import RawRow
-from app.services.events import record_events
+from app.services.contacts_import_write import write_rows
 
-BATCH_SIZE = 1000
-Key = tuple[str, str]
-WRITTEN = (
-    *WRITABLE_COLUMNS,
-    "sort_name",
-    "primary_email",
-    "primary_phone",
-    "email_search",
-    "phone_search",
-)
-Ext = ContactExternalId
+log = logging.getLogger("rapport.imports")
+
+BATCH_ROWS = 1000  # rows per committed batch
+STAGE_CHUNK = 5000  # staged rows per INSERT statement
+MAX_ATTEMPTS = 3
+RESUME_LIMIT = 20  # open imports looked at per scheduler tick
+
+Progress = Callable[[ContactImport], Awaitable[None] | None]
 
 
-@dataclass
-class _Row:
-    line: int
-    model: ContactCreate
-    keys: list[Key]
-
-
-@dataclass
-class _Outcome:
-    created: int = 0
-    updated: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    deferred: list[_Row] = field(default_factory=list)
-
-    def fail(self, line: int, loc: Sequence[str | int], msg: str) -> None:
-        self.errors.append({"line": line, "errors": [{"loc": list(loc), "msg": msg}]})
-
-
-def validate_row(raw: RawRow) -> _Row | dict[str, Any]:
-    """The row as a ``ContactCreate``, or its error entry."""
-    if raw.errors:
-        return {"line": raw.line, "errors": raw.errors}
-    try:
-        model = ContactCreate.model_validate(raw.data)
-    except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        return {"line": raw.line, "errors": errors}
-    return _Row(raw.line, model, sorted(model.external_ids.items()))
-
-
-async def create_job(
-    session: AsyncSession, workspace_id: uuid.UUID, fmt: str, total: int, *, at: datetime
+async def enqueue(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    fmt: str,
+    rows: Sequence[RawRow],
+    *,
+    at: datetime,
 ) -> ContactImport:
+    """Store a ``queued`` job and its parsed rows; nothing is imported yet."""
     job = ContactImport(
-        workspace_id=workspace_id, format=fmt, total_rows=total, errors=[], created_at=at
+        workspace_id=workspace_id,
+        format=fmt,
+        status="queued",
+        total_rows=len(rows),
+        errors=[],
+        created_at=at,
     )
     session.add(job)
     await session.flush()
+    staged = [
+        {
+            "workspace_id": workspace_id,
+            "import_id": job.id,
+            "line": r.line,
+            "data": r.data,
+            "errors": r.errors or None,
+        }
+        for r in rows
+    ]
+    conn = await session.connection()
+    for start in range(0, len(staged), STAGE_CHUNK):
+        await conn.execute(insert(ContactImportRow), staged[start : start + STAGE_CHUNK])
     return job
 
 
@@ -102,224 +100,149 @@ async def get_job(
     return job
 
 
-def _chunks(rows: list[_Row]) -> list[list[_Row]]:
-    """Batches in file order; a batch ends before a row repeating one of its external ids,
-    so a later row updates the contact an earlier row created."""
-    chunks: list[list[_Row]] = [[]]
-    keys: set[Key] = set()
-    for row in rows:
-        if len(chunks[-1]) >= BATCH_SIZE or keys.intersection(row.keys):
-            chunks.append([])
-            keys = set()
-        chunks[-1].append(row)
-        keys.update(row.keys)
-    return [c for c in chunks if c]
+async def _members(session: AsyncSession, workspace_id: uuid.UUID) -> set[uuid.UUID]:
+    stmt = select(Member.id).where(Member.workspace_id == workspace_id)
+    return set((await session.execute(stmt)).scalars().all())
 
 
-async def run_import(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    job: ContactImport,
-    raw_rows: list[RawRow],
-    *,
-    at: datetime,
-    after_batch: Callable[[ContactImport], Awaitable[None]] | None = None,
-) -> ContactImport:
-    """Process every row; ``after_batch`` may commit so progress shows while it runs."""
-    members = set(
-        (await session.execute(select(Member.id).where(Member.workspace_id == workspace_id)))
-        .scalars()
-        .all()
+async def import_batch(
+    session: AsyncSession, workspace_id: uuid.UUID, job_id: uuid.UUID, *, at: datetime
+) -> ContactImport | None:
+    """Import the job's next batch in the caller's transaction; the job as it now stands.
+
+    None when there is nothing to do here: the job is finished, or another worker holds
+    it (``SKIP LOCKED``: that worker carries on, this one does not wait).
+    """
+    stmt = (
+        select(ContactImport)
+        .where(
+            ContactImport.workspace_id == workspace_id,
+            ContactImport.id == job_id,
+            ContactImport.status.in_(OPEN_STATUSES),
+        )
+        .with_for_update(skip_locked=True)
     )
-    valid: list[_Row] = []
-    errors: list[dict[str, Any]] = []
-    for raw in raw_rows:
-        checked = validate_row(raw)
-        if isinstance(checked, _Row):
-            valid.append(checked)
-        else:
-            errors.append(checked)
-    job.processed_rows = len(errors)
-    pending = _chunks(valid)
-    while pending:
-        chunk = pending.pop(0)
-        outcome = await _write_chunk(session, workspace_id, job.id, chunk, members, at)
-        if outcome.deferred:
-            pending.insert(0, outcome.deferred)
-        errors += outcome.errors
+    job = (await session.execute(stmt)).scalar_one_or_none()
+    if job is None:
+        return None
+    r = ContactImportRow
+    staged = (
+        await session.execute(
+            select(r.line, r.data, r.errors)
+            .where(r.workspace_id == workspace_id, r.import_id == job_id)
+            .order_by(r.line)
+            .limit(BATCH_ROWS)
+        )
+    ).all()
+    if staged:
+        raw = [RawRow(s.line, dict(s.data), list(s.errors or [])) for s in staged]
+        members = await _members(session, workspace_id)
+        outcome = await write_rows(session, workspace_id, job_id, raw, members, at=at)
+        await session.execute(
+            delete(r).where(
+                r.workspace_id == workspace_id, r.import_id == job_id, r.line <= staged[-1].line
+            )
+        )
+        job.processed_rows += len(staged)
         job.created_count += outcome.created
         job.updated_count += outcome.updated
-        job.processed_rows += len(chunk) - len(outcome.deferred)
-        job.error_count = len(errors)
-        job.errors = sorted(errors, key=lambda e: int(e["line"]))[:MAX_STORED_ERRORS]
-        await session.flush()
-        if after_batch is not None:
-            await after_batch(job)
-    job.error_count = len(errors)
-    job.errors = sorted(errors, key=lambda e: int(e["line"]))[:MAX_STORED_ERRORS]
-    job.status = "completed"
-    job.finished_at = at
+        job.error_count += len(outcome.errors)
+        room = MAX_STORED_ERRORS - len(job.errors)
+        if room > 0 and outcome.errors:
+            job.errors = [*job.errors, *outcome.errors[:room]]
+        job.status = "running"
+    if len(staged) < BATCH_ROWS:  # that was the last batch
+        job.status = "completed"
+        job.finished_at = at
     await session.flush()
     return job
 
 
-async def _known_keys(
-    session: AsyncSession, workspace_id: uuid.UUID, keys: set[Key]
-) -> dict[Key, uuid.UUID]:
-    if not keys:
-        return {}
-    stmt = select(Ext.source, Ext.external_id, Ext.contact_id).where(
-        Ext.workspace_id == workspace_id, tuple_(Ext.source, Ext.external_id).in_(list(keys))
-    )
-    return {(r.source, r.external_id): r.contact_id for r in await session.execute(stmt)}
+async def _record_failure(
+    db: Database, workspace_id: uuid.UUID, job_id: uuid.UUID, exc: Exception, at: datetime
+) -> None:
+    """After a batch rolled back: count the attempt; give up after ``MAX_ATTEMPTS``."""
+    message = f"a batch failed ({type(exc).__name__}); it is retried"[:2000]
+    job = ContactImport
+    async with db.transaction() as session:
+        attempts = (
+            await session.execute(
+                update(job)
+                .where(job.workspace_id == workspace_id, job.id == job_id)
+                .values(attempts=job.attempts + 1, detail=message)
+                .returning(job.attempts)
+            )
+        ).scalar_one()
+        if attempts >= MAX_ATTEMPTS:
+            await session.execute(
+                update(job)
+                .where(job.workspace_id == workspace_id, job.id == job_id)
+                .values(
+                    status="failed",
+                    finished_at=at,
+                    detail=f"gave up after {attempts} failed attempts ({type(exc).__name__})",
+                )
+            )
+            await session.execute(
+                delete(ContactImportRow).where(
+                    ContactImportRow.workspace_id == workspace_id,
+                    ContactImportRow.import_id == job_id,
+                )
+            )
 
 
-async def _claim(
-    session: AsyncSession, workspace_id: uuid.UUID, claims: list[tuple[uuid.UUID, Key]]
-) -> set[Key]:
-    """Insert external ids; returns the keys a concurrent writer took first."""
-    if not claims:
-        return set()
-    values = [
-        {"workspace_id": workspace_id, "source": s, "external_id": e, "contact_id": c}
-        for c, (s, e) in claims
-    ]
-    stmt = (
-        pg_insert(Ext)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(Ext.source, Ext.external_id)
-    )
-    won = {(r.source, r.external_id) for r in await session.execute(stmt)}
-    return {key for _c, key in claims if key not in won}
-
-
-async def _write_chunk(
-    session: AsyncSession,
+async def run_job(
+    db: Database,
+    clock: Clock,
     workspace_id: uuid.UUID,
     job_id: uuid.UUID,
-    chunk: list[_Row],
-    members: set[uuid.UUID],
-    at: datetime,
-) -> _Outcome:
-    out = _Outcome()
-    known = await _known_keys(session, workspace_id, {k for r in chunk for k in r.keys})
-    new: list[tuple[_Row, dict[str, Any]]] = []
-    targets: dict[uuid.UUID, _Row] = {}
-    for row in chunk:
-        owner = row.model.owner_id
-        if owner is not None and owner not in members:
-            out.fail(row.line, ["owner_id"], "no such member in this workspace")
-            continue
-        found = {known[k] for k in row.keys if k in known}
-        if len(found) > 1:
-            out.fail(row.line, ["external_ids"], "the external ids belong to different contacts")
-        elif found:
-            target = found.pop()
-            if target in targets:
-                out.deferred.append(row)
-            else:
-                targets[target] = row
-        else:
-            values = derive({**DEFAULT_ROW, **input_columns(row.model, at=at)})
-            problems = rule_errors(values, prefix=())
-            if problems:
-                out.errors.append({"line": row.line, "errors": [p.as_dict() for p in problems]})
-            else:
-                new.append((row, values))
-    events = await _insert_new(session, workspace_id, new, out, at)
-    events += await _update_known(session, workspace_id, targets, out, at)
-    await record_events(
-        session,
-        workspace_id,
-        [(kind, {**data, "import_id": str(job_id)}) for kind, data in events],
-        at=at,
-    )
-    return out
+    *,
+    progress: Progress | None = None,
+    deadline: float | None = None,
+) -> bool:
+    """Import batches, one transaction each, until the job is done; False if one failed.
+
+    Never raises for a failed batch: the failure is recorded on the job (and logged) and
+    the scheduler's resume job tries again later. ``deadline`` (``time.monotonic()``)
+    stops between batches so a scheduler tick stays short.
+    """
+    while deadline is None or time.monotonic() < deadline:
+        at = clock.now()
+        try:
+            async with db.transaction() as session:
+                job = await import_batch(session, workspace_id, job_id, at=at)
+        except Exception as exc:
+            log.exception("import batch failed", extra={"import_id": str(job_id)})
+            await _record_failure(db, workspace_id, job_id, exc, at)
+            return False
+        if job is None:
+            return True
+        if progress is not None:
+            waiting = progress(job)
+            if waiting is not None:
+                await waiting
+        if job.status != "running":
+            return True
+    return True
 
 
-async def _insert_new(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    new: list[tuple[_Row, dict[str, Any]]],
-    out: _Outcome,
-    at: datetime,
-) -> list[tuple[str, dict[str, Any]]]:
-    if not new:
-        return []
-    conn = await session.connection()
-    ids = [uuid.uuid4() for _ in new]
-    rows = [
-        {**values, "workspace_id": workspace_id, "id": cid, "created_at": at, "updated_at": at}
-        for cid, (_row, values) in zip(ids, new, strict=True)
-    ]
-    await conn.execute(insert(Contact), rows)
-    claims = [(cid, key) for cid, (row, _v) in zip(ids, new, strict=True) for key in row.keys]
-    lost = await _claim(session, workspace_id, claims)
-    losers = [
-        (cid, row) for cid, (row, _v) in zip(ids, new, strict=True) if lost.intersection(row.keys)
-    ]
-    if losers:  # another writer created these ids meanwhile: undo the rows, report them
-        gone = [cid for cid, _row in losers]
-        await conn.execute(
-            delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(gone))
-        )
-        for _cid, row in losers:
-            out.fail(row.line, ["external_ids"], "claimed by a concurrent write; import again")
-    losing = {cid for cid, _row in losers}
-    created = [cid for cid in ids if cid not in losing]
-    out.created += len(created)
-    return [("contact.created", {"id": str(cid)}) for cid in created]
+async def resume_imports(db: Database, clock: Clock, settings: Settings) -> int:
+    """Scheduler job: carry on every open import (oldest first) within the tick's budget.
 
-
-async def _update_known(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    targets: dict[uuid.UUID, _Row],
-    out: _Outcome,
-    at: datetime,
-) -> list[tuple[str, dict[str, Any]]]:
-    if not targets:
-        return []
-    stmt = (
-        select(*READ_COLUMNS)
-        .where(Contact.workspace_id == workspace_id, Contact.id.in_(list(targets)))
-        .with_for_update(of=Contact)
-    )
-    current = {r["id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
-    params: list[dict[str, Any]] = []
-    events: list[tuple[str, dict[str, Any]]] = []
-    claims: list[tuple[uuid.UUID, Key]] = []
-    for cid, row in targets.items():
-        if cid not in current:  # erased since the lookup
-            out.fail(row.line, ["external_ids"], "the contact was deleted meanwhile")
-            continue
-        old = current[cid]
-        values = input_columns(row.model, at=at)
-        merged = derive({k: values.get(k, old[k]) for k in WRITABLE_COLUMNS})
-        problems = rule_errors(merged, prefix=())
-        if problems:
-            out.errors.append({"line": row.line, "errors": [p.as_dict() for p in problems]})
-            continue
-        claims += [(cid, k) for k in row.keys if k[0] not in old["external_ids"]]
-        changed = sorted(k for k, v in values.items() if old[k] != v)
-        params.append({**{f"v_{k}": merged[k] for k in WRITTEN}, "b_id": cid})
-        events.append(("contact.updated", {"id": str(cid), "changed_fields": changed}))
-    await _claim(session, workspace_id, claims)
-    if params:
-        conn = await session.connection()
-        columns = Contact.__table__.c
-        write = (
-            update(Contact)
-            .where(Contact.workspace_id == workspace_id, Contact.id == bindparam("b_id"))
-            .values(
-                {
-                    **{k: bindparam(f"v_{k}", type_=columns[k].type) for k in WRITTEN},
-                    "version": Contact.version + 1,
-                    "updated_at": at,
-                }
+    Served by a partial index on open imports, so a tick with none is one index probe.
+    """
+    deadline = time.monotonic() + max(1.0, settings.scheduler_interval_seconds * 0.8)
+    async with db.transaction() as session:
+        open_jobs: list[Any] = list(
+            await session.execute(
+                select(ContactImport.workspace_id, ContactImport.id)
+                .where(ContactImport.status.in_(OPEN_STATUSES))
+                .order_by(ContactImport.created_at)
+                .limit(RESUME_LIMIT)
             )
         )
-        await conn.execute(write, params)
-    out.updated += len(params)
-    return events
+    for workspace_id, job_id in open_jobs:
+        if time.monotonic() >= deadline:
+            break
+        await run_job(db, clock, workspace_id, job_id, deadline=deadline)
+    return len(open_jobs)

@@ -94,11 +94,24 @@ async def cancel_future_touches(
     Enrolments stay as they are: while the contact is do-not-contact no new touches are
     planned for them, and touches that come due meanwhile are skipped.
     """
+    return await cancel_future_touches_many(session, workspace_id, [contact_id], reason, at)
+
+
+async def cancel_future_touches_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    reason: str,
+    at: datetime,
+) -> int:
+    """``cancel_future_touches`` for many contacts in one statement (bulk imports)."""
+    if not contact_ids:
+        return 0
     stmt = (
         update(Touch)
         .where(
             Touch.workspace_id == workspace_id,
-            Touch.contact_id == contact_id,
+            Touch.contact_id.in_(list(contact_ids)),
             Touch.status == "scheduled",
         )
         .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)

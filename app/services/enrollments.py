@@ -14,6 +14,8 @@ Hooks other features call:
   becomes do-not-contact.
 * ``replan_contact(session, workspace_id, contact_id, at=at)`` when a contact's time zone
   or observances change, so planned touches move to the new local time or date.
+* ``cancel_future_touches_many`` and ``replan_contacts`` do the same for many contacts
+  at once (bulk imports).
 """
 
 from __future__ import annotations
@@ -33,18 +35,20 @@ from app.models.touch import Enrollment, TouchPlan
 from app.services import touch_materialize
 from app.services.enrollment_status import (
     cancel_future_touches,
+    cancel_future_touches_many,
     cancel_scheduled,
     drop_scheduled,
     pause_on_reply,
 )
 from app.services.pagination import PageRequest, keyset_page
-from app.services.touch_replan import replan_contact
+from app.services.touch_replan import replan_contact, replan_contacts
 from app.services.versioning import check_version
 
 # The hooks other features call, kept importable from here (they live in enrollment_status).
 __all__ = [
     "auto_enroll",
     "cancel_future_touches",
+    "cancel_future_touches_many",
     "change_status",
     "enroll_contact",
     "enroll_many",
@@ -52,6 +56,7 @@ __all__ = [
     "list_enrollments",
     "pause_on_reply",
     "replan_contact",
+    "replan_contacts",
 ]
 
 SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans the rest
@@ -179,13 +184,20 @@ async def enroll_many(
 
 
 async def auto_enroll(
-    session: AsyncSession, workspace_id: uuid.UUID, contact_ids: Sequence[uuid.UUID], at: datetime
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    at: datetime,
+    *,
+    plan_now: int = SYNC_LIMIT,
 ) -> int:
     """Enrol these contacts in every active plan whose audience they are now in.
 
     A contact is enrolled automatically in a plan once, ever: leaving and re-entering the
     audience, or finishing the plan, does not enrol them again (enrol by hand for that).
-    The start date is today (UTC). Returns the number of enrolments created.
+    The start date is today (UTC). Returns the number of enrolments created. Up to
+    ``plan_now`` of them get their touches planned at once; the top-up job plans the rest
+    (a bulk import passes 0, so a big file is not slowed down by planning).
     """
     if not contact_ids:
         return 0
@@ -223,9 +235,7 @@ async def auto_enroll(
         .returning(Enrollment.id)
     )
     ids = [r.id for r in await session.execute(stmt)]
-    await touch_materialize.materialize(
-        session, [(workspace_id, i) for i in ids[:SYNC_LIMIT]], at=at
-    )
+    await touch_materialize.materialize(session, [(workspace_id, i) for i in ids[:plan_now]], at=at)
     return len(ids)
 
 

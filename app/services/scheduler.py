@@ -29,6 +29,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import Database
 from app.metrics import SCHEDULER_TICKS, TOUCHES_EMITTED
+from app.services.contacts_import import resume_imports
 from app.services.idempotency import purge_expired
 from app.services.referral_follow_up import follow_up_job
 from app.services.score_jobs import NightlyScoresJob
@@ -104,6 +105,7 @@ JOBS: list[Job] = [
     Job("touches.emit_due", emit_touches),
     Job("referrals.follow_up_overdue", follow_up_job),
     Job("idempotency.purge_expired", purge_idempotency_keys),
+    Job("contacts.imports", resume_imports),
     Job("scores.nightly", NightlyScoresJob()),
 ]
 

@@ -8,6 +8,7 @@ already due or sent.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, text
@@ -64,10 +65,23 @@ async def replan_contact(
     Touches already due keep their time; scheduled ones are dropped and planned afresh
     from now (same occurrence keys, so nothing already sent comes back).
     """
+    return await replan_contacts(session, workspace_id, [contact_id], at=at)
+
+
+async def replan_contacts(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    *,
+    at: datetime,
+) -> int:
+    """``replan_contact`` for many contacts with one statement per step (bulk imports)."""
+    if not contact_ids:
+        return 0
     await session.execute(
         delete(Touch).where(
             Touch.workspace_id == workspace_id,
-            Touch.contact_id == contact_id,
+            Touch.contact_id.in_(list(contact_ids)),
             Touch.enrollment_id.is_not(None),
             Touch.status == "scheduled",
             Touch.due_at > at,
@@ -77,10 +91,10 @@ async def replan_contact(
         text(
             "UPDATE enrollments "
             "SET materialized_until = GREATEST(start_date, CAST(:today AS date)) - 1 "
-            "WHERE workspace_id = :ws AND contact_id = :contact AND status = 'active' "
+            "WHERE workspace_id = :ws AND contact_id = ANY(:contacts) AND status = 'active' "
             "RETURNING id"
         ),
-        {"ws": workspace_id, "contact": contact_id, "today": at.date()},
+        {"ws": workspace_id, "contacts": list(contact_ids), "today": at.date()},
     )
     keys = [(workspace_id, r.id) for r in reset]
     await materialize(session, keys, at=at, not_before=at)

@@ -1,0 +1,98 @@
+"""What the import's batch writers share: a validated row, a batch's outcome, the
+external-id claims (``ON CONFLICT DO NOTHING``, so a concurrent writer of the same key
+is detected rather than overwritten)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.contact import ContactExternalId
+from app.models.contact_schemas import ContactCreate
+from app.services.contact_rows import WRITABLE_COLUMNS
+
+Key = tuple[str, str]
+WRITTEN = (
+    *WRITABLE_COLUMNS,
+    "sort_name",
+    "primary_email",
+    "primary_phone",
+    "email_search",
+    "phone_search",
+)
+Ext = ContactExternalId
+
+
+@dataclass
+class Row:
+    line: int
+    model: ContactCreate
+    keys: list[Key]
+
+
+@dataclass
+class Outcome:
+    """What a batch did: counts, rejected rows, and the contacts the touch hooks need."""
+
+    created: int = 0
+    updated: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    deferred: list[Row] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    enrol: list[uuid.UUID] = field(default_factory=list)
+    stop: list[uuid.UUID] = field(default_factory=list)
+    replan: list[uuid.UUID] = field(default_factory=list)
+
+    def fail(self, line: int, loc: Sequence[str | int], msg: str) -> None:
+        self.errors.append({"line": line, "errors": [{"loc": list(loc), "msg": msg}]})
+
+
+async def known_keys(
+    session: AsyncSession, workspace_id: uuid.UUID, keys: set[Key]
+) -> dict[Key, uuid.UUID]:
+    if not keys:
+        return {}
+    stmt = select(Ext.source, Ext.external_id, Ext.contact_id).where(
+        Ext.workspace_id == workspace_id, tuple_(Ext.source, Ext.external_id).in_(list(keys))
+    )
+    return {(r.source, r.external_id): r.contact_id for r in await session.execute(stmt)}
+
+
+async def claim(
+    session: AsyncSession, workspace_id: uuid.UUID, claims: list[tuple[uuid.UUID, Key]]
+) -> set[Key]:
+    """Insert external ids; returns the keys a concurrent writer took first."""
+    if not claims:
+        return set()
+    values = [
+        {"workspace_id": workspace_id, "source": s, "external_id": e, "contact_id": c}
+        for c, (s, e) in claims
+    ]
+    stmt = (
+        pg_insert(Ext)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(Ext.source, Ext.external_id)
+    )
+    won = {(r.source, r.external_id) for r in await session.execute(stmt)}
+    return {key for _c, key in claims if key not in won}
+
+
+async def unclaim(
+    session: AsyncSession, workspace_id: uuid.UUID, claims: list[tuple[uuid.UUID, Key]]
+) -> None:
+    if claims:
+        await session.execute(
+            delete(Ext).where(
+                Ext.workspace_id == workspace_id,
+                tuple_(Ext.contact_id, Ext.source, Ext.external_id).in_(
+                    [(c, s, e) for c, (s, e) in claims]
+                ),
+            )
+        )
