@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from app.db import Database
 from app.models.base import metadata
+from app.services.contacts_duplicates import STATEMENTS
 from app.services.contacts_merge import MERGE_REFERENCES
 from tests.conftest import T0, Tenant
 from tests.contact_fixtures import locs, new_contact
@@ -52,6 +53,7 @@ async def test_duplicates_by_email_phone_and_name(
     assert found == {
         ("email", "maria@x.example"): sorted([a["id"], b["id"]]),
         ("phone", "+14155550123"): sorted([c["id"], d["id"]]),
+        ("similar_name", "lopez maria / lopez mary"): sorted([a["id"], b["id"]]),
     }
     e = await new_contact(client, tenant, first_name="maria", last_name="LOPEZ")
     groups = await _data(client, tenant, "/v1/contacts/duplicates")
@@ -65,14 +67,58 @@ async def test_duplicates_page_with_a_cursor(client: httpx.AsyncClient, tenant: 
     for n in range(3):
         for _ in range(2):
             await new_contact(client, tenant, first_name=f"Twin{n}")
-    first = await client.get("/v1/contacts/duplicates", params={"limit": 2}, headers=tenant.headers)
-    second = await client.get(
-        "/v1/contacts/duplicates",
-        params={"limit": 2, "cursor": first.json()["next_cursor"]},
-        headers=tenant.headers,
-    )
-    values = [g["value"] for g in first.json()["data"] + second.json()["data"]]
-    assert values == ["lopez twin0", "lopez twin1", "lopez twin2"]
+    await new_contact(client, tenant, first_name="Solo", emails=[{"address": "a@x.example"}])
+    await new_contact(client, tenant, first_name="Solo", emails=[{"address": "A@x.example"}])
+    pages, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        r = await client.get("/v1/contacts/duplicates", params=params, headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        pages.append([(g["reason"], g["value"]) for g in r.json()["data"]])
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [
+        [("email", "a@x.example"), ("name", "lopez solo")],
+        [("name", "lopez twin0"), ("name", "lopez twin1")],
+        [("name", "lopez twin2"), ("similar_name", "lopez twin0 / lopez twin1 / lopez twin2")],
+    ]
+
+
+async def test_duplicates_find_names_that_sound_alike(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    jon = await new_contact(client, tenant, first_name="Jon", last_name="Smith")
+    john = await new_contact(client, tenant, first_name="John", last_name="Smith")
+    swapped = await new_contact(client, tenant, first_name="Smyth", last_name="John")
+    await new_contact(client, tenant, first_name="Mary", last_name="Smith")
+    await new_contact(client, tenant, first_name="Jon", last_name="Smithers")
+    groups = await _data(client, tenant, "/v1/contacts/duplicates")
+    assert groups == [
+        {
+            "reason": "similar_name",
+            "value": "john smyth / smith john / smith jon",
+            "contact_ids": sorted([jon["id"], john["id"], swapped["id"]]),
+        }
+    ]
+
+
+async def test_name_duplicates_are_read_through_indexes(db: Database, tenant: Tenant) -> None:
+    """A page groups over an index in key order and stops at the limit: no full scan."""
+    async with db.transaction() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        for reason, index in (
+            ("name", "ix_contacts_workspace_id_name_norm"),
+            ("similar_name", "ix_contacts_workspace_id_name_key"),
+        ):
+            plan = await session.execute(
+                text(f"EXPLAIN {STATEMENTS[reason].text}"),
+                {"ws": tenant.id, "after": "", "limit": 51},
+            )
+            lines = [r[0] for r in plan]
+            assert lines[0].startswith("Limit"), lines
+            assert any(f"Index Scan using {index}" in line for line in lines), lines
+            assert not any("Sort" in line for line in lines), lines  # streamed in key order
 
 
 async def test_merge_moves_history_fills_gaps_and_deletes_the_other(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Computed, Index, String, text
+from sqlalchemy import Computed, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +34,11 @@ SEARCH_DOCUMENT = (
     "coalesce(phone_search, ''))"
 )
 
+# Duplicates: the normalised name (exact matches), and a phonetic key of its words (similar
+# names; ``rapport_name_key`` is Soundex per word, see migration 0004n for why not pg_trgm).
+NAME_NORM = "btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g'))"
+NAME_KEY = "rapport_name_key(sort_name)"
+
 
 class Contact(IdMixin, Base):
     __tablename__ = "contacts"
@@ -52,6 +57,8 @@ class Contact(IdMixin, Base):
         Index("ix_contacts_workspace_id_segment", "workspace_id", "segment"),
         Index("ix_contacts_search", "search", postgresql_using="gin"),
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
+        Index("ix_contacts_workspace_id_name_key", "workspace_id", "name_key"),
+        Index("ix_contacts_workspace_id_name_norm", "workspace_id", text(NAME_NORM)),
     )
 
     kind: Mapped[str] = mapped_column(String(16), default="person")
@@ -84,6 +91,7 @@ class Contact(IdMixin, Base):
     last_engaged_at: Mapped[datetime | None]
     lapsed_at: Mapped[datetime | None]
     search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True))
+    name_key: Mapped[str] = mapped_column(Text, Computed(NAME_KEY, persisted=True))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

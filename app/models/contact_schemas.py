@@ -356,7 +356,16 @@ class MergeRequest(InputModel):
     other_id: uuid.UUID = Field(description="The contact folded into this one and then deleted.")
 
 
+DuplicateReason = Literal["email", "name", "phone", "similar_name"]
+
+
 class DuplicateGroup(OutputModel):
-    reason: Literal["email", "phone", "name"]
-    value: str = Field(description="The shared e-mail, E.164 phone or normalised name.")
+    reason: DuplicateReason = Field(
+        description="`similar_name`: names that sound alike (Soundex of each word, in any "
+        "order), e.g. Jon Smith and John Smyth."
+    )
+    value: str = Field(
+        description="The shared e-mail, E.164 phone or normalised name; for `similar_name` "
+        "the names, separated by ` / `."
+    )
     contact_ids: list[uuid.UUID]

@@ -21,7 +21,7 @@ from app.models.contact_schemas import (
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.common import api_router, set_etag
-from app.services import contacts, contacts_merge
+from app.services import contacts, contacts_duplicates, contacts_merge
 from app.services.contacts_query import ConsentChannel, ContactFilters, ContactSort, list_contacts
 
 router = api_router("contacts")
@@ -122,8 +122,9 @@ async def create_contact(
 async def list_duplicates(
     auth: ReadAuth, session: SessionDep, page: PageDep
 ) -> Page[DuplicateGroup]:
-    """Groups of contacts sharing an e-mail address, a phone number or a normalised name."""
-    items, cursor = await contacts_merge.find_duplicates(session, auth.workspace_id, page)
+    """Groups of contacts sharing an e-mail address, a phone number, or a name or one that
+    sounds alike (`similar_name`: "Jon Smith" and "John Smyth")."""
+    items, cursor = await contacts_duplicates.find_duplicates(session, auth.workspace_id, page)
     return Page[DuplicateGroup](data=items, next_cursor=cursor)
 
 

@@ -196,7 +196,8 @@ def external_ids_of(contact_id: Any) -> ColumnElement[Any]:
     )
 
 
-STORED_COLUMNS = [c for c in Contact.__table__.columns if c.name not in ("search", "workspace_id")]
+_HIDDEN = ("search", "name_key", "workspace_id")  # generated for indexes, never returned
+STORED_COLUMNS = [c for c in Contact.__table__.columns if c.name not in _HIDDEN]
 READ_COLUMNS: list[ColumnElement[Any]] = [
     *STORED_COLUMNS,
     external_ids_of(Contact.id).label("external_ids"),

@@ -1,4 +1,4 @@
-"""Finding duplicate contacts and folding one into another.
+"""Folding one contact into another (finding them is ``contacts_duplicates``).
 
 Merge must move *everything* that points at the contact being folded in, including
 what later features add. Each feature registers its references here:
@@ -28,14 +28,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, delete, func, select, table, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import column, delete, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import String, Uuid
+from sqlalchemy.types import Uuid
 
 from app.errors import NotFound, ValidationFailed
 from app.models.contact import ADVOCACY_STAGES, Contact
-from app.models.contact_schemas import ContactRead, DuplicateGroup
+from app.models.contact_schemas import ContactRead
 from app.services import enrollments
 from app.services.contact_rows import (
     READ_COLUMNS,
@@ -48,7 +47,6 @@ from app.services.contacts_merge_history import merge_enrollments, merge_scores
 from app.services.engagement import merge_participants
 from app.services.events import record_events
 from app.services.experiment_assignment import merge_assignments
-from app.services.pagination import PageRequest, keyset_page
 from app.services.relationships import merge_relationships
 
 MergeHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[None]]
@@ -225,51 +223,3 @@ async def merge_contacts(
         at=at,
     )
     return contact
-
-
-_DUPLICATES = text(
-    """
-    SELECT 'email' AS reason, lower(e->>'address') AS value, c.id
-      FROM contacts c, jsonb_array_elements(c.emails) e WHERE c.workspace_id = :ws
-    UNION ALL
-    SELECT 'phone', p->>'number', c.id
-      FROM contacts c, jsonb_array_elements(c.phones) p WHERE c.workspace_id = :ws
-    UNION ALL
-    SELECT 'name', btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g')), id
-      FROM contacts WHERE workspace_id = :ws AND sort_name <> ''
-    """
-)
-
-
-async def find_duplicates(
-    session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest
-) -> tuple[list[DuplicateGroup], str | None]:
-    """Groups sharing an e-mail, a phone or a normalised name, paged by ``(reason, value)``."""
-    keys = (
-        _DUPLICATES.bindparams(ws=workspace_id)
-        .columns(column("reason", String), column("value", String), column("id", Uuid))
-        .subquery("keys")
-    )
-    grouped = (
-        select(
-            keys.c.reason,
-            keys.c.value,
-            func.array_agg(keys.c.id, type_=ARRAY(Uuid)).label("contact_ids"),
-        )
-        .group_by(keys.c.reason, keys.c.value)
-        .having(func.count() > 1)
-        .subquery("groups")
-    )
-    stmt = select(grouped.c.reason, grouped.c.value, grouped.c.contact_ids)
-    rows, cursor = await keyset_page(
-        session,
-        stmt,
-        keys=[grouped.c.reason, grouped.c.value],
-        page=page,
-        sort="contact-duplicates",
-    )
-    groups = [
-        DuplicateGroup(reason=r.reason, value=r.value, contact_ids=sorted(r.contact_ids))
-        for r in rows
-    ]
-    return groups, cursor
