@@ -158,3 +158,19 @@ async def test_other_tenant_cannot_reach_activities(
     assert (await client.delete(url, headers=foreign)).status_code == 404
     listed = await client.get("/v1/engagement-activities", headers=foreign)
     assert listed.json()["data"] == []
+
+
+async def test_attendance_is_never_downgraded(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    activity = await _activity(client, tenant)
+    a = await new_contact(client, tenant)
+    b = await new_contact(client, tenant, first_name="Bo")
+    await _set(client, tenant, activity["id"], [a["id"]], "attended")
+    again = await _set(client, tenant, activity["id"], [a["id"], b["id"]], "registered")
+    assert again.status_code == 200, again.text
+    got = {p["contact_id"]: (p["status"], p["attended_at"]) for p in again.json()}
+    assert got == {
+        a["id"]: ("attended", "2026-11-20T12:00:00Z"),
+        b["id"]: ("registered", None),
+    }
+    back = await _set(client, tenant, activity["id"], [b["id"]], "invited")
+    assert back.json()[0]["status"] == "invited"  # only attendance is kept for good

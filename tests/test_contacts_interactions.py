@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from app.clock import FrozenClock
 from app.db import Database
 from app.services.interactions import log_interaction
 from tests.conftest import T0, Tenant
@@ -138,3 +140,42 @@ async def test_other_tenant_cannot_log_or_read(
     member = await new_member(client, other_tenant, "rival@rival.example")
     response = await _log(client, tenant, contact["id"], member_id=member)
     assert ["body", "member_id"] in locs(response)
+
+
+async def test_engagement_moves_version_and_updated_at_so_syncs_see_it(
+    client: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    contact = await new_contact(client, tenant)
+    clock.advance(timedelta(hours=1))
+    later = clock.now()
+    assert (await _log(client, tenant, contact["id"], occurred_at=_at(1))).status_code == 201
+    engaged = await _contact(client, tenant, contact["id"])
+    assert engaged["version"] == contact["version"] + 1
+    assert engaged["updated_at"] == later.isoformat().replace("+00:00", "Z")
+    since = (later - timedelta(minutes=1)).isoformat()
+    synced = await client.get(
+        "/v1/contacts", params={"updated_since": since}, headers=tenant.headers
+    )
+    assert [c["id"] for c in synced.json()["data"]] == [contact["id"]]
+    assert (await _log(client, tenant, contact["id"], occurred_at=_at(5))).status_code == 201
+    backfilled = await _contact(client, tenant, contact["id"])
+    assert backfilled["version"] == engaged["version"]  # nothing moved: no new version
+
+
+async def test_touch_id_must_be_a_touch_of_the_contact(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    granted = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
+    mine = await new_contact(client, tenant, tags=["8x8"], consent=granted)
+    other = await new_contact(client, tenant, first_name="Other")
+    touches = await client.get(
+        "/v1/touches", params={"contact_id": mine["id"]}, headers=tenant.headers
+    )
+    touch_id = touches.json()["data"][0]["id"]
+    unknown = await _log(client, tenant, mine["id"], touch_id=str(uuid.uuid4()))
+    assert ["body", "touch_id"] in locs(unknown)
+    elsewhere = await _log(client, tenant, other["id"], touch_id=touch_id)
+    assert ["body", "touch_id"] in locs(elsewhere)
+    linked = await _log(client, tenant, mine["id"], touch_id=touch_id, direction="outbound")
+    assert linked.status_code == 201, linked.text
+    assert linked.json()["touch_id"] == touch_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, time
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -142,12 +142,15 @@ async def set_participants(
         for contact_id in ids
     ]
     insert = pg_insert(Part).values(rows)
+    # Attendance is a fact: a later "invited" or "registered" never takes it back (remove
+    # the participant to undo a mistake), and it keeps the time it was first recorded.
+    was_there = Part.status == "attended"
     stmt = insert.on_conflict_do_update(
         index_elements=[Part.workspace_id, Part.activity_id, Part.contact_id],
         set_={
-            "status": insert.excluded.status,
+            "status": case((was_there, Part.status), else_=insert.excluded.status),
             "updated_at": insert.excluded.updated_at,
-            "attended_at": insert.excluded.attended_at,
+            "attended_at": case((was_there, Part.attended_at), else_=insert.excluded.attended_at),
         },
     ).returning(Part)
     result = list((await session.execute(stmt)).scalars())

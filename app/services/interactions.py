@@ -23,6 +23,7 @@ from app.models.interaction_schemas import (
     InteractionCreate,
     InteractionRead,
 )
+from app.models.touch import Touch
 from app.services import enrollments
 from app.services.contact_rows import check_member
 from app.services.contacts import require_contact
@@ -30,16 +31,22 @@ from app.services.pagination import PageRequest, keyset_page
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
-_ENGAGE = text(
-    """
-    UPDATE contacts AS c
-       SET last_engaged_at = greatest(c.last_engaged_at, CAST(:when AS timestamptz)),
-           lapsed_at = CASE
-               WHEN greatest(c.last_engaged_at, CAST(:when AS timestamptz))
+# A contact whose engagement moves changes: its version and updated_at move too, so an
+# ``updated_since`` sync and ETags see it. Rows where nothing moves are not touched.
+_ENGAGED = "greatest(c.last_engaged_at, CAST(:when AS timestamptz))"
+_LAPSED = f"""CASE
+               WHEN {_ENGAGED}
                     > CAST(:now AS timestamptz) - make_interval(days => w.lapse_threshold_days)
-               THEN NULL ELSE c.lapsed_at END
+               THEN NULL ELSE c.lapsed_at END"""
+_ENGAGE = text(
+    f"""
+    UPDATE contacts AS c
+       SET last_engaged_at = {_ENGAGED}, lapsed_at = {_LAPSED},
+           version = c.version + 1, updated_at = CAST(:now AS timestamptz)
       FROM workspaces AS w
      WHERE w.id = c.workspace_id AND c.workspace_id = :ws AND c.id = ANY(:ids)
+       AND ({_ENGAGED} IS DISTINCT FROM c.last_engaged_at
+            OR {_LAPSED} IS DISTINCT FROM c.lapsed_at)
     """
 )
 
@@ -52,7 +59,8 @@ async def mark_engaged(
     *,
     at: datetime,
 ) -> None:
-    """Record engagement at ``when``: ``last_engaged_at`` only moves forward.
+    """Record engagement at ``when``: ``last_engaged_at`` only moves forward (and the
+    contact's version with it; no ``contact.updated`` event, engagement is not an edit).
 
     A lapse is cleared only when the engagement is recent enough to end it (within the
     workspace's lapse threshold of ``at``): back-filling a two-year-old call must not
@@ -61,6 +69,17 @@ async def mark_engaged(
     if contact_ids:
         params = {"when": when, "now": at, "ws": workspace_id, "ids": list(contact_ids)}
         await session.execute(_ENGAGE, params)
+
+
+async def _check_touch(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, touch_id: uuid.UUID
+) -> None:
+    """The touch an entry fulfils must be one of this contact's, in this workspace."""
+    stmt = select(Touch.id).where(
+        Touch.workspace_id == workspace_id, Touch.id == touch_id, Touch.contact_id == contact_id
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise ValidationFailed.on(["body", "touch_id"], "no such touch for this contact")
 
 
 async def log_interaction(
@@ -80,6 +99,8 @@ async def log_interaction(
     """Append to the log; inbound and two-way entries count as engagement."""
     await require_contact(session, workspace_id, contact_id)
     await check_member(session, workspace_id, member_id, "member_id")
+    if touch_id is not None:
+        await _check_touch(session, workspace_id, contact_id, touch_id)
     if occurred_at > at + FUTURE_TOLERANCE:
         raise ValidationFailed.on(["body", "occurred_at"], "the log records what happened")
     stmt = (
