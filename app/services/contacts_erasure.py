@@ -8,15 +8,17 @@ transaction as the delete:
 * the outbox: every event whose data carries the contact's id (the subject of
   ``contact.*`` events, ``contact_id`` of touch, enrolment and reward events, the people
   of referral events, see ``app.models.event.CONTACT_REFS``) keeps only
-  ``{"id": <the event's subject id>, "erased": true}``. Webhook deliveries read the event
-  when they are sent, so those still pending carry the scrubbed payload;
-* stored ``Idempotency-Key`` responses that mention the contact: the body becomes the
-  same minimal form (a replay answers with the original status and ``erased``);
+  ``{"id": <the event's subject id>, "erased": true}``. So do the events of contacts
+  merged into it earlier, through chains of merges (the same person; ``contact.merged``
+  events say who was folded into whom). Webhook deliveries read the event when they are
+  sent, so those still pending carry the scrubbed payload;
+* stored ``Idempotency-Key`` responses that mention any of those ids: the body becomes
+  the same minimal form (a replay answers with the original status and ``erased``);
 * free text on referrals that survive the delete (their contact columns are only
   ``SET NULL``): the referral's notes and its stage-change notes.
 
-Finding the events is one indexed statement (a GIN index on the id array), so erasing a
-contact does not read the whole outbox.
+Finding the events goes through a GIN index on the id array (one probe per id), so
+erasing a contact does not read the whole outbox.
 """
 
 from __future__ import annotations
@@ -31,17 +33,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.event import CONTACT_REFS
 
+# The contact and every contact merged into it, through chains of merges: their events
+# describe the same person (``contact.merged`` says who was folded into whom).
+_SAME_PERSON = text(
+    f"""
+    WITH RECURSIVE person(id) AS (
+        SELECT CAST(:cid AS text)
+        UNION
+        SELECT e.data ->> 'merged_id'
+          FROM person AS p
+          JOIN events AS e
+            ON e.workspace_id = :ws AND ({CONTACT_REFS}) @> ARRAY[p.id]
+           AND e.type = 'contact.merged' AND e.data ->> 'id' = p.id
+    )
+    SELECT id FROM person WHERE id IS NOT NULL
+    """
+)
 _SCRUB_EVENTS = text(
     f"""
     UPDATE events
        SET data = jsonb_build_object('id', data -> 'id', 'erased', true)
-     WHERE workspace_id = :ws AND ({CONTACT_REFS}) @> ARRAY[CAST(:cid AS text)]
+     WHERE workspace_id = :ws AND ({CONTACT_REFS}) && CAST(:ids AS text[])
     """
 )
 _STORED_RESPONSES = text(
     """
     SELECT key, body FROM idempotency_keys
-     WHERE workspace_id = :ws AND position(convert_to(:cid, 'UTF8') IN body) > 0
+     WHERE workspace_id = :ws
+       AND EXISTS (SELECT 1 FROM unnest(CAST(:ids AS text[])) AS i(id)
+                    WHERE position(convert_to(i.id, 'UTF8') IN body) > 0)
     """
 )
 _REWRITE_RESPONSES = text(
@@ -81,7 +101,8 @@ async def scrub_copies(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, at: datetime
 ) -> None:
     """Remove the person's data from events, stored responses and referral notes."""
-    params = {"ws": workspace_id, "cid": str(contact_id)}
+    found = await session.execute(_SAME_PERSON, {"ws": workspace_id, "cid": str(contact_id)})
+    params = {"ws": workspace_id, "ids": [r.id for r in found]}
     await session.execute(_SCRUB_EVENTS, params)
     stored = (await session.execute(_STORED_RESPONSES, params)).all()
     if stored:
