@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.db import Database
@@ -14,6 +15,7 @@ from app.models.touch_plan_schemas import TouchPlanCreate
 from app.services import enrollments
 from app.services.touch_emit import emit_due_touches
 from app.services.touch_plans import create_plan
+from app.services.touch_render import shared_only
 from tests.conftest import T0, Tenant
 from tests.test_touch_emit import events_of
 from tests.touch_fixtures import add_contact, add_member
@@ -152,3 +154,67 @@ async def test_without_a_contact_zone_the_payload_carries_the_workspace_zone(
     assert {e["contact"]["locale"] for e in events} == {None}
     by_channel = {e["channel"]: e for e in events}
     assert by_channel["mail"]["recipient"] == {"address": None}  # no address on file
+
+
+async def test_texts_shared_by_a_batch_are_rendered_per_contact_where_they_differ(
+    db: Database, tenant: Tenant
+) -> None:
+    """One claim renders a member-only reminder once for all its touches; whatever reads
+    the contact is still rendered for each contact."""
+    body = TouchPlanCreate.model_validate(
+        {
+            "name": "Hello",
+            "referral_reminder": "Call {{ member.name }} with a name.",
+            "steps": [
+                {
+                    "channel": "email",
+                    "content_kind": "newsletter",
+                    "mode": "automated",
+                    "subject_template": "News from {{ member.name }}",
+                    "body_template": "Hi {{ contact.first_name }}. {{ referral_reminder }}",
+                    "timing": {"kind": "after_enrollment", "days": 0},
+                }
+            ],
+        }
+    )
+    names = ["Ana", "Ben", "Cy"]
+    async with db.transaction() as session:
+        dana = await add_member(session, tenant.id, at=T0, name="Dana")
+        eli = await add_member(session, tenant.id, at=T0, name="Eli")
+        plan, _ = await create_plan(session, tenant.id, body, at=T0)
+        for i, name in enumerate(names):
+            owner = dana if i < 2 else eli
+            row = await add_contact(
+                session, tenant.id, at=T0, first_name=name, owner_id=owner.id, email=f"{i}@x.co"
+            )
+            await enrollments.enroll_contact(
+                session, tenant.id, plan_id=plan.id, contact_id=row.id, start=T0.date(), at=T0
+            )
+        assert await emit_due_touches(session, at=T0 + timedelta(days=1)) == 3
+    got = {
+        e["contact"]["first_name"]: (e["subject"], e["body"], e["referral_reminder"])
+        for e in await events_of(db, tenant.id, "touch.due")
+    }
+    assert got == {
+        "Ana": ("News from Dana", "Hi Ana. Call Dana with a name.", "Call Dana with a name."),
+        "Ben": ("News from Dana", "Hi Ben. Call Dana with a name.", "Call Dana with a name."),
+        "Cy": ("News from Eli", "Hi Cy. Call Eli with a name.", "Call Eli with a name."),
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "shared"),
+    [
+        ("Call {{ member.name }} at {{ workspace.name }}", True),
+        ("{{ plan.name }}: {{ referral_reminder }}", True),
+        ("{{ member.name|upper }} {{ plan.name }}", True),
+        ("{% set who = member.name %}{{ who }}", False),  # conservative: any other name
+        ("{{ [member.name, plan.name]|random }}", False),
+        ("Hi {{ contact.first_name }}", False),
+        ("{{ lipsum(1) }}", False),  # random text: never reuse it
+        ("{{ range(3)|list }}", False),
+        ("{{ member.name", False),
+    ],
+)
+def test_only_templates_reading_shared_values_are_reused(source: str, shared: bool) -> None:
+    assert shared_only(source) is shared

@@ -41,6 +41,7 @@ from app.services.touch_render import (
     recipient,
     render,
     send_context,
+    shared_only,
 )
 from app.services.webhook_fanout import fan_out
 
@@ -106,25 +107,51 @@ _EVENTS = text(
 )
 
 
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
+
+
 @dataclass
 class _Batch:
     columns: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     events: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     finished: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    rendered: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
+
+    def render(self, source: str | None, context: dict[str, Any], row: dict[str, Any]) -> Any:
+        """``render``, once per batch for a template that reads nothing of the contact.
+
+        The referral reminder usually names only the member ("call {{ member.name }}"),
+        so a batch renders it once per member instead of once per touch.
+        """
+        if source is None or not shared_only(source):
+            return render(source, context)
+        key = (
+            source,
+            row["member_id"],
+            row["member_name"],
+            row["member_email"],
+            row["plan_name"],
+            row["workspace_name"],
+            context["referral_reminder"],
+        )
+        if key not in self.rendered:
+            self.rendered[key] = render(source, context)
+        return self.rendered[key]
 
 
-def _context(row: Row[Any], reminder: str | None) -> dict[str, Any]:
-    contact = contact_context(row._mapping)
-    contact["id"] = str(row.contact_id)
-    member = {"id": str(row.member_id) if row.member_id else None, "name": row.member_name}
-    member["email"] = row.member_email
+def _context(row: dict[str, Any], reminder: str | None) -> dict[str, Any]:
+    contact = contact_context(row)
+    contact["id"] = str(row["contact_id"])
+    member_id = row["member_id"]
+    member = {"id": str(member_id) if member_id else None, "name": row["member_name"]}
+    member["email"] = row["member_email"]
     return send_context(
         {
             "contact": contact,
             "member": member,
             "referral_reminder": reminder,
-            "plan": {"name": row.plan_name},
-            "workspace": {"name": row.workspace_name},
+            "plan": {"name": row["plan_name"]},
+            "workspace": {"name": row["workspace_name"]},
         }
     )
 
@@ -140,74 +167,77 @@ def _decide(row: Row[Any]) -> tuple[str, str | None]:
 
 
 def payload(
-    row: Row[Any], status: str, reason: str | None, texts: dict[str, Any]
+    row: dict[str, Any], status: str, reason: str | None, texts: dict[str, Any]
 ) -> dict[str, Any]:
     """Everything a mail or SMS sender needs, without calling back."""
+    touch_id, contact_id = str(row["id"]), str(row["contact_id"])
+    member_id, plan_id, step_id = row["member_id"], row["plan_id"], row["step_id"]
     data: dict[str, Any] = {
-        "id": str(row.id),
-        "idempotency_key": str(row.id),
+        "id": touch_id,
+        "idempotency_key": touch_id,
         "status": status,
-        "channel": row.channel,
-        "mode": row.mode,
-        "content_kind": row.content_kind,
-        "due_at": row.due_at.isoformat(),
+        "channel": row["channel"],
+        "mode": row["mode"],
+        "content_kind": row["content_kind"],
+        "due_at": row["due_at"].isoformat(),
         "subject": texts["subject"],
         "body": texts["body"],
         "referral_reminder": texts["reminder"],
-        "recipient": recipient(row._mapping, row.channel),
-        "contact_id": str(row.contact_id),
+        "recipient": recipient(row, row["channel"]),
+        "contact_id": contact_id,
         "contact": {
-            "id": str(row.contact_id),
-            "name": display_name(row._mapping),
-            "first_name": row.first_name,
-            "last_name": row.last_name,
-            "locale": row.locale,
-            "time_zone": row.time_zone or row.workspace_time_zone,
+            "id": contact_id,
+            "name": display_name(row),
+            "first_name": row["first_name"],
+            "last_name": row["last_name"],
+            "locale": row["locale"],
+            "time_zone": row["time_zone"] or row["workspace_time_zone"],
         },
         "member": (
-            {"id": str(row.member_id), "name": row.member_name, "email": row.member_email}
-            if row.member_id
+            {"id": str(member_id), "name": row["member_name"], "email": row["member_email"]}
+            if member_id
             else None
         ),
-        "plan": {"id": str(row.plan_id), "name": row.plan_name} if row.plan_id else None,
-        "step": ({"id": str(row.step_id), "position": row.step_position} if row.step_id else None),
-        "enrollment_id": str(row.enrollment_id) if row.enrollment_id else None,
+        "plan": {"id": str(plan_id), "name": row["plan_name"]} if plan_id else None,
+        "step": {"id": str(step_id), "position": row["step_position"]} if step_id else None,
+        "enrollment_id": str(row["enrollment_id"]) if row["enrollment_id"] else None,
     }
     if reason is not None:
         data["reason"] = reason
     return data
 
 
-def _add(batch: _Batch, row: Row[Any]) -> None:
-    status, reason = _decide(row)
-    texts: dict[str, Any] = {"subject": row.subject, "body": row.body}
-    texts["reminder"] = row.referral_reminder
-    if status == "due" and row.step_id is not None:  # plan touch: render now, keep forever
+def _add(batch: _Batch, claimed: Row[Any]) -> None:
+    status, reason = _decide(claimed)
+    row = claimed._asdict()  # plain dict: the per-touch work below reads it many times
+    texts: dict[str, Any] = {"subject": row["subject"], "body": row["body"]}
+    texts["reminder"] = row["referral_reminder"]
+    if status == "due" and row["step_id"] is not None:  # plan touch: render now, keep forever
         base = _context(row, None)
-        texts["reminder"] = render(row.plan_reminder, base)
+        texts["reminder"] = batch.render(row["plan_reminder"], base, row)
         base["referral_reminder"] = texts["reminder"]
-        texts["subject"] = render(row.subject_template, base)
-        texts["body"] = render(row.body_template, base)
+        texts["subject"] = batch.render(row["subject_template"], base, row)
+        texts["body"] = batch.render(row["body_template"], base, row)
     cols = batch.columns
     for name, value in (
-        ("ws", row.workspace_id),
-        ("ids", row.id),
+        ("ws", row["workspace_id"]),
+        ("ids", row["id"]),
         ("status", status),
         ("reason", reason),
         ("subject", texts["subject"]),
         ("body", texts["body"]),
         ("reminder", texts["reminder"]),
-        ("assignee", row.member_id),
+        ("assignee", row["member_id"]),
     ):
         cols[name].append(value)
-    if status != "due" and row.enrollment_id is not None:
-        batch.finished.add((row.workspace_id, row.enrollment_id))
+    if status != "due" and row["enrollment_id"] is not None:
+        batch.finished.add((row["workspace_id"], row["enrollment_id"]))
     if status == "cancelled":
         return
     event_type = "touch.due" if status == "due" else "touch.skipped"
-    batch.events["ws"].append(row.workspace_id)
+    batch.events["ws"].append(row["workspace_id"])
     batch.events["types"].append(event_type)
-    batch.events["data"].append(json.dumps(payload(row, status, reason, texts), default=str))
+    batch.events["data"].append(_encode(payload(row, status, reason, texts)))
 
 
 async def emit_due_touches(session: AsyncSession, *, at: datetime, limit: int = 1000) -> int:

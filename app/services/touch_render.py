@@ -200,6 +200,28 @@ def render(source: str | None, context: Mapping[str, Any]) -> str | None:
     return out[:MAX_RENDERED]
 
 
+#: Template variables that are the same for every touch of a member in a plan.
+SHARED_NAMES = frozenset({"member", "plan", "workspace", "referral_reminder"})
+
+
+@lru_cache(maxsize=2048)
+def shared_only(source: str) -> bool:
+    """Whether the template reads only ``SHARED_NAMES`` (not the contact, not a global
+    such as ``lipsum``, no ``random`` filter), so equal shared values render equal text.
+
+    Every name the template loads counts, its own ``set`` and loop variables included:
+    a false "no" only costs a render, a false "yes" would send one contact's text to
+    another.
+    """
+    try:
+        ast = _SEND_ENV.parse(source)
+    except TemplateError:
+        return False
+    names = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+    randomised = any(f.name == "random" for f in ast.find_all(nodes.Filter))
+    return names <= SHARED_NAMES and not randomised
+
+
 def send_context(values: Mapping[str, Any]) -> dict[str, Any]:
     """Template variables plus the sandbox's globals (``range``, ``dict``...)."""
     return {**_SEND_ENV.globals, **values}
