@@ -27,7 +27,7 @@ from app.services.contacts_query import ConsentChannel, ContactFilters, ContactS
 router = api_router("contacts")
 
 
-def contact_filters(
+async def contact_filters(
     segment: Segment | None = None,
     tags_any: Annotated[
         list[str], Query(max_length=50, description="Contacts with at least one of these tags.")
