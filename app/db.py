@@ -1,18 +1,36 @@
-"""The database handle: one async engine and one session factory per process.
+"""The database handle: async engines and session factories, one set per process.
 
 URLs are accepted in the forms operators paste (``postgres://``, ``postgresql://``) and
 normalised to the asyncpg driver. Sessions never expire on commit, because responses are
-built from objects after the request's transaction has been committed. The engine hides
-bound parameters from its error messages: they can hold secrets (a webhook signing
+built from objects after the request's transaction has been committed. The engines hide
+bound parameters from their error messages: they can hold secrets (a webhook signing
 secret, a stored response) and those messages end up in logs.
+
+Two pools, because reads and writes want different things from a connection:
+
+- writes (``sessionmaker``): a transaction per request, committed or rolled back by it;
+- reads (``read_sessionmaker``, GET requests): no transaction at all. Each statement runs
+  on its own (autocommit), which sees exactly what a READ COMMITTED transaction would, and
+  saves the ``BEGIN`` and ``ROLLBACK`` round trips that were half a read's database time.
+  Its connections have ``default_transaction_read_only`` on, so a read that tries to
+  write fails loudly instead of committing (with a transaction it used to be rolled back).
+
+Neither pool pings a connection on checkout (``pool_pre_ping`` cost a round trip per
+request); a connection the server dropped fails one statement, and SQLAlchemy then
+invalidates every connection of that generation so the next checkout reconnects.
+Neither pool closes connections under load: the old ``max_overflow`` connections were
+opened and closed again on every burst above ``pool_size``; the same ceiling of
+``2 * pool_size`` write connections is now kept open once made.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -20,6 +38,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+_READ_ONLY = text("SET LOCAL transaction_read_only = on")
 
 
 def async_url(url: str) -> str:
@@ -37,32 +57,46 @@ def async_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self.read_sessionmaker = (
+            async_sessionmaker(read_engine, expire_on_commit=False)
+            if read_engine is not None
+            else self.sessionmaker
+        )
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        common: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
         engine = create_async_engine(
+            async_url(url), pool_size=2 * pool_size, max_overflow=0, **common
+        )
+        read_engine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_pre_ping=True,
-            hide_parameters=True,
+            max_overflow=0,
+            isolation_level="AUTOCOMMIT",
+            connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+            **common,
         )
-        return cls(engine)
+        return cls(engine, read_engine)
 
     @classmethod
     def bound_to(cls, connection: AsyncConnection) -> Database:
         """A handle whose sessions run inside ``connection``'s open transaction.
 
         Tests use it to roll back everything a request committed: each session commit
-        only releases a savepoint of the outer transaction.
+        only releases a savepoint of the outer transaction. Reads share the connection
+        (they must see the test's uncommitted rows); ``read_session`` makes their
+        savepoint read-only, so a read that writes fails here as it would in production.
         """
         db = cls(connection.engine)
         db.sessionmaker = async_sessionmaker(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        db.read_sessionmaker = db.sessionmaker
         return db
 
     @asynccontextmanager
@@ -71,5 +105,19 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: it never commits, and cannot write."""
+        async with self.read_sessionmaker() as session:
+            if self.read_engine is None:  # sharing a transaction: make its savepoint read-only
+                await session.execute(_READ_ONLY)
+            try:
+                yield session
+            finally:
+                if self.read_engine is None:
+                    await session.rollback()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()

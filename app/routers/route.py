@@ -2,9 +2,13 @@
 
 The request owns the transaction: a session is opened before the handler runs, committed
 after the response is rendered (so a serialisation error rolls back too) and rolled back
-on any error. POSTs carrying ``Idempotency-Key`` are checked and remembered inside the
-same transaction, so a stored response always describes a committed change. Fields of
-the response model marked ``SECRET`` (app.models.common) are redacted in the stored copy.
+on any error. Reads (GET, HEAD, OPTIONS) run on a read-only session without a
+transaction (``Database.read_session``): they had nothing to commit, and the ``BEGIN``
+and ``ROLLBACK`` around them were two of a read's three database round trips (four with
+the pool's pre-ping). POSTs carrying ``Idempotency-Key`` are checked and remembered
+inside the same transaction, so a stored response always describes a committed change.
+Fields of the response model marked ``SECRET`` (app.models.common) are redacted in the
+stored copy.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from app.state import AppState
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("content-type", "location", "etag")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def app_state(request: Request) -> AppState:
@@ -52,14 +57,16 @@ class TransactionalRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             state = app_state(request)
+            if request.method in READ_METHODS:
+                # No transaction to open or end, no idempotency to check: see app.db.
+                async with state.db.read_session() as reader:
+                    request.state.session = reader
+                    return await original(request)
             async with state.db.sessionmaker() as session:
                 request.state.session = session
                 try:
                     response = await _run(request, original, state, secrets)
-                    if request.method in ("GET", "HEAD", "OPTIONS"):
-                        await session.rollback()
-                    else:
-                        await session.commit()
+                    await session.commit()
                 except BaseException:
                     await session.rollback()
                     raise
