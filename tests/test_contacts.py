@@ -285,8 +285,8 @@ async def test_delete_erases_the_contact_and_what_hangs_off_it(
         await session.execute(
             text(
                 "INSERT INTO contact_scores (workspace_id, contact_id, score, communication, "
-                "reciprocity, appreciation, inputs, computed_at, change) "
-                "VALUES (:ws, :cid, 20, 1, 1, 1, '{}', now(), 0)"
+                "reciprocity, appreciation, computed_at, change) "
+                "VALUES (:ws, :cid, 20, 1, 1, 1, now(), 0)"
             ),
             ids,
         )

@@ -329,8 +329,8 @@ async def test_merge_keeps_plans_touches_scores_and_their_history(
         await session.execute(
             text(
                 "INSERT INTO contact_scores (workspace_id, contact_id, score, communication, "
-                "reciprocity, appreciation, inputs, computed_at, change) "
-                "VALUES (:ws, :other, 20, 1, 1, 1, '{}', :at, 0)"
+                "reciprocity, appreciation, computed_at, change) "
+                "VALUES (:ws, :other, 20, 1, 1, 1, :at, 0)"
             ),
             {**ws, "at": T0},
         )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.models.score import ContactScore
+from app.models.score import ContactScore, ScoreParamSet
 from app.services.formulas import recency_weight, relationship_strength, saturating_score
 from app.services.scores import cadence_target
 from tests import score_fixtures as f
@@ -100,21 +100,22 @@ async def test_stored_rows_agree_with_the_python_formulas(
     await client.post("/v1/scores/recompute", headers=tenant.headers)
     async with db.transaction() as s:
         rows = (await s.execute(select(ContactScore))).scalars().all()
+        params = (await s.execute(select(ScoreParamSet))).scalar_one()
     assert len(rows) == 8
+    targets = params.targets
     for row in rows:
-        i = row.inputs
-        comm = saturating_score(i["communication_weighted"], i["targets"]["communication"])
-        recip = saturating_score(i["reciprocity_weighted"], i["targets"]["reciprocity"])
-        appr = saturating_score(i["appreciation_weighted"], i["targets"]["appreciation"])
+        comm = saturating_score(row.communication_weighted, targets["communication"])
+        recip = saturating_score(row.reciprocity_weighted, targets["reciprocity"])
+        appr = saturating_score(row.appreciation_weighted, targets["appreciation"])
         assert (row.communication, row.reciprocity, row.appreciation) == pytest.approx(
             (comm, recip, appr), abs=1e-9
         )
         assert row.score == pytest.approx(
             relationship_strength((comm, recip, appr), (0.4, 0.35, 0.25)), abs=1e-9
         )
-        n = int(i["interactions"])  # contact Cn has n interactions, aged k * 37 + n days
+        n = row.interactions  # contact Cn has n interactions, aged k * 37 + n days
         expected_w = sum(recency_weight(k * 37 + n) for k in range(n))
-        assert i["communication_weighted"] == pytest.approx(expected_w, abs=1e-9)
+        assert row.communication_weighted == pytest.approx(expected_w, abs=1e-9)
 
 
 async def test_unscored_contact_is_scored_for_the_answer_and_empty_data_scores_zero(
@@ -290,3 +291,22 @@ async def test_first_recompute_writes_one_score_and_one_history_point(
     async with db.transaction() as s:
         n = (await s.execute(select(func.count()).select_from(ContactScore))).scalar_one()
     assert n == 1
+
+
+async def test_a_stored_score_is_explained_with_the_weights_it_was_computed_with(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    contact_id = await _known_contact(db, tenant)
+    await client.post("/v1/scores/recompute", headers=tenant.headers)
+    url = f"/v1/contacts/{contact_id}/score"
+    before = (await client.get(url, headers=tenant.headers)).json()
+    weights = {"communication": 1.0, "reciprocity": 0.0, "appreciation": 0.0}
+    r = await client.patch("/v1/workspace", json={"score_weights": weights}, headers=tenant.headers)
+    assert r.status_code == 200
+    stale = (await client.get(url, headers=tenant.headers)).json()
+    assert stale == before  # the stored score and the weights it was computed with
+    assert stale["components"]["communication"]["weight"] == 0.4
+    await client.post("/v1/scores/recompute", headers=tenant.headers)
+    fresh = (await client.get(url, headers=tenant.headers)).json()
+    assert fresh["components"]["communication"]["weight"] == 1.0
+    assert fresh["score"] == fresh["components"]["communication"]["value"]

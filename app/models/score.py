@@ -1,7 +1,11 @@
 """Score tables: each contact's current relationship strength, its history, and stage history.
 
 ``contact_scores`` holds one row per contact, rewritten by the set-based recompute; it keeps
-the previous day's score so "movers" can be listed from an index on ``change``.
+the previous day's score so "movers" can be listed from an index on ``change``. The counts
+behind a score are narrow columns, not a JSON document: the nightly recompute rewrites every
+row, and a 250-byte row costs a third of the writes of a 750-byte one (see
+``benchmarks/bench_scores.py``). What is the same for every contact of a run (window,
+half-life, weights, targets) is stored once, in ``score_params``.
 ``contact_score_history`` gets a row only when the score moved noticeably (see
 ``app.services.score_sql``), so contacts with no activity do not add a row every night.
 ``contact_stage_history`` records every advocacy-stage change, suggested or set by hand.
@@ -14,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, TenantMixin, created_at_column, tenant_fk, workspace_fk
@@ -43,7 +47,16 @@ class ContactScore(TenantMixin, Base):
     communication: Mapped[float]
     reciprocity: Mapped[float]
     appreciation: Mapped[float]
-    inputs: Mapped[dict[str, Any]]
+    # Zero by default: a row written without its counts (a fixture, a merge) counted nothing.
+    interactions: Mapped[int] = mapped_column(server_default=text("0"))
+    referrals_received: Mapped[int] = mapped_column(server_default=text("0"))
+    referrals_given: Mapped[int] = mapped_column(server_default=text("0"))
+    events_attended: Mapped[int] = mapped_column(server_default=text("0"))
+    appreciation_touches: Mapped[int] = mapped_column(server_default=text("0"))
+    rewards_issued: Mapped[int] = mapped_column(server_default=text("0"))
+    communication_weighted: Mapped[float] = mapped_column(server_default=text("0"))
+    reciprocity_weighted: Mapped[float] = mapped_column(server_default=text("0"))
+    appreciation_weighted: Mapped[float] = mapped_column(server_default=text("0"))
     computed_at: Mapped[datetime]
     previous_score: Mapped[float | None]
     previous_computed_at: Mapped[datetime | None]
@@ -98,3 +111,21 @@ class ScoreRun(TenantMixin, Base):
     last_run_at: Mapped[datetime]
     scored: Mapped[int] = mapped_column(default=0)
     duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+class ScoreParamSet(TenantMixin, Base):
+    """The parameters of a workspace's latest recompute, shared by every stored score.
+
+    Every recompute rewrites every contact's row with the same ``computed_at`` in the same
+    transaction as this row, so a stored score is always explained with the weights and
+    targets it was computed with, even after the workspace's settings change.
+    """
+
+    __tablename__ = "score_params"
+    __table_args__ = (workspace_fk(),)
+
+    computed_at: Mapped[datetime]
+    window_days: Mapped[int]
+    half_life_days: Mapped[float]
+    weights: Mapped[dict[str, Any]]
+    targets: Mapped[dict[str, Any]]

@@ -79,10 +79,11 @@ thanked AS (
     SELECT t.contact_id, count(*) AS n, sum({_weight("t.t")}) AS w
       FROM (SELECT tc.contact_id, coalesce(tc.finished_at, tc.due_at) AS t
               FROM touches tc
-              LEFT JOIN touch_plans tp ON tp.workspace_id = tc.workspace_id AND tp.id = tc.plan_id
              WHERE tc.workspace_id = :ws AND tc.status IN ('sent', 'completed')
                AND (tc.channel IN {APPRECIATION_CHANNELS!r}
-                    OR tp.builtin_key = '{APPRECIATION_PLAN_KEY}')) t
+                    OR tc.plan_id IN (SELECT tp.id FROM touch_plans tp
+                                       WHERE tp.workspace_id = :ws
+                                         AND tp.builtin_key = '{APPRECIATION_PLAN_KEY}'))) t
      WHERE {_in_window("t.t")}
      GROUP BY t.contact_id
 ),
@@ -125,24 +126,26 @@ components AS (
 scored AS (
     SELECT components.*,
            least(100.0, greatest(0.0, :w_communication * communication
-                 + :w_reciprocity * reciprocity + :w_appreciation * appreciation)) AS score,
-           jsonb_build_object(
-               'interactions', interactions,
-               'communication_weighted', communication_weighted,
-               'referrals_received', referrals_received,
-               'referrals_given', referrals_given,
-               'reciprocity_weighted', reciprocity_weighted,
-               'events_attended', events_attended,
-               'appreciation_touches', appreciation_touches,
-               'rewards_issued', rewards_issued,
-               'appreciation_weighted', appreciation_weighted,
-               'window_days', CAST(:window_days AS integer),
-               'half_life_days', CAST(:half_life_days AS float8),
-               'weights', CAST(:weights AS jsonb),
-               'targets', CAST(:targets AS jsonb)
-           ) AS inputs
+                 + :w_reciprocity * reciprocity + :w_appreciation * appreciation)) AS score
       FROM components
 )"""
+
+#: The counts behind a score, stored in ``contact_scores`` beside it.
+COUNT_COLUMNS = (
+    "interactions",
+    "referrals_received",
+    "referrals_given",
+    "events_attended",
+    "appreciation_touches",
+    "rewards_issued",
+    "communication_weighted",
+    "reciprocity_weighted",
+    "appreciation_weighted",
+)
+_COUNT_LIST = ", ".join(COUNT_COLUMNS)
+_COUNT_LIST_S = ", ".join(f"s.{c}" for c in COUNT_COLUMNS)
+_COUNT_SET_D = ",\n           ".join(f"{c} = d.{c}" for c in COUNT_COLUMNS)
+_COUNT_SET_EXCLUDED = ",\n           ".join(f"{c} = EXCLUDED.{c}" for c in COUNT_COLUMNS)
 
 #: Score one contact (``:contact_id``) or all, without writing anything.
 SCORE_SELECT: TextClause = text(f"WITH {_ACTIVITY_CTES}\nSELECT * FROM scored")
@@ -152,7 +155,8 @@ RECOMPUTE: TextClause = text(
     f"""
 WITH {_ACTIVITY_CTES},
 fresh AS (
-    SELECT s.contact_id, s.score, s.communication, s.reciprocity, s.appreciation, s.inputs,
+    SELECT s.contact_id, s.score, s.communication, s.reciprocity, s.appreciation,
+           {_COUNT_LIST_S},
            old.contact_id IS NULL AS is_new,
            old.computed_at <= CAST(:baseline AS timestamptz) AS rolls,
            old.score AS old_score, old.computed_at AS old_computed_at,
@@ -173,25 +177,38 @@ decided AS (
                AS writes_history
       FROM fresh
 ),
-upserted AS (
+updated AS (
+    UPDATE contact_scores AS cs SET
+           score = d.score,
+           communication = d.communication,
+           reciprocity = d.reciprocity,
+           appreciation = d.appreciation,
+           {_COUNT_SET_D},
+           computed_at = CAST(:at AS timestamptz),
+           previous_score = d.previous_score,
+           previous_computed_at = d.previous_computed_at,
+           change = coalesce(d.score - d.previous_score, 0.0),
+           history_score = CASE WHEN d.writes_history THEN d.score ELSE d.old_history_score END
+      FROM decided d
+     WHERE cs.workspace_id = :ws AND cs.contact_id = d.contact_id AND NOT d.is_new
+    RETURNING 1
+),
+inserted AS (
     INSERT INTO contact_scores AS cs
-           (workspace_id, contact_id, score, communication, reciprocity, appreciation, inputs,
-            computed_at, previous_score, previous_computed_at, change, history_score)
-    SELECT CAST(:ws AS uuid), contact_id, score, communication, reciprocity, appreciation, inputs,
-           CAST(:at AS timestamptz), previous_score, previous_computed_at,
-           coalesce(score - previous_score, 0.0),
-           CASE WHEN writes_history THEN score ELSE old_history_score END
+           (workspace_id, contact_id, score, communication, reciprocity, appreciation,
+            {_COUNT_LIST}, computed_at, previous_score, previous_computed_at, change,
+            history_score)
+    SELECT CAST(:ws AS uuid), contact_id, score, communication, reciprocity, appreciation,
+           {_COUNT_LIST}, CAST(:at AS timestamptz), NULL, NULL, 0.0, score
       FROM decided
+     WHERE is_new
     ON CONFLICT (workspace_id, contact_id) DO UPDATE SET
            score = EXCLUDED.score,
            communication = EXCLUDED.communication,
            reciprocity = EXCLUDED.reciprocity,
            appreciation = EXCLUDED.appreciation,
-           inputs = EXCLUDED.inputs,
+           {_COUNT_SET_EXCLUDED},
            computed_at = EXCLUDED.computed_at,
-           previous_score = EXCLUDED.previous_score,
-           previous_computed_at = EXCLUDED.previous_computed_at,
-           change = EXCLUDED.change,
            history_score = EXCLUDED.history_score
     RETURNING 1
 ),
@@ -210,9 +227,28 @@ history AS (
            appreciation = EXCLUDED.appreciation
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM upserted) AS scored, (SELECT count(*) FROM history) AS history
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS scored,
+       (SELECT count(*) FROM history) AS history
 """
 )
+
+#: The parameters every score of the run shares, stored once (``score_params``).
+PARAMS_UPSERT: TextClause = text(
+    """
+INSERT INTO score_params (workspace_id, computed_at, window_days, half_life_days, weights,
+                          targets)
+VALUES (CAST(:ws AS uuid), CAST(:at AS timestamptz), CAST(:window_days AS integer),
+        CAST(:half_life_days AS float8), CAST(:weights AS jsonb), CAST(:targets AS jsonb))
+ON CONFLICT (workspace_id) DO UPDATE SET
+       computed_at = EXCLUDED.computed_at, window_days = EXCLUDED.window_days,
+       half_life_days = EXCLUDED.half_life_days, weights = EXCLUDED.weights,
+       targets = EXCLUDED.targets
+"""
+)
+
+#: Memory for the recompute's hash aggregates and joins (this transaction only): with the
+#: server's default 4 MB they spill to disk or fall back to sorting at 100,000 contacts.
+WORK_MEM: TextClause = text("SET LOCAL work_mem = '64MB'")
 
 #: One recompute per workspace at a time (nightly job, on-demand call, several replicas).
 LOCK_KEY = "hashtextextended('rapport.scores:' || CAST(CAST(:ws AS uuid) AS text), 0)"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.models.contact import Contact
-from app.models.score import ContactScore, ContactScoreHistory
+from app.models.score import ContactScore, ContactScoreHistory, ScoreParamSet
 from app.models.score_schemas import (
     ComponentRead,
     ContactScoreRead,
@@ -36,8 +36,10 @@ from app.services.score_sql import (
     CADENCE_PER_YEAR,
     HALF_LIFE_DAYS,
     HISTORY_STEP,
+    PARAMS_UPSERT,
     RECOMPUTE,
     SCORE_SELECT,
+    WORK_MEM,
     WORKSPACE_LOCK,
 )
 from app.services.workspaces import get_workspace
@@ -70,6 +72,7 @@ class ScoreParams:
     window_days: int
     weights: dict[str, float]
     targets: dict[str, float]
+    half_life_days: float = HALF_LIFE_DAYS
 
     def bind(self, workspace_id: uuid.UUID, at: datetime) -> dict[str, Any]:
         return {
@@ -108,44 +111,58 @@ async def recompute_scores(
 
     An advisory lock serialises recomputes of one workspace (nightly job on several
     replicas, on-demand calls): the statement reads the stored scores to decide what
-    changed, and two interleaved runs would each decide from a stale copy.
+    changed, and two interleaved runs would each decide from a stale copy. The run's
+    shared parameters are stored once beside the scores (``score_params``).
     """
     await session.execute(WORKSPACE_LOCK, {"ws": workspace_id})
     params = (await score_params(session, workspace_id)).bind(workspace_id, at)
+    await session.execute(WORK_MEM)
     row = (await session.execute(RECOMPUTE, params)).one()
+    await session.execute(PARAMS_UPSERT, params)
     return int(row.scored), int(row.history)
 
 
-def _component(name: str, value: float, inputs: dict[str, Any]) -> ComponentRead:
-    weight = float(inputs["weights"][name])
+def _component(name: str, row: Any, params: ScoreParams) -> ComponentRead:
+    weight = float(params.weights[name])
+    value = float(getattr(row, name))
     return ComponentRead(
         value=round(value, 2),
         weight=weight,
         contribution=round(weight * value, 2),
-        weighted_count=round(float(inputs[f"{name}_weighted"]), 4),
-        target=round(float(inputs["targets"][name]), 4),
+        weighted_count=round(float(getattr(row, f"{name}_weighted")), 4),
+        target=round(float(params.targets[name]), 4),
         cadence_per_year=CADENCE_PER_YEAR[name],
-        counts={key: int(inputs[key]) for key in COUNTS[name]},
+        counts={key: int(getattr(row, key)) for key in COUNTS[name]},
     )
 
 
-def _explain(row: Any, *, stored: bool, at: datetime) -> ContactScoreRead:
-    inputs: dict[str, Any] = row.inputs
+def _explain(row: Any, params: ScoreParams, *, stored: bool, at: datetime) -> ContactScoreRead:
     return ContactScoreRead(
         contact_id=row.contact_id,
         score=round(row.score, 2),
-        components=ScoreComponents(
-            **{name: _component(name, getattr(row, name), inputs) for name in COMPONENTS}
-        ),
+        components=ScoreComponents(**{name: _component(name, row, params) for name in COMPONENTS}),
         change=round(row.change, 2) if stored else 0.0,
         previous_score=(
             round(row.previous_score, 2) if stored and row.previous_score is not None else None
         ),
         previous_computed_at=row.previous_computed_at if stored else None,
         computed_at=row.computed_at if stored else at,
-        window_days=int(inputs["window_days"]),
-        half_life_days=float(inputs["half_life_days"]),
+        window_days=params.window_days,
+        half_life_days=params.half_life_days,
         stored=stored,
+    )
+
+
+async def _stored_params(session: AsyncSession, workspace_id: uuid.UUID) -> ScoreParams | None:
+    stmt = select(ScoreParamSet).where(ScoreParamSet.workspace_id == workspace_id)
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        return None
+    return ScoreParams(
+        window_days=row.window_days,
+        weights={k: float(v) for k, v in row.weights.items()},
+        targets={k: float(v) for k, v in row.targets.items()},
+        half_life_days=row.half_life_days,
     )
 
 
@@ -167,11 +184,14 @@ async def get_score(
     )
     stored = (await session.execute(stmt)).scalar_one_or_none()
     if stored is not None:
-        return _explain(stored, stored=True, at=at)
-    params = (await score_params(session, workspace_id)).bind(workspace_id, at)
-    params["contact_id"] = contact_id
-    row = (await session.execute(SCORE_SELECT, params)).one()
-    return _explain(row, stored=False, at=at)
+        params = await _stored_params(session, workspace_id)
+        if params is not None:  # always, since the run that stored the score wrote them
+            return _explain(stored, params, stored=True, at=at)
+    current = await score_params(session, workspace_id)
+    bound = current.bind(workspace_id, at)
+    bound["contact_id"] = contact_id
+    row = (await session.execute(SCORE_SELECT, bound)).one()
+    return _explain(row, current, stored=False, at=at)
 
 
 def _order_keys(order: ScoreOrder) -> tuple[list[SortKey], bool]:
