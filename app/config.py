@@ -15,6 +15,9 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+#: Seconds kept free at the end of a webhook lease for recording a round's results: an
+#: attempt may only start if it can end (timeout) this long before the lease does.
+WEBHOOK_LEASE_MARGIN_SECONDS = 5.0
 
 
 class Settings(BaseSettings):
@@ -53,6 +56,17 @@ class Settings(BaseSettings):
     def _schedule_is_numbers(cls, value: str) -> str:
         parse_retry_schedule(value)
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        least = self.webhook_timeout_seconds + WEBHOOK_LEASE_MARGIN_SECONDS
+        if self.webhook_lease_seconds <= least:
+            raise ValueError(
+                "RAPPORT_WEBHOOK_LEASE_SECONDS must exceed RAPPORT_WEBHOOK_TIMEOUT_SECONDS + "
+                f"{WEBHOOK_LEASE_MARGIN_SECONDS:g} (got {self.webhook_lease_seconds:g}; "
+                f"at least {least:g} needed), or no attempt could finish inside its lease"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

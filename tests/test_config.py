@@ -74,3 +74,14 @@ def test_api_key_cache_up_to_five_seconds_is_accepted(
 
 def test_api_key_cache_defaults_to_five_seconds(env: pytest.MonkeyPatch) -> None:
     assert _settings_from(env, {}).api_key_cache_seconds == 5.0
+
+
+def test_a_lease_shorter_than_an_attempt_is_refused(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="RAPPORT_WEBHOOK_LEASE_SECONDS"):
+        _settings_from(
+            env, {"RAPPORT_WEBHOOK_LEASE_SECONDS": "20", "RAPPORT_WEBHOOK_TIMEOUT_SECONDS": "15"}
+        )
+    settings = _settings_from(
+        env, {"RAPPORT_WEBHOOK_LEASE_SECONDS": "21", "RAPPORT_WEBHOOK_TIMEOUT_SECONDS": "15"}
+    )
+    assert settings.webhook_lease_seconds == 21

@@ -27,7 +27,7 @@ from datetime import datetime
 import aiohttp
 
 from app.clock import Clock
-from app.config import Settings
+from app.config import WEBHOOK_LEASE_MARGIN_SECONDS, Settings
 from app.db import Database
 from app.metrics import WEBHOOK_ATTEMPTS
 from app.services import webhook_health
@@ -38,9 +38,6 @@ from app.services.webhook_retry import next_attempt_at
 from app.services.webhook_sender import Outcome, new_session, payload_bytes, send
 
 log = logging.getLogger("rapport.webhooks")
-
-#: Seconds kept free at the end of a lease for recording the round's results.
-LEASE_MARGIN_SECONDS = 5.0
 
 
 class _Untried:
@@ -101,7 +98,7 @@ class WebhookDispatcher:
         ends; deliveries whose turn comes later go back to the queue untried.
         """
         s = self.settings
-        return s.webhook_lease_seconds - s.webhook_timeout_seconds - LEASE_MARGIN_SECONDS
+        return s.webhook_lease_seconds - s.webhook_timeout_seconds - WEBHOOK_LEASE_MARGIN_SECONDS
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many deliveries were claimed."""
