@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from bench_contacts_common import admin, server_url, with_database
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -51,31 +50,6 @@ from app.services.workspaces import create_workspace
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _server_url() -> str:
-    configured = os.environ.get("DATABASE_URL")
-    if configured:
-        return configured
-    from app.embedded_db import embedded_url
-
-    return embedded_url(ROOT / ".rapport", "postgres")
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _admin(server: str, sql: str) -> None:
-    engine = create_async_engine(
-        async_url(_with_database(server, "postgres")),
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-    )
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
 
 
 LOAD = [
@@ -135,7 +109,7 @@ RESET = [
 
 async def _reusable(server: str, name: str, contacts: int, due: int) -> bool:
     """Whether ``name`` is a database this script built with these sizes (``--reuse``)."""
-    url = _with_database(server, name)
+    url = with_database(server, name)
     engine = create_async_engine(async_url(url), poolclass=NullPool)
     try:
         async with engine.connect() as conn:
@@ -154,13 +128,13 @@ async def build(
     server: str, name: str, contacts: int, future: int, due: int, *, reuse: bool = False
 ) -> str:
     if reuse and await _reusable(server, name, contacts, due):
-        url = _with_database(server, name)
+        url = with_database(server, name)
         await _reset(url)
         print(f"  reusing {name}")
         return url
-    await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    url = _with_database(server, name)
+    await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin(server, f'CREATE DATABASE "{name}"')
+    url = with_database(server, name)
     await upgrade_async(url)
     db = Database.from_url(url, pool_size=2)
     started = time.perf_counter()
@@ -240,7 +214,7 @@ async def main() -> None:
         "--reuse", action="store_true", help="use databases kept by --keep when their sizes match"
     )
     args = parser.parse_args()
-    server = _server_url()
+    server = server_url()
     results = {}
     for label, contacts in (("small", args.small), ("large", args.large)):
         name = f"rapport_bench_sched_{label}"
@@ -250,7 +224,7 @@ async def main() -> None:
         results[label] = statistics.median(times)
         print(f"  tick times (s): {', '.join(f'{t:.3f}' for t in times)}", flush=True)
         if not args.keep:
-            await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     small, large = results["small"], results["large"]
     print()
     print(f"tick, {args.small:,} contacts: {small:.3f} s (median of {args.runs})")

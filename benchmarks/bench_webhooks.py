@@ -17,29 +17,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
-import sys
 import time
 import uuid
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+from bench_contacts_common import admin, server_url, with_database
+from sqlalchemy import func, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.clock import SystemClock  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.db import Database, async_url  # noqa: E402
-from app.migrations import upgrade_async  # noqa: E402
-from app.models.webhook import WebhookDelivery, WebhookEndpointCreate  # noqa: E402
-from app.services.events import record_events  # noqa: E402
-from app.services.webhook_dispatcher import WebhookDispatcher  # noqa: E402
-from app.services.webhook_endpoints import UrlPolicy, create_endpoint  # noqa: E402
-from app.services.workspaces import create_workspace  # noqa: E402
+from app.clock import SystemClock
+from app.config import Settings
+from app.db import Database
+from app.migrations import upgrade_async
+from app.models.webhook import WebhookDelivery, WebhookEndpointCreate
+from app.services.events import record_events
+from app.services.webhook_dispatcher import WebhookDispatcher
+from app.services.webhook_endpoints import UrlPolicy, create_endpoint
+from app.services.workspaces import create_workspace
 
 RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 
@@ -79,38 +71,13 @@ def _receiver(port_queue: multiprocessing.Queue[int]) -> None:
     asyncio.run(main())
 
 
-def _server_url() -> str:
-    configured = os.environ.get("DATABASE_URL")
-    if configured:
-        return configured
-    from app.embedded_db import embedded_url
-
-    return embedded_url(ROOT / ".rapport", "postgres")
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _admin(server: str, sql: str) -> None:
-    engine = create_async_engine(
-        async_url(_with_database(server, "postgres")),
-        poolclass=NullPool,
-        isolation_level="AUTOCOMMIT",
-    )
-    async with engine.connect() as conn:
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
 async def bench(
     events: int, batch: int, concurrency: int, receiver_port: int
 ) -> tuple[float, float]:
-    server = _server_url()
+    server = server_url()
     name = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    url = _with_database(server, name)
+    await admin(server, f'CREATE DATABASE "{name}"')
+    url = with_database(server, name)
     try:
         await upgrade_async(url)
         settings = Settings(
@@ -153,7 +120,7 @@ async def bench(
             raise SystemExit(f"not every delivery succeeded: {counts}")
         return elapsed, cpu
     finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
