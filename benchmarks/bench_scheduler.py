@@ -34,7 +34,6 @@ import asyncio
 import statistics
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bench_contacts_common import admin, server_url, with_database
 from sqlalchemy import text
@@ -49,7 +48,6 @@ from app.services.scheduler import emit_touches, top_up_touches
 from app.services.workspaces import create_workspace
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 LOAD = [
