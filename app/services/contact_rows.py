@@ -8,11 +8,12 @@ disagree with the lists they are derived from.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import phonenumbers
+from pydantic import TypeAdapter
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -180,17 +181,22 @@ async def check_member(
 
 
 def external_ids_of(contact_id: Any) -> ColumnElement[Any]:
-    """``{source: external_id}`` of a contact, as one correlated subquery."""
+    """``{source: external_id}`` of a contact, as one correlated subquery.
+
+    Built on the tables rather than the mapped classes, so a statement of plain columns
+    that includes it stays a Core statement (no ORM compile and execution step).
+    """
+    ids = ContactExternalId.__table__.c
     agg = func.coalesce(
-        func.jsonb_object_agg(ContactExternalId.source, ContactExternalId.external_id),
+        func.jsonb_object_agg(ids.source, ids.external_id),
         literal_column("'{}'::jsonb"),
         type_=JSONB,
     )
     return (
         select(agg)
         .where(
-            ContactExternalId.workspace_id == Contact.workspace_id,
-            ContactExternalId.contact_id == contact_id,
+            ids.workspace_id == Contact.__table__.c.workspace_id,
+            ids.contact_id == contact_id,
         )
         .scalar_subquery()
     )
@@ -200,7 +206,7 @@ _HIDDEN = ("search", "name_key", "workspace_id")  # generated for indexes, never
 STORED_COLUMNS = [c for c in Contact.__table__.columns if c.name not in _HIDDEN]
 READ_COLUMNS: list[ColumnElement[Any]] = [
     *STORED_COLUMNS,
-    external_ids_of(Contact.id).label("external_ids"),
+    external_ids_of(Contact.__table__.c.id).label("external_ids"),
 ]
 
 
@@ -217,3 +223,17 @@ def to_read(row: Mapping[str, Any], external_ids: Mapping[str, str] | None = Non
     if external_ids is not None:
         values["external_ids"] = external_ids
     return ContactRead.model_validate(values)
+
+
+_READ_LIST: TypeAdapter[list[ContactRead]] = TypeAdapter(list[ContactRead])
+
+
+def to_read_many(rows: Iterable[Mapping[str, Any]]) -> list[ContactRead]:
+    """``to_read`` of each row, validated in one call: half the cost of one call per row
+    on a page of 50 (py-spy: ``model_validate`` was the largest item of a list request)."""
+    values = []
+    for row in rows:
+        value = dict(row)
+        value["display_name"] = display_name(row)
+        values.append(value)
+    return _READ_LIST.validate_python(values)

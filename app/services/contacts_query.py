@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.errors import ValidationFailed
 from app.models.contact import Contact
 from app.models.contact_schemas import ContactRead
-from app.services.contact_rows import READ_COLUMNS, to_read
+from app.services.contact_rows import READ_COLUMNS, to_read_many
 from app.services.pagination import PageRequest, SortKey, keyset_page
 
 ContactSort = Literal["name", "-name", "created", "-created", "last_engaged", "-last_engaged"]
@@ -36,9 +36,12 @@ CONTACT_SORTS: tuple[ContactSort, ...] = (
     "-last_engaged",
 )
 ConsentChannel = Literal["email", "sms", "call", "mail"]
+# The table's columns, not the mapped class's attributes: the statement stays Core, which
+# skips the ORM's compile and result steps (a tenth of a list request's CPU in py-spy).
+_C = Contact.__table__.c
 
 # Must read exactly like the index expression for the planner to use that index.
-ENGAGED = func.coalesce(Contact.last_engaged_at, literal_column("'-infinity'::timestamptz"))
+ENGAGED = func.coalesce(_C.last_engaged_at, literal_column("'-infinity'::timestamptz"))
 _PHONE_LIKE = re.compile(r"^[\d\s()+./-]+$")
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 
@@ -81,33 +84,33 @@ def prefix_query(q: str) -> ColumnElement[Any]:
 
 
 def filtered(stmt: Select[Any], workspace_id: uuid.UUID, f: ContactFilters) -> Select[Any]:
-    stmt = stmt.where(Contact.workspace_id == workspace_id)
+    stmt = stmt.where(_C.workspace_id == workspace_id)
     if f.segment is not None:
-        stmt = stmt.where(Contact.segment == f.segment)
+        stmt = stmt.where(_C.segment == f.segment)
     if f.tags_any:
-        stmt = stmt.where(Contact.tags.overlap(f.tags_any))
+        stmt = stmt.where(_C.tags.overlap(f.tags_any))
     if f.tags_all:
-        stmt = stmt.where(Contact.tags.contains(f.tags_all))
+        stmt = stmt.where(_C.tags.contains(f.tags_all))
     if f.owner_id is not None:
-        stmt = stmt.where(Contact.owner_id == f.owner_id)
+        stmt = stmt.where(_C.owner_id == f.owner_id)
     if f.advocacy_stage is not None:
-        stmt = stmt.where(Contact.advocacy_stage == f.advocacy_stage)
+        stmt = stmt.where(_C.advocacy_stage == f.advocacy_stage)
     if f.allied_category is not None:
-        stmt = stmt.where(Contact.allied_category == f.allied_category)
+        stmt = stmt.where(_C.allied_category == f.allied_category)
     if f.consent is not None:
-        stmt = stmt.where(Contact.consent[f.consent]["status"].astext == "granted")
+        stmt = stmt.where(_C.consent[f.consent]["status"].astext == "granted")
     if f.do_not_contact is not None:
-        stmt = stmt.where(Contact.do_not_contact.is_(f.do_not_contact))
+        stmt = stmt.where(_C.do_not_contact.is_(f.do_not_contact))
     if f.q is not None:
-        stmt = stmt.where(Contact.search.bool_op("@@")(prefix_query(f.q)))
+        stmt = stmt.where(_C.search.bool_op("@@")(prefix_query(f.q)))
     if f.engaged_before is not None:
         stmt = stmt.where(ENGAGED < f.engaged_before)  # noqa: SIM300
     if f.engaged_after is not None:
         stmt = stmt.where(ENGAGED >= f.engaged_after)  # noqa: SIM300
     if f.updated_since is not None:
-        stmt = stmt.where(Contact.updated_at >= f.updated_since)
+        stmt = stmt.where(_C.updated_at >= f.updated_since)
     if f.lapsed is not None:
-        flag = Contact.lapsed_at.is_not(None) if f.lapsed else Contact.lapsed_at.is_(None)
+        flag = _C.lapsed_at.is_not(None) if f.lapsed else _C.lapsed_at.is_(None)
         stmt = stmt.where(flag)
     return stmt
 
@@ -115,11 +118,11 @@ def filtered(stmt: Select[Any], workspace_id: uuid.UUID, f: ContactFilters) -> S
 def sort_keys(sort: ContactSort) -> list[SortKey]:
     match sort.lstrip("-"):
         case "name":
-            return [Contact.sort_name, Contact.id]
+            return [_C.sort_name, _C.id]
         case "created":
-            return [Contact.created_at, Contact.id]
+            return [_C.created_at, _C.id]
         case _:
-            return [ENGAGED, Contact.id]
+            return [ENGAGED, _C.id]
 
 
 async def list_contacts(
@@ -139,4 +142,4 @@ async def list_contacts(
         sort=f"contacts:{sort}",
         descending=sort.startswith("-"),
     )
-    return [to_read(dict(r._mapping)) for r in rows], cursor
+    return to_read_many(r._asdict() for r in rows), cursor
