@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from app.config import Settings, get_settings
 
@@ -99,16 +101,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     uvicorn.run(
-        "app.main:create_production_app",
+        "app.cli:production_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        loop="uvloop",  # what "auto" picks when uvicorn[standard] is installed; now required
+        http="httptools",
         log_config=None,
         access_log=False,
         proxy_headers=True,
     )
     return 0
+
+
+def production_app() -> Any:
+    """uvicorn's factory: the app from the environment, with the startup heap frozen.
+
+    What importing and building the app allocates (~250,000 objects: SQLAlchemy, FastAPI
+    and pydantic state) lives as long as the process, yet the cyclic GC walked all of it on
+    every full collection: 2.3 ms of a 50-contact page's 8.5 ms CPU. ``gc.freeze()`` moves
+    it out of the collector's sight; garbage made while serving is collected as before.
+    """
+    from app.main import create_production_app
+
+    app = create_production_app()
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

@@ -88,9 +88,3 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
-    # No line shows the caller's file and line, the thread or the process: don't collect
-    # them for every record (the logging docs' "Optimization" section).
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
