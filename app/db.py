@@ -25,11 +25,14 @@ opened and closed again on every burst above ``pool_size``; the same ceiling of
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -40,6 +43,19 @@ from sqlalchemy.ext.asyncio import (
 )
 
 _READ_ONLY = text("SET LOCAL transaction_read_only = on")
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def _json_loads(document: str) -> Any:
+    """JSON columns decoded by orjson (a contact has seven, a page of 50 made 350
+    ``json.loads`` calls). Integers orjson cannot hold exactly (past 64 bits, say in a
+    client's custom fields; it would make them floats) and what it refuses go to ``json``."""
+    if _LONG_NUMBER.search(document) is None:
+        try:
+            return orjson.loads(document)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(document)
 
 
 def async_url(url: str) -> str:
@@ -69,7 +85,11 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
-        common: dict[str, Any] = {"pool_pre_ping": False, "hide_parameters": True}
+        common: dict[str, Any] = {
+            "pool_pre_ping": False,
+            "hide_parameters": True,
+            "json_deserializer": _json_loads,
+        }
         engine = create_async_engine(
             async_url(url), pool_size=2 * pool_size, max_overflow=0, **common
         )
