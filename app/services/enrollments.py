@@ -23,10 +23,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, any_, exists, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
@@ -183,6 +196,54 @@ async def enroll_many(
     return len(ids), total - len(ids)
 
 
+def _auto_enroll_statement() -> Any:
+    """``auto_enroll``'s ``INSERT … SELECT``, built once with bind parameters: building
+    it per call cost more CPU than the rest of ``POST /v1/contacts`` (py-spy)."""
+    plan = TouchPlan
+    workspace_id = bindparam("workspace_id", type_=Uuid)
+    audience = (Contact.segment == any_(plan.audience_segments)) | Contact.tags.overlap(
+        plan.audience_tags
+    )
+    already = exists().where(
+        Enrollment.workspace_id == workspace_id,
+        Enrollment.plan_id == plan.id,
+        Enrollment.contact_id == Contact.id,
+    )
+    at = bindparam("at", type_=DateTime(timezone=True))
+    cols: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "status": literal("active"),
+        "start_date": bindparam("start", type_=Date),
+        "materialized_until": bindparam("horizon", type_=Date),  # nothing planned yet
+        "version": literal(1),
+        "created_at": at,
+        "updated_at": at,
+        "plan_id": plan.id,
+        "source": literal("auto"),
+        "id": func.gen_random_uuid(),
+        "contact_id": Contact.id,
+    }
+    pick = (
+        select(*[v.label(k) for k, v in cols.items()])
+        .select_from(Contact)
+        .join(plan, and_(plan.workspace_id == Contact.workspace_id, plan.active.is_(True)))
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.id == any_(bindparam("contact_ids", type_=ARRAY(Uuid))),
+            Contact.do_not_contact.is_(False),
+            audience,
+            ~already,
+        )
+    )
+    table = cast(Table, Enrollment.__table__)  # Core: the ORM reads parameters as rows
+    return (
+        insert(table).from_select(list(cols), pick).on_conflict_do_nothing().returning(table.c.id)
+    )
+
+
+_AUTO_ENROLL = _auto_enroll_statement()
+
+
 async def auto_enroll(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -201,40 +262,15 @@ async def auto_enroll(
     """
     if not contact_ids:
         return 0
-    plan = TouchPlan
-    audience = (Contact.segment == any_(plan.audience_segments)) | Contact.tags.overlap(
-        plan.audience_tags
-    )
-    already = exists().where(
-        Enrollment.workspace_id == workspace_id,
-        Enrollment.plan_id == plan.id,
-        Enrollment.contact_id == Contact.id,
-    )
     start = at.date()
-    cols = _values(workspace_id, start, at)
-    cols["plan_id"] = plan.id
-    cols["source"] = literal("auto")
-    cols["id"] = func.gen_random_uuid()
-    cols["contact_id"] = Contact.id
-    pick = (
-        select(*[v.label(k) for k, v in cols.items()])
-        .select_from(Contact)
-        .join(plan, and_(plan.workspace_id == Contact.workspace_id, plan.active.is_(True)))
-        .where(
-            Contact.workspace_id == workspace_id,
-            Contact.id.in_(list(contact_ids)),
-            Contact.do_not_contact.is_(False),
-            audience,
-            ~already,
-        )
-    )
-    stmt = (
-        insert(Enrollment)
-        .from_select(list(cols), pick)
-        .on_conflict_do_nothing()
-        .returning(Enrollment.id)
-    )
-    ids = [r.id for r in await session.execute(stmt)]
+    params = {
+        "workspace_id": workspace_id,
+        "contact_ids": list(contact_ids),
+        "start": start,
+        "horizon": start - timedelta(days=1),
+        "at": at,
+    }
+    ids = [r.id for r in await session.execute(_AUTO_ENROLL, params)]
     await touch_materialize.materialize(session, [(workspace_id, i) for i in ids[:plan_now]], at=at)
     return len(ids)
 

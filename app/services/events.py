@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, literal_column, or_, select
+from sqlalchemy import Table, func, insert, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,6 +21,8 @@ from app.services.pagination import PageRequest, keyset_page
 from app.services.webhook_fanout import fan_out
 
 EVENT_ID_PREFIX = "evt_"
+# On the table, built once: the mapped-class bulk insert cost a fifth of a POST's CPU.
+_INSERT = insert(cast(Table, Event.__table__)).returning(Event.__table__.c.id)
 
 
 def public_event_id(event_uid: uuid.UUID) -> str:
@@ -47,7 +49,7 @@ async def record_events(
         }
         for event_type, data in items
     ]
-    result = await session.execute(insert(Event).returning(Event.id), rows)
+    result = await session.execute(_INSERT, rows)
     ids = [int(i) for i in result.scalars()]
     await fan_out(session, workspace_id, ids, at=at)  # deliveries commit with their events
     return ids
