@@ -211,7 +211,8 @@ READ_COLUMNS: list[ColumnElement[Any]] = [
 
 
 def display_name(row: Mapping[str, Any]) -> str:
-    person = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+    first, last = row["first_name"], row["last_name"]
+    person = f"{first} {last}" if first and last else (first or last or "")
     if row["kind"] == "business" or not person:
         return str(row["company_name"] or person)
     return person
@@ -234,6 +235,6 @@ def to_read_many(rows: Iterable[Mapping[str, Any]]) -> list[ContactRead]:
     values = []
     for row in rows:
         value = dict(row)
-        value["display_name"] = display_name(row)
+        value["display_name"] = display_name(value)
         values.append(value)
     return _READ_LIST.validate_python(values)

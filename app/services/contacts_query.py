@@ -142,4 +142,5 @@ async def list_contacts(
         sort=f"contacts:{sort}",
         descending=sort.startswith("-"),
     )
-    return to_read_many(r._asdict() for r in rows), cursor
+    fields = rows[0]._fields if rows else ()
+    return to_read_many(dict(zip(fields, r, strict=True)) for r in rows), cursor
