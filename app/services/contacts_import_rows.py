@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import ContactExternalId
@@ -27,6 +26,27 @@ WRITTEN = (
     "phone_search",
 )
 Ext = ContactExternalId
+
+# Keys travel as two arrays: a row-value IN list of a thousand pairs costs more to plan
+# than to run (250 ms a batch, measured by bench_import), an unnest join a few ms.
+_KNOWN = text(
+    """
+    SELECT e.source, e.external_id, e.contact_id
+    FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS k(source, external_id)
+    JOIN contact_external_ids AS e
+      ON e.workspace_id = :ws AND e.source = k.source AND e.external_id = k.external_id
+    """
+)
+_CLAIM = text(
+    """
+    INSERT INTO contact_external_ids (workspace_id, source, external_id, contact_id)
+    SELECT :ws, k.source, k.external_id, k.contact_id
+    FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]), CAST(:contacts AS uuid[]))
+         AS k(source, external_id, contact_id)
+    ON CONFLICT DO NOTHING
+    RETURNING source, external_id
+    """
+)
 
 
 @dataclass
@@ -58,10 +78,12 @@ async def known_keys(
 ) -> dict[Key, uuid.UUID]:
     if not keys:
         return {}
-    stmt = select(Ext.source, Ext.external_id, Ext.contact_id).where(
-        Ext.workspace_id == workspace_id, tuple_(Ext.source, Ext.external_id).in_(list(keys))
+    pairs = list(keys)
+    rows = await session.execute(
+        _KNOWN,
+        {"ws": workspace_id, "sources": [s for s, _ in pairs], "ids": [e for _, e in pairs]},
     )
-    return {(r.source, r.external_id): r.contact_id for r in await session.execute(stmt)}
+    return {(r.source, r.external_id): r.contact_id for r in rows}
 
 
 async def claim(
@@ -70,17 +92,16 @@ async def claim(
     """Insert external ids; returns the keys a concurrent writer took first."""
     if not claims:
         return set()
-    values = [
-        {"workspace_id": workspace_id, "source": s, "external_id": e, "contact_id": c}
-        for c, (s, e) in claims
-    ]
-    stmt = (
-        pg_insert(Ext)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(Ext.source, Ext.external_id)
+    rows = await session.execute(
+        _CLAIM,
+        {
+            "ws": workspace_id,
+            "sources": [s for _c, (s, _e) in claims],
+            "ids": [e for _c, (_s, e) in claims],
+            "contacts": [c for c, _key in claims],
+        },
     )
-    won = {(r.source, r.external_id) for r in await session.execute(stmt)}
+    won = {(r.source, r.external_id) for r in rows}
     return {key for _c, key in claims if key not in won}
 
 
