@@ -20,7 +20,8 @@ from pythonjsonlogger.json import JsonFormatter
 from app.request_context import current_request_id
 
 _RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
-_NOT_EXTRA = frozenset(RESERVED_ATTRS) | {"request_id", "message", "asctime"}
+# ``color_message`` is uvicorn's ANSI-coloured copy of the message, for terminals only.
+_NOT_EXTRA = frozenset(RESERVED_ATTRS) | {"request_id", "message", "asctime", "color_message"}
 # Values python-json-logger would turn into text its own way: leave them to it.
 _PASSTHROUGH = (
     orjson.OPT_PASSTHROUGH_DATETIME
@@ -86,5 +87,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [json_handler(sys.stderr)]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    for noisy in ("uvicorn.access",):  # our middleware writes the access line, with more
         logging.getLogger(noisy).disabled = True
+    # APScheduler reports every tick ("Running job", "executed successfully") at INFO:
+    # two lines every 30 s that say nothing. Its warnings and errors still come through.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

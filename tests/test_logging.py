@@ -106,3 +106,25 @@ def test_configure_logging_writes_one_json_object_per_line_to_stderr(
     assert [(line["message"], line["level"], line["request_id"]) for line in lines] == [
         ("kept", "WARNING", "cfg-1")
     ]
+
+
+def test_ticks_and_terminal_colours_stay_out_of_the_logs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    aps = logging.getLogger("apscheduler")
+    saved = (root.handlers[:], root.level, aps.level, logging.getLogger("uvicorn.access").disabled)
+    try:
+        configure_logging("info")
+        aps.getChild("executors.default").info("Running job")
+        aps.getChild("scheduler").warning("job missed")
+        logging.getLogger("uvicorn.error").info(
+            "Started server process [%d]", 7, extra={"color_message": "\x1b[36m%d\x1b[0m"}
+        )
+    finally:
+        root.handlers[:], level, aps_level, logging.getLogger("uvicorn.access").disabled = saved
+        root.setLevel(level)
+        aps.setLevel(aps_level)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    assert [line["message"] for line in lines] == ["job missed", "Started server process [7]"]
+    assert all("color_message" not in line for line in lines)
