@@ -7,22 +7,41 @@ still running (see ``app.models.event``), so a poller never skips a late commit.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, insert, literal_column, or_, select
+from sqlalchemy import func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models.event import Event, EventRead
+from app.models.event_catalogue import WEBHOOK_TEST
 from app.services.pagination import PageRequest, keyset_page
-from app.services.webhook_fanout import fan_out
+from app.services.webhook_fanout import deliveries_of
 
 EVENT_ID_PREFIX = "evt_"
-# On the table, built once: the mapped-class bulk insert cost a fifth of a POST's CPU.
-_INSERT = insert(cast(Table, Event.__table__)).returning(Event.__table__.c.id)
+# The events and their webhook deliveries in one statement: the deliveries are selected
+# from the rows the insert returns (a data-modifying CTE), so recording costs one round
+# trip and one execute, not two (each was a sixth of POST /v1/contacts' CPU). Rows go in
+# in the order given (WITH ORDINALITY), so sorted ids match the items. Data arrives as
+# JSON text, serialised by ``json.dumps`` like the engine's JSON type would.
+_RECORD = text(
+    f"""
+    WITH e AS (
+        INSERT INTO events (workspace_id, event_uid, type, occurred_at, data)
+        SELECT CAST(:workspace_id AS uuid), x.uid, x.type, CAST(:at AS timestamptz),
+               CAST(x.data AS jsonb)
+        FROM unnest(CAST(:uids AS uuid[]), CAST(:types AS text[]), CAST(:datas AS text[]))
+             WITH ORDINALITY AS x(uid, type, data, n)
+        ORDER BY x.n
+        RETURNING id, workspace_id, type, data
+    ), deliveries AS ({deliveries_of("e", "e.workspace_id = CAST(:workspace_id AS uuid)")})
+    SELECT id FROM e ORDER BY id
+    """
+)
 
 
 def public_event_id(event_uid: uuid.UUID) -> str:
@@ -36,23 +55,20 @@ async def record_events(
     *,
     at: datetime,
 ) -> list[int]:
-    """Insert events in one statement, inside the caller's transaction, and fan them out."""
+    """Insert events and their webhook deliveries in one statement, inside the caller's
+    transaction (deliveries commit with their events); returns the ids in item order."""
     if not items:
         return []
-    rows = [
-        {
-            "workspace_id": workspace_id,
-            "event_uid": uuid.uuid4(),
-            "type": event_type,
-            "occurred_at": at,
-            "data": data,
-        }
-        for event_type, data in items
-    ]
-    result = await session.execute(_INSERT, rows)
-    ids = [int(i) for i in result.scalars()]
-    await fan_out(session, workspace_id, ids, at=at)  # deliveries commit with their events
-    return ids
+    params = {
+        "workspace_id": workspace_id,
+        "at": at,
+        "uids": [uuid.uuid4() for _ in items],
+        "types": [event_type for event_type, _ in items],
+        "datas": [json.dumps(data) for _, data in items],
+        "test_type": WEBHOOK_TEST,
+    }
+    result = await session.execute(_RECORD, params)
+    return [int(i) for i in result.scalars()]
 
 
 async def record_event(
