@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.models.contact import Contact, ContactExternalId
 from app.models.contact_schemas import ContactCreate, ContactRead, ContactUpdate, ContactUpsert
-from app.services import enrollments
+from app.services import enrollments, touch_materialize
 from app.services.contact_rows import (
     DEFAULT_ROW,
+    DERIVED_COLUMNS,
     READ_COLUMNS,
     STORED_COLUMNS,
     WRITABLE_COLUMNS,
@@ -57,7 +58,36 @@ _BY_ID = select(*READ_COLUMNS).where(
     _CONTACTS.c.id == bindparam("contact_id"),
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=_CONTACTS)
-_INSERT = insert(_CONTACTS).returning(*STORED_COLUMNS)
+
+
+def _insert_and_enroll() -> Any:
+    """Insert a contact and enrol it in the plans whose audience it is in, one statement.
+
+    The enrolments are selected from the row the insert returns (a data-modifying CTE),
+    so a create costs one round trip and one execute for both; with no active plan whose
+    audience matches, the join finds nothing and nothing else happens. Every column is a
+    bind parameter: ``insert_contact`` always passes a full row (``DEFAULT_ROW`` and the
+    derived columns), so the statement and its compiled form are built once.
+    """
+    names = dict.fromkeys(
+        ("workspace_id", "id", *DEFAULT_ROW, *DERIVED_COLUMNS, "version", "created_at")
+    )
+    values = {n: bindparam(n, type_=_CONTACTS.c[n].type) for n in names}
+    values["updated_at"] = values["created_at"]
+    new = (
+        insert(_CONTACTS)
+        .values(values)
+        .returning(_CONTACTS.c.workspace_id, *STORED_COLUMNS)
+        .cte("new_contact")
+    )
+    enrolled = enrollments.auto_enroll_insert(new).cte("enrolled")
+    return select(
+        *[new.c[c.name] for c in STORED_COLUMNS],
+        select(func.array_agg(enrolled.c.id)).scalar_subquery().label("enrolled"),
+    )
+
+
+_INSERT_AND_ENROLL = _insert_and_enroll()
 
 
 async def _load_row(
@@ -119,16 +149,38 @@ async def insert_contact(
     external_ids: Mapping[str, str],
     *,
     at: datetime,
-) -> tuple[ContactRead, list[tuple[str, str]]]:
-    """Insert a contact from validated input columns; returns it and any taken external ids."""
+) -> tuple[ContactRead, list[uuid.UUID], list[tuple[str, str]]]:
+    """Insert a contact from validated input columns and auto-enrol it (``auto_enroll``'s
+    rules); returns it, its new enrolments (touches not planned yet: ``plan_enrolled``)
+    and any taken external ids."""
     row = derive({**DEFAULT_ROW, **values})
     check_rules(row)
     await check_member(session, workspace_id, row["owner_id"])
     contact_id = uuid.uuid4()
-    params = {"workspace_id": workspace_id, "id": contact_id, "created_at": at, "updated_at": at}
-    stored = (await session.execute(_INSERT, {**params, **row})).one()
+    start = at.date()
+    params = {
+        **row,
+        "workspace_id": workspace_id,
+        "id": contact_id,
+        "version": 1,
+        "created_at": at,
+        "start": start,
+        "horizon": start - timedelta(days=1),
+        "at": at,
+    }
+    stored = (await session.execute(_INSERT_AND_ENROLL, params)).one()._asdict()
+    enrolled: list[uuid.UUID] = stored.pop("enrolled") or []
     taken = await _claim_external_ids(session, workspace_id, contact_id, external_ids)
-    return to_read(stored._asdict(), dict(external_ids)), taken
+    return to_read(stored, dict(external_ids)), enrolled, taken
+
+
+async def plan_enrolled(
+    session: AsyncSession, workspace_id: uuid.UUID, enrolled: list[uuid.UUID], at: datetime
+) -> None:
+    """Plan the touches of a new contact's enrolments, as ``auto_enroll`` does."""
+    if enrolled:
+        keys = [(workspace_id, i) for i in enrolled[: enrollments.SYNC_LIMIT]]
+        await touch_materialize.materialize(session, keys, at=at)
 
 
 def _conflict(taken: list[tuple[str, str]]) -> Conflict:
@@ -140,11 +192,13 @@ async def create_contact(
     session: AsyncSession, workspace_id: uuid.UUID, data: ContactCreate, *, at: datetime
 ) -> ContactRead:
     values = {**input_columns(data, at=at)}
-    contact, taken = await insert_contact(session, workspace_id, values, data.external_ids, at=at)
+    contact, enrolled, taken = await insert_contact(
+        session, workspace_id, values, data.external_ids, at=at
+    )
     if taken:
         raise _conflict(taken)
     await record_event(session, workspace_id, "contact.created", event_data(contact), at=at)
-    await enrollments.auto_enroll(session, workspace_id, [contact.id], at)  # plan audiences
+    await plan_enrolled(session, workspace_id, enrolled, at)  # plan audiences
     return contact
 
 
@@ -288,7 +342,9 @@ async def upsert_by_external_id(
         try:
             async with session.begin_nested():
                 values = input_columns(changes, at=at)
-                contact, taken = await insert_contact(session, workspace_id, values, ids, at=at)
+                contact, enrolled, taken = await insert_contact(
+                    session, workspace_id, values, ids, at=at
+                )
                 if (source, external_id) in taken:
                     raise _LostRace
                 if taken:
@@ -296,7 +352,7 @@ async def upsert_by_external_id(
                 await record_event(
                     session, workspace_id, "contact.created", event_data(contact), at=at
                 )
-                await enrollments.auto_enroll(session, workspace_id, [contact.id], at)
+                await plan_enrolled(session, workspace_id, enrolled, at)
                 return contact, True
         except _LostRace:
             existing = await _find_by_external_id(session, workspace_id, source, external_id)

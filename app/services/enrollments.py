@@ -41,6 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from app.errors import Conflict, NotFound
 from app.models.contact import Contact
@@ -196,22 +198,29 @@ async def enroll_many(
     return len(ids), total - len(ids)
 
 
-def _auto_enroll_statement() -> Any:
-    """``auto_enroll``'s ``INSERT … SELECT``, built once with bind parameters: building
-    it per call cost more CPU than the rest of ``POST /v1/contacts`` (py-spy)."""
-    plan = TouchPlan
-    workspace_id = bindparam("workspace_id", type_=Uuid)
-    audience = (Contact.segment == any_(plan.audience_segments)) | Contact.tags.overlap(
-        plan.audience_tags
-    )
+def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any:
+    """``auto_enroll``'s ``INSERT … SELECT`` for the rows of ``contacts`` that pass ``where``:
+    every active plan of their workspace whose audience they are in, never twice.
+
+    ``contacts`` is the contacts table, or the rows a contact ``INSERT … RETURNING`` gives
+    a statement that creates a contact and enrols it at once (``create_contact``: a
+    data-modifying CTE; the table would not show the new row to the same statement).
+    Built once by each caller, with bind parameters ``start``, ``horizon`` and ``at``:
+    building it per call cost more CPU than the rest of ``POST /v1/contacts`` (py-spy).
+    """
+    c = contacts.c
+    plans = cast(Table, TouchPlan.__table__)
+    plan = plans.c
+    enrolled = cast(Table, Enrollment.__table__)
+    audience = (c.segment == any_(plan.audience_segments)) | c.tags.overlap(plan.audience_tags)
     already = exists().where(
-        Enrollment.workspace_id == workspace_id,
-        Enrollment.plan_id == plan.id,
-        Enrollment.contact_id == Contact.id,
+        enrolled.c.workspace_id == c.workspace_id,
+        enrolled.c.plan_id == plan.id,
+        enrolled.c.contact_id == c.id,
     )
     at = bindparam("at", type_=DateTime(timezone=True))
     cols: dict[str, Any] = {
-        "workspace_id": workspace_id,
+        "workspace_id": c.workspace_id,
         "status": literal("active"),
         "start_date": bindparam("start", type_=Date),
         "materialized_until": bindparam("horizon", type_=Date),  # nothing planned yet
@@ -221,23 +230,29 @@ def _auto_enroll_statement() -> Any:
         "plan_id": plan.id,
         "source": literal("auto"),
         "id": func.gen_random_uuid(),
-        "contact_id": Contact.id,
+        "contact_id": c.id,
     }
     pick = (
         select(*[v.label(k) for k, v in cols.items()])
-        .select_from(Contact)
-        .join(plan, and_(plan.workspace_id == Contact.workspace_id, plan.active.is_(True)))
-        .where(
-            Contact.workspace_id == workspace_id,
-            Contact.id == any_(bindparam("contact_ids", type_=ARRAY(Uuid))),
-            Contact.do_not_contact.is_(False),
-            audience,
-            ~already,
-        )
+        .select_from(contacts)
+        .join(plans, and_(plan.workspace_id == c.workspace_id, plan.active.is_(True)))
+        .where(*where, c.do_not_contact.is_(False), audience, ~already)
     )
-    table = cast(Table, Enrollment.__table__)  # Core: the ORM reads parameters as rows
+    # Core, on the table: the ORM would read the parameters as rows to bulk-insert.
     return (
-        insert(table).from_select(list(cols), pick).on_conflict_do_nothing().returning(table.c.id)
+        insert(enrolled)
+        .from_select(list(cols), pick)
+        .on_conflict_do_nothing()
+        .returning(enrolled.c.id)
+    )
+
+
+def _auto_enroll_statement() -> Any:
+    contacts = cast(Table, Contact.__table__)
+    return auto_enroll_insert(
+        contacts,
+        contacts.c.workspace_id == bindparam("workspace_id", type_=Uuid),
+        contacts.c.id == any_(bindparam("contact_ids", type_=ARRAY(Uuid))),
     )
 
 
