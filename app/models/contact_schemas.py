@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.models.common import InputModel, OutputModel
+from app.models.common import InputModel, OutputModel, omit_null
 from app.models.contact import AdvocacyStage, Segment
 from app.models.workspace import TimeZoneName
 
@@ -245,6 +245,8 @@ class ContactCreate(_ContactRules):
 
 class ContactUpdate(_ContactRules):
     """Fields sent replace the stored ones (lists and objects wholesale); omitted ones stay."""
+
+    model_config = ConfigDict(json_schema_extra=omit_null(*_NOT_NULL))
 
     kind: ContactKind | None = None
     first_name: Name | None = None

@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,7 +23,7 @@ from app.models.base import (
     tenant_fk,
     workspace_fk,
 )
-from app.models.common import InputModel, OutputModel
+from app.models.common import InputModel, OutputModel, omit_null
 
 ActivityKind = Literal[
     "seminar",
@@ -84,6 +84,10 @@ class ActivityCreate(InputModel):
 
 
 class ActivityUpdate(InputModel):
+    """Fields sent replace the stored ones; only ``audience`` may be cleared with null."""
+
+    model_config = ConfigDict(json_schema_extra=omit_null("kind", "name", "date", "cost"))
+
     kind: ActivityKind | None = None
     name: Text200 | None = None
     date: dt.date | None = None

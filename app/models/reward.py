@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import InputModel, OutputModel
+from app.models.common import InputModel, OutputModel, require_tag
 from app.models.money import CurrencyCode, Money, Percent, currency_column, money_column
 
 Trigger = Literal[
@@ -92,7 +92,7 @@ class _AmountModel(BaseModel):
     """Amount shapes are plain models: the discriminator must not pass through
     ``InputModel``'s catch-all validator (the rule that holds them checks NUL bytes)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=require_tag)
 
 
 class FixedAmount(_AmountModel):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query
 
 from app.deps import ClockDep, ReadAuth, SessionDep
 from app.models.analytics_schemas import PeriodRead
+from app.models.common import IsoDate
 from app.services.analytics_period import resolve_period
 
 
@@ -17,11 +17,11 @@ async def reporting_period(
     session: SessionDep,
     clock: ClockDep,
     start: Annotated[
-        date | None,
+        IsoDate | None,
         Query(alias="from", description="First day (workspace time zone); default: `to` - 364."),
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Last day, inclusive; default: today.")
+        IsoDate | None, Query(alias="to", description="Last day, inclusive; default: today.")
     ] = None,
 ) -> PeriodRead:
     return await resolve_period(session, auth.workspace_id, start, end, at=clock.now())

@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.models.common import require_tag
 from app.services.touch_window import business_day_after as business_day_after
 from app.services.touch_window import due_at as due_at
 from app.services.touch_window import next_window_open as next_window_open
@@ -29,7 +30,7 @@ ObservanceKind = Literal[
 class AfterEnrollment(BaseModel):
     """A one-off step, e.g. the weekly touches of the 8x8 plan."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=require_tag)
 
     kind: Literal["after_enrollment"] = "after_enrollment"
     days: int = Field(ge=0, le=3660)
@@ -38,7 +39,7 @@ class AfterEnrollment(BaseModel):
 class MonthlyOnDay(BaseModel):
     """Every N months on a day of the month; short months use their last day instead."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=require_tag)
 
     kind: Literal["monthly_day"] = "monthly_day"
     every_months: int = Field(ge=1, le=12)
@@ -49,7 +50,7 @@ class MonthlyOnDay(BaseModel):
 class NthWeekday(BaseModel):
     """Every N months on e.g. the 3rd Monday; nth=5 falls back to the last such weekday."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=require_tag)
 
     kind: Literal["nth_weekday"] = "nth_weekday"
     every_months: int = Field(ge=1, le=12)
@@ -61,7 +62,7 @@ class NthWeekday(BaseModel):
 class ObservanceRelative(BaseModel):
     """Yearly, relative to one of the contact's observances (cards must arrive before it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=require_tag)
 
     kind: Literal["observance"] = "observance"
     observance_kind: ObservanceKind
@@ -75,7 +76,7 @@ class YearlyDate(BaseModel):
     ``days_before`` moves the touch ahead of the date so a card arrives in time.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=require_tag)
 
     kind: Literal["yearly_date"] = "yearly_date"
     month: int = Field(ge=1, le=12)
