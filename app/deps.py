@@ -8,10 +8,13 @@ everything else these functions do.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Annotated, Any, TypeVar, get_origin
 
 from fastapi import Depends, Header, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
@@ -68,6 +71,56 @@ async def page_params(
     ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, cursor=cursor)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def query_model(
+    model: type[M], documented_order: Sequence[str]
+) -> tuple[Callable[[Request], Coroutine[Any, Any, M]], list[dict[str, Any]]]:
+    """A dependency reading a route's query parameters into ``model`` in one validation,
+    and the OpenAPI ``parameters`` FastAPI would have listed for them.
+
+    For routes with many filters: FastAPI resolves, extracts and validates each declared
+    query parameter on its own (GET /v1/contacts: 16 of them, ~500 Python calls a
+    request). Values are read as FastAPI reads them (the last of a repeated scalar, every
+    value of a list, an empty list as absent) and errors are FastAPI's, located at
+    ``["query", name]``. The route passes the parameters as ``openapi_extra``; they are
+    the model's own field schemas, in ``documented_order``.
+    """
+    fields = model.model_fields
+    lists = frozenset(n for n, f in fields.items() if get_origin(f.annotation) is list)
+    schema = model.model_json_schema()
+    assert "$defs" not in schema, "query fields must have inline schemas"
+    parameters: list[dict[str, Any]] = []
+    for name in documented_order:
+        parameter = {
+            "name": name,
+            "in": "query",
+            "required": fields[name].is_required(),
+            "schema": schema["properties"][name],
+        }
+        if fields[name].description is not None:
+            parameter["description"] = fields[name].description
+        parameters.append(parameter)
+
+    async def dependency(request: Request) -> M:
+        params = request.query_params
+        values: dict[str, Any] = {}
+        for name, value in params.items():
+            if name in fields:
+                values[name] = params.getlist(name) if name in lists else value
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError(
+                [{**e, "loc": ("query", *e["loc"])} for e in errors]
+            ) from None
+
+    dependency.__name__ = f"{model.__name__}_query"
+    return dependency, parameters
 
 
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')

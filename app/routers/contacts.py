@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Response, status
-from pydantic import AwareDatetime, BaseModel
+from fastapi import Depends, Path, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
 
-from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
+from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth, query_model
 from app.models.common import Page
 from app.models.contact import AdvocacyStage, Segment
 from app.models.contact_schemas import (
@@ -23,67 +24,75 @@ from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.common import api_router, set_etag
 from app.services import contacts, contacts_duplicates, contacts_merge
 from app.services.contacts_query import ConsentChannel, ContactFilters, ContactSort, list_contacts
+from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 
 router = api_router("contacts")
 
 
-async def contact_filters(
-    segment: Segment | None = None,
-    tags_any: Annotated[
-        list[str], Query(max_length=50, description="Contacts with at least one of these tags.")
-    ] = [],  # noqa: B006  (FastAPI copies query defaults)
-    tags_all: Annotated[
-        list[str], Query(max_length=50, description="Contacts with every one of these tags.")
-    ] = [],  # noqa: B006
-    owner_id: uuid.UUID | None = None,
-    advocacy_stage: AdvocacyStage | None = None,
-    allied_category: Annotated[str | None, Query(max_length=64)] = None,
-    consent: Annotated[
-        ConsentChannel | None, Query(description="Only contacts who granted this channel.")
-    ] = None,
-    do_not_contact: bool | None = None,
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=200,
-            description="Prefix search on name, company, e-mail and phone digits.",
-        ),
-    ] = None,
-    engaged_before: Annotated[
-        AwareDatetime | None,
-        Query(description="Last engaged before this time, or never: the losing-touch view."),
-    ] = None,
-    engaged_after: Annotated[
-        AwareDatetime | None, Query(description="Last engaged at or after this time.")
-    ] = None,
-    updated_since: AwareDatetime | None = None,
-    lapsed: Annotated[
-        bool | None,
-        Query(
-            description="`true`: contacts the nightly recompute marked lapsed (no engagement "
-            "for longer than the workspace's lapse threshold); `false`: the others."
-        ),
-    ] = None,
-) -> ContactFilters:
-    return ContactFilters(
-        segment=segment,
-        tags_any=tags_any,
-        tags_all=tags_all,
-        owner_id=owner_id,
-        advocacy_stage=advocacy_stage,
-        allied_category=allied_category,
-        consent=consent,
-        do_not_contact=do_not_contact,
-        q=q,
-        engaged_before=engaged_before,
-        engaged_after=engaged_after,
-        updated_since=updated_since,
-        lapsed=lapsed,
+class ContactListQuery(BaseModel):
+    """The query of ``GET /v1/contacts``: page, filters and sort, validated in one call
+    (``query_model``). Fields are in the order FastAPI used to validate them, so a
+    request with several bad values lists the errors in the same order."""
+
+    limit: int = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}."
+    )
+    cursor: str | None = Field(
+        None,
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `next_cursor` of the previous page, unchanged.",
+    )
+    segment: Segment | None = None
+    tags_any: list[str] = Field(
+        [], max_length=50, description="Contacts with at least one of these tags."
+    )
+    tags_all: list[str] = Field(
+        [], max_length=50, description="Contacts with every one of these tags."
+    )
+    owner_id: uuid.UUID | None = None
+    advocacy_stage: AdvocacyStage | None = None
+    allied_category: str | None = Field(None, max_length=64)
+    consent: ConsentChannel | None = Field(
+        None, description="Only contacts who granted this channel."
+    )
+    do_not_contact: bool | None = None
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Prefix search on name, company, e-mail and phone digits.",
+    )
+    engaged_before: AwareDatetime | None = Field(
+        None, description="Last engaged before this time, or never: the losing-touch view."
+    )
+    engaged_after: AwareDatetime | None = Field(
+        None, description="Last engaged at or after this time."
+    )
+    updated_since: AwareDatetime | None = None
+    lapsed: bool | None = Field(
+        None,
+        description="`true`: contacts the nightly recompute marked lapsed (no engagement "
+        "for longer than the workspace's lapse threshold); `false`: the others.",
+    )
+    sort: ContactSort = Field(
+        "name", description="`name`, `created` or `last_engaged`; `-` for descending."
     )
 
+    def page(self) -> PageRequest:
+        return PageRequest(limit=self.limit, cursor=self.cursor)
 
-FiltersDep = Annotated[ContactFilters, Depends(contact_filters)]
+    def filters(self) -> ContactFilters:
+        return ContactFilters(
+            **self.model_dump(exclude={"limit", "cursor", "sort"}, round_trip=True)
+        )
+
+
+_FILTER_FIELDS = [f.name for f in dataclasses.fields(ContactFilters)]
+contact_list_query, LIST_PARAMETERS = query_model(
+    ContactListQuery, ["sort", "limit", "cursor", *_FILTER_FIELDS]
+)
+ListQueryDep = Annotated[ContactListQuery, Depends(contact_list_query)]
 
 
 def _json(model: BaseModel) -> Response:
@@ -103,17 +112,13 @@ SourcePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 ExternalIdPath = Annotated[str, Path(min_length=1, max_length=255)]
 
 
-@router.get("/contacts", operation_id="listContacts")
+@router.get("/contacts", operation_id="listContacts", openapi_extra={"parameters": LIST_PARAMETERS})
 async def list_contacts_route(
-    auth: ReadAuth,
-    session: SessionDep,
-    page: PageDep,
-    filters: FiltersDep,
-    sort: Annotated[
-        ContactSort, Query(description="`name`, `created` or `last_engaged`; `-` for descending.")
-    ] = "name",
+    auth: ReadAuth, session: SessionDep, query: ListQueryDep
 ) -> Page[ContactRead]:
-    items, cursor = await list_contacts(session, auth.workspace_id, page, filters, sort=sort)
+    items, cursor = await list_contacts(
+        session, auth.workspace_id, query.page(), query.filters(), sort=query.sort
+    )
     return Page[ContactRead](data=items, next_cursor=cursor)
 
 
