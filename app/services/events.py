@@ -17,6 +17,7 @@ from sqlalchemy import func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db import DriverStatement, fetch_column
 from app.models.event import Event, EventRead
 from app.models.event_catalogue import WEBHOOK_TEST
 from app.services.pagination import PageRequest, keyset_page
@@ -27,7 +28,8 @@ EVENT_ID_PREFIX = "evt_"
 # from the rows the insert returns (a data-modifying CTE), so recording costs one round
 # trip and one execute, not two (each was a sixth of POST /v1/contacts' CPU). Rows go in
 # in the order given (WITH ORDINALITY), so sorted ids match the items. Data arrives as
-# JSON text, serialised by ``json.dumps`` like the engine's JSON type would.
+# JSON text, serialised by ``json.dumps`` like the engine's JSON type would. The statement
+# runs on the driver (``fetch_column``): SQLAlchemy's execute path was most of its CPU.
 _RECORD = text(
     f"""
     WITH e AS (
@@ -42,6 +44,7 @@ _RECORD = text(
     SELECT id FROM e ORDER BY id
     """
 )
+_RECORD_DRIVER = DriverStatement(_RECORD)  # on the driver once the transaction has begun
 
 
 def public_event_id(event_uid: uuid.UUID) -> str:
@@ -67,8 +70,7 @@ async def record_events(
         "datas": [json.dumps(data) for _, data in items],
         "test_type": WEBHOOK_TEST,
     }
-    result = await session.execute(_RECORD, params)
-    return [int(i) for i in result.scalars()]
+    return [int(i) for i in await fetch_column(session, _RECORD_DRIVER, params)]
 
 
 async def record_event(
