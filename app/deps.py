@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar, get_origin
 from fastapi import Depends, Header, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
@@ -123,6 +123,7 @@ def query_model(
     return dependency, parameters
 
 
+_IF_MATCH = r'^\s*(\*|(W/)?"\d{1,18}")\s*$'
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
 
 
@@ -132,9 +133,11 @@ async def if_match(
         Header(
             alias="If-Match",
             max_length=64,
-            pattern=r'^\s*(\*|(W/)?"\d{1,18}")\s*$',
+            pattern=_IF_MATCH,
             description='The `ETag` you read, e.g. `"3"`; a stale one gets 412.',
         ),
+        # A header is absent or a string: a `null` arm would document the literal "null".
+        WithJsonSchema({"type": "string", "maxLength": 64, "pattern": _IF_MATCH}),
     ] = None,
 ) -> int | None:
     if value is None or value.strip() == "*":

@@ -96,3 +96,31 @@ async def test_patch_needs_admin_scope(client: httpx.AsyncClient, tenant: Tenant
     writer = {"Authorization": f"Bearer {created.json()['key']}"}
     response = await client.patch("/v1/workspace", json={"name": "X"}, headers=writer)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("value", ["null", "3", '"abc"', "x" * 65])
+async def test_malformed_if_match_is_422_naming_the_header(
+    client: httpx.AsyncClient, tenant: Tenant, value: str
+) -> None:
+    """A header is a string or absent: `null` is just a malformed ETag, not "no precondition"."""
+    response = await client.patch(
+        "/v1/workspace", json={"name": "Kept?"}, headers={**tenant.headers, "If-Match": value}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [error["loc"] for error in response.json()["errors"]] == [["header", "If-Match"]]
+    after = await client.get("/v1/workspace", headers=tenant.headers)
+    assert after.json()["name"] != "Kept?"
+
+
+def test_if_match_is_documented_as_a_string_only() -> None:
+    from app.main import create_app
+
+    document = create_app().openapi()
+    (header,) = [
+        p for p in document["paths"]["/v1/workspace"]["patch"]["parameters"] if p["in"] == "header"
+    ]
+    assert header["name"] == "If-Match"
+    assert header["schema"]["type"] == "string"
+    assert "anyOf" not in header["schema"]
+    assert header["schema"]["pattern"]
