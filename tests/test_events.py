@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.clock import FrozenClock
 from app.db import Database
@@ -98,3 +100,67 @@ async def test_poller_never_misses_an_event_committed_out_of_order(committed_db:
                 await asyncio.sleep(0.05)
     assert sorted(seen) == [1, 2]
     assert len(seen) == len(set(seen))
+
+
+async def _until_waiting_on_a_lock(database: Database, backend: int) -> None:
+    """Return once PostgreSQL backend ``backend`` is blocked on a lock (asked from another)."""
+    async with database.sessionmaker() as observer:
+        for _ in range(1000):
+            waiting = (
+                await observer.execute(
+                    text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :p"),
+                    {"p": backend},
+                )
+            ).scalar_one_or_none()
+            await observer.rollback()
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("the recording transaction never waited on the endpoint's row lock")
+
+
+async def test_an_event_recorded_while_its_endpoint_is_deleted_still_commits(
+    committed_db: Database,
+) -> None:
+    """The fan-out must not fail a write because a webhook endpoint went away under it.
+
+    Transaction B records an event while A has deleted the only endpoint but not yet
+    committed. Without locking the endpoint rows it reads, B's snapshot still sees the
+    endpoint, its delivery row then fails the foreign key once A commits, and an unrelated
+    write (a contact, a referral) would fail with it. With the lock, B waits for A and
+    skips the deleted endpoint.
+    """
+    tenant = await make_tenant(committed_db)
+    endpoint_id = uuid.uuid4()
+    async with committed_db.sessionmaker() as setup, setup.begin():
+        await setup.execute(
+            text(
+                "INSERT INTO webhook_endpoints (workspace_id, id, url, description, event_types,"
+                " enabled, secret, version, created_at, updated_at) VALUES (:w, :id,"
+                " 'https://hooks.example.com/x', '', '{}', true, 'whsec_test', 1, :at, :at)"
+            ),
+            {"w": tenant.id, "id": endpoint_id, "at": T0},
+        )
+    async with committed_db.sessionmaker() as tx_a, committed_db.sessionmaker() as tx_b:
+        await tx_a.begin()
+        await tx_b.begin()
+        backend = (await tx_b.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await tx_a.execute(
+            text("DELETE FROM webhook_endpoints WHERE id = :id"), {"id": endpoint_id}
+        )
+        recording = asyncio.create_task(
+            record_event(tx_b, tenant.id, "contact.created", {"n": 1}, at=T0)
+        )
+        await _until_waiting_on_a_lock(committed_db, backend)
+        await tx_a.commit()
+        await asyncio.wait_for(recording, timeout=10)
+        await tx_b.commit()
+    async with committed_db.sessionmaker() as check:
+        events = await count_events(check, tenant.id)
+        deliveries = (
+            await check.execute(
+                text("SELECT count(*) FROM webhook_deliveries WHERE workspace_id = :w"),
+                {"w": tenant.id},
+            )
+        ).scalar_one()
+    assert (events, deliveries) == (1, 0)

@@ -89,7 +89,8 @@ async def get_endpoint(
         WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # An edit never changes the key: NO KEY UPDATE lets fan-outs (FOR KEY SHARE) go on.
+        stmt = stmt.with_for_update(key_share=True)
     endpoint = (await session.execute(stmt)).scalar_one_or_none()
     if endpoint is None:
         raise NotFound("webhook endpoint not found")

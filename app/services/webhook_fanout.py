@@ -8,6 +8,12 @@ Matching: an empty filter takes every type; otherwise an exact type, or a prefix
 ``"touch.*"`` matching types that start with ``"touch."``. The webhook machinery's own
 events (``webhook.*``) are never fanned out, except ``webhook.test`` to the endpoint it
 names: a failing endpoint must not be sent news of its own failures in a loop.
+
+The endpoints read are locked ``FOR KEY SHARE``: one being deleted by a transaction still
+open makes the fan-out wait for it and then skip the row, where reading it from the
+snapshot would insert a delivery whose foreign key fails at commit, failing the unrelated
+write that recorded the event. The lock conflicts only with a delete or a key change;
+edits (``FOR NO KEY UPDATE``) and other fan-outs pass.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ def deliveries_of(events: str, where: str = "TRUE") -> str:
           )
         )
       )
+    FOR KEY SHARE OF w
     ON CONFLICT DO NOTHING
     """
 
