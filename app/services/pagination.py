@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, tuple_
+from sqlalchemy import Integer, Row, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -87,6 +87,64 @@ def decode_cursor(cursor: str, sort: str, arity: int) -> list[Any]:
     return values
 
 
+PAGE_LIMIT = "_page_limit"
+
+
+def _after(i: int) -> str:
+    return f"_page_after_{i}"
+
+
+def keyset_statement(
+    stmt: Select[Any], keys: Sequence[SortKey], *, descending: bool = False, after: bool = False
+) -> Select[Any]:
+    """``stmt`` ordered by ``keys`` (the last must be unique), the key values appended as
+    extra columns, at most ``PAGE_LIMIT`` rows and, with ``after``, only the rows past the
+    cursor's keys.
+
+    The limit and the cursor's keys are bind parameters (``page_binds`` gives their
+    values), so a list whose statement only depends on which filters are set can build
+    it once and reuse it: building it and its cache key on every request cost more CPU
+    than running it (GET /v1/contacts).
+    """
+    if after:
+        row_key = tuple_(*keys)
+        bound = tuple_(*(bindparam(_after(i), type_=k.type) for i, k in enumerate(keys)))
+        stmt = stmt.where(row_key < bound if descending else row_key > bound)
+    order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
+    labelled = [k.label(f"_page_key_{i}") for i, k in enumerate(keys)]
+    return stmt.add_columns(*labelled).order_by(*order).limit(bindparam(PAGE_LIMIT, type_=Integer))
+
+
+def page_binds(page: PageRequest, sort: str, arity: int) -> dict[str, Any]:
+    """The values of ``keyset_statement``'s limit and cursor binds for ``page``."""
+    binds: dict[str, Any] = {PAGE_LIMIT: page.limit + 1}
+    if page.cursor is not None:
+        for i, value in enumerate(decode_cursor(page.cursor, sort, arity)):
+            binds[_after(i)] = value
+    return binds
+
+
+async def run_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    binds: dict[str, Any],
+    *,
+    arity: int,
+    page: PageRequest,
+    sort: str = "default",
+    tail_cursor: bool = False,
+) -> tuple[list[Row[Any]], str | None]:
+    """Run a ``keyset_statement`` with its binds and cut one page and its next cursor."""
+    rows = list((await session.execute(stmt, binds)).all())
+    if len(rows) <= page.limit and not tail_cursor:
+        return rows, None
+    if not rows:
+        return rows, page.cursor
+    rows = rows[: page.limit]
+    last = rows[-1]
+    return rows, encode_cursor(sort, list(last[-arity:]))
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -103,19 +161,8 @@ async def keyset_page(
     cursor is built without the caller knowing the sort. ``tail_cursor`` is for feeds a
     client polls: the last page still returns a cursor to resume from later.
     """
-    if page.cursor is not None:
-        after = decode_cursor(page.cursor, sort, len(keys))
-        row_key = tuple_(*keys)
-        stmt = stmt.where(row_key < tuple_(*after) if descending else row_key > tuple_(*after))
-    order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
-    labelled = [k.label(f"_page_key_{i}") for i, k in enumerate(keys)]
-    stmt = stmt.add_columns(*labelled).order_by(*order).limit(page.limit + 1)
-    rows = list((await session.execute(stmt)).all())
-    if len(rows) <= page.limit and not tail_cursor:
-        return rows, None
-    if not rows:
-        return rows, page.cursor
-    rows = rows[: page.limit]
-    last = rows[-1]
-    width = len(keys)
-    return rows, encode_cursor(sort, list(last[-width:]))
+    binds = page_binds(page, sort, len(keys))
+    built = keyset_statement(stmt, keys, descending=descending, after=page.cursor is not None)
+    return await run_page(
+        session, built, binds, arity=len(keys), page=page, sort=sort, tail_cursor=tail_cursor
+    )
