@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,12 +42,12 @@ from app.models.contact_import import (
 )
 from app.models.member import Member
 from app.services.contacts_import_parse import RawRow
-from app.services.contacts_import_write import write_rows
+from app.services.contacts_import_stage import Lookahead, stage_rows, staged_rows
+from app.services.contacts_import_write import validate_rows, write_rows
 
 log = logging.getLogger("rapport.imports")
 
 BATCH_ROWS = 1000  # rows per committed batch
-STAGE_CHUNK = 5000  # staged rows per INSERT statement
 MAX_ATTEMPTS = 3
 RESUME_LIMIT = 20  # open imports looked at per scheduler tick
 
@@ -73,19 +73,7 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
-    staged = [
-        {
-            "workspace_id": workspace_id,
-            "import_id": job.id,
-            "line": r.line,
-            "data": r.data,
-            "errors": r.errors or None,
-        }
-        for r in rows
-    ]
-    conn = await session.connection()
-    for start in range(0, len(staged), STAGE_CHUNK):
-        await conn.execute(insert(ContactImportRow), staged[start : start + STAGE_CHUNK])
+    await stage_rows(session, workspace_id, job.id, rows)
     return job
 
 
@@ -107,12 +95,19 @@ async def _members(session: AsyncSession, workspace_id: uuid.UUID) -> set[uuid.U
 
 
 async def import_batch(
-    session: AsyncSession, workspace_id: uuid.UUID, job_id: uuid.UUID, *, at: datetime
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    job_id: uuid.UUID,
+    *,
+    at: datetime,
+    ahead: Lookahead | None = None,
 ) -> ContactImport | None:
     """Import the job's next batch in the caller's transaction; the job as it now stands.
 
     None when there is nothing to do here: the job is finished, or another worker holds
-    it (``SKIP LOCKED``: that worker carries on, this one does not wait).
+    it (``SKIP LOCKED``: that worker carries on, this one does not wait). With ``ahead``
+    the batch takes the rows the previous one validated, if they are still the next, and
+    starts validating the rows after its own (``Lookahead``).
     """
     stmt = (
         select(ContactImport)
@@ -127,24 +122,26 @@ async def import_batch(
     if job is None:
         return None
     r = ContactImportRow
-    staged = (
-        await session.execute(
-            select(r.line, r.data, r.errors)
-            .where(r.workspace_id == workspace_id, r.import_id == job_id)
-            .order_by(r.line)
-            .limit(BATCH_ROWS)
+    ahead = ahead or Lookahead()
+    taken = await ahead.take(job.processed_rows)
+    if taken is not None:
+        raw, checked = taken
+    else:
+        raw = await staged_rows(session, workspace_id, job_id, limit=BATCH_ROWS, after=ahead.after)
+        checked = validate_rows(raw)
+    if raw:
+        upcoming = await staged_rows(
+            session, workspace_id, job_id, limit=BATCH_ROWS, after=raw[-1].line
         )
-    ).all()
-    if staged:
-        raw = [RawRow(s.line, dict(s.data), list(s.errors or [])) for s in staged]
+        ahead.start(job.processed_rows + len(raw), raw[-1].line, upcoming)
         members = await _members(session, workspace_id)
-        outcome = await write_rows(session, workspace_id, job_id, raw, members, at=at)
+        outcome = await write_rows(session, workspace_id, job_id, checked, members, at=at)
         await session.execute(
             delete(r).where(
-                r.workspace_id == workspace_id, r.import_id == job_id, r.line <= staged[-1].line
+                r.workspace_id == workspace_id, r.import_id == job_id, r.line <= raw[-1].line
             )
         )
-        job.processed_rows += len(staged)
+        job.processed_rows += len(raw)
         job.created_count += outcome.created
         job.updated_count += outcome.updated
         job.error_count += len(outcome.errors)
@@ -152,7 +149,7 @@ async def import_batch(
         if room > 0 and outcome.errors:
             job.errors = [*job.errors, *outcome.errors[:room]]
         job.status = "running"
-    if len(staged) < BATCH_ROWS:  # that was the last batch
+    if len(raw) < BATCH_ROWS:  # that was the last batch
         job.status = "completed"
         job.finished_at = at
     await session.flush()
@@ -231,27 +228,35 @@ async def run_job(
 
     Never raises for a failed batch: the failure is recorded on the job (and logged) and
     the scheduler's resume job tries again later. ``deadline`` (``time.monotonic()``)
-    stops between batches so a scheduler tick stays short.
+    stops between batches so a scheduler tick stays short. Each batch validates the next
+    one in a thread while its own statements run (``Lookahead``): the CPU work of one and
+    the database work of the other overlap, and each batch still commits on its own.
     """
-    while deadline is None or time.monotonic() < deadline:
-        at = clock.now()
-        try:
-            async with db.transaction() as session:
-                job = await import_batch(session, workspace_id, job_id, at=at)
-        except Exception as exc:
-            log.exception("import batch failed", extra={"import_id": str(job_id)})
-            await _record_failure(db, workspace_id, job_id, exc, at)
-            return False
-        if job is None:
-            return True
-        await _refresh_statistics(db, job.created_count)
-        if progress is not None:
-            waiting = progress(job)
-            if waiting is not None:
-                await waiting
-        if job.status != "running":
-            return True
-    return True
+    ahead = Lookahead()
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            at = clock.now()
+            try:
+                async with db.transaction() as session:
+                    job = await import_batch(session, workspace_id, job_id, at=at, ahead=ahead)
+            except Exception as exc:
+                log.exception("import batch failed", extra={"import_id": str(job_id)})
+                await ahead.settle()
+                await _record_failure(db, workspace_id, job_id, exc, at)
+                return False
+            if job is None:
+                return True
+            ahead.committed()
+            await _refresh_statistics(db, job.created_count)
+            if progress is not None:
+                waiting = progress(job)
+                if waiting is not None:
+                    await waiting
+            if job.status != "running":
+                return True
+        return True
+    finally:  # a deadline, a cancellation: the validation running ahead is dropped
+        await ahead.settle()
 
 
 async def resume_imports(db: Database, clock: Clock, settings: Settings) -> int:

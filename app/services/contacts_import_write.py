@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import Contact
@@ -35,6 +35,7 @@ from app.services.contact_rows import (
     rule_errors,
     to_read,
 )
+from app.services.contacts_import_insert import insert_contacts
 from app.services.contacts_import_parse import RawRow
 from app.services.contacts_import_rows import Key, Outcome, Row, claim, known_keys
 from app.services.contacts_import_update import update_known
@@ -70,24 +71,30 @@ def chunks(rows: list[Row]) -> list[list[Row]]:
     return [c for c in out if c]
 
 
+def validate_rows(raw_rows: Sequence[RawRow]) -> list[Row | dict[str, Any]]:
+    """``validate_row`` of each row: pure CPU work, so the import runs it for the next
+    batch in a thread while this batch's statements run (``Lookahead``)."""
+    return [validate_row(raw) for raw in raw_rows]
+
+
 async def write_rows(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     job_id: uuid.UUID,
-    raw_rows: Sequence[RawRow],
+    checked: Sequence[Row | dict[str, Any]],
     members: set[uuid.UUID],
     *,
     at: datetime,
 ) -> Outcome:
-    """Import these rows (a batch of the file) and run the touch hooks once for all."""
+    """Import these validated rows (a batch of the file, ``validate_rows``' result) and
+    run the touch hooks once for all."""
     total = Outcome()
     valid: list[Row] = []
-    for raw in raw_rows:
-        checked = validate_row(raw)
-        if isinstance(checked, Row):
-            valid.append(checked)
+    for row in checked:
+        if isinstance(row, Row):
+            valid.append(row)
         else:
-            total.errors.append(checked)
+            total.errors.append(row)
     pending = chunks(valid)
     while pending:
         outcome = await _write_chunk(session, workspace_id, pending.pop(0), members, at)
@@ -178,7 +185,7 @@ async def _insert_new(
         {**_UNSET, **values, "id": cid, "created_at": at, "updated_at": at}
         for cid, (_row, values) in zip(ids, new, strict=True)
     ]
-    await conn.execute(insert(Contact), [{**r, "workspace_id": workspace_id} for r in stored])
+    await insert_contacts(session, workspace_id, stored, at=at)
     claims = [(cid, key) for cid, (row, _v) in zip(ids, new, strict=True) for key in row.keys]
     lost = await claim(session, workspace_id, claims)
     losing: set[uuid.UUID] = set()

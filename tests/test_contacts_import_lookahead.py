@@ -1,0 +1,85 @@
+"""The import validates the next batch while the current one writes: what it read ahead is
+used only while it is still the next batch, and a stopped run leaves nothing half done."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.clock import FrozenClock
+from app.db import Database
+from app.models.contact_import import ContactImport
+from app.services import contacts_import
+from app.services.contacts_import import import_batch, resume_imports, run_job
+from app.services.contacts_import_parse import read_rows
+from app.services.contacts_import_stage import Lookahead
+from tests.conftest import T0, Tenant, make_settings
+
+SEVEN = "first_name,external_id.crm\nA,1\nB,2\nC,3\nD,4\nE,5\nF,6\nG,7\n"
+
+
+async def _enqueue(db: Database, tenant: Tenant, body: str) -> ContactImport:
+    async with db.transaction() as session:
+        return await contacts_import.enqueue(
+            session, tenant.id, "csv", read_rows(body.encode(), "csv"), at=T0
+        )
+
+
+async def _crm_ids(db: Database, tenant: Tenant) -> list[str]:
+    async with db.transaction() as session:
+        found = await session.execute(
+            text(
+                "SELECT external_id FROM contact_external_ids WHERE workspace_id = :ws"
+                " ORDER BY external_id"
+            ),
+            {"ws": tenant.id},
+        )
+        return list(found.scalars())
+
+
+async def test_rows_read_ahead_are_dropped_when_another_run_imported_them(
+    db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
+    job = await _enqueue(db, tenant, SEVEN)
+    mine = Lookahead()
+    async with db.transaction() as session:  # batch 1; rows 3 and 4 validated ahead
+        await import_batch(session, tenant.id, job.id, at=T0, ahead=mine)
+    mine.committed()
+    async with db.transaction() as session:  # another run imports rows 3 and 4
+        await import_batch(session, tenant.id, job.id, at=T0)
+    async with db.transaction() as session:  # the rows read ahead are stale: 5 and 6 next
+        done = await import_batch(session, tenant.id, job.id, at=T0, ahead=mine)
+    assert done is not None
+    assert (done.processed_rows, done.created_count) == (6, 6)
+    assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6"]
+    await mine.settle()
+
+
+async def test_a_run_stopped_between_batches_resumes_without_duplicates(
+    client: httpx.AsyncClient,
+    db: Database,
+    tenant: Tenant,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
+    job = await _enqueue(db, tenant, SEVEN)
+
+    def stop(_job: ContactImport) -> None:  # the process shuts down after batch 1
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await run_job(db, clock, tenant.id, job.id, progress=stop)
+    url = f"/v1/contacts/imports/{job.id}"
+    stopped = (await client.get(url, headers=tenant.headers)).json()
+    assert (stopped["status"], stopped["processed_rows"]) == ("running", 2)
+    assert await _crm_ids(db, tenant) == ["1", "2"]
+
+    assert await resume_imports(db, clock, make_settings()) == 1
+    done = (await client.get(url, headers=tenant.headers)).json()
+    assert (done["status"], done["processed_rows"], done["created_count"]) == ("completed", 7, 7)
+    assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
