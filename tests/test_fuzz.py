@@ -76,7 +76,9 @@ def _fuzz(schema: schemathesis.BaseSchema, headers: dict[str, str], mode: Genera
         except Unsatisfiable:  # nothing to get wrong: the operation takes no input
             continue
         except Exception as exc:  # collect every broken operation, not only the first
-            failures.append(f"{operation.label}: {exc}")
+            # With the cause: a flaky failure's own message names only its count of causes.
+            causes = getattr(exc, "exceptions", ())
+            failures.append(f"{operation.label}: {exc}" + "".join(f"\n  {c!r}" for c in causes))
     assert not failures, "\n\n".join(failures)
 
 
