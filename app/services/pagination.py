@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Row, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,25 +124,26 @@ def page_binds(page: PageRequest, sort: str, arity: int) -> dict[str, Any]:
     return binds
 
 
-async def run_page(
-    session: AsyncSession,
-    stmt: Select[Any],
-    binds: dict[str, Any],
+R = TypeVar("R", bound=Sequence[Any])
+
+
+def cut_page(
+    rows: list[R],
     *,
     arity: int,
     page: PageRequest,
     sort: str = "default",
     tail_cursor: bool = False,
-) -> tuple[list[Row[Any]], str | None]:
-    """Run a ``keyset_statement`` with its binds and cut one page and its next cursor."""
-    rows = list((await session.execute(stmt, binds)).all())
+) -> tuple[list[R], str | None]:
+    """One page of a ``keyset_statement``'s rows (SQLAlchemy rows or driver records), and
+    the cursor of the next from the last row's ``arity`` appended keys."""
     if len(rows) <= page.limit and not tail_cursor:
         return rows, None
     if not rows:
         return rows, page.cursor
     rows = rows[: page.limit]
     last = rows[-1]
-    return rows, encode_cursor(sort, list(last[-arity:]))
+    return rows, encode_cursor(sort, [last[i] for i in range(len(last) - arity, len(last))])
 
 
 async def keyset_page(
@@ -163,6 +164,5 @@ async def keyset_page(
     """
     binds = page_binds(page, sort, len(keys))
     built = keyset_statement(stmt, keys, descending=descending, after=page.cursor is not None)
-    return await run_page(
-        session, built, binds, arity=len(keys), page=page, sort=sort, tail_cursor=tail_cursor
-    )
+    rows = list((await session.execute(built, binds)).all())
+    return cut_page(rows, arity=len(keys), page=page, sort=sort, tail_cursor=tail_cursor)
