@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.config import Settings
@@ -56,29 +58,47 @@ def _budget(settings: Settings) -> float:
     return max(1.0, settings.scheduler_interval_seconds * 0.8)
 
 
-async def top_up_touches(db: Database, clock: Clock, settings: Settings) -> int:
-    """Plan touches ahead for enrolments whose 90-day horizon runs out."""
+async def _in_batches(
+    db: Database,
+    settings: Settings,
+    batch: Callable[[AsyncSession], Awaitable[int]],
+    limit: int,
+    counter: Counter | None = None,
+) -> int:
+    """Run ``batch`` a transaction at a time until it does less than ``limit`` or the
+    tick's budget runs out; returns the rows done. Counting per committed batch means a
+    later failure loses no count."""
     deadline = time.monotonic() + _budget(settings)
     total = 0
     while True:
         async with db.transaction() as session:
-            n = await top_up(session, at=clock.now(), limit=TOP_UP_BATCH)
+            n = await batch(session)
+        if counter is not None:
+            counter.inc(n)
         total += n
-        if n < TOP_UP_BATCH or time.monotonic() > deadline:
+        if n < limit or time.monotonic() > deadline:
             return total
+
+
+async def top_up_touches(db: Database, clock: Clock, settings: Settings) -> int:
+    """Plan touches ahead for enrolments whose 90-day horizon runs out."""
+    return await _in_batches(
+        db,
+        settings,
+        lambda session: top_up(session, at=clock.now(), limit=TOP_UP_BATCH),
+        TOP_UP_BATCH,
+    )
 
 
 async def emit_touches(db: Database, clock: Clock, settings: Settings) -> int:
     """Emit touches that came due, a batch per transaction, until none are left."""
-    deadline = time.monotonic() + _budget(settings)
-    total = 0
-    while True:
-        async with db.transaction() as session:
-            n = await emit_due_touches(session, at=clock.now(), limit=EMIT_BATCH)
-        TOUCHES_EMITTED.inc(n)  # per committed batch, so a later failure loses no count
-        total += n
-        if n < EMIT_BATCH or time.monotonic() > deadline:
-            return total
+    return await _in_batches(
+        db,
+        settings,
+        lambda session: emit_due_touches(session, at=clock.now(), limit=EMIT_BATCH),
+        EMIT_BATCH,
+        TOUCHES_EMITTED,
+    )
 
 
 async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings) -> int:
@@ -86,14 +106,12 @@ async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings)
 
     An index on ``expires_at`` makes a tick with nothing expired one index probe.
     """
-    deadline = time.monotonic() + _budget(settings)
-    total = 0
-    while True:
-        async with db.transaction() as session:
-            n = await purge_expired(session, at=clock.now(), limit=PURGE_BATCH)
-        total += n
-        if n < PURGE_BATCH or time.monotonic() > deadline:
-            return total
+    return await _in_batches(
+        db,
+        settings,
+        lambda session: purge_expired(session, at=clock.now(), limit=PURGE_BATCH),
+        PURGE_BATCH,
+    )
 
 
 #: The jobs each tick runs, in order. Planning runs first so a past-dated enrolment too
