@@ -236,19 +236,22 @@ async def test_external_id_of_another_contact_is_409(
     assert patched.status_code == 409
 
 
+MARIA = {
+    "first_name": "Maria",
+    "last_name": "Lopez",
+    "emails": [{"address": "maria@erase.example"}],
+    "external_ids": {"crm": "9"},
+    "tags": ["8x8"],
+    "consent": GRANTED,
+}
+
+
 async def test_delete_erases_the_contact_and_what_hangs_off_it(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     created = await client.post(
         "/v1/contacts",
-        json={
-            "first_name": "Maria",
-            "last_name": "Lopez",
-            "emails": [{"address": "maria@erase.example"}],
-            "external_ids": {"crm": "9"},
-            "tags": ["8x8"],
-            "consent": GRANTED,
-        },
+        json=MARIA,
         headers={**tenant.headers, "Idempotency-Key": "create-maria"},
     )
     assert created.status_code == 201, created.text
@@ -351,14 +354,7 @@ async def test_delete_erases_the_contact_and_what_hangs_off_it(
     assert [h["note"] for h in history.json()["data"]] == [None, None]
     replay = await client.post(
         "/v1/contacts",
-        json={
-            "first_name": "Maria",
-            "last_name": "Lopez",
-            "emails": [{"address": "maria@erase.example"}],
-            "external_ids": {"crm": "9"},
-            "tags": ["8x8"],
-            "consent": GRANTED,
-        },
+        json=MARIA,
         headers={**tenant.headers, "Idempotency-Key": "create-maria"},
     )
     assert replay.json() == {"id": cid, "erased": True}

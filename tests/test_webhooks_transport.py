@@ -14,12 +14,14 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 import trustme
 
 from app.db import Database
+from app.models.webhook import WebhookAttempt, WebhookDelivery
 from app.services.webhook_sender import new_session
 from tests.conftest import Tenant
 from tests.test_ssrf import fixed
@@ -198,12 +200,21 @@ async def test_deliveries_whose_turn_comes_late_in_the_lease_go_back_untried(
     assert len(receiver.received) == 5  # nothing was sent twice
 
 
-async def test_https_goes_to_the_pinned_address_and_verifies_the_original_host(
-    db: Database, tenant: Tenant
-) -> None:
+@dataclass
+class _TlsRun:
+    delivery: WebhookDelivery
+    attempts: list[WebhookAttempt]
+    requests: list[bytes]
+    port: str
+    seen_sni: list[str | None]
+
+
+async def _deliver_over_tls(db: Database, tenant: Tenant, certificate_for: str) -> _TlsRun:
+    """One delivery to ``https://hooks.example.com`` pinned to a local TLS server whose
+    certificate names ``certificate_for``, trusted through a test CA."""
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("hooks.example.com").configure_cert(server_ctx)
+    ca.issue_cert(certificate_for).configure_cert(server_ctx)
     client_ctx = ssl.create_default_context()
     ca.configure_trust(client_ctx)
     seen_sni: list[str | None] = []
@@ -224,34 +235,25 @@ async def test_https_goes_to_the_pinned_address_and_verifies_the_original_host(
                 await h.emit(tenant, "touch.due")
                 await h.dispatcher.run_once()
                 [delivery] = await h.deliveries()
+                attempts = await h.attempts(delivery.id)
         finally:
             await session.close()
-    assert delivery.status == "succeeded"
-    assert seen_sni == ["hooks.example.com"]
-    assert f"host: hooks.example.com:{port}".encode() in requests[0].lower()
+    return _TlsRun(delivery, attempts, list(requests), port, seen_sni)
+
+
+async def test_https_goes_to_the_pinned_address_and_verifies_the_original_host(
+    db: Database, tenant: Tenant
+) -> None:
+    run = await _deliver_over_tls(db, tenant, "hooks.example.com")
+    assert run.delivery.status == "succeeded"
+    assert run.seen_sni == ["hooks.example.com"]
+    assert f"host: hooks.example.com:{run.port}".encode() in run.requests[0].lower()
 
 
 async def test_a_certificate_for_another_host_is_refused(db: Database, tenant: Tenant) -> None:
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("someone-else.example.com").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-
-    ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
-    async with raw_server(always_raw(ok), tls=server_ctx) as (url, requests):
-        port = url.split(":")[2].split("/")[0]
-        session = new_session(timeout_seconds=5, concurrency=2, ssl_context=client_ctx)
-        try:
-            url = f"https://hooks.example.com:{port}/hook"
-            await register_endpoint(db, tenant, url, fixed("127.0.0.1"), allow_private=True)
-            async with harness(db, resolver=fixed("127.0.0.1"), client=session) as h:
-                await h.emit(tenant, "touch.due")
-                await h.dispatcher.run_once()
-                [delivery] = await h.deliveries()
-                [attempt] = await h.attempts(delivery.id)
-        finally:
-            await session.close()
+    run = await _deliver_over_tls(db, tenant, "someone-else.example.com")
+    [attempt] = run.attempts
+    delivery, requests = run.delivery, run.requests
     assert delivery.status == "pending"
     assert requests == []
     assert attempt.status_code is None
