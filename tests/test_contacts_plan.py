@@ -7,14 +7,14 @@ calls and explained with their parameters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
 
 from app.db import Database
 from tests.conftest import T0, Tenant
@@ -41,27 +41,34 @@ _FILL = text(
 )
 
 
-@contextmanager
-def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    statements: list[tuple[str, Any]] = []
+@asynccontextmanager
+async def captured(db: Database) -> AsyncIterator[list[tuple[str, tuple[Any, ...]]]]:
+    """The contact list statements run on the test's connection, with their arguments.
 
-    def keep(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT CONTACTS.ID"):
-            statements.append((statement, params))
+    Read on the driver (asyncpg's query logger): the list runs there, not through
+    SQLAlchemy's cursor, and the test's sessions all share one connection.
+    """
+    statements: list[tuple[str, tuple[Any, ...]]] = []
 
-    event.listen(engine.sync_engine, "before_cursor_execute", keep)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", keep)
+    def keep(record: Any) -> None:
+        if record.query.lstrip().upper().startswith("SELECT CONTACTS.ID"):
+            statements.append((record.query, tuple(record.args)))
+
+    async with db.sessionmaker() as session:
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        assert driver is not None
+        driver.add_query_logger(keep)
+        try:
+            yield statements
+            await asyncio.sleep(0)  # plain loggers are called soon after the query
+        finally:
+            driver.remove_query_logger(keep)
 
 
-async def _plan_of(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database, engine: AsyncEngine, **params: Any
-) -> str:
-    with captured(engine) as statements:
+async def _plan_of(client: httpx.AsyncClient, tenant: Tenant, db: Database, **params: Any) -> str:
+    async with captured(db) as statements:
         response = await client.get("/v1/contacts", params=params, headers=tenant.headers)
-    assert response.status_code == 200, response.text
+        assert response.status_code == 200, response.text
     statement, bound = statements[-1]
     async with db.sessionmaker() as session:
         conn = await session.connection()
@@ -70,23 +77,23 @@ async def _plan_of(
 
 
 async def test_search_and_engaged_sort_use_their_indexes(
-    client: httpx.AsyncClient, tenant: Tenant, db: Database, engine: AsyncEngine
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     async with db.transaction() as session:
         await session.execute(_FILL, {"ws": tenant.id, "t0": T0, "n": ROWS})
         await session.execute(text("ANALYZE contacts"))
 
-    by_name = await _plan_of(client, tenant, db, engine, q="last1234")
+    by_name = await _plan_of(client, tenant, db, q="last1234")
     assert "ix_contacts_search" in by_name, by_name
 
-    by_email = await _plan_of(client, tenant, db, engine, q="p777@example", sort="created")
+    by_email = await _plan_of(client, tenant, db, q="p777@example", sort="created")
     assert "ix_contacts_search" in by_email, by_email
 
     cutoff = (T0 - timedelta(days=365)).isoformat()
     losing = await _plan_of(
-        client, tenant, db, engine, engaged_before=cutoff, sort="last_engaged", limit=50
+        client, tenant, db, engaged_before=cutoff, sort="last_engaged", limit=50
     )
     assert "ix_contacts_workspace_id_engaged_id" in losing, losing
 
-    recent_first = await _plan_of(client, tenant, db, engine, sort="-last_engaged", limit=50)
+    recent_first = await _plan_of(client, tenant, db, sort="-last_engaged", limit=50)
     assert "ix_contacts_workspace_id_engaged_id" in recent_first, recent_first
