@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from pydantic import TypeAdapter
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -21,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import FieldError, ValidationFailed
 from app.models.contact import Contact, ContactExternalId
-from app.models.contact_schemas import ContactCreate, ContactRead, ContactUpdate
+from app.models.contact_schemas import ContactCreate, ContactRead, ContactUpdate, phone_forms
 from app.models.member import Member
 
 # Columns a client controls (directly or through a schema field of the same name).
@@ -107,16 +106,6 @@ def input_columns(data: ContactCreate | ContactUpdate, *, at: datetime) -> dict[
     return values
 
 
-def _phone_forms(e164: str) -> list[str]:
-    parsed = phonenumbers.parse(e164, None)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return [
-        e164.lstrip("+"),
-        str(parsed.national_number),
-        "".join(c for c in national if c.isdigit()),
-    ]
-
-
 def derive(row: dict[str, Any]) -> dict[str, Any]:
     """Fill the derived columns of a full row (in place) and return it."""
     if row["kind"] == "business" or not (row["first_name"] or row["last_name"]):
@@ -136,7 +125,7 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
         local, _, domain = address.rpartition("@")
         email_words += [address, local, domain]
     row["email_search"] = " ".join(dict.fromkeys(email_words))[:4000] or None
-    phone_words = [form for number in phones for form in _phone_forms(number)]
+    phone_words = [form for number in phones for form in phone_forms(number)]
     row["phone_search"] = " ".join(dict.fromkeys(phone_words))[:2000] or None
     return row
 
