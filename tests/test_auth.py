@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -13,7 +14,7 @@ from sqlalchemy import event
 from app import main
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.auth import KeyResolver
+from app.services.auth import AuthContext, KeyResolver
 from app.services.tokens import new_api_key
 from tests.conftest import Tenant, make_settings
 
@@ -174,22 +175,45 @@ async def test_cached_key_costs_no_lookup_on_later_requests(
         assert len(lookups) == 1
 
 
-async def test_revoked_key_stops_working_within_the_cache_ttl(
-    cached_client: httpx.AsyncClient, tenant: Tenant, timer: FakeTimer
+async def test_revoked_key_stops_working_at_once_here_and_within_the_ttl_elsewhere(
+    cached_client: httpx.AsyncClient, tenant: Tenant, db: Database, timer: FakeTimer
 ) -> None:
-    created = await cached_client.post("/v1/api-keys", json={"name": "t"}, headers=tenant.headers)
-    key_id, key = created.json()["id"], created.json()["key"]
-    bearer = {"Authorization": f"Bearer {key}"}
-    assert (await cached_client.get("/v1/workspace", headers=bearer)).status_code == 200
-    revoked = await cached_client.delete(f"/v1/api-keys/{key_id}", headers=tenant.headers)
-    assert revoked.status_code == 204
-    # Within the TTL this replica may still accept it from its cache: that is what 5 s bounds.
-    timer.now += 4.9
-    assert (await cached_client.get("/v1/workspace", headers=bearer)).status_code == 200
-    timer.now += 0.11  # 5.01 s after the key was cached
-    response = await cached_client.get("/v1/workspace", headers=bearer)
-    assert response.status_code == 401
-    assert response.json()["detail"] == "unknown or revoked API key"
+    """The replica that revokes forgets the key after the commit; another replica (its own
+    cache, same database) may accept it from its cache for the 5 s the TTL bounds."""
+    other_app = main.create_app(make_settings(api_key_cache_seconds=5.0), database=db)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=other_app), base_url="http://replica-2.test"
+    ) as other:
+        created = await cached_client.post(
+            "/v1/api-keys", json={"name": "t"}, headers=tenant.headers
+        )
+        key_id, key = created.json()["id"], created.json()["key"]
+        bearer = {"Authorization": f"Bearer {key}"}
+        for replica in (cached_client, other):
+            assert (await replica.get("/v1/workspace", headers=bearer)).status_code == 200
+        revoked = await cached_client.delete(f"/v1/api-keys/{key_id}", headers=tenant.headers)
+        assert revoked.status_code == 204
+        here = await cached_client.get("/v1/workspace", headers=bearer)
+        assert here.status_code == 401
+        assert here.json()["detail"] == "unknown or revoked API key"
+        timer.now += 4.9
+        assert (await other.get("/v1/workspace", headers=bearer)).status_code == 200
+        timer.now += 0.11  # 5.01 s after the key was cached
+        elsewhere = await other.get("/v1/workspace", headers=bearer)
+        assert elsewhere.status_code == 401
+
+
+def test_forget_key_drops_only_that_keys_entries() -> None:
+    resolver = KeyResolver(ttl_seconds=5)
+    kept, dropped = uuid.uuid4(), uuid.uuid4()
+    cache = resolver._cache
+    assert cache is not None
+    ws = uuid.uuid4()
+    cache["a"] = AuthContext(workspace_id=ws, key_id=kept, scopes=frozenset({"read"}))
+    cache["b"] = AuthContext(workspace_id=ws, key_id=dropped, scopes=frozenset({"read"}))
+    cache["c"] = None  # an unknown key, refused
+    resolver.forget_key(dropped)
+    assert sorted(cache) == ["a", "c"]
 
 
 async def test_unknown_key_is_cached_as_refused_too(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Response, status
+from fastapi import Request, Response, status
+from sqlalchemy import event
 
 from app.deps import AdminAuth, ClockDep, PageDep, SessionDep
 from app.models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.models.common import Page
 from app.problems import CONFLICT, NOT_FOUND
 from app.routers.common import api_router, page_of
+from app.routers.route import app_state
 from app.services import api_keys
 
 router = api_router("api-keys")
@@ -46,8 +48,11 @@ async def create_api_key(
     responses=NOT_FOUND,
 )
 async def revoke_api_key(
-    key_id: uuid.UUID, auth: AdminAuth, session: SessionDep, clock: ClockDep
+    key_id: uuid.UUID, request: Request, auth: AdminAuth, session: SessionDep, clock: ClockDep
 ) -> Response:
-    """Revoke a key; every replica stops accepting it within 5 seconds."""
+    """Revoke a key: refused at once by the replica that answers, by every replica
+    within 5 seconds (their caches)."""
     await api_keys.revoke_api_key(session, auth.workspace_id, key_id, at=clock.now())
+    keys = app_state(request).keys
+    event.listen(session.sync_session, "after_commit", lambda _: keys.forget_key(key_id), once=True)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,8 @@
 
 A bounded in-process cache answers repeated keys without a database round trip. Its
 entries live at most ``api_key_cache_seconds`` (5 s by default), which is the promise
-made about revocation: a revoked key stops working within that time on every replica.
+made about revocation: a revoked key stops working within that time on every replica,
+and at once on the replica that revoked it (``forget_key`` after the commit).
 """
 
 from __future__ import annotations
@@ -48,6 +49,18 @@ class KeyResolver:
     def forget(self) -> None:
         if self._cache is not None:
             self._cache.clear()
+
+    def forget_key(self, key_id: uuid.UUID) -> None:
+        """Drop a key's cached answer, so this replica refuses it from the next request.
+
+        Call it once the revocation has committed: before, a request could reload the key
+        from the database while it is still valid there and cache it again.
+        """
+        if self._cache is None:
+            return
+        for hashed, context in list(self._cache.items()):
+            if context is not None and context.key_id == key_id:
+                self._cache.pop(hashed, None)
 
     async def resolve(self, session: AsyncSession, token: str | None) -> AuthContext:
         if not token:
