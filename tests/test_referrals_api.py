@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.clock import FrozenClock
 from app.db import Database
 from app.models.touch import Touch
+from app.services.touch_emit import emit_due_touches
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, add_member, events_of, move, refer
 
@@ -421,3 +422,53 @@ async def test_other_tenants_ids_answer_404(
         headers=tenant.headers,
     )
     assert r.status_code == 422
+
+
+async def test_erasing_the_referred_person_rewords_the_referrers_thank_you(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    """The thank-you belongs to the referrer and stays, but must stop naming the erased
+    person: in the touch and in the events that delivered it. Another thank-you stays."""
+    source = await add_contact(db, tenant, "Maria")
+    jordan = await add_contact(db, tenant, "Jordan")
+    sam = await add_contact(db, tenant, "Samwise")
+    await refer(client, tenant, source, jordan, received_at=T0.isoformat())
+    await refer(client, tenant, source, sam, received_at=T0.isoformat())
+    async with db.transaction() as session:
+        emitted = await emit_due_touches(session, at=T0 + timedelta(days=7), limit=100)
+    assert emitted == 2
+
+    erased = await client.delete(f"/v1/contacts/{jordan}", headers=tenant.headers)
+    assert erased.status_code == 204, erased.text
+
+    async with db.transaction() as session:
+        touches = (
+            await session.execute(
+                select(Touch.subject, Touch.body).where(
+                    Touch.workspace_id == tenant.id, Touch.contact_id == source
+                )
+            )
+        ).all()
+        events = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT data::text FROM events"
+                        " WHERE workspace_id = :w AND type LIKE 'touch.%'"
+                    ),
+                    {"w": tenant.id},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    texts = sorted(f"{subject} | {body}" for subject, body in touches)
+    assert texts == [
+        "Thank you for referring Samwise | Hi Maria, thank you for referring Samwise! "
+        "I will be in touch with them shortly.",
+        "Thank you for referring a friend | Hi Maria, thank you for referring the person "
+        "you referred! I will be in touch with them shortly.",
+    ]
+    assert len(events) == 2
+    assert not [e for e in events if "Jordan" in e]
+    assert len([e for e in events if "Samwise" in e]) == 1

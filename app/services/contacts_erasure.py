@@ -1,7 +1,7 @@
 """Right to erasure: what must go besides the rows ``ON DELETE CASCADE`` removes.
 
 Deleting the contact row takes what hangs off it (interactions, observances, touches,
-enrolments, scores, relationships on either side, participations...). Three places keep
+enrolments, scores, relationships on either side, participations...). Four places keep
 copies of the person's data that no foreign key reaches, and are scrubbed in the same
 transaction as the delete:
 
@@ -15,7 +15,9 @@ transaction as the delete:
 * stored ``Idempotency-Key`` responses that mention any of those ids: the body becomes
   the same minimal form (a replay answers with the original status and ``erased``);
 * free text on referrals that survive the delete (their contact columns are only
-  ``SET NULL``): the referral's notes and its stage-change notes.
+  ``SET NULL``): the referral's notes and its stage-change notes;
+* the referrer's thank-you touch for referring this person, which names them: it is
+  reworded, and so are the events that delivered it.
 
 Finding the events goes through a GIN index on the id array (one probe per id), so
 erasing a contact does not read the whole outbox.
@@ -28,10 +30,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.contact import Contact
 from app.models.event import CONTACT_REFS
+from app.services.referral_texts import suggested_message, thank_you_subject
 
 # The contact and every contact merged into it, through chains of merges: their events
 # describe the same person (``contact.merged`` says who was folded into whom).
@@ -87,6 +91,70 @@ _REFERRAL_NOTES = text(
 )
 
 
+_THANK_YOUS_NAMING = text(
+    """
+    SELECT t.id, t.contact_id, r.service
+      FROM referrals AS r
+      JOIN touches AS t
+        ON t.workspace_id = r.workspace_id
+       AND t.occurrence_key = 'referral:' || CAST(r.id AS text)
+       AND t.content_kind = 'thank_you' AND t.enrollment_id IS NULL
+     WHERE r.workspace_id = :ws AND r.referred_contact_id = :cid
+    """
+)
+_REWORD_TOUCHES = text(
+    """
+    UPDATE touches AS t SET subject = v.subject, body = v.body
+      FROM unnest(CAST(:ids AS uuid[]), CAST(:subjects AS text[]), CAST(:bodies AS text[]))
+           AS v(id, subject, body)
+     WHERE t.workspace_id = :ws AND t.id = v.id
+    """
+)
+# A touch's events carry its id as ``data.id``, one of the ids the outbox's GIN index holds.
+_REWORD_EVENTS = text(
+    f"""
+    UPDATE events AS e
+       SET data = e.data || jsonb_build_object('subject', v.subject, 'body', v.body)
+      FROM unnest(CAST(:ids AS text[]), CAST(:subjects AS text[]), CAST(:bodies AS text[]))
+           AS v(id, subject, body)
+     WHERE e.workspace_id = :ws AND ({CONTACT_REFS}) @> ARRAY[v.id]
+       AND e.data ->> 'id' = v.id AND e.data ? 'subject'
+    """
+)
+
+
+async def _reword_thank_yous(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    """The thank-you touches that name the person as referred, and their events, get the
+    wording used when the referred person is unknown. The touch is the referrer's and
+    stays; "thank you for referring Maria" must not."""
+    found = (
+        await session.execute(_THANK_YOUS_NAMING, {"ws": workspace_id, "cid": contact_id})
+    ).all()
+    if not found:
+        return
+    referrers = {
+        c.id: c
+        for c in await session.scalars(
+            select(Contact).where(
+                Contact.workspace_id == workspace_id,
+                Contact.id.in_({row.contact_id for row in found}),
+            )
+        )
+    }
+    params = {
+        "ws": workspace_id,
+        "subjects": [thank_you_subject(None) for _ in found],
+        "bodies": [
+            suggested_message("received", referrers.get(row.contact_id), None, row.service)
+            for row in found
+        ],
+    }
+    await session.execute(_REWORD_TOUCHES, {**params, "ids": [row.id for row in found]})
+    await session.execute(_REWORD_EVENTS, {**params, "ids": [str(row.id) for row in found]})
+
+
 def _erased_body(body: bytes) -> bytes:
     """The minimal form of a stored response: its subject's id, if it has one."""
     try:
@@ -111,4 +179,5 @@ async def scrub_copies(
         await session.execute(
             _REWRITE_RESPONSES, {"ws": workspace_id, "keys": keys, "bodies": bodies}
         )
+    await _reword_thank_yous(session, workspace_id, contact_id)
     await session.execute(_REFERRAL_NOTES, {"ws": workspace_id, "cid": contact_id, "at": at})

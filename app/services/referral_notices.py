@@ -20,24 +20,8 @@ from app.models.referral import Referral
 from app.models.referral_schemas import ReferralRead
 from app.models.workspace import Workspace
 from app.services import touch_timing
+from app.services.referral_texts import suggested_message, thank_you_key, thank_you_subject
 from app.services.touches import create_touch
-
-_UPDATES = {
-    "contacted": "I have reached out to {referred} and will keep you posted.",
-    "meeting": "I have met with {referred}. Thank you for the introduction!",
-    "agreement": "{referred} and I have reached an agreement. Your referral made this possible.",
-    "closed": "{referred}'s {service} has closed. Thank you so much for your trust!",
-    "lost": (
-        "{referred} decided not to go ahead for now. Thank you for thinking of me; "
-        "I am always grateful for an introduction."
-    ),
-}
-
-
-def _first_name(contact: Contact | None, fallback: str) -> str:
-    if contact is None:
-        return fallback
-    return contact.first_name or contact.company_name or fallback
 
 
 def referrer_data(contact: Contact | None) -> dict[str, Any] | None:
@@ -51,19 +35,6 @@ def referrer_data(contact: Contact | None) -> dict[str, Any] | None:
         "primary_email": contact.primary_email,
         "primary_phone": contact.primary_phone,
     }
-
-
-def suggested_message(
-    stage: str, referrer: Contact | None, referred: Contact | None, service: str | None
-) -> str:
-    """A short status note to the referrer, in the first person of the member handling it."""
-    greeting = f"Hi {_first_name(referrer, 'there')},"
-    referred_name = _first_name(referred, "the person you referred")
-    if stage == "received":
-        body = f"thank you for referring {referred_name}! I will be in touch with them shortly."
-        return f"{greeting} {body}"
-    text = _UPDATES[stage].format(referred=referred_name, service=service or "deal")
-    return f"{greeting} a quick update: {text}"
 
 
 async def _contacts(
@@ -152,9 +123,10 @@ async def schedule_thank_you(
         channel=workspace.referral_thank_you_channel,
         mode=workspace.referral_thank_you_mode,
         content_kind="thank_you",
-        subject=f"Thank you for referring {_first_name(referred, 'a friend')}",
+        subject=thank_you_subject(referred),
         body=suggested_message("received", referrer, referred, referral.service),
         due_at=due,
         assignee_id=referral.owner_id,
         at=at,
+        occurrence_key=thank_you_key(referral.id),
     )

@@ -52,8 +52,12 @@ async def create_touch(
     assignee_id: uuid.UUID | None,
     at: datetime,
     referral_reminder: str | None = None,
+    occurrence_key: str | None = None,
 ) -> Touch:
     """Schedule a one-off touch outside any plan (e.g. a referral's thank-you note).
+
+    ``occurrence_key`` says what the touch is about when no plan step does (the thank-you
+    names its referral, so erasing the referred person can find and reword it).
 
     ``subject`` and ``body`` are final text, not templates: the caller already knows what
     to say. The touch is ``scheduled`` and the scheduler emits it at ``due_at`` like any
@@ -79,6 +83,7 @@ async def create_touch(
         subject=subject,
         body=body,
         referral_reminder=referral_reminder,
+        occurrence_key=occurrence_key,
         due_at=due_at,
         assignee_id=assignee_id,
         version=1,
