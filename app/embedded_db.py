@@ -13,6 +13,8 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
+import fasteners  # type: ignore[import-untyped]
+
 log = logging.getLogger("rapport.embedded_db")
 
 
@@ -24,11 +26,14 @@ def embedded_url(data_dir: Path, database: str = "rapport") -> str:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(  # type: ignore[attr-defined]
-        pgdata, cleanup_mode=None
-    )
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
-        log.info("created embedded database %s", database)
+    # One process at a time: on a fresh clone the test workers (pytest-xdist) all start
+    # here at once, and pgserver's first start (initdb) raced on creating pgdata.
+    with fasteners.InterProcessLock(str(data_dir / "pgserver-start.lock")):
+        server = pgserver.get_server(  # type: ignore[attr-defined]
+            pgdata, cleanup_mode=None
+        )
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{database}";')
+            log.info("created embedded database %s", database)
     return f"postgresql://postgres:@/{database}?host={quote(str(pgdata))}"
