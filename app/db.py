@@ -209,23 +209,38 @@ class DriverStatement:
         ]
 
 
-async def _read(
-    session: AsyncSession, statement: DriverStatement, params: dict[str, Any], *, many: bool
-) -> Any:
-    """``fetch`` or ``fetchrow`` of a read on the session's asyncpg connection."""
+async def _driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The session's connection and the asyncpg connection under it."""
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
-    args = statement.args(params)
+    return connection, driver
+
+
+async def _run(
+    connection: AsyncConnection, statement: DriverStatement, args: list[Any], call: Any
+) -> Any:
+    """``call`` (the driver's ``fetch`` or ``fetchrow``) with SQLAlchemy's error mapping:
+    integrity and data errors become SQLAlchemy's, which the API answers as for any other
+    statement, and a broken connection is invalidated so the pool does not hand it out."""
     try:
-        if many:
-            return await driver.fetch(statement.sql, *args)
-        return await driver.fetchrow(statement.sql, *args)
+        return await call(statement.sql, *args)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(statement.sql, args, exc, hide_parameters=True) from exc
     except asyncpg.DataError as exc:
         raise DataError(statement.sql, args, exc, hide_parameters=True) from exc
     except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
         await connection.invalidate()
         raise
+
+
+async def _read(
+    session: AsyncSession, statement: DriverStatement, params: dict[str, Any], *, many: bool
+) -> Any:
+    """``fetch`` or ``fetchrow`` of a read on the session's asyncpg connection."""
+    connection, driver = await _driver(session)
+    call = driver.fetch if many else driver.fetchrow
+    return await _run(connection, statement, statement.args(params), call)
 
 
 async def fetch_row(
@@ -267,19 +282,8 @@ async def fetch_column(
     write can never commit on its own. Integrity and data errors become SQLAlchemy's,
     which the API answers as before.
     """
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    connection, driver = await _driver(session)
     if not driver.is_in_transaction():
         return list((await session.execute(statement.statement, params)).scalars())
-    args = statement.args(params)
-    try:
-        rows = await driver.fetch(statement.sql, *args)
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(statement.sql, args, exc, hide_parameters=True) from exc
-    except asyncpg.DataError as exc:
-        raise DataError(statement.sql, args, exc, hide_parameters=True) from exc
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-        await connection.invalidate()
-        raise
+    rows = await _run(connection, statement, statement.args(params), driver.fetch)
     return [row[0] for row in rows]
