@@ -95,8 +95,14 @@ async def create_contact(request: Request) -> Response:
             false, 1, now(), now())
         RETURNING {COLUMNS}
     """
-    emails = orjson.dumps(body["emails"]).decode()
+    # The JSON codec serialises the list (passing orjson's text stored a JSON string).
     row = await pool.fetchrow(
-        sql, WORKSPACE, body["first_name"], body["last_name"], emails, email, body["segment"]
+        sql,
+        WORKSPACE,
+        body["first_name"],
+        body["last_name"],
+        body["emails"],
+        email,
+        body["segment"],
     )
     return _json(row, status=201)
