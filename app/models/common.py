@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import email_validator
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -103,6 +103,15 @@ class InputModel(BaseModel):
     def _no_nul_strings(cls, value: Any) -> Any:
         _reject_nul(value)
         return value
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+# A time answered in UTC whatever offset it was given in: as every stored time reads back
+# from PostgreSQL, and as app.services.json_sql writes it.
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class OutputModel(BaseModel):

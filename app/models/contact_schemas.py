@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.models.common import InputModel, OutputModel, omit_null
+from app.models.common import InputModel, OutputModel, UtcDatetime, omit_null
 from app.models.contact import AdvocacyStage, Segment
 from app.models.workspace import TimeZoneName
 
@@ -327,7 +327,7 @@ class PhoneRead(OutputModel):
 
 class ConsentEntryRead(OutputModel):
     status: ConsentStatus
-    at: datetime
+    at: UtcDatetime
     source: str | None = None
 
 

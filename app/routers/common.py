@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import APIRouter, Response
 
 from app.models.common import Page
@@ -24,6 +25,17 @@ def api_router(tag: str) -> APIRouter:
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
+
+
+def json_response(document: str) -> Response:
+    """A JSON document PostgreSQL wrote (app.services.json_sql), passed through as is."""
+    return Response(document.encode(), media_type="application/json")
+
+
+def page_response(documents: Sequence[str], cursor: str | None) -> Response:
+    """A ``Page`` of JSON documents PostgreSQL wrote, joined without parsing them."""
+    data = ",".join(documents)
+    return json_response(f'{{"data":[{data}],"next_cursor":{orjson.dumps(cursor).decode()}}}')
 
 
 def page_of(items: Sequence[T], cursor: str | None, shape: Callable[[T], R]) -> Page[R]:

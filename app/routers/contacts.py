@@ -21,7 +21,7 @@ from app.models.contact_schemas import (
     MergeRequest,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.common import api_router, set_etag
+from app.routers.common import api_router, json_response, page_response, set_etag
 from app.services import contacts, contacts_duplicates, contacts_merge
 from app.services.contacts_query import ConsentChannel, ContactFilters, ContactSort, list_contacts
 from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
@@ -95,31 +95,21 @@ contact_list_query, LIST_PARAMETERS = query_model(
 ListQueryDep = Annotated[ContactListQuery, Depends(contact_list_query)]
 
 
-def _json(model: BaseModel) -> Response:
-    """The response model's JSON, serialised here rather than by FastAPI.
-
-    For the busiest route (a contact by id): FastAPI re-validates a returned model against
-    the declared ``response_model``, serialises it through a TypeAdapter and merges a
-    separate ``Response`` parameter's headers; this is the same pydantic serialiser on the
-    model the service built (the same bytes), 7% fewer Python calls per request. The
-    decorator keeps ``response_model``, so the OpenAPI document is unchanged. (On the list
-    and on create the saving measured nothing next to their other costs.)
-    """
-    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
-
-
 SourcePath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 ExternalIdPath = Annotated[str, Path(min_length=1, max_length=255)]
 
 
-@router.get("/contacts", operation_id="listContacts", openapi_extra={"parameters": LIST_PARAMETERS})
-async def list_contacts_route(
-    auth: ReadAuth, session: SessionDep, query: ListQueryDep
-) -> Page[ContactRead]:
-    items, cursor = await list_contacts(
+@router.get(
+    "/contacts",
+    operation_id="listContacts",
+    openapi_extra={"parameters": LIST_PARAMETERS},
+    response_model=Page[ContactRead],
+)
+async def list_contacts_route(auth: ReadAuth, session: SessionDep, query: ListQueryDep) -> Response:
+    documents, cursor = await list_contacts(
         session, auth.workspace_id, query.page(), query.filters(), sort=query.sort
     )
-    return Page[ContactRead](data=items, next_cursor=cursor)
+    return page_response(documents, cursor)
 
 
 @router.post(
@@ -184,7 +174,7 @@ async def upsert_contact(
 )
 async def get_contact(contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep) -> Response:
     contact = await contacts.get_contact(session, auth.workspace_id, contact_id)
-    response = _json(contact)
+    response = json_response(contact.json)
     set_etag(response, contact.version)
     return response
 

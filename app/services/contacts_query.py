@@ -24,8 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.db import DriverStatement, fetch_rows
 from app.errors import ValidationFailed
 from app.models.contact import Contact
-from app.models.contact_schemas import ContactRead
-from app.services.contact_rows import READ_COLUMNS, to_read_many
+from app.services.contact_json import READ_JSON
 from app.services.pagination import (
     PageRequest,
     SortKey,
@@ -159,7 +158,7 @@ def _page_statement(
     compiled once to the driver's SQL, it runs on asyncpg (``fetch_rows``) with the
     request's values as its binds.
     """
-    stmt = select(*READ_COLUMNS).where(
+    stmt = select(READ_JSON).where(
         _C.workspace_id == bindparam("workspace_id"), *(_BOUND[name] for name in bound)
     )
     stmt = stmt.where(*_written(written))
@@ -186,10 +185,11 @@ async def list_contacts(
     filters: ContactFilters,
     *,
     sort: ContactSort = "name",
-) -> tuple[list[ContactRead], str | None]:
+) -> tuple[list[str], str | None]:
+    """One page of contacts as their JSON documents (``READ_JSON``), and the next cursor."""
     binds = _binds(workspace_id, filters)
     name = f"contacts:{sort}"
     binds.update(page_binds(page, name, 2))
     stmt = _page_statement(*_shape(filters), sort, page.cursor is not None)
     rows, cursor = cut_page(await fetch_rows(session, stmt, binds), arity=2, page=page, sort=name)
-    return to_read_many(dict(r) for r in rows), cursor
+    return [row[0] for row in rows], cursor

@@ -1,0 +1,44 @@
+"""A contact as the API reads it, written by PostgreSQL (app.services.json_sql).
+
+``GET /v1/contacts/{id}`` and ``GET /v1/contacts`` answer with ``READ_JSON``'s text as
+is; writes answer with ``ContactRead`` built in Python (their row is in hand already).
+Both are the same document: ``tests/test_contact_json.py`` compares them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, literal_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models.contact import Contact
+from app.models.contact_schemas import ContactRead
+from app.services.contact_rows import external_ids_of
+from app.services.json_sql import json_object
+
+
+@dataclass(frozen=True)
+class ContactDocument:
+    """A contact's API JSON as PostgreSQL wrote it, and its version (for the ETag)."""
+
+    json: str
+    version: int
+
+
+_PERSON = (
+    "CASE WHEN contacts.first_name <> '' AND contacts.last_name <> ''"
+    " THEN contacts.first_name || ' ' || contacts.last_name"
+    " ELSE coalesce(nullif(contacts.first_name, ''), nullif(contacts.last_name, ''), '') END"
+)
+# ``contact_rows.display_name`` in SQL: "First Last", else the company's name.
+DISPLAY_NAME: ColumnElement[str] = literal_column(
+    f"CASE WHEN contacts.kind = 'business' OR ({_PERSON}) = ''"
+    f" THEN coalesce(nullif(contacts.company_name, ''), {_PERSON}) ELSE {_PERSON} END"
+)
+READ_JSON: ColumnElement[str] = json_object(
+    ContactRead,
+    cast(Table, Contact.__table__),
+    {"display_name": DISPLAY_NAME, "external_ids": external_ids_of(Contact.__table__.c.id)},
+).label("document")
