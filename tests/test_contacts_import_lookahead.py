@@ -4,6 +4,8 @@ used only while it is still the next batch, and a stopped run leaves nothing hal
 from __future__ import annotations
 
 import asyncio
+import os
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -12,9 +14,10 @@ from sqlalchemy import text
 from app.clock import FrozenClock
 from app.db import Database
 from app.models.contact_import import ContactImport
-from app.services import contacts_import
+from app.services import contacts_import, contacts_import_stage
 from app.services.contacts_import import import_batch, resume_imports, run_job
 from app.services.contacts_import_parse import read_rows
+from app.services.contacts_import_prepare import validate_rows
 from app.services.contacts_import_stage import Lookahead
 from tests.conftest import T0, Tenant, make_settings
 
@@ -83,3 +86,33 @@ async def test_a_run_stopped_between_batches_resumes_without_duplicates(
     done = (await client.get(url, headers=tenant.headers)).json()
     assert (done["status"], done["processed_rows"], done["created_count"]) == ("completed", 7, 7)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
+
+
+async def test_rows_validated_in_the_worker_process_are_those_validated_inline() -> None:
+    body = SEVEN + "H,8\n,9\nI,not valid\n"  # a row needing a name, an external id refused
+    rows = read_rows(body.encode(), "csv")
+    ahead = Lookahead()
+    ahead.start(0, 0, rows)
+    taken = await ahead.take(0)
+    await ahead.settle()
+    assert taken is not None
+    assert taken == (rows, validate_rows(rows))
+
+
+def _die(_rows: Any) -> NoReturn:  # run in the worker process: it exits at once
+    os._exit(1)
+
+
+async def test_a_validation_worker_that_died_is_replaced_by_validating_inline(
+    db: Database,
+    clock: FrozenClock,
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
+    monkeypatch.setattr(contacts_import_stage, "validate_rows", _die)
+    job = await _enqueue(db, tenant, SEVEN)
+    assert await run_job(db, clock, tenant.id, job.id)
+    assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
+    assert "validating inline" in caplog.text

@@ -8,7 +8,7 @@ disagree with the lists they are derived from.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +85,15 @@ DEFAULT_ROW: Mapping[str, Any] = {
 
 def input_columns(data: ContactCreate | ContactUpdate, *, at: datetime) -> dict[str, Any]:
     """The columns ``data`` sets (only fields the client sent), JSON columns as plain JSON."""
+    return stamp_consent(given_columns(data), at=at)
+
+
+def given_columns(data: ContactCreate | ContactUpdate) -> dict[str, Any]:
+    """``input_columns`` but for the time of consent entries given without one.
+
+    Everything here follows from the body alone, so an import computes it in another
+    process (``contacts_import_prepare``) and only stamps the time of its batch.
+    """
     sent = data.model_fields_set & set(INPUT_COLUMNS)
     values = data.model_dump(include=sent - JSON_COLUMNS)
     nested = sent & (JSON_COLUMNS - {"custom_fields"})
@@ -93,11 +102,6 @@ def input_columns(data: ContactCreate | ContactUpdate, *, at: datetime) -> dict[
         values.update(data.model_dump(mode="json", include={"custom_fields"}))
     if "address" in sent and data.address is None:
         values["address"] = None
-    if "consent" in values:
-        values["consent"] = {
-            channel: {**entry, "at": entry.get("at") or at.isoformat()}
-            for channel, entry in values["consent"].items()
-        }
     if "advocacy_stage" in values:
         if values["advocacy_stage"] is None:
             del values["advocacy_stage"]
@@ -106,8 +110,23 @@ def input_columns(data: ContactCreate | ContactUpdate, *, at: datetime) -> dict[
     return values
 
 
-def derive(row: dict[str, Any]) -> dict[str, Any]:
-    """Fill the derived columns of a full row (in place) and return it."""
+def stamp_consent(values: dict[str, Any], *, at: datetime) -> dict[str, Any]:
+    """Consent entries given without a time are given ``at`` (in place; returns ``values``)."""
+    if "consent" in values:
+        values["consent"] = {
+            channel: {**entry, "at": entry.get("at") or at.isoformat()}
+            for channel, entry in values["consent"].items()
+        }
+    return values
+
+
+def derive(row: dict[str, Any], forms: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """Fill the derived columns of a full row (in place) and return it.
+
+    ``forms`` are search forms of phone numbers already known (``phone_forms`` of each),
+    for a caller whose numbers were parsed in another process: parsing them again here
+    would cost more than everything else ``derive`` does.
+    """
     if row["kind"] == "business" or not (row["first_name"] or row["last_name"]):
         name = row["company_name"] or ""
     else:
@@ -125,7 +144,12 @@ def derive(row: dict[str, Any]) -> dict[str, Any]:
         local, _, domain = address.rpartition("@")
         email_words += [address, local, domain]
     row["email_search"] = " ".join(dict.fromkeys(email_words))[:4000] or None
-    phone_words = [form for number in phones for form in phone_forms(number)]
+    known = forms or {}
+    phone_words = [
+        form
+        for number in phones
+        for form in (known[number] if number in known else phone_forms(number))
+    ]
     row["phone_search"] = " ".join(dict.fromkeys(phone_words))[:2000] or None
     return row
 

@@ -42,8 +42,9 @@ from app.models.contact_import import (
 )
 from app.models.member import Member
 from app.services.contacts_import_parse import RawRow
+from app.services.contacts_import_prepare import validate_rows
 from app.services.contacts_import_stage import Lookahead, stage_rows, staged_rows
-from app.services.contacts_import_write import validate_rows, write_rows
+from app.services.contacts_import_write import write_rows
 
 log = logging.getLogger("rapport.imports")
 
@@ -107,7 +108,8 @@ async def import_batch(
     None when there is nothing to do here: the job is finished, or another worker holds
     it (``SKIP LOCKED``: that worker carries on, this one does not wait). With ``ahead``
     the batch takes the rows the previous one validated, if they are still the next, and
-    starts validating the rows after its own (``Lookahead``).
+    starts validating the rows after its own (``Lookahead``); without, it validates its
+    own rows and nothing more.
     """
     stmt = (
         select(ContactImport)
@@ -122,18 +124,19 @@ async def import_batch(
     if job is None:
         return None
     r = ContactImportRow
-    ahead = ahead or Lookahead()
-    taken = await ahead.take(job.processed_rows)
+    taken = None if ahead is None else await ahead.take(job.processed_rows)
     if taken is not None:
         raw, checked = taken
     else:
-        raw = await staged_rows(session, workspace_id, job_id, limit=BATCH_ROWS, after=ahead.after)
+        after = 0 if ahead is None else ahead.after
+        raw = await staged_rows(session, workspace_id, job_id, limit=BATCH_ROWS, after=after)
         checked = validate_rows(raw)
     if raw:
-        upcoming = await staged_rows(
-            session, workspace_id, job_id, limit=BATCH_ROWS, after=raw[-1].line
-        )
-        ahead.start(job.processed_rows + len(raw), raw[-1].line, upcoming)
+        if ahead is not None:
+            upcoming = await staged_rows(
+                session, workspace_id, job_id, limit=BATCH_ROWS, after=raw[-1].line
+            )
+            ahead.start(job.processed_rows + len(raw), raw[-1].line, upcoming)
         members = await _members(session, workspace_id)
         outcome = await write_rows(session, workspace_id, job_id, checked, members, at=at)
         await session.execute(

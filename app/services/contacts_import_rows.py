@@ -7,14 +7,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import ContactExternalId
-from app.models.contact_schemas import ContactCreate
-from app.services.contact_rows import WRITABLE_COLUMNS
+from app.services.contact_rows import WRITABLE_COLUMNS, stamp_consent
 
 Key = tuple[str, str]
 WRITTEN = (
@@ -51,9 +51,28 @@ _CLAIM = text(
 
 @dataclass
 class Row:
+    """A valid row and what follows from it alone, as plain data (``contacts_import_prepare``
+    computes it in another process): the columns it gives, the row a new contact would
+    have, that row's rule errors, and the search forms of its phone numbers."""
+
     line: int
-    model: ContactCreate
     keys: list[Key]
+    owner_id: uuid.UUID | None
+    given: dict[str, Any]  # ``given_columns``: consent times not yet stamped
+    created: dict[str, Any]  # ``derive`` of the defaults and ``given``, unstamped too
+    problems: list[dict[str, Any]]  # ``rule_errors`` of ``created``
+    forms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def columns(self, at: datetime) -> dict[str, Any]:
+        """``input_columns`` of the row in a batch written ``at``."""
+        return stamp_consent(dict(self.given), at=at)
+
+    def new_row(self, at: datetime) -> dict[str, Any]:
+        """The full row of the contact it creates in a batch written ``at``."""
+        row = dict(self.created)
+        if "consent" in self.given:
+            row["consent"] = self.columns(at)["consent"]
+        return row
 
 
 @dataclass

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import multiprocessing
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import DriverStatement, fetch_column
 from app.services.contacts_import_insert import json_text
 from app.services.contacts_import_parse import RawRow
-from app.services.contacts_import_rows import Row
-from app.services.contacts_import_write import validate_rows
+from app.services.contacts_import_prepare import Checked, validate_rows
 
-Checked = Row | dict[str, Any]  # a valid row, or the error entry of a rejected one
+log = logging.getLogger("rapport.imports")
 
 STAGE_CHUNK = 20_000  # staged rows per statement (five statements for the largest file)
 
@@ -82,16 +84,32 @@ async def staged_rows(
     return [RawRow(line, data, errors or []) for line, data, errors in found]
 
 
-class Lookahead:
-    """The next batch of one ``run_job``: read in this batch's transaction, validated in a
-    thread while this batch's statements run, taken by the next batch if still current.
+def _worker_pool() -> Executor | None:
+    """A process to validate in, forked from this one; None (a thread) where fork is not.
 
-    Validation is most of the import's Python time and needs nothing but the row; the
-    database works while Python waits for it, so the two overlap instead of adding up.
-    Nothing of it is stored: a crash or a failed batch drops it and the next run reads
-    the staged rows again. ``processed`` is the job's ``processed_rows`` the rows follow:
-    each committed batch raises it and deletes its rows in the same transaction, so if
-    it still holds, no other run imported a batch meanwhile and these rows are the next.
+    Forked rather than spawned: a spawned process imports the app again before its first
+    row (seconds of CPU on the core the import needs), a fork starts with everything
+    loaded. It runs nothing but ``validate_rows`` and is shut down with its ``Lookahead``.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+
+
+class Lookahead:
+    """The next batch of one ``run_job``: read in this batch's transaction, validated in
+    another process while this batch's statements and Python work run, taken by the next
+    batch if still current.
+
+    Validation is most of the import's Python time and needs nothing but the row
+    (``contacts_import_prepare``). In a thread it shared the GIL with the batch being
+    written, so the two only overlapped while the batch waited on PostgreSQL; in a
+    process of its own it runs on the other core. Nothing of it is stored: a crash or a
+    failed batch drops it and the next run reads the staged rows again (a worker that
+    died is replaced by validating inline). ``processed`` is the job's
+    ``processed_rows`` the rows follow: each committed batch raises it and deletes its
+    rows in the same transaction, so if it still holds, no other run imported a batch
+    meanwhile and these rows are the next.
     """
 
     def __init__(self) -> None:
@@ -99,6 +117,8 @@ class Lookahead:
         self._rows: list[RawRow] = []
         self._processed = -1
         self._last = 0
+        self._pool: Executor | None = None
+        self._pooled = False  # the pool was made (it may be None: a thread)
         self.after = 0  # every staged row up to this line was imported (and deleted)
 
     def start(self, processed: int, last_line: int, rows: list[RawRow]) -> None:
@@ -106,14 +126,22 @@ class Lookahead:
         leaves ``processed`` rows done."""
         self._rows, self._processed, self._last = rows, processed, last_line
         if rows:
-            self._task = asyncio.ensure_future(asyncio.to_thread(validate_rows, rows))
+            if not self._pooled:
+                self._pool, self._pooled = _worker_pool(), True
+            loop = asyncio.get_running_loop()
+            self._task = loop.run_in_executor(self._pool, validate_rows, rows)
 
     async def take(self, processed: int) -> tuple[list[RawRow], list[Checked]] | None:
         """The rows and their validation if they follow ``processed`` rows; else None."""
         task, self._task = self._task, None
         if task is None:
             return None
-        checked = await task
+        try:
+            checked = await task
+        except BrokenExecutor:  # the worker died (killed, out of memory): validate here
+            log.warning("the import's validation process stopped; validating inline")
+            self._close()
+            return None
         if processed != self._processed:
             return None
         return self._rows, checked
@@ -125,8 +153,15 @@ class Lookahead:
         self.after = self._last
 
     async def settle(self) -> None:
-        """Wait for a validation still running (a thread cannot be cancelled) and drop it."""
+        """Wait for a validation still running (it cannot be cancelled), drop it and shut
+        the worker down; a later ``start`` makes a new one."""
         task, self._task = self._task, None
         if task is not None:
             with contextlib.suppress(Exception):  # dropped: a batch that takes it would say
                 await task
+        self._close()
+
+    def _close(self) -> None:
+        pool, self._pool, self._pooled = self._pool, None, False
+        if pool is not None:
+            pool.shutdown(wait=False)

@@ -19,7 +19,6 @@ from app.services.contact_rows import (
     READ_COLUMNS,
     WRITABLE_COLUMNS,
     derive,
-    input_columns,
     rule_errors,
     to_read,
 )
@@ -61,8 +60,8 @@ async def update_known(
             msg = f"the contact already has a {source} id ({theirs}); it is not replaced"
             out.fail(row.line, ["external_ids", source], msg)
             continue
-        values = input_columns(row.model, at=at)
-        merged = derive({k: values.get(k, old[k]) for k in WRITABLE_COLUMNS})
+        values = row.columns(at)
+        merged = derive({k: values.get(k, old[k]) for k in WRITABLE_COLUMNS}, row.forms)
         problems = rule_errors(merged, prefix=())
         if problems:
             out.errors.append({"line": row.line, "errors": [p.as_dict() for p in problems]})

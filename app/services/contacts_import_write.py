@@ -21,40 +21,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import Contact
-from app.models.contact_schemas import ContactCreate
 from app.services import enrollments
-from app.services.contact_rows import (
-    DEFAULT_ROW,
-    derive,
-    input_columns,
-    rule_errors,
-    to_read,
-)
+from app.services.contacts_import_events import created_json
 from app.services.contacts_import_insert import insert_contacts
-from app.services.contacts_import_parse import RawRow
+from app.services.contacts_import_prepare import Checked
 from app.services.contacts_import_rows import Key, Outcome, Row, claim, known_keys
 from app.services.contacts_import_update import update_known
 from app.services.events import record_events
 
 BATCH_SIZE = 1000
 _UNSET = {"version": 1, "last_engaged_at": None, "lapsed_at": None}
-
-
-def validate_row(raw: RawRow) -> Row | dict[str, Any]:
-    """The row as a ``ContactCreate``, or its error entry."""
-    if raw.errors:
-        return {"line": raw.line, "errors": raw.errors}
-    try:
-        model = ContactCreate.model_validate(raw.data)
-    except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        return {"line": raw.line, "errors": errors}
-    return Row(raw.line, model, sorted(model.external_ids.items()))
 
 
 def chunks(rows: list[Row]) -> list[list[Row]]:
@@ -71,17 +51,11 @@ def chunks(rows: list[Row]) -> list[list[Row]]:
     return [c for c in out if c]
 
 
-def validate_rows(raw_rows: Sequence[RawRow]) -> list[Row | dict[str, Any]]:
-    """``validate_row`` of each row: pure CPU work, so the import runs it for the next
-    batch in a thread while this batch's statements run (``Lookahead``)."""
-    return [validate_row(raw) for raw in raw_rows]
-
-
 async def write_rows(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     job_id: uuid.UUID,
-    checked: Sequence[Row | dict[str, Any]],
+    checked: Sequence[Checked],
     members: set[uuid.UUID],
     *,
     at: datetime,
@@ -144,7 +118,7 @@ async def _write_chunk(
     new: list[tuple[Row, dict[str, Any]]] = []
     targets: dict[uuid.UUID, Row] = {}
     for row in chunk:
-        owner = row.model.owner_id
+        owner = row.owner_id
         if owner is not None and owner not in members:
             out.fail(row.line, ["owner_id"], "no such member in this workspace")
             continue
@@ -157,13 +131,10 @@ async def _write_chunk(
                 out.deferred.append(row)
             else:
                 targets[target] = row
+        elif row.problems:
+            out.errors.append({"line": row.line, "errors": row.problems})
         else:
-            values = derive({**DEFAULT_ROW, **input_columns(row.model, at=at)})
-            problems = rule_errors(values, prefix=())
-            if problems:
-                out.errors.append({"line": row.line, "errors": [p.as_dict() for p in problems]})
-            else:
-                new.append((row, values))
+            new.append((row, row.new_row(at)))
     await _insert_new(session, workspace_id, new, out, at)
     await update_known(session, workspace_id, targets, out, at)
     return out
@@ -200,7 +171,6 @@ async def _insert_new(
     for values, (row, _v) in zip(stored, new, strict=True):
         if values["id"] in losing:
             continue
-        contact = to_read(values, dict(row.model.external_ids))
-        out.events.append(("contact.created", contact.model_dump(mode="json")))
-        out.enrol.append(contact.id)
+        out.events.append(("contact.created", created_json(values, dict(row.keys))))
+        out.enrol.append(values["id"])
     out.created += len(new) - len(losing)

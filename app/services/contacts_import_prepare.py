@@ -1,0 +1,48 @@
+"""The part of an import that needs nothing but the row: validation and what follows.
+
+A row is validated by ``ContactCreate`` exactly as a ``POST /v1/contacts`` body is (the
+same errors), and what depends only on it is computed here too: the columns it gives,
+the derived row a new contact would have, that row's rule errors and the search forms of
+its phone numbers. That is most of an import's Python time (e-mail syntax and a
+``phonenumbers`` parse alone are half of it), so the import runs it for the next batch
+in another process (``contacts_import_stage.Lookahead``) and the result is plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.models.contact_schemas import ContactCreate, phone_forms
+from app.services.contact_rows import DEFAULT_ROW, derive, given_columns, rule_errors
+from app.services.contacts_import_parse import RawRow
+from app.services.contacts_import_rows import Row
+
+Checked = Row | dict[str, Any]  # a valid row, or the error entry of a rejected one
+
+
+def validate_row(raw: RawRow) -> Checked:
+    """The row prepared for writing, or its error entry."""
+    if raw.errors:
+        return {"line": raw.line, "errors": raw.errors}
+    try:
+        model = ContactCreate.model_validate(raw.data)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return {"line": raw.line, "errors": errors}
+    given = given_columns(model)
+    forms = {p["number"]: tuple(phone_forms(p["number"])) for p in given.get("phones", ())}
+    # Lists of entries copied: ``derive`` may mark the first one primary in place, and
+    # ``given`` must stay as the row gave it for an update.
+    lists: dict[str, Any] = {k: list(given[k]) for k in ("emails", "phones") if k in given}
+    created = derive({**DEFAULT_ROW, **given, **lists}, forms)
+    problems = [p.as_dict() for p in rule_errors(created, prefix=())]
+    keys = sorted(model.external_ids.items())
+    return Row(raw.line, keys, model.owner_id, given, created, problems, forms)
+
+
+def validate_rows(raw_rows: Sequence[RawRow]) -> list[Checked]:
+    """``validate_row`` of each row: pure CPU work, run ahead in another process."""
+    return [validate_row(raw) for raw in raw_rows]
