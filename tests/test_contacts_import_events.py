@@ -8,14 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from app.db import Database
 from app.models.contact_schemas import ContactRead
 from app.services.contact_rows import DEFAULT_ROW, derive, to_read
-from app.services.contacts_import_events import KNOWN, created_json
+from app.services.contacts_import_events import KNOWN, created_json, record
 from app.services.contacts_import_parse import RawRow, read_rows
 from app.services.contacts_import_prepare import validate_row
 from app.services.contacts_import_rows import Row
-from tests.conftest import T0
+from app.services.events import record_events
+from tests.conftest import T0, Tenant
 
 OWNER = uuid.UUID("6f1c1a8e-8a43-4f43-9d3e-3f1d7f0e8a11")
 BODIES: list[dict[str, Any]] = [
@@ -107,3 +110,22 @@ def test_phone_forms_known_from_validation_derive_what_parsing_derives() -> None
     assert row.forms  # parsed in validation, kept with the row
     fresh = derive({**DEFAULT_ROW, **row.given, "phones": list(row.given["phones"])})
     assert row.created["phone_search"] == fresh["phone_search"]
+
+
+async def test_events_recorded_by_the_import_store_what_record_events_stores(
+    db: Database, tenant: Tenant
+) -> None:
+    data = {
+        "name": 'Zoë \u2603 "quoted"',
+        "big": 2**70,
+        "ratio": 0.1,
+        "nested": {"a": [1, None, True]},
+    }
+    async with db.transaction() as session:
+        await record(session, tenant.id, [("contact.created", data)], at=T0)
+        await record_events(session, tenant.id, [("contact.created", data)], at=T0)
+        stored = await session.execute(
+            text("SELECT data FROM events WHERE workspace_id = :ws ORDER BY id"), {"ws": tenant.id}
+        )
+        mine, theirs = stored.scalars().all()
+    assert mine == theirs == data

@@ -9,12 +9,16 @@ it would change: ids and times (each field's own type, memoised: a batch shares 
 time) and the consent map (``ConsentRead``, memoised: rows of one file share a few).
 ``tests/test_contacts_import_events.py`` compares it with ``ContactRead`` field by field
 and fails when ``ContactRead`` gains a field this does not know.
+
+``record`` writes a batch's events with ``events.record_events``' statement, their data
+serialised by orjson (``json_text``): ``record_events`` serialises with ``json.dumps``,
+three times slower on these documents, and stores the same JSON.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -22,9 +26,14 @@ from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import fetch_column
 from app.models.contact_schemas import AddressRead, ConsentRead, ContactRead
+from app.models.event_catalogue import WEBHOOK_TEST
+from app.services import events
 from app.services.contact_rows import display_name
+from app.services.contacts_import_insert import json_text
 
 #: Fields whose values a derived row holds as the JSON has them (strings, booleans,
 #: integers, lists of strings, JSON objects), copied as they are.
@@ -109,3 +118,24 @@ def created_json(row: Mapping[str, Any], external_ids: Mapping[str, str]) -> dic
     out["consent"] = _consent_json(row["consent"])
     out["external_ids"] = dict(external_ids)
     return out
+
+
+async def record(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    at: datetime,
+) -> None:
+    """``events.record_events(session, workspace_id, items, at=at)``, serialised by orjson."""
+    if not items:
+        return
+    params = {
+        "workspace_id": workspace_id,
+        "at": at,
+        "uids": [uuid.uuid4() for _ in items],
+        "types": [event_type for event_type, _ in items],
+        "datas": [json_text(data) for _, data in items],
+        "test_type": WEBHOOK_TEST,
+    }
+    await fetch_column(session, events._RECORD_DRIVER, params)

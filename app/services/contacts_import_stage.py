@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import uuid
@@ -93,7 +94,8 @@ def _worker_pool() -> Executor | None:
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=gc.freeze)
 
 
 class Lookahead:

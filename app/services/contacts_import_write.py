@@ -26,12 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import Contact
 from app.services import enrollments
-from app.services.contacts_import_events import created_json
+from app.services.contacts_import_events import created_json, record
 from app.services.contacts_import_insert import insert_contacts
 from app.services.contacts_import_prepare import Checked
 from app.services.contacts_import_rows import Key, Outcome, Row, claim, known_keys
 from app.services.contacts_import_update import update_known
-from app.services.events import record_events
 
 BATCH_SIZE = 1000
 _UNSET = {"version": 1, "last_engaged_at": None, "lapsed_at": None}
@@ -82,12 +81,9 @@ async def write_rows(
         total.stop += outcome.stop
         total.replan += outcome.replan
     total.errors.sort(key=lambda e: int(e["line"]))
-    await record_events(
-        session,
-        workspace_id,
-        [(kind, {**data, "import_id": str(job_id)}) for kind, data in total.events],
-        at=at,
-    )
+    job = str(job_id)
+    items = [(kind, {**data, "import_id": job}) for kind, data in total.events]
+    await record(session, workspace_id, items, at=at)
     await _touch_hooks(session, workspace_id, total, at)
     return total
 
