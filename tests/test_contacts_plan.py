@@ -51,7 +51,7 @@ async def captured(db: Database) -> AsyncIterator[list[tuple[str, tuple[Any, ...
     statements: list[tuple[str, tuple[Any, ...]]] = []
 
     def keep(record: Any) -> None:
-        if record.query.lstrip().upper().startswith("SELECT CONTACTS.ID"):
+        if record.query.lstrip().upper().startswith("SELECT CAST(JSON_BUILD_OBJECT('ID'"):
             statements.append((record.query, tuple(record.args)))
 
     async with db.sessionmaker() as session:
