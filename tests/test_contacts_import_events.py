@@ -16,7 +16,7 @@ from app.services.contact_rows import DEFAULT_ROW, derive, to_read
 from app.services.contacts_import_events import KNOWN, created_json, record
 from app.services.contacts_import_parse import RawRow, read_rows
 from app.services.contacts_import_prepare import validate_row
-from app.services.contacts_import_rows import Row
+from app.services.contacts_import_rows import Row, json_text
 from app.services.events import record_events
 from tests.conftest import T0, Tenant
 
@@ -122,7 +122,7 @@ async def test_events_recorded_by_the_import_store_what_record_events_stores(
         "nested": {"a": [1, None, True]},
     }
     async with db.transaction() as session:
-        await record(session, tenant.id, [("contact.created", data)], at=T0)
+        await record(session, tenant.id, [("contact.created", json_text(data))], at=T0)
         await record_events(session, tenant.id, [("contact.created", data)], at=T0)
         stored = await session.execute(
             text("SELECT data FROM events WHERE workspace_id = :ws ORDER BY id"), {"ws": tenant.id}

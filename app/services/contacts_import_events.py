@@ -11,8 +11,8 @@ time) and the consent map (``ConsentRead``, memoised: rows of one file share a f
 and fails when ``ContactRead`` gains a field this does not know.
 
 ``record`` writes a batch's events with ``events.record_events``' statement, their data
-serialised by orjson (``json_text``): ``record_events`` serialises with ``json.dumps``,
-three times slower on these documents, and stores the same JSON.
+serialised by orjson (``json_text``) as each event is made: ``record_events`` serialises
+with ``json.dumps``, three times slower on these documents, for the same stored JSON.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from app.models.contact_schemas import AddressRead, ConsentRead, ContactRead
 from app.models.event_catalogue import WEBHOOK_TEST
 from app.services import events
 from app.services.contact_rows import display_name
-from app.services.contacts_import_insert import json_text
 
 #: Fields whose values a derived row holds as the JSON has them (strings, booleans,
 #: integers, lists of strings, JSON objects), copied as they are.
@@ -123,11 +122,12 @@ def created_json(row: Mapping[str, Any], external_ids: Mapping[str, str]) -> dic
 async def record(
     session: AsyncSession,
     workspace_id: uuid.UUID,
-    items: Sequence[tuple[str, dict[str, Any]]],
+    items: Sequence[tuple[str, str]],
     *,
     at: datetime,
 ) -> None:
-    """``events.record_events(session, workspace_id, items, at=at)``, serialised by orjson."""
+    """``events.record_events`` for events whose data is serialised already (``json_text``:
+    orjson, where ``record_events`` uses ``json.dumps``; the same JSON is stored)."""
     if not items:
         return
     params = {
@@ -135,7 +135,7 @@ async def record(
         "at": at,
         "uids": [uuid.uuid4() for _ in items],
         "types": [event_type for event_type, _ in items],
-        "datas": [json_text(data) for _, data in items],
+        "datas": [data for _, data in items],
         "test_type": WEBHOOK_TEST,
     }
     await fetch_column(session, events._RECORD_DRIVER, params)

@@ -12,33 +12,22 @@ sees three dozen parameters. JSON columns go as JSON text, and the list columns
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import ARRAY, Boolean, Integer, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import DriverStatement, fetch_column
 from app.models.contact import Contact
-from app.services.contacts_import_rows import WRITTEN
+from app.services.contacts_import_rows import WRITTEN, json_text
 
 _TABLE = Contact.__table__
 #: Per-row columns, each bound as one array; ``workspace_id`` and the times are scalars.
 COLUMNS = ("id", *WRITTEN, "version")
-
-
-def json_text(value: Any) -> str:
-    """JSON text for a jsonb bind: orjson where it can (a few times faster), ``json`` for
-    what orjson refuses (integers past 64 bits), as the engine's JSON type would write."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
 
 
 def _array_type(name: str) -> str:

@@ -22,9 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import DriverStatement, fetch_column
-from app.services.contacts_import_insert import json_text
 from app.services.contacts_import_parse import RawRow
 from app.services.contacts_import_prepare import Checked, validate_rows
+from app.services.contacts_import_rows import json_text
 
 log = logging.getLogger("rapport.imports")
 

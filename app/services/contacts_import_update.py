@@ -89,9 +89,8 @@ async def update_known(
         params.append({**{f"v_{k}": merged[k] for k in WRITTEN}, "b_id": cid})
         stored = {**old, **merged, "version": old["version"] + 1, "updated_at": at}
         contact = to_read(stored, {**old["external_ids"], **dict(adds)})
-        out.events.append(
-            ("contact.updated", {**contact.model_dump(mode="json"), "changed_fields": fields})
-        )
+        data = {**contact.model_dump(mode="json"), "changed_fields": fields}
+        out.events.append(("contact.updated", out.event_json(data)))
         if "do_not_contact" in changed and merged["do_not_contact"]:
             out.stop.append(cid)
         if "segment" in changed or "tags" in changed:

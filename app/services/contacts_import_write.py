@@ -16,6 +16,7 @@ re-plans them.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -61,7 +62,7 @@ async def write_rows(
 ) -> Outcome:
     """Import these validated rows (a batch of the file, ``validate_rows``' result) and
     run the touch hooks once for all."""
-    total = Outcome()
+    total = Outcome(import_id=str(job_id))
     valid: list[Row] = []
     for row in checked:
         if isinstance(row, Row):
@@ -70,7 +71,8 @@ async def write_rows(
             total.errors.append(row)
     pending = chunks(valid)
     while pending:
-        outcome = await _write_chunk(session, workspace_id, pending.pop(0), members, at)
+        chunk = pending.pop(0)
+        outcome = await _write_chunk(session, workspace_id, chunk, members, at, total.import_id)
         if outcome.deferred:
             pending.insert(0, outcome.deferred)
         total.created += outcome.created
@@ -81,9 +83,7 @@ async def write_rows(
         total.stop += outcome.stop
         total.replan += outcome.replan
     total.errors.sort(key=lambda e: int(e["line"]))
-    job = str(job_id)
-    items = [(kind, {**data, "import_id": job}) for kind, data in total.events]
-    await record(session, workspace_id, items, at=at)
+    await record(session, workspace_id, total.events, at=at)
     await _touch_hooks(session, workspace_id, total, at)
     return total
 
@@ -108,8 +108,9 @@ async def _write_chunk(
     chunk: list[Row],
     members: set[uuid.UUID],
     at: datetime,
+    import_id: str,
 ) -> Outcome:
-    out = Outcome()
+    out = Outcome(import_id=import_id)
     known = await known_keys(session, workspace_id, {k for r in chunk for k in r.keys})
     new: list[tuple[Row, dict[str, Any]]] = []
     targets: dict[uuid.UUID, Row] = {}
@@ -152,7 +153,15 @@ async def _insert_new(
         {**_UNSET, **values, "id": cid, "created_at": at, "updated_at": at}
         for cid, (_row, values) in zip(ids, new, strict=True)
     ]
-    await insert_contacts(session, workspace_id, stored, at=at)
+    inserting = asyncio.ensure_future(insert_contacts(session, workspace_id, stored, at=at))
+    try:  # the events are built while PostgreSQL inserts (the task has sent the insert)
+        await asyncio.sleep(0)
+        events = [
+            out.event_json(created_json(values, dict(row.keys)))
+            for values, (row, _v) in zip(stored, new, strict=True)
+        ]
+    finally:
+        await inserting
     claims = [(cid, key) for cid, (row, _v) in zip(ids, new, strict=True) for key in row.keys]
     lost = await claim(session, workspace_id, claims)
     losing: set[uuid.UUID] = set()
@@ -164,9 +173,9 @@ async def _insert_new(
         await conn.execute(
             delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(losing))
         )
-    for values, (row, _v) in zip(stored, new, strict=True):
+    for values, event in zip(stored, events, strict=True):
         if values["id"] in losing:
             continue
-        out.events.append(("contact.created", created_json(values, dict(row.keys))))
+        out.events.append(("contact.created", event))
         out.enrol.append(values["id"])
     out.created += len(new) - len(losing)
