@@ -76,35 +76,68 @@ def _list_cell(value: str) -> Any:
     return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
 
 
-def _csv_row(line: int, header: list[str], cells: list[str]) -> RawRow:
+# What a CSV column holds, decided once per file from its header (``_plan``), so that a
+# row only dispatches on it: finding each cell's kind again from its name (set lookups,
+# a prefix scan) was most of the parse's time per row.
+_SKIP, _SCALAR, _JSON, _LIST, _EMAIL, _PHONE, _NESTED = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    kind: int
+    target: str = ""  # for nested cells: the object they go into, and their key in it
+    key: str = ""
+
+
+def _column(name: str) -> _Column:
+    if name in IGNORED:
+        return _Column(name, _SKIP)
+    if name in SCALARS:
+        return _Column(name, _SCALAR)
+    if name in JSON_FIELDS:
+        return _Column(name, _JSON)
+    if name in LIST_FIELDS:
+        return _Column(name, _LIST)
+    if name == "email":
+        return _Column(name, _EMAIL)
+    if name == "phone":
+        return _Column(name, _PHONE)
+    prefix = next((p for p in NESTED_PREFIXES if name.startswith(p)), None)
+    target = NESTED_PREFIXES[prefix] if prefix else "custom_fields"
+    key = name[len(prefix) :] if prefix else name
+    return _Column(name, _NESTED, target, key)
+
+
+def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
     row = RawRow(line)
     data = row.data
-    for name, value in zip(header, cells, strict=False):
+    for column, value in zip(columns, cells, strict=False):
+        kind = column.kind
         value = value.strip()
-        if not value or name in IGNORED:
+        if not value or kind == _SKIP:
             continue
+        name = column.name
         try:
-            if name in SCALARS:
+            if kind == _SCALAR:
                 data[name] = value
-            elif name in JSON_FIELDS:
+            elif kind == _JSON:
                 data[name] = orjson.loads(value)
-            elif name in LIST_FIELDS:
+            elif kind == _LIST:
                 data[name] = _list_cell(value)
-            elif name == "email":
+            elif kind == _EMAIL:
                 data.setdefault("emails", [{"address": value}])
-            elif name == "phone":
+            elif kind == _PHONE:
                 data.setdefault("phones", [{"number": value}])
             else:
-                prefix = next((p for p in NESTED_PREFIXES if name.startswith(p)), None)
-                target = NESTED_PREFIXES[prefix] if prefix else "custom_fields"
-                key = name[len(prefix) :] if prefix else name
+                target = column.target
                 nested = data.setdefault(target, {})
                 if not isinstance(nested, dict):
                     raise ValueError(f"{target} is not an object")
-                nested[key] = {"status": value} if target == "consent" else value
+                nested[column.key] = {"status": value} if target == "consent" else value
         except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
             row.errors.append({"loc": [name], "msg": f"not valid here: {exc}"})
-    if len(cells) > len(header):
+    if len(cells) > len(columns):
         row.errors.append({"loc": [], "msg": "more cells than header columns"})
     return row
 
@@ -118,10 +151,11 @@ def read_csv(text: str) -> Iterator[RawRow]:
         raise FileRefused("the file is empty; the first line must be a header") from None
     if not any(header) or len(set(header)) != len(header):
         raise FileRefused("the header row must name each column once")
+    columns = [_column(name) for name in header]
     start = reader.line_num + 1
     for cells in reader:
         if any(c.strip() for c in cells):
-            yield _csv_row(start, header, cells)
+            yield _csv_row(start, columns, cells)
         start = reader.line_num + 1
 
 
