@@ -116,3 +116,27 @@ async def test_a_validation_worker_that_died_is_replaced_by_validating_inline(
     assert await run_job(db, clock, tenant.id, job.id)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
     assert "validating inline" in caplog.text
+
+
+async def test_statistics_are_refreshed_when_an_import_outgrows_them(
+    db: Database, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO contacts (id, workspace_id, kind, first_name, sort_name, emails,"
+                " phones, segment, advocacy_stage, advocacy_stage_manual, family, interests,"
+                " tags, custom_fields, consent, do_not_contact, version, created_at, updated_at)"
+                " SELECT gen_random_uuid(), :ws, 'person', 'A', 'a', '[]', '[]', 'prospect',"
+                " 'seeker', false, '[]', '{}', '{}', '{}', '{}', false, 1, now(), now()"
+                " FROM generate_series(1, 300)"
+            ),
+            {"ws": tenant.id},
+        )
+    await contacts_import._refresh_statistics(db, 300)
+    async with db.transaction() as session:
+        estimate = await session.execute(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
+        )
+        assert estimate.scalar_one() >= 300
+    assert "could not refresh statistics" not in caplog.text
