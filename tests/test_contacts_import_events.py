@@ -7,16 +7,24 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
 from app.db import Database
 from app.models.contact_schemas import ContactRead
 from app.services.contact_rows import DEFAULT_ROW, derive, to_read
-from app.services.contacts_import_events import KNOWN, created_json, record
+from app.services.contacts_import_events import (
+    KNOWN,
+    batch_times,
+    consent_columns,
+    created_event,
+    record,
+)
+from app.services.contacts_import_insert import AS_JSON
 from app.services.contacts_import_parse import RawRow, read_rows
 from app.services.contacts_import_prepare import validate_row
-from app.services.contacts_import_rows import Row, json_text
+from app.services.contacts_import_rows import WRITTEN, Row, json_text
 from app.services.events import record_events
 from tests.conftest import T0, Tenant
 
@@ -72,11 +80,17 @@ CSV = (
 )
 
 
-def _new_row(row: Row) -> dict[str, Any]:
-    """The row as ``_insert_new`` stores it."""
-    at = T0 + timedelta(microseconds=250)
-    stored = {"version": 1, "last_engaged_at": None, "lapsed_at": None, **row.new_row(at)}
-    return {**stored, "id": uuid.uuid4(), "created_at": at, "updated_at": at}
+AT = T0 + timedelta(microseconds=250)
+
+
+def _stored(row: Row, contact_id: uuid.UUID) -> dict[str, Any]:
+    """The contact the row creates, derived here again from the columns it gives, as
+    ``POST /v1/contacts`` derives a body's (``to_read`` of it is what the API answers)."""
+    given, _forms = row.for_update(AT)
+    lists = {k: list(given[k]) for k in ("emails", "phones") if k in given}
+    derived = derive({**DEFAULT_ROW, **given, **lists})
+    unset = {"version": 1, "last_engaged_at": None, "lapsed_at": None}
+    return {**derived, **unset, "id": contact_id, "created_at": AT, "updated_at": AT}
 
 
 def _rows() -> list[Row]:
@@ -88,28 +102,40 @@ def _rows() -> list[Row]:
 
 @pytest.mark.parametrize("index", range(len(BODIES) + 1))
 def test_the_created_event_is_the_contact_as_the_api_reads_it(index: int) -> None:
+    row, contact_id = _rows()[index], uuid.uuid4()
+    expected = to_read(_stored(row, contact_id), dict(row.keys)).model_dump(mode="json")
+    _consent, shown = consent_columns(row.values[WRITTEN.index("consent")], AT)
+    event = orjson.loads(created_event(row.event, contact_id, batch_times(AT), shown, "job"))
+    assert event.pop("import_id") == "job"
+    assert event == expected
+
+
+@pytest.mark.parametrize("index", range(len(BODIES) + 1))
+def test_the_prepared_columns_are_those_of_the_contact(index: int) -> None:
     row = _rows()[index]
-    stored = _new_row(row)
-    expected = to_read(stored, dict(row.keys)).model_dump(mode="json")
-    assert created_json(stored, dict(row.keys)) == expected
+    stored = _stored(row, uuid.uuid4())
+    consent, _shown = consent_columns(row.values[WRITTEN.index("consent")], AT)
+    values = dict(zip(WRITTEN, row.values, strict=True))
+    del values["consent"]  # sent as stamped by the batch
+    assert orjson.loads(consent) == stored["consent"]
+    for name, value in values.items():
+        if name in AS_JSON and value is not None:
+            assert orjson.loads(value) == stored[name], name
+        else:
+            assert value == stored[name], name
 
 
 def test_every_field_of_the_read_model_is_built() -> None:
     assert set(ContactRead.model_fields) == KNOWN
 
 
-def test_events_do_not_share_their_consent() -> None:
-    row = _rows()[1]
-    first, second = created_json(_new_row(row), {}), created_json(_new_row(row), {})
-    first["consent"]["email"]["status"] = "denied"
-    assert second["consent"]["email"]["status"] == "granted"
-
-
 def test_phone_forms_known_from_validation_derive_what_parsing_derives() -> None:
-    row = _rows()[1]
-    assert row.forms  # parsed in validation, kept with the row
-    fresh = derive({**DEFAULT_ROW, **row.given, "phones": list(row.given["phones"])})
-    assert row.created["phone_search"] == fresh["phone_search"]
+    given, forms = _rows()[1].for_update(AT)
+    assert forms  # parsed in validation, kept with the row
+    row = {**DEFAULT_ROW, **given}
+    known = derive({**row, "phones": list(given["phones"])}, forms)
+    parsed = derive({**row, "phones": list(given["phones"])})
+    assert known["phone_search"] == parsed["phone_search"]
 
 
 async def test_events_recorded_by_the_import_store_what_record_events_stores(

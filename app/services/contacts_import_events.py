@@ -4,11 +4,13 @@ An event carries the contact as the API reads it: ``ContactRead``'s JSON. Valida
 new row into ``ContactRead`` and dumping it again was a quarter of the import's own CPU
 once validation moved to another process (py-spy, bench_import), for values this import
 has just derived from a validated body: strings, booleans and lists that are already
-what the JSON says. So ``created_json`` copies those and leaves to pydantic only what
-it would change: ids and times (each field's own type, memoised: a batch shares one
-time) and the consent map (``ConsentRead``, memoised: rows of one file share a few).
-``tests/test_contacts_import_events.py`` compares it with ``ContactRead`` field by field
-and fails when ``ContactRead`` gains a field this does not know.
+what the JSON says. So ``created_body`` copies those (in the validation process, as JSON
+text) and leaves to pydantic only what it would change: the times (each field's own
+type, once per batch: ``batch_times``) and the consent map (``ConsentRead``, memoised:
+the rows of a batch share a few, ``consent_columns``); ``created_event`` puts the two
+together with the contact's id. ``tests/test_contacts_import_events.py`` compares the
+result with ``ContactRead`` and fails when ``ContactRead`` gains a field this does not
+know.
 
 ``record`` writes a batch's events with ``events.record_events``' statement, their data
 serialised by orjson (``json_text``) as each event is made: ``record_events`` serialises
@@ -32,7 +34,8 @@ from app.db import fetch_column
 from app.models.contact_schemas import AddressRead, ConsentRead, ContactRead
 from app.models.event_catalogue import WEBHOOK_TEST
 from app.services import events
-from app.services.contact_rows import display_name
+from app.services.contact_rows import display_name, stamp_consent
+from app.services.contacts_import_rows import json_text
 
 #: Fields whose values a derived row holds as the JSON has them (strings, booleans,
 #: integers, lists of strings, JSON objects), copied as they are.
@@ -67,6 +70,10 @@ KNOWN = frozenset((*PLAIN, *TIMES, *ENTRIES, *OTHER))
 _plain = itemgetter(*PLAIN)
 
 
+#: What the batch writing a contact sets: its id, its times, its consent (stamped then).
+BATCH = ("id", "created_at", "updated_at", "consent")
+
+
 def _adapter(name: str) -> TypeAdapter[Any]:
     adapter: TypeAdapter[Any] = TypeAdapter(ContactRead.model_fields[name].rebuild_annotation())
     return adapter
@@ -76,47 +83,60 @@ _TIME_ADAPTERS = {name: _adapter(name) for name in TIMES}
 _CONSENT: TypeAdapter[ConsentRead] = TypeAdapter(ConsentRead)
 
 
-@lru_cache(maxsize=64)
 def _time_json(name: str, value: datetime) -> Any:
     adapter = _TIME_ADAPTERS[name]
     return adapter.dump_python(adapter.validate_python(value), mode="json")
-
-
-@lru_cache(maxsize=1024)
-def _consent_document(entries: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]) -> bytes:
-    consent = {channel: dict(entry) for channel, entry in entries}
-    return orjson.dumps(_CONSENT.validate_python(consent).model_dump(mode="json"))
-
-
-def _consent_json(consent: Mapping[str, Mapping[str, Any]]) -> Any:
-    """``ConsentRead``'s JSON of a stored consent map: a new object each time (the
-    memo is keyed by the entries' items, which are strings)."""
-    key = tuple((channel, tuple(entry.items())) for channel, entry in consent.items())
-    return orjson.loads(_consent_document(key))
 
 
 def _id_json(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def created_json(row: Mapping[str, Any], external_ids: Mapping[str, str]) -> dict[str, Any]:
-    """``to_read(row, external_ids).model_dump(mode="json")`` for a row the import derived
-    (``Row.new_row`` with its id, version and times): the same document, built directly."""
+def created_body(row: Mapping[str, Any], external_ids: Mapping[str, str]) -> str:
+    """The JSON of ``to_read(row, external_ids).model_dump(mode="json")`` but for ``BATCH``,
+    for a new contact's row as the import derives it (``contacts_import_prepare``, in the
+    validation process): the same document, built directly."""
     out: dict[str, Any] = dict(zip(PLAIN, _plain(row), strict=True))
-    for name in TIMES:
+    for name in ("last_engaged_at", "lapsed_at"):
         value = row[name]
         out[name] = None if value is None else _time_json(name, value)
     for name, keys in ENTRIES.items():
         out[name] = [{k: entry[k] for k in keys} for entry in row[name]]
     address = row["address"]
-    out["id"] = _id_json(row["id"])
     out["owner_id"] = _id_json(row["owner_id"])
     out["display_name"] = display_name(row)
     out["address"] = None if address is None else {k: address.get(k) for k in _ADDRESS}
     out["family"] = [{k: member.get(k) for k in _FAMILY} for member in row["family"]]
-    out["consent"] = _consent_json(row["consent"])
     out["external_ids"] = dict(external_ids)
-    return out
+    return json_text(out)
+
+
+@lru_cache(maxsize=4096)
+def consent_columns(document: str, at: datetime) -> tuple[str, str]:
+    """A new contact's consent as stored and as its event shows it (``ConsentRead``), from
+    the JSON its row gave, entries without a time stamped ``at``. Memoised: the rows of
+    a batch share a few (the same cells, the same time)."""
+    consent = stamp_consent({"consent": orjson.loads(document)}, at=at)["consent"]
+    shown = _CONSENT.validate_python(consent).model_dump(mode="json")
+    return json_text(consent), orjson.dumps(shown).decode()
+
+
+@lru_cache(maxsize=16)
+def batch_times(at: datetime) -> str:
+    """``"created_at":…,"updated_at":…`` of the events of contacts a batch creates ``at``."""
+    return ",".join(
+        f'"{name}":{orjson.dumps(_time_json(name, at)).decode()}'
+        for name in ("created_at", "updated_at")
+    )
+
+
+def created_event(
+    body: str, contact_id: uuid.UUID, times: str, consent: str, import_id: str
+) -> str:
+    """The JSON of a ``contact.created`` event: the row's ``created_body`` with what its
+    batch set (``batch_times``, ``consent_columns``) and the import's id, as members put
+    before the body's own (which never has these keys, and never is empty)."""
+    return f'{{"id":"{contact_id}",{times},"consent":{consent},"import_id":"{import_id}",{body[1:]}'
 
 
 async def record(

@@ -13,7 +13,7 @@ sees three dozen parameters. JSON columns go as JSON text, and the list columns
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import DriverStatement, fetch_column
 from app.models.contact import Contact
-from app.services.contacts_import_rows import WRITTEN, json_text
+from app.services.contacts_import_rows import WRITTEN
 
 _TABLE = Contact.__table__
 #: Per-row columns, each bound as one array; ``workspace_id`` and the times are scalars.
@@ -62,23 +62,22 @@ def _insert_sql() -> str:
 
 
 _INSERT = DriverStatement(text(_insert_sql()))
-_AS_JSON = frozenset(n for n in COLUMNS if isinstance(_TABLE.c[n].type, JSONB | ARRAY))
+#: Columns sent as JSON text (``unnest`` would flatten an array of arrays).
+AS_JSON = frozenset(n for n in COLUMNS if isinstance(_TABLE.c[n].type, JSONB | ARRAY))
 
 
 async def insert_contacts(
     session: AsyncSession,
     workspace_id: uuid.UUID,
-    rows: Sequence[dict[str, Any]],
+    columns: Mapping[str, Sequence[Any]],
     *,
     at: datetime,
 ) -> None:
-    """Insert full contact rows (every column of ``COLUMNS``), created and updated ``at``."""
-    if not rows:
+    """Insert contacts given as one list per column of ``COLUMNS`` (JSON as text, ``AS_JSON``),
+    created and updated ``at``."""
+    if not columns["id"]:
         return
     params: dict[str, Any] = {"ws": workspace_id, "at": at}
     for name in COLUMNS:
-        if name in _AS_JSON:
-            params[name] = [None if r[name] is None else json_text(r[name]) for r in rows]
-        else:
-            params[name] = [r[name] for r in rows]
+        params[name] = list(columns[name])
     await fetch_column(session, _INSERT, params)

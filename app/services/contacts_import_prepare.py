@@ -1,15 +1,18 @@
 """The part of an import that needs nothing but the row: validation and what follows.
 
 A row is validated by ``ContactCreate`` exactly as a ``POST /v1/contacts`` body is (the
-same errors), and what depends only on it is computed here too: the columns it gives,
-the derived row a new contact would have, that row's rule errors and the search forms of
-its phone numbers. That is most of an import's Python time (e-mail syntax and a
-``phonenumbers`` parse alone are half of it), so the import runs it for the next batch
-in another process (``contacts_import_stage.Lookahead``) and the result is plain data.
+same errors), and what depends only on it is computed here too: the derived row a new
+contact would have, its rule errors, its columns as the insert sends them (JSON as
+text), its ``contact.created`` event but for what the batch sets, and for an update the
+columns it gives with the search forms of its phone numbers. That is most of an import's
+Python time (e-mail syntax and a ``phonenumbers`` parse alone are half of it), so the
+import runs it for the next batch in another process (``contacts_import_stage.Lookahead``)
+and the result is flat data (``Row``).
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,10 +20,13 @@ from pydantic import ValidationError
 
 from app.models.contact_schemas import ContactCreate, phone_forms
 from app.services.contact_rows import DEFAULT_ROW, derive, given_columns, rule_errors
+from app.services.contacts_import_events import created_body
+from app.services.contacts_import_insert import AS_JSON
 from app.services.contacts_import_parse import RawRow
-from app.services.contacts_import_rows import Row
+from app.services.contacts_import_rows import WRITTEN, Row, json_text
 
 Checked = Row | dict[str, Any]  # a valid row, or the error entry of a rejected one
+_UNSET = {"version": 1, "last_engaged_at": None, "lapsed_at": None}  # of a new contact
 
 
 def validate_row(raw: RawRow) -> Checked:
@@ -34,13 +40,21 @@ def validate_row(raw: RawRow) -> Checked:
         return {"line": raw.line, "errors": errors}
     given = given_columns(model)
     forms = {p["number"]: tuple(phone_forms(p["number"])) for p in given.get("phones", ())}
+    known = pickle.dumps((given, forms), protocol=pickle.HIGHEST_PROTOCOL)
     # Lists of entries copied: ``derive`` may mark the first one primary in place, and
-    # ``given`` must stay as the row gave it for an update.
+    # ``given`` must stay as the row gave it for an update (pickled above all the same).
     lists: dict[str, Any] = {k: list(given[k]) for k in ("emails", "phones") if k in given}
-    created = derive({**DEFAULT_ROW, **given, **lists}, forms)
+    created = derive({**DEFAULT_ROW, **_UNSET, **given, **lists}, forms)
     problems = [p.as_dict() for p in rule_errors(created, prefix=())]
     keys = sorted(model.external_ids.items())
-    return Row(raw.line, keys, model.owner_id, given, created, problems, forms)
+    if problems:  # it cannot be created: nothing to write for it
+        return Row(raw.line, keys, model.owner_id, problems, (), "", known)
+    values = tuple(
+        json_text(created[name]) if name in AS_JSON and created[name] is not None else created[name]
+        for name in WRITTEN
+    )
+    event = created_body(created, dict(keys))
+    return Row(raw.line, keys, model.owner_id, problems, values, event, known)
 
 
 def validate_rows(raw_rows: Sequence[RawRow]) -> list[Checked]:

@@ -60,8 +60,8 @@ async def update_known(
             msg = f"the contact already has a {source} id ({theirs}); it is not replaced"
             out.fail(row.line, ["external_ids", source], msg)
             continue
-        values = row.columns(at)
-        merged = derive({k: values.get(k, old[k]) for k in WRITABLE_COLUMNS}, row.forms)
+        values, forms = row.for_update(at)
+        merged = derive({k: values.get(k, old[k]) for k in WRITABLE_COLUMNS}, forms)
         problems = rule_errors(merged, prefix=())
         if problems:
             out.errors.append({"line": row.line, "errors": [p.as_dict() for p in problems]})

@@ -27,14 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import Contact
 from app.services import enrollments
-from app.services.contacts_import_events import created_json, record
+from app.services.contacts_import_events import (
+    batch_times,
+    consent_columns,
+    created_event,
+    record,
+)
 from app.services.contacts_import_insert import insert_contacts
 from app.services.contacts_import_prepare import Checked
-from app.services.contacts_import_rows import Key, Outcome, Row, claim, known_keys
+from app.services.contacts_import_rows import WRITTEN, Key, Outcome, Row, claim, known_keys
 from app.services.contacts_import_update import update_known
 
 BATCH_SIZE = 1000
-_UNSET = {"version": 1, "last_engaged_at": None, "lapsed_at": None}
+_CONSENT = WRITTEN.index("consent")
 
 
 def chunks(rows: list[Row]) -> list[list[Row]]:
@@ -112,7 +117,7 @@ async def _write_chunk(
 ) -> Outcome:
     out = Outcome(import_id=import_id)
     known = await known_keys(session, workspace_id, {k for r in chunk for k in r.keys})
-    new: list[tuple[Row, dict[str, Any]]] = []
+    new: list[Row] = []
     targets: dict[uuid.UUID, Row] = {}
     for row in chunk:
         owner = row.owner_id
@@ -131,7 +136,7 @@ async def _write_chunk(
         elif row.problems:
             out.errors.append({"line": row.line, "errors": row.problems})
         else:
-            new.append((row, row.new_row(at)))
+            new.append(row)
     await _insert_new(session, workspace_id, new, out, at)
     await update_known(session, workspace_id, targets, out, at)
     return out
@@ -140,32 +145,36 @@ async def _write_chunk(
 async def _insert_new(
     session: AsyncSession,
     workspace_id: uuid.UUID,
-    new: list[tuple[Row, dict[str, Any]]],
+    new: list[Row],
     out: Outcome,
     at: datetime,
 ) -> None:
+    """Insert the contacts these rows create: their columns and events were prepared with
+    their validation (``Row``), so what is left here is what the batch sets (ids, times,
+    consent stamps) and the statements."""
     if not new:
         return
     conn = await session.connection()
     ids = [uuid.uuid4() for _ in new]
+    consents = [consent_columns(row.values[_CONSENT], at) for row in new]
     # Every stored column is known here (the rest are defaults): no RETURNING needed.
-    stored = [
-        {**_UNSET, **values, "id": cid, "created_at": at, "updated_at": at}
-        for cid, (_row, values) in zip(ids, new, strict=True)
-    ]
-    inserting = asyncio.ensure_future(insert_contacts(session, workspace_id, stored, at=at))
+    per_column = zip(*(row.values for row in new), strict=True)
+    columns: dict[str, Sequence[Any]] = dict(zip(WRITTEN, per_column, strict=True))
+    columns.update(id=ids, version=[1] * len(new), consent=[stored for stored, _ in consents])
+    inserting = asyncio.ensure_future(insert_contacts(session, workspace_id, columns, at=at))
     try:  # the events are built while PostgreSQL inserts (the task has sent the insert)
         await asyncio.sleep(0)
+        times = batch_times(at)
         events = [
-            out.event_json(created_json(values, dict(row.keys)))
-            for values, (row, _v) in zip(stored, new, strict=True)
+            created_event(row.event, cid, times, shown, out.import_id)
+            for row, cid, (_stored, shown) in zip(new, ids, consents, strict=True)
         ]
     finally:
         await inserting
-    claims = [(cid, key) for cid, (row, _v) in zip(ids, new, strict=True) for key in row.keys]
+    claims = [(cid, key) for cid, row in zip(ids, new, strict=True) for key in row.keys]
     lost = await claim(session, workspace_id, claims)
     losing: set[uuid.UUID] = set()
-    for cid, (row, _v) in zip(ids, new, strict=True):
+    for cid, row in zip(ids, new, strict=True):
         if lost.intersection(row.keys):  # another writer created these ids meanwhile
             losing.add(cid)
             out.fail(row.line, ["external_ids"], "claimed by a concurrent write; import again")
@@ -173,9 +182,9 @@ async def _insert_new(
         await conn.execute(
             delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(losing))
         )
-    for values, event in zip(stored, events, strict=True):
-        if values["id"] in losing:
+    for cid, event in zip(ids, events, strict=True):
+        if cid in losing:
             continue
         out.events.append(("contact.created", event))
-        out.enrol.append(values["id"])
+        out.enrol.append(cid)
     out.created += len(new) - len(losing)
