@@ -25,8 +25,6 @@ opened and closed again on every burst above ``pool_size``; the same ceiling of
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -34,7 +32,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
-import orjson
 from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DataError, IntegrityError
@@ -47,26 +44,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import greenlet_spawn
 
+from app.json_codec import from_json, to_json
+
 _READ_ONLY = text("SET LOCAL transaction_read_only = on")
 _DRIVER_READS = "rapport.driver_reads"  # session.info: the engine a read session borrows from
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
-_LONG_NUMBER = re.compile(r"\d{19}")
-
-
-def _json_loads(document: str) -> Any:
-    """JSON columns decoded by orjson (a contact has seven, a page of 50 made 350
-    ``json.loads`` calls). Integers orjson cannot hold exactly (past 64 bits, say in a
-    client's custom fields; it would make them floats) and what it refuses go to ``json``."""
-    if _LONG_NUMBER.search(document) is None:
-        try:
-            return orjson.loads(document)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(document)
 
 
 async def _text_json_codecs(driver: Any) -> None:
-    """JSON and JSONB columns as text, decoded by ``_json_loads`` itself.
+    """JSON and JSONB columns as text, decoded by ``app.json_codec.from_json`` itself.
 
     SQLAlchemy's own codecs take the binary form and wrap the deserializer in a function
     that slices off the version byte and decodes to ``str`` first: two calls more for each
@@ -76,7 +62,7 @@ async def _text_json_codecs(driver: Any) -> None:
     """
     for kind in ("json", "jsonb"):
         await driver.set_type_codec(
-            kind, encoder=str, decoder=_json_loads, schema="pg_catalog", format="text"
+            kind, encoder=str, decoder=from_json, schema="pg_catalog", format="text"
         )
 
 
@@ -118,7 +104,8 @@ class Database:
         common: dict[str, Any] = {
             "pool_pre_ping": False,
             "hide_parameters": True,
-            "json_deserializer": _json_loads,
+            "json_serializer": to_json,
+            "json_deserializer": from_json,
         }
         engine = create_async_engine(
             async_url(url), pool_size=2 * pool_size, max_overflow=0, **common

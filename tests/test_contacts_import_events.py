@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db import Database
+from app.json_codec import to_json
 from app.models.contact_schemas import ContactRead
 from app.services.contact_rows import DEFAULT_ROW, derive, to_read
 from app.services.contacts_import_events import (
@@ -24,7 +25,7 @@ from app.services.contacts_import_events import (
 from app.services.contacts_import_insert import AS_JSON
 from app.services.contacts_import_parse import RawRow, read_rows
 from app.services.contacts_import_prepare import validate_row
-from app.services.contacts_import_rows import WRITTEN, Row, json_text
+from app.services.contacts_import_rows import WRITTEN, Row
 from app.services.events import record_events
 from tests.conftest import T0, Tenant
 
@@ -148,7 +149,7 @@ async def test_events_recorded_by_the_import_store_what_record_events_stores(
         "nested": {"a": [1, None, True]},
     }
     async with db.transaction() as session:
-        await record(session, tenant.id, [("contact.created", json_text(data))], at=T0)
+        await record(session, tenant.id, [("contact.created", to_json(data))], at=T0)
         await record_events(session, tenant.id, [("contact.created", data)], at=T0)
         stored = await session.execute(
             text("SELECT data FROM events WHERE workspace_id = :ws ORDER BY id"), {"ws": tenant.id}

@@ -12,7 +12,6 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 import phonenumbers
 from pydantic import (
     AwareDatetime,
@@ -24,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.json_codec import to_json
 from app.models.common import InputModel, OutputModel, UtcDatetime, omit_null
 from app.models.contact import AdvocacyStage, Segment
 from app.models.workspace import TimeZoneName
@@ -216,7 +216,7 @@ class _ContactRules(InputModel):
     @field_validator("custom_fields", check_fields=False)
     @classmethod
     def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > MAX_CUSTOM_FIELDS_BYTES:
+        if value is not None and len(to_json(value).encode()) > MAX_CUSTOM_FIELDS_BYTES:
             raise ValueError(f"custom fields exceed {MAX_CUSTOM_FIELDS_BYTES} bytes as JSON")
         return value
 

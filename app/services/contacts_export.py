@@ -12,10 +12,10 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import select, tuple_
 
 from app.db import Database
+from app.json_codec import to_json
 from app.models.contact import Contact
 from app.models.contact_schemas import ContactRead
 from app.services.contact_rows import READ_COLUMNS, to_read
@@ -32,7 +32,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
+        return to_json(value)
     return str(value)
 
 

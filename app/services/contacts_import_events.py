@@ -13,7 +13,7 @@ result with ``ContactRead`` and fails when ``ContactRead`` gains a field this do
 know.
 
 ``record`` writes a batch's events with ``events.record_events``' statement, their data
-serialised by orjson (``json_text``) as each event is made: ``record_events`` serialises
+serialised by orjson (``to_json``) as each event is made: ``record_events`` serialises
 with ``json.dumps``, three times slower on these documents, for the same stored JSON.
 """
 
@@ -31,11 +31,11 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import fetch_column
+from app.json_codec import to_json
 from app.models.contact_schemas import AddressRead, ConsentRead, ContactRead
 from app.models.event_catalogue import WEBHOOK_TEST
 from app.services import events
 from app.services.contact_rows import display_name, stamp_consent
-from app.services.contacts_import_rows import json_text
 
 #: Fields whose values a derived row holds as the JSON has them (strings, booleans,
 #: integers, lists of strings, JSON objects), copied as they are.
@@ -108,7 +108,7 @@ def created_body(row: Mapping[str, Any], external_ids: Mapping[str, str]) -> str
     out["address"] = None if address is None else {k: address.get(k) for k in _ADDRESS}
     out["family"] = [{k: member.get(k) for k in _FAMILY} for member in row["family"]]
     out["external_ids"] = dict(external_ids)
-    return json_text(out)
+    return to_json(out)
 
 
 @lru_cache(maxsize=4096)
@@ -118,7 +118,7 @@ def consent_columns(document: str, at: datetime) -> tuple[str, str]:
     a batch share a few (the same cells, the same time)."""
     consent = stamp_consent({"consent": orjson.loads(document)}, at=at)["consent"]
     shown = _CONSENT.validate_python(consent).model_dump(mode="json")
-    return json_text(consent), orjson.dumps(shown).decode()
+    return to_json(consent), orjson.dumps(shown).decode()
 
 
 @lru_cache(maxsize=16)
@@ -146,7 +146,7 @@ async def record(
     *,
     at: datetime,
 ) -> None:
-    """``events.record_events`` for events whose data is serialised already (``json_text``:
+    """``events.record_events`` for events whose data is serialised already (``to_json``:
     orjson, where ``record_events`` uses ``json.dumps``; the same JSON is stored)."""
     if not items:
         return

@@ -18,12 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.json_codec import to_json
 from app.models.contact_schemas import ContactCreate, phone_forms
 from app.services.contact_rows import DEFAULT_ROW, derive, given_columns, rule_errors
 from app.services.contacts_import_events import created_body
 from app.services.contacts_import_insert import AS_JSON
 from app.services.contacts_import_parse import RawRow
-from app.services.contacts_import_rows import WRITTEN, Row, json_text
+from app.services.contacts_import_rows import WRITTEN, Row
 
 Checked = Row | dict[str, Any]  # a valid row, or the error entry of a rejected one
 _UNSET = {"version": 1, "last_engaged_at": None, "lapsed_at": None}  # of a new contact
@@ -50,7 +51,7 @@ def validate_row(raw: RawRow) -> Checked:
     if problems:  # it cannot be created: nothing to write for it
         return Row(raw.line, keys, model.owner_id, problems, (), "", known)
     values = tuple(
-        json_text(created[name]) if name in AS_JSON and created[name] is not None else created[name]
+        to_json(created[name]) if name in AS_JSON and created[name] is not None else created[name]
         for name in WRITTEN
     )
     event = created_body(created, dict(keys))

@@ -4,7 +4,6 @@ writer of the same key is detected rather than overwritten)."""
 
 from __future__ import annotations
 
-import json
 import pickle
 import uuid
 from collections.abc import Sequence
@@ -12,23 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import DriverStatement, fetch_column
+from app.json_codec import to_json
 from app.models.contact import ContactExternalId
 from app.services.contact_rows import WRITABLE_COLUMNS, stamp_consent
-
-
-def json_text(value: Any) -> str:
-    """JSON text for a jsonb bind: orjson where it can (a few times faster), ``json`` for
-    what orjson refuses (integers past 64 bits), as the engine's JSON type would write."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
 
 Key = tuple[str, str]
 WRITTEN = (
@@ -111,7 +100,7 @@ class Outcome:
 
     def event_json(self, data: dict[str, Any]) -> str:
         """The JSON an event of this import records: ``data`` and the job's id."""
-        return json_text({**data, "import_id": self.import_id})
+        return to_json({**data, "import_id": self.import_id})
 
 
 async def known_keys(

@@ -7,7 +7,6 @@ still running (see ``app.models.event``), so a poller never skips a late commit.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import DriverStatement, fetch_column
+from app.json_codec import to_json
 from app.models.event import Event, EventRead
 from app.models.event_catalogue import WEBHOOK_TEST
 from app.services.pagination import PageRequest, keyset_page
@@ -28,7 +28,7 @@ EVENT_ID_PREFIX = "evt_"
 # from the rows the insert returns (a data-modifying CTE), so recording costs one round
 # trip and one execute, not two (each was a sixth of POST /v1/contacts' CPU). Rows go in
 # in the order given (WITH ORDINALITY), so sorted ids match the items. Data arrives as
-# JSON text, serialised by ``json.dumps`` like the engine's JSON type would. The statement
+# JSON text, serialised by ``to_json`` as the engine's JSON type would. The statement
 # runs on the driver (``fetch_column``): SQLAlchemy's execute path was most of its CPU.
 _RECORD = text(
     f"""
@@ -67,7 +67,7 @@ async def record_events(
         "at": at,
         "uids": [uuid.uuid4() for _ in items],
         "types": [event_type for event_type, _ in items],
-        "datas": [json.dumps(data) for _, data in items],
+        "datas": [to_json(data) for _, data in items],
         "test_type": WEBHOOK_TEST,
     }
     return [int(i) for i in await fetch_column(session, _RECORD_DRIVER, params)]

@@ -23,10 +23,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-import orjson
 from standardwebhooks import Webhook
 from yarl import URL
 
+from app.json_codec import to_json
 from app.models.webhook import RESPONSE_BODY_LIMIT
 from app.services.ssrf import CheckedTarget
 
@@ -54,7 +54,7 @@ class Outcome:
 
 def payload_bytes(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:
     timestamp = occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return orjson.dumps({"type": event_type, "timestamp": timestamp, "data": data})
+    return to_json({"type": event_type, "timestamp": timestamp, "data": data}).encode()
 
 
 def signature_header(secrets: list[str], msg_id: str, at: datetime, payload: bytes) -> str:
