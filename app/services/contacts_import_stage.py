@@ -22,9 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import DriverStatement, fetch_column
+from app.json_codec import to_json
 from app.services.contacts_import_parse import RawRow
 from app.services.contacts_import_prepare import Checked, validate_rows
-from app.services.contacts_import_rows import json_text
 
 log = logging.getLogger("rapport.imports")
 
@@ -65,8 +65,8 @@ async def stage_rows(
             "ws": workspace_id,
             "job": job_id,
             "lines": [r.line for r in chunk],
-            "datas": [json_text(r.data) for r in chunk],
-            "errors": [json_text(r.errors) if r.errors else None for r in chunk],
+            "datas": [to_json(r.data) for r in chunk],
+            "errors": [to_json(r.errors) if r.errors else None for r in chunk],
         }
         await fetch_column(session, _STAGE, params)
 
@@ -86,15 +86,19 @@ async def staged_rows(
 
 
 def _worker_pool() -> Executor | None:
-    """A process to validate in, forked from this one; None (a thread) where fork is not.
+    """A process to validate in, forked by a fork server; None (a thread) without one.
 
-    Forked rather than spawned: a spawned process imports the app again before its first
-    row (seconds of CPU on the core the import needs), a fork starts with everything
-    loaded. It runs nothing but ``validate_rows`` and is shut down with its ``Lookahead``.
+    The fork server is a fresh single-threaded interpreter, started once per process at
+    the first import, that has imported the validation code (``set_forkserver_preload``)
+    and forks each worker from itself: so a worker starts with everything loaded, as a
+    fork of this process would, without forking a process whose other threads may hold
+    locks (Python 3.12 warns about exactly that). It runs nothing but ``validate_rows`` and
+    is shut down with its ``Lookahead``.
     """
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([validate_rows.__module__])
     return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=gc.freeze)
 
 
