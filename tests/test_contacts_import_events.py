@@ -20,13 +20,12 @@ from app.services.contacts_import_events import (
     batch_times,
     consent_columns,
     created_event,
-    record,
 )
 from app.services.contacts_import_insert import AS_JSON
 from app.services.contacts_import_parse import RawRow, read_rows
 from app.services.contacts_import_prepare import validate_row
 from app.services.contacts_import_rows import WRITTEN, Row
-from app.services.events import record_events
+from app.services.events import record_events, record_serialised_events
 from tests.conftest import T0, Tenant
 
 OWNER = uuid.UUID("6f1c1a8e-8a43-4f43-9d3e-3f1d7f0e8a11")
@@ -149,7 +148,9 @@ async def test_events_recorded_by_the_import_store_what_record_events_stores(
         "nested": {"a": [1, None, True]},
     }
     async with db.transaction() as session:
-        await record(session, tenant.id, [("contact.created", to_json(data))], at=T0)
+        await record_serialised_events(
+            session, tenant.id, [("contact.created", to_json(data))], at=T0
+        )
         await record_events(session, tenant.id, [("contact.created", data)], at=T0)
         stored = await session.execute(
             text("SELECT data FROM events WHERE workspace_id = :ws ORDER BY id"), {"ws": tenant.id}

@@ -12,15 +12,14 @@ together with the contact's id. ``tests/test_contacts_import_events.py`` compare
 result with ``ContactRead`` and fails when ``ContactRead`` gains a field this does not
 know.
 
-``record`` writes a batch's events with ``events.record_events``' statement, their data
-serialised by orjson (``to_json``) as each event is made: ``record_events`` serialises
-with ``json.dumps``, three times slower on these documents, for the same stored JSON.
+Each event's data is serialised (``to_json``) as the event is made, and a batch's events
+are written with ``events.record_serialised_events``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -28,13 +27,9 @@ from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import fetch_column
 from app.json_codec import to_json
 from app.models.contact_schemas import AddressRead, ConsentRead, ContactRead
-from app.models.event_catalogue import WEBHOOK_TEST
-from app.services import events
 from app.services.contact_rows import display_name, stamp_consent
 
 #: Fields whose values a derived row holds as the JSON has them (strings, booleans,
@@ -137,25 +132,3 @@ def created_event(
     batch set (``batch_times``, ``consent_columns``) and the import's id, as members put
     before the body's own (which never has these keys, and never is empty)."""
     return f'{{"id":"{contact_id}",{times},"consent":{consent},"import_id":"{import_id}",{body[1:]}'
-
-
-async def record(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    items: Sequence[tuple[str, str]],
-    *,
-    at: datetime,
-) -> None:
-    """``events.record_events`` for events whose data is serialised already (``to_json``:
-    orjson, where ``record_events`` uses ``json.dumps``; the same JSON is stored)."""
-    if not items:
-        return
-    params = {
-        "workspace_id": workspace_id,
-        "at": at,
-        "uids": [uuid.uuid4() for _ in items],
-        "types": [event_type for event_type, _ in items],
-        "datas": [data for _, data in items],
-        "test_type": WEBHOOK_TEST,
-    }
-    await fetch_column(session, events._RECORD_DRIVER, params)

@@ -26,12 +26,11 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contact import Contact
-from app.services import enrollments
+from app.services import enrollments, events
 from app.services.contacts_import_events import (
     batch_times,
     consent_columns,
     created_event,
-    record,
 )
 from app.services.contacts_import_insert import insert_contacts
 from app.services.contacts_import_prepare import Checked
@@ -88,7 +87,7 @@ async def write_rows(
         total.stop += outcome.stop
         total.replan += outcome.replan
     total.errors.sort(key=lambda e: int(e["line"]))
-    await record(session, workspace_id, total.events, at=at)
+    await events.record_serialised_events(session, workspace_id, total.events, at=at)
     await _touch_hooks(session, workspace_id, total, at)
     return total
 

@@ -29,6 +29,7 @@ from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from sqlalchemy import Table, Text, cast, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -98,11 +99,16 @@ def _quote(key: str) -> str:
     return f"'{key}'"
 
 
+def _key(name: str, field: FieldInfo) -> str:
+    """The field's key in the model's JSON, quoted for SQL."""
+    return _quote(field.serialization_alias or field.alias or name)
+
+
 def _object_of(model: type[BaseModel], value_of: Any, where: str) -> str:
-    pairs = []
-    for name, field in model.model_fields.items():
-        key = field.serialization_alias or field.alias or name
-        pairs.append(f"{_quote(key)}, {_nested(field.annotation, value_of(name), where)}")
+    pairs = [
+        f"{_key(name, field)}, {_nested(field.annotation, value_of(name), where)}"
+        for name, field in model.model_fields.items()
+    ]
     return f"json_build_object({', '.join(pairs)})"
 
 
@@ -113,16 +119,14 @@ def json_object(
     its name, or from the expression ``overrides`` gives; nested models from JSONB."""
     pairs: list[ColumnElement[Any]] = []
     for name, field in model.model_fields.items():
-        pairs.append(literal_column(_quote(field.serialization_alias or field.alias or name)))
+        pairs.append(literal_column(_key(name, field)))
+        inner, _nullable = _optional(field.annotation)
         if name in overrides:
             pairs.append(overrides[name])
-            continue
-        column = f"{table.name}.{name}"
-        inner, _nullable = _optional(field.annotation)
-        if isinstance(inner, type) and issubclass(inner, datetime):
-            pairs.append(literal_column(_TIME.format(v=column)))
+        elif isinstance(inner, type) and issubclass(inner, datetime):  # a timestamptz column
+            pairs.append(literal_column(_TIME.format(v=f"{table.name}.{name}")))
         elif _is_model(inner) or (get_origin(inner) is list and _is_model(get_args(inner)[0])):
-            pairs.append(literal_column(_nested(field.annotation, column, name)))
+            pairs.append(literal_column(_nested(field.annotation, f"{table.name}.{name}", name)))
         else:
             _check_scalar(inner, name)
             pairs.append(table.c[name])
