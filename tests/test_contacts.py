@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import text
 
 from app.db import Database
+from app.models.contact_schemas import EmailEntry
 from tests.conftest import Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
 
@@ -402,3 +404,20 @@ async def test_other_tenant_cannot_read_change_or_delete(
     assert (await client.delete(url, headers=foreign)).status_code == 404
     assert (await client.get("/v1/contacts", headers=foreign)).json()["data"] == []
     assert (await client.get(url, headers=tenant.headers)).json()["first_name"] == "Maria"
+
+
+@pytest.mark.parametrize(
+    "address", ["Dana@EXAMPLE.com", "dana+tag@Sub.Example.org", "d@xn--bcher-kva.example"]
+)
+def test_email_addresses_read_as_pydantic_email_str_reads_them(address: str) -> None:
+    """``EmailAddress`` remembers validated addresses: asked twice, it gives EmailStr's
+    normal form both times."""
+    reference = TypeAdapter(EmailStr)
+    for _ in range(2):
+        assert EmailEntry(address=address).address == reference.validate_python(address)
+
+
+def test_a_refused_email_address_is_refused_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="not a valid email address"):
+            EmailEntry(address="dana@@example.com")

@@ -16,7 +16,6 @@ import phonenumbers
 from pydantic import (
     AwareDatetime,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -24,7 +23,7 @@ from pydantic import (
 )
 
 from app.json_codec import to_json
-from app.models.common import InputModel, OutputModel, UtcDatetime, omit_null
+from app.models.common import EmailAddress, InputModel, OutputModel, UtcDatetime, omit_null
 from app.models.contact import AdvocacyStage, Segment
 from app.models.workspace import TimeZoneName
 
@@ -53,7 +52,7 @@ ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 
 
 class EmailEntry(InputModel):
-    address: EmailStr = Field(max_length=320, examples=["dana@example.com"])
+    address: EmailAddress = Field(max_length=320, examples=["dana@example.com"])
     type: EmailType = "other"
     primary: bool = False
 

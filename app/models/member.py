@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, workspace_fk
-from app.models.common import InputModel, OutputModel
+from app.models.common import EmailAddress, InputModel, OutputModel
 
 Role = Literal["leader", "agent", "assistant"]
 
@@ -34,14 +34,14 @@ class Member(IdMixin, Base):
 
 class MemberCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["Dana Whitfield"])
-    email: EmailStr = Field(max_length=320, examples=["dana@example.com"])
+    email: EmailAddress = Field(max_length=320, examples=["dana@example.com"])
     role: Role = "agent"
     active: bool = True
 
 
 class MemberUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: EmailStr | None = Field(default=None, max_length=320)
+    email: EmailAddress | None = Field(default=None, max_length=320)
     role: Role | None = None
     active: bool | None = None
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, EmailStr, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
-from app.models.common import InputModel, OutputModel
+from app.models.common import EmailAddress, InputModel, OutputModel
 from app.models.money import CurrencyCode, Money
 from app.models.referral import Direction, Stage
 
@@ -23,7 +23,9 @@ class NewContact(InputModel):
 
     first_name: str = Field(min_length=1, max_length=200, examples=["Jordan"])
     last_name: str | None = Field(default=None, max_length=200, examples=["Lee"])
-    email: EmailStr | None = Field(default=None, max_length=320, examples=["jordan@example.com"])
+    email: EmailAddress | None = Field(
+        default=None, max_length=320, examples=["jordan@example.com"]
+    )
     phone: str | None = Field(default=None, min_length=3, max_length=32, examples=["+14155550123"])
 
 
