@@ -298,8 +298,24 @@ async def fetch_column(
     write can never commit on its own. Integrity and data errors become SQLAlchemy's,
     which the API answers as before.
     """
+    rows = await _fetch_in_transaction(session, statement, params)
+    return [next(iter(row.values())) for row in rows]
+
+
+async def fetch_written_row(
+    session: AsyncSession, statement: DriverStatement, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The first row of a write statement, inside the request's transaction
+    (``fetch_column``'s rule: on the driver once SQLAlchemy has begun it)."""
+    rows = await _fetch_in_transaction(session, statement, params)
+    return rows[0] if rows else None
+
+
+async def _fetch_in_transaction(
+    session: AsyncSession, statement: DriverStatement, params: dict[str, Any]
+) -> list[dict[str, Any]]:
     connection, driver = await _driver(session)
     if not driver.is_in_transaction():
-        return list((await session.execute(statement.statement, params)).scalars())
+        return [dict(r) for r in (await session.execute(statement.statement, params)).mappings()]
     rows = await _run(connection.invalidate, statement, statement.args(params), driver.fetch)
-    return [row[0] for row in rows]
+    return [dict(r) for r in rows]

@@ -225,12 +225,19 @@ async def test_external_id_of_another_contact_is_409(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     await new_contact(client, tenant, external_ids={"crm": "7"})
+    created_before = len(await _events(client, tenant))
     response = await client.post(
         "/v1/contacts",
-        json={"first_name": "B", "external_ids": {"crm": "7"}},
+        json={"first_name": "B", "external_ids": {"erp": "1", "crm": "7"}},
         headers=tenant.headers,
     )
     assert response.status_code == 409
+    assert "crm/7" in response.json()["detail"]
+    # The create is refused whole: no contact, no event, and its free key is not kept.
+    listed = await client.get("/v1/contacts", params={"q": "B"}, headers=tenant.headers)
+    assert [c["first_name"] for c in listed.json()["data"]] == []
+    assert len(await _events(client, tenant)) == created_before
+    await new_contact(client, tenant, first_name="D", external_ids={"erp": "1"})
     other = await new_contact(client, tenant, first_name="C")
     patched = await client.patch(
         f"/v1/contacts/{other['id']}", json={"external_ids": {"crm": "7"}}, headers=tenant.headers

@@ -23,6 +23,7 @@ from app.models.contact_schemas import (
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.common import api_router, json_response, page_response, set_etag
 from app.services import contacts, contacts_duplicates, contacts_merge
+from app.services.contact_json import ContactDocument
 from app.services.contacts_query import ConsentChannel, ContactFilters, ContactSort, list_contacts
 from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 
@@ -117,15 +118,22 @@ async def list_contacts_route(auth: ReadAuth, session: SessionDep, query: ListQu
     operation_id="createContact",
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
+    response_model=ContactRead,
 )
 async def create_contact(
-    body: ContactCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
-) -> ContactRead:
+    body: ContactCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep
+) -> Response:
     """Create a contact; an external id already held by another contact is a 409."""
     contact = await contacts.create_contact(session, auth.workspace_id, body, at=clock.now())
+    return _document_response(contact, status.HTTP_201_CREATED)
+
+
+def _document_response(contact: ContactDocument, status_code: int) -> Response:
+    response = json_response(contact.json)
+    response.status_code = status_code
     set_etag(response, contact.version)
     response.headers["Location"] = f"/v1/contacts/{contact.id}"
-    return contact
+    return response
 
 
 @router.get("/contacts/duplicates", operation_id="listContactDuplicates")
@@ -142,6 +150,7 @@ async def list_duplicates(
     "/contacts/by-external-id/{source}/{external_id}",
     operation_id="upsertContactByExternalId",
     responses={201: {"model": ContactRead, "description": "Created"}, **CONFLICT},
+    response_model=ContactRead,
 )
 async def upsert_contact(
     source: SourcePath,
@@ -150,8 +159,7 @@ async def upsert_contact(
     auth: WriteAuth,
     session: SessionDep,
     clock: ClockDep,
-    response: Response,
-) -> ContactRead:
+) -> Response:
     """Create (201) or update (200) the contact another system knows by this id.
 
     Safe to repeat and to race: concurrent calls for one id end with one contact. On
@@ -160,10 +168,7 @@ async def upsert_contact(
     contact, created = await contacts.upsert_by_external_id(
         session, auth.workspace_id, source, external_id, body, at=clock.now()
     )
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    set_etag(response, contact.version)
-    response.headers["Location"] = f"/v1/contacts/{contact.id}"
-    return contact
+    return _document_response(contact, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 @router.get(

@@ -1,12 +1,14 @@
 """A contact as the API reads it, written by PostgreSQL (app.services.json_sql).
 
-``GET /v1/contacts/{id}`` and ``GET /v1/contacts`` answer with ``READ_JSON``'s text as
-is; writes answer with ``ContactRead`` built in Python (their row is in hand already).
-Both are the same document: ``tests/test_contact_json.py`` compares them.
+``GET /v1/contacts/{id}``, ``GET /v1/contacts`` and a create (``POST``, or an upsert that
+creates: ``contacts._CREATE``, over the row its insert returns) answer with ``READ_JSON``'s
+text as is; updates answer with ``ContactRead`` built in Python (their row is in hand
+already). Both are the same document: ``tests/test_contact_json.py`` compares them.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import cast
 
@@ -21,10 +23,11 @@ from app.services.json_sql import json_object
 
 @dataclass(frozen=True)
 class ContactDocument:
-    """A contact's API JSON as PostgreSQL wrote it, and its version (for the ETag)."""
+    """A contact's API JSON as PostgreSQL wrote it, its version (for the ETag) and id."""
 
     json: str
     version: int
+    id: uuid.UUID
 
 
 _PERSON = (

@@ -10,9 +10,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, literal_column, or_, select, text
+from sqlalchemy import (
+    CTE,
+    DateTime,
+    FromClause,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -45,6 +60,36 @@ _RECORD = text(
     """
 )
 _RECORD_DRIVER = DriverStatement(_RECORD)  # on the driver once the transaction has begun
+
+
+def recorded_with(rows: FromClause, event_type: str) -> tuple[CTE, CTE]:
+    """CTEs recording an ``event_type`` event for each row of ``rows`` (columns
+    ``workspace_id`` and ``data``, the event's JSON as text) and its webhook deliveries:
+    for a statement that makes a change and records its event at once, as ``_RECORD``
+    does for events given as parameters. Binds ``at`` and ``test_type``
+    (``RECORD_PARAMS``); add the CTEs to the statement (``Select.add_cte``).
+    """
+    events = cast(Table, Event.__table__)
+    at = bindparam("at", type_=DateTime(timezone=True))
+    columns = ["workspace_id", "event_uid", "type", "occurred_at", "data"]
+    values = select(
+        rows.c.workspace_id,
+        func.gen_random_uuid(),
+        literal(event_type, String),
+        at,
+        rows.c.data.cast(JSONB),
+    )
+    recorded = (
+        insert(events)
+        .from_select(columns, values)
+        .returning(events.c.id, events.c.workspace_id, events.c.type, events.c.data)
+        .cte("e")
+    )
+    deliveries = text(deliveries_of("e")).bindparams(at).columns().cte("deliveries")
+    return recorded, deliveries
+
+
+RECORD_PARAMS = {"test_type": WEBHOOK_TEST}
 
 
 def public_event_id(event_uid: uuid.UUID) -> str:

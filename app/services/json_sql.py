@@ -30,8 +30,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from sqlalchemy import Table, Text, cast, func, literal_column
+from sqlalchemy import Text, cast, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import NamedFromClause
 
 # pydantic's JSON form of an aware datetime read from PostgreSQL (asyncpg gives UTC).
 _TIME = (
@@ -113,10 +114,11 @@ def _object_of(model: type[BaseModel], value_of: Any, where: str) -> str:
 
 
 def json_object(
-    model: type[BaseModel], table: Table, overrides: Mapping[str, ColumnElement[Any]]
+    model: type[BaseModel], table: NamedFromClause, overrides: Mapping[str, ColumnElement[Any]]
 ) -> ColumnElement[str]:
-    """``model``'s JSON (as text) from a row of ``table``: each field from the column of
-    its name, or from the expression ``overrides`` gives; nested models from JSONB."""
+    """``model``'s JSON (as text) from a row of ``table`` (a table, or a CTE of its rows):
+    each field from the column of its name, or from the expression ``overrides`` gives;
+    nested models from JSONB."""
     pairs: list[ColumnElement[Any]] = []
     for name, field in model.model_fields.items():
         pairs.append(literal_column(_key(name, field)))
