@@ -1,5 +1,6 @@
-"""Reads run on the asyncpg connection itself (``app.db.fetch_row``) still behave like
-SQLAlchemy's: a connection the server dropped fails one request, then is replaced."""
+"""Statements run on the asyncpg connection itself (``app.db.fetch_row``, and writes)
+behave like SQLAlchemy's: a connection the server dropped fails one request, then is
+replaced, and a write sent first still runs inside the request's transaction."""
 
 from __future__ import annotations
 
@@ -51,3 +52,28 @@ async def test_a_dropped_read_connection_fails_one_request_then_is_replaced(
     assert failed.status_code == 500
     assert again.status_code == 200, again.text  # the dead connection left the pool
     assert again.json()["last_name"] == "Lovelace"
+
+
+async def test_a_write_on_the_driver_first_runs_inside_the_request_transaction(
+    production: Database, clock: FrozenClock
+) -> None:
+    """With keys cached, a create's one statement is the first of its transaction and goes
+    to the driver (``app.db._begin``): a refused create must roll it back whole, and an
+    accepted one must commit with its event."""
+    tenant = await make_tenant(production)
+    app = create_app(make_settings(api_key_cache_seconds=5), database=production, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        first = {"first_name": "Ada", "external_ids": {"crm": "1"}}
+        assert (await c.post("/v1/contacts", json=first, headers=tenant.headers)).status_code == 201
+        taken = {"first_name": "Grace", "external_ids": {"erp": "2", "crm": "1"}}
+        refused = await c.post("/v1/contacts", json=taken, headers=tenant.headers)
+        assert refused.status_code == 409, refused.text
+    counts = text(
+        "SELECT (SELECT count(*) FROM contacts WHERE workspace_id = :w),"
+        " (SELECT count(*) FROM contact_external_ids WHERE workspace_id = :w),"
+        " (SELECT count(*) FROM events WHERE workspace_id = :w AND type = 'contact.created')"
+    )
+    async with production.transaction() as session:
+        row = (await session.execute(counts, {"w": tenant.id})).one()
+    assert tuple(row) == (1, 1, 1)
