@@ -146,8 +146,14 @@ class Database:
 
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A session for reading only: it never commits, and cannot write."""
-        async with self.read_sessionmaker() as session:
+        """A session for reading only: it never commits, and cannot write.
+
+        A session that never began (its reads borrowed a pooled connection: ``_read``)
+        holds no connection and no objects, and is dropped without ``close``: the close's
+        greenlet switch and teardown were 4% of a GET of a contact (cProfile).
+        """
+        session = self.read_sessionmaker()
+        try:
             if self.read_engine is None:  # sharing a transaction: make its savepoint read-only
                 await session.execute(_READ_ONLY)
             else:
@@ -157,6 +163,9 @@ class Database:
             finally:
                 if self.read_engine is None:
                     await session.rollback()
+        finally:
+            if session.in_transaction():
+                await session.close()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
