@@ -20,11 +20,13 @@ from collections.abc import Callable, Coroutine, Set
 from datetime import timedelta
 from typing import Any, get_type_hints
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
+from app.json_codec import from_json
 from app.models.common import secret_fields
 from app.services import idempotency
 from app.services.auth import AuthContext
@@ -96,6 +98,22 @@ def _request_only(dependency: Dependant) -> bool:
     )
 
 
+def _json_model_body(dependant: Dependant) -> tuple[str, type[BaseModel]] | None:
+    """The parameter name and model of a body that is one pydantic model, not embedded."""
+    if len(dependant.body_params) != 1:
+        return None
+    field = dependant.body_params[0]
+    model = field.field_info.annotation
+    if (
+        getattr(field.field_info, "embed", None)
+        or not isinstance(field.field_info, params.Body)
+        or isinstance(field.field_info, params.Form)
+        or not (inspect.isclass(model) and issubclass(model, BaseModel))
+    ):
+        return None
+    return field.name, model
+
+
 def lean_handler(route: APIRoute, original: Handler) -> Handler | None:
     """A handler calling ``route``'s endpoint without FastAPI's dependency solving, for
     routes whose inputs are all trivial; None for any other route.
@@ -103,10 +121,14 @@ def lean_handler(route: APIRoute, original: Handler) -> Handler | None:
     Solving a route's dependencies (cache keys, one recursive pass per level, parameter
     extraction of path, query, header and cookie) was a seventh of a GET of a contact's
     CPU under ``wrk`` (py-spy). A route qualifies when its inputs are only UUID path
-    parameters and ``async`` dependencies taking the request alone (the key check, the
-    session, the clock), and its endpoint returns a ``Response`` (nothing to serialise).
-    Anything else, or a path parameter not in canonical UUID form, goes to FastAPI's own
-    ``original`` handler, so every error is FastAPI's as before.
+    parameters, at most one JSON body that is one pydantic model (``POST /v1/contacts``)
+    and ``async`` dependencies taking the request alone (the key check, the session, the
+    clock), and its endpoint returns a ``Response`` (nothing to serialise). Anything else,
+    a path parameter not in canonical UUID form, a body not sent as ``application/json``
+    or one that does not parse or validate, goes to FastAPI's own ``original`` handler,
+    so every error is FastAPI's as before. A body is validated as FastAPI validates it
+    (the model, in Python mode, on the JSON decoded exactly: ``json_codec``); the request
+    keeps the body it read, for the fallback and the idempotency fingerprint.
     """
     effective = _effective(route)
     dependant: Dependant = effective.dependant
@@ -116,11 +138,12 @@ def lean_handler(route: APIRoute, original: Handler) -> Handler | None:
     returns = get_type_hints(endpoint).get("return")
     if not (inspect.isclass(returns) and issubclass(returns, Response)):
         return None
+    body = _json_model_body(dependant)
     if (
         dependant.query_params
         or dependant.header_params
         or dependant.cookie_params
-        or dependant.body_params
+        or (dependant.body_params and body is None)
         or dependant.response_param_name
         or dependant.background_tasks_param_name
         or dependant.security_scopes_param_name
@@ -145,6 +168,16 @@ def lean_handler(route: APIRoute, original: Handler) -> Handler | None:
             if _CANONICAL_UUID.match(raw[name]) is None:
                 return await original(request)
             values[name] = uuid.UUID(raw[name])
+        if body is not None:
+            body_name, model = body
+            content_type = request.headers.get("content-type", "")
+            if content_type.partition(";")[0].strip().lower() != "application/json":
+                return await original(request)
+            try:
+                document = from_json((await request.body()).decode())
+                values[body_name] = model.model_validate(document)
+            except ValueError:  # not UTF-8, not JSON, or not valid: FastAPI's own error
+                return await original(request)
         solved: dict[Any, Any] = {}
         for parameter, call in dependencies:
             if call not in solved:
