@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from app.db import Database
 from app.models.contact import Contact
+from app.models.contact_schemas import ContactRead
 from app.services.contact_json import DISPLAY_NAME, READ_JSON
 from app.services.contact_rows import READ_COLUMNS, display_name, to_read
 from app.services.json_sql import json_object
@@ -75,6 +76,8 @@ async def test_a_read_contact_is_the_document_its_write_answered(
 ) -> None:
     created = await _varied(client, tenant)
     for contact in created:
+        # The create's answer (PostgreSQL's) is the model's own form of itself.
+        assert ContactRead.model_validate(contact).model_dump(mode="json") == contact
         read = await client.get(f"/v1/contacts/{contact['id']}", headers=tenant.headers)
         assert read.status_code == 200
         assert read.json() == contact
