@@ -33,14 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from bench_contacts_common import ROOT, admin, csv_rows, scratch_database
+from bench_contacts_common import ROOT, admin, bench_app, csv_rows, scratch_database
 from sqlalchemy import text
 
-from app.clock import SystemClock
-from app.config import Settings
 from app.db import Database
-from app.main import create_app
-from app.services.workspaces import create_workspace
 
 BIN = Path(sys.executable).parent
 CREATE_BODY = (
@@ -66,18 +62,7 @@ async def _seed(url: str, contacts: int) -> tuple[str, uuid.UUID, list[str]]:
     """A workspace with ``contacts`` imported contacts; returns key, workspace, some ids."""
     database = Database.from_url(url, pool_size=2)
     try:
-        async with database.transaction() as session:
-            workspace, _key, token = await create_workspace(
-                session, "Bench", at=SystemClock().now()
-            )
-        settings = Settings(
-            environment="test",
-            database_url=url,
-            scheduler_enabled=False,
-            webhooks_enabled=False,
-            max_import_bytes=256 * 1_048_576,
-        )
-        app = create_app(settings, database=database)
+        app, workspace, token = await bench_app(database, url)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=600) as c:
@@ -95,11 +80,11 @@ async def _seed(url: str, contacts: int) -> tuple[str, uuid.UUID, list[str]]:
                 text(
                     "SELECT id FROM contacts WHERE workspace_id = :ws ORDER BY random() LIMIT 2000"
                 ),
-                {"ws": workspace.id},
+                {"ws": workspace},
             )
             sample = [str(i) for i in ids.scalars()]
             await session.execute(text("ANALYZE contacts"))
-        return token, workspace.id, sample
+        return token, workspace, sample
     finally:
         await database.dispose()
 

@@ -8,14 +8,19 @@ import os
 import random
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.db import async_url
+from app.clock import SystemClock
+from app.config import Settings
+from app.db import Database, async_url
+from app.main import create_app
 from app.migrations import upgrade_async
+from app.services.workspaces import create_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = ["Maria", "James", "Aiko", "Liam", "Noor", "Olga", "Kwame", "Sofia", "Ethan", "Priya"]
@@ -61,6 +66,21 @@ async def admin(server: str, sql: str) -> None:
     async with engine.connect() as conn:
         await conn.execute(text(sql))
     await engine.dispose()
+
+
+async def bench_app(database: Database, url: str) -> tuple[Any, uuid.UUID, str]:
+    """The API over ``database`` (no scheduler, no webhooks, imports up to 256 MB) and a
+    new workspace in it: (app, workspace id, the workspace's admin key)."""
+    async with database.transaction() as session:
+        workspace, _key, token = await create_workspace(session, "Bench", at=SystemClock().now())
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        scheduler_enabled=False,
+        webhooks_enabled=False,
+        max_import_bytes=256 * 1_048_576,
+    )
+    return create_app(settings, database=database), workspace.id, token
 
 
 async def scratch_database(prefix: str) -> tuple[str, str, str]:

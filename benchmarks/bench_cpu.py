@@ -40,14 +40,10 @@ PARSER.add_argument(
 ARGUMENTS = PARSER.parse_args()
 sys.path.insert(0, str(ARGUMENTS.root.resolve()))  # before anything imports the app
 
-from bench_contacts_common import admin, scratch_database  # noqa: E402
+from bench_contacts_common import admin, bench_app, scratch_database  # noqa: E402
 
-from app.clock import SystemClock  # noqa: E402
-from app.config import Settings  # noqa: E402
 from app.db import Database  # noqa: E402
 from app.logging_setup import json_handler  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.services.workspaces import create_workspace  # noqa: E402
 
 CREATE_BODY = (
     b'{"first_name": "Bench", "last_name": "Mark", "segment": "prospect", '
@@ -127,14 +123,7 @@ async def main(requests: int) -> None:
     server, name, url = await scratch_database("rapport_cpu")
     database = Database.from_url(url, pool_size=10)
     try:
-        async with database.transaction() as session:
-            _workspace, _key, token = await create_workspace(
-                session, "Bench", at=SystemClock().now()
-            )
-        settings = Settings(
-            environment="test", database_url=url, scheduler_enabled=False, webhooks_enabled=False
-        )
-        app = create_app(settings, database=database)
+        app, _workspace, token = await bench_app(database, url)
         headers = [
             (b"authorization", f"Bearer {token}".encode()),
             (b"content-type", b"application/json"),

@@ -23,14 +23,10 @@ import time
 from multiprocessing import forkserver
 
 import httpx
-from bench_contacts_common import admin, csv_rows, scratch_database
+from bench_contacts_common import admin, bench_app, csv_rows, scratch_database
 from sqlalchemy import text
 
-from app.clock import SystemClock
-from app.config import Settings
 from app.db import Database
-from app.main import create_app
-from app.services.workspaces import create_workspace
 
 _BACKENDS = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
 
@@ -117,18 +113,7 @@ async def main(rows: int, again: bool) -> None:
     server, name, url = await scratch_database("rapport_bench_import")
     database = Database.from_url(url, pool_size=2)
     try:
-        async with database.transaction() as session:
-            _workspace, _key, token = await create_workspace(
-                session, "Bench", at=SystemClock().now()
-            )
-        settings = Settings(
-            environment="test",
-            database_url=url,
-            scheduler_enabled=False,
-            webhooks_enabled=False,
-            max_import_bytes=256 * 1_048_576,
-        )
-        app = create_app(settings, database=database)
+        app, _workspace, token = await bench_app(database, url)
         # As ``rapport serve`` runs it (app.cli.production_app): the startup heap frozen,
         # so the collector's full passes do not walk SQLAlchemy's, FastAPI's and
         # pydantic's ~250,000 objects (without it they were a fifth of the import's CPU).
