@@ -82,6 +82,8 @@ contacts and their inner circle, planned touches, referrals and rewards, scores.
 
 * **Auth**: `Authorization: Bearer rk_live_…` (scopes `read`, `write`, `admin`).
 * **Errors**: RFC 9457 `application/problem+json`, with `errors[].loc` naming each field.
+* **Values**: amounts are decimal strings (`"1250.00"`) or whole numbers, never fractions
+  as JSON numbers; yes/no fields take `true` or `false` only. Bodies match this document.
 * **Lists**: keyset pages: `limit` (≤ 200), `cursor`; responses `{data, next_cursor}`.
 * **Writes**: `Idempotency-Key` on POST; `If-Match` with the `ETag` on PATCH.
 """

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    Strict,
     field_validator,
 )
 from pydantic.config import JsonDict
@@ -142,6 +143,11 @@ class InputModel(BaseModel):
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
+
+# A JSON ``true`` or ``false`` and nothing else, as the schema (``boolean``) says: lax
+# validation also took 0, 1, "yes" and "off" (schema-driven fuzzing: ``is_default: 0``
+# created a program). For request bodies; query strings keep lax booleans ("true").
+Flag = Annotated[bool, Strict()]
 
 # A time answered in UTC whatever offset it was given in: as every stored time reads back
 # from PostgreSQL, and as app.services.json_sql writes it.

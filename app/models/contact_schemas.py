@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from app.json_codec import to_json
-from app.models.common import EmailAddress, InputModel, OutputModel, UtcDatetime, omit_null
+from app.models.common import EmailAddress, Flag, InputModel, OutputModel, UtcDatetime, omit_null
 from app.models.contact import AdvocacyStage, Segment
 from app.models.workspace import TimeZoneName
 
@@ -54,7 +54,7 @@ ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 class EmailEntry(InputModel):
     address: EmailAddress = Field(max_length=320, examples=["dana@example.com"])
     type: EmailType = "other"
-    primary: bool = False
+    primary: Flag = False
 
 
 class PhoneEntry(InputModel):
@@ -65,7 +65,7 @@ class PhoneEntry(InputModel):
         examples=["+1 415 555 0123", "(415) 555-0123"],
     )
     type: PhoneType = "mobile"
-    primary: bool = False
+    primary: Flag = False
 
 
 class Address(InputModel):
@@ -270,7 +270,7 @@ class ContactCreate(_ContactRules):
         default_factory=dict, description="Any JSON object up to 16 KB."
     )
     consent: Consent = Field(default_factory=Consent)
-    do_not_contact: bool = False
+    do_not_contact: Flag = False
     external_ids: dict[ExternalSource, ExternalId] = Field(
         default_factory=dict, max_length=20, examples=[{"hubspot": "51"}]
     )
@@ -304,7 +304,7 @@ class ContactUpdate(_ContactRules):
     tags: list[Tag] | None = Field(default=None, max_length=100)
     custom_fields: dict[str, Any] | None = None
     consent: Consent | None = None
-    do_not_contact: bool | None = None
+    do_not_contact: Flag | None = None
     external_ids: dict[ExternalSource, ExternalId] | None = Field(default=None, max_length=20)
 
 

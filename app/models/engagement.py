@@ -24,6 +24,7 @@ from app.models.base import (
     workspace_fk,
 )
 from app.models.common import InputModel, OutputModel, omit_null
+from app.models.money import Money
 
 ActivityKind = Literal[
     "seminar",
@@ -36,7 +37,6 @@ ActivityKind = Literal[
     "community",
 ]
 ParticipantStatus = Literal["invited", "registered", "attended"]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
 from app.models.common import InputModel, OutputModel
+from app.models.money import Money
 
 RATINGS = ("communication", "quality", "value", "satisfaction")
 Rating = Annotated[int, Field(ge=1, le=10)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 
 
 def _rating_check(name: str) -> CheckConstraint:

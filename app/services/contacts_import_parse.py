@@ -32,10 +32,15 @@ SCALARS = frozenset(
         "segment",
         "allied_category",
         "advocacy_stage",
-        "do_not_contact",
         "default_region",
     }
 )
+# Yes/no columns: a cell is text, so it is read as pydantic's lax mode reads a string
+# (the API's JSON bodies take only true and false); anything else is left as it is, for
+# validation to refuse with the field named.
+BOOLEANS = frozenset({"do_not_contact"})
+_TRUTH = {"1": True, "on": True, "t": True, "true": True, "y": True, "yes": True}
+_TRUTH |= {"0": False, "off": False, "f": False, "false": False, "n": False, "no": False}
 JSON_FIELDS = frozenset(
     {"emails", "phones", "address", "family", "custom_fields", "consent", "external_ids"}
 )
@@ -79,7 +84,7 @@ def _list_cell(value: str) -> Any:
 # What a CSV column holds, decided once per file from its header (``_plan``), so that a
 # row only dispatches on it: finding each cell's kind again from its name (set lookups,
 # a prefix scan) was most of the parse's time per row.
-_SKIP, _SCALAR, _JSON, _LIST, _EMAIL, _PHONE, _NESTED = range(7)
+_SKIP, _SCALAR, _BOOL, _JSON, _LIST, _EMAIL, _PHONE, _NESTED = range(8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,8 @@ def _column(name: str) -> _Column:
         return _Column(name, _SKIP)
     if name in SCALARS:
         return _Column(name, _SCALAR)
+    if name in BOOLEANS:
+        return _Column(name, _BOOL)
     if name in JSON_FIELDS:
         return _Column(name, _JSON)
     if name in LIST_FIELDS:
@@ -121,6 +128,8 @@ def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
         try:
             if kind == _SCALAR:
                 data[name] = value
+            elif kind == _BOOL:
+                data[name] = _TRUTH.get(value.lower(), value)
             elif kind == _JSON:
                 data[name] = orjson.loads(value)
             elif kind == _LIST:
