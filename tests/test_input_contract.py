@@ -25,7 +25,7 @@ from tests.conftest import Tenant
 MONEY_CASES: list[Any] = [
     "1250.00", "0", "12", "999999999999.99", "1.5", "0.05",
     "-5", "1.234", "", " 1", "1,000", "1e3", "0" * 10_000, "1000000000000", "٣",
-    12, 0, 10**12 - 1, 10**12, -1, 1.5, True, None,
+    12, 0, 10**12 - 1, 10**12, -1, 1.5, 1250.0, True, None,
 ]  # fmt: skip
 PERCENT_CASES: list[Any] = [
     "2.5", "100", "100.0000", "0.0001", "0.5", "99.9999", "7",
@@ -40,7 +40,8 @@ def _documented(schema: dict[str, Any], value: Any) -> bool:
     for arm in schema["anyOf"]:
         if arm["type"] == "string" and isinstance(value, str):
             return re.search(arm["pattern"], value) is not None
-        if arm["type"] == "integer" and type(value) is int:
+        whole = type(value) is int or (type(value) is float and value.is_integer())
+        if arm["type"] == "integer" and whole:  # to JSON Schema, 1250.0 is an integer
             return bool(arm["minimum"] <= value <= arm["maximum"])
     return False
 
@@ -66,6 +67,8 @@ def test_amounts_are_accepted_exactly_where_the_schema_allows(kind: Any, cases: 
         ("/v1/engagement-activities", {"cost": "-5"}, "cost"),
         ("/v1/engagement-activities", {"cost": 0.1}, "cost"),
         ("/v1/engagement-activities", {"cost": True}, "cost"),
+        ("/v1/engagement-activities", {"date": 0}, "date"),  # not 1970-01-01
+        ("/v1/engagement-activities", {"date": "2026-5-1"}, "date"),
     ],
 )
 async def test_a_malformed_amount_is_refused_with_its_field_named(
@@ -109,3 +112,15 @@ def test_a_csv_yes_no_cell_is_read_as_text_is() -> None:
     body = b"first_name,do_not_contact\nAna,yes\nBo,FALSE\nCy,1\nDi,maybe\n"
     rows = read_rows(body, "csv")
     assert [r.data["do_not_contact"] for r in rows] == [True, False, True, "maybe"]
+
+
+async def test_a_time_sent_as_a_number_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    contact = await client.post("/v1/contacts", json={"first_name": "Ana"}, headers=tenant.headers)
+    logged = {"channel": "call", "direction": "inbound", "occurred_at": 1_700_000_000}
+    r = await client.post(
+        f"/v1/contacts/{contact.json()['id']}/interactions", json=logged, headers=tenant.headers
+    )
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "occurred_at"]]

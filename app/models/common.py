@@ -11,6 +11,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import email_validator
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -149,9 +150,20 @@ def _utc(value: dt.datetime) -> dt.datetime:
 # created a program). For request bodies; query strings keep lax booleans ("true").
 Flag = Annotated[bool, Strict()]
 
+
+def _iso_time_only(value: Any) -> Any:
+    """Times as the document describes them (RFC 3339 text): pydantic would also read a
+    number as a Unix time (schema-driven fuzzing sent ``0`` for a date, as 1970-01-01)."""
+    if isinstance(value, int | float):
+        raise PydanticCustomError("datetime_type", "Input should be a date-time as RFC 3339")
+    return value
+
+
 # A time answered in UTC whatever offset it was given in: as every stored time reads back
 # from PostgreSQL, and as app.services.json_sql writes it.
-UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
+UtcDatetime = Annotated[dt.datetime, BeforeValidator(_iso_time_only), AfterValidator(_utc)]
+# A time with its offset, as a body gives it (``AwareDatetime``, numbers refused).
+AwareTime = Annotated[AwareDatetime, BeforeValidator(_iso_time_only)]
 
 
 class OutputModel(BaseModel):

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import (
-    AwareDatetime,
     ConfigDict,
     Field,
     StringConstraints,
@@ -23,7 +22,16 @@ from pydantic import (
 )
 
 from app.json_codec import to_json
-from app.models.common import EmailAddress, Flag, InputModel, OutputModel, UtcDatetime, omit_null
+from app.models.common import (
+    AwareTime,
+    EmailAddress,
+    Flag,
+    InputModel,
+    IsoDate,
+    OutputModel,
+    UtcDatetime,
+    omit_null,
+)
 from app.models.contact import AdvocacyStage, Segment
 from app.models.workspace import TimeZoneName
 
@@ -82,12 +90,12 @@ class Address(InputModel):
 class FamilyMember(InputModel):
     name: Name
     relation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-    birthday: date | None = None
+    birthday: IsoDate | None = None
 
 
 class ConsentEntry(InputModel):
     status: ConsentStatus
-    at: AwareDatetime | None = Field(default=None, description="When given; defaults to now.")
+    at: AwareTime | None = Field(default=None, description="When given; defaults to now.")
     source: ShortText | None = Field(default=None, examples=["web form", "phone call"])
 
 

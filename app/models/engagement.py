@@ -23,7 +23,7 @@ from app.models.base import (
     tenant_fk,
     workspace_fk,
 )
-from app.models.common import InputModel, OutputModel, omit_null
+from app.models.common import InputModel, IsoDate, OutputModel, omit_null
 from app.models.money import Money
 
 ActivityKind = Literal[
@@ -76,7 +76,7 @@ class EngagementParticipant(TenantMixin, Base):
 class ActivityCreate(InputModel):
     kind: ActivityKind
     name: Text200 = Field(examples=["Spring client appreciation party"])
-    date: dt.date
+    date: IsoDate
     cost: Money = Field(default=Decimal(0), examples=["1250.00"])
     audience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
         Field(default=None, examples=["past clients and core advocates"])
@@ -90,7 +90,7 @@ class ActivityUpdate(InputModel):
 
     kind: ActivityKind | None = None
     name: Text200 | None = None
-    date: dt.date | None = None
+    date: IsoDate | None = None
     cost: Money | None = None
     audience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,7 +25,7 @@ from app.models.base import (
     tenant_fk,
     workspace_fk,
 )
-from app.models.common import InputModel, OutputModel
+from app.models.common import AwareTime, InputModel, OutputModel
 from app.models.contact import Segment
 from app.models.money import CurrencyCode, currency_column
 
@@ -107,8 +107,8 @@ class Cohort(InputModel):
 class ExperimentCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["Fixed vs value-based rewards"])
     description: str | None = Field(default=None, max_length=2_000)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareTime
+    ends_at: AwareTime
     primary_metric: PrimaryMetric = "referrals_per_referrer"
     min_sample: int = Field(
         default=10, ge=1, le=1_000_000, description="Referrers per arm before comparing."
@@ -131,8 +131,8 @@ class ExperimentUpdate(InputModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2_000)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: AwareTime | None = None
+    ends_at: AwareTime | None = None
     primary_metric: PrimaryMetric | None = None
     min_sample: int | None = Field(default=None, ge=1, le=1_000_000)
     currency: CurrencyCode | None = None

@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from app.models.common import InputModel, OutputModel
+from app.models.common import AwareTime, InputModel, OutputModel
 
 InteractionChannel = Literal["call", "email", "sms", "meeting", "note", "event", "mail"]
 Direction = Literal["inbound", "outbound", "two_way"]
@@ -69,7 +69,7 @@ class ObservanceRead(OutputModel):
 class InteractionCreate(InputModel):
     channel: InteractionChannel
     direction: Direction
-    occurred_at: AwareDatetime
+    occurred_at: AwareTime
     member_id: uuid.UUID | None = None
     summary: Annotated[str, StringConstraints(max_length=10_000)] | None = None
     duration_seconds: int | None = Field(default=None, ge=0, le=7 * 86_400)

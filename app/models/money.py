@@ -28,14 +28,17 @@ def _exact_decimal(text: re.Pattern[str], low: int, high: int, example: str) -> 
     unannounced: a 10,000-character string of zeros passed (``max_digits`` does not count
     leading zeros), ``-5`` matched the documented pattern yet was refused, ``true`` was an
     amount of 1. A JSON number with a fraction is refused here too: by the time it
-    reaches Python it is already a binary float.
+    reaches Python it is already a binary float (a whole one, ``1250.0``, is an integer
+    to JSON Schema and is taken).
     """
 
     def check(value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f'send a decimal string, e.g. "{example}", not true or false')
-        if isinstance(value, float):
-            raise ValueError(f'send a decimal string, e.g. "{example}", not a JSON number')
+        if isinstance(value, float):  # JSON Schema counts 1250.0 as an integer too
+            if not value.is_integer():
+                raise ValueError(f'send a decimal string, e.g. "{example}", not a JSON number')
+            value = int(value)
         if isinstance(value, str) and text.match(value) is None:
             raise ValueError(f'not a decimal string of the documented form, e.g. "{example}"')
         if isinstance(value, int) and not low <= value <= high:

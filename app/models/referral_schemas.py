@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.models.common import EmailAddress, InputModel, OutputModel
+from app.models.common import AwareTime, EmailAddress, InputModel, OutputModel
 from app.models.money import CurrencyCode, Money
 from app.models.referral import Direction, Stage
 
@@ -53,7 +53,7 @@ class ReferralCreate(InputModel):
     fee: Money | None = Field(default=None, description="Fee or commission on the deal.")
     owner_id: uuid.UUID | None = Field(default=None, description="The member handling it.")
     notes: str | None = Field(default=None, max_length=10_000)
-    received_at: AwareDatetime | None = Field(
+    received_at: AwareTime | None = Field(
         default=None, description="When the referral came in; defaults to now."
     )
 
@@ -128,7 +128,7 @@ class ReferralCreated(ReferralRead):
 
 class TransitionCreate(InputModel):
     to_stage: Stage
-    at: AwareDatetime | None = Field(default=None, description="When it happened; default now.")
+    at: AwareTime | None = Field(default=None, description="When it happened; default now.")
     note: str | None = Field(default=None, max_length=2_000)
     lost_reason: str | None = Field(
         default=None, min_length=1, max_length=500, description="Required when `to_stage=lost`."

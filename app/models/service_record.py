@@ -17,7 +17,7 @@ from sqlalchemy import CheckConstraint, Index, Numeric, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import InputModel, OutputModel
+from app.models.common import InputModel, IsoDate, OutputModel
 from app.models.money import Money
 
 RATINGS = ("communication", "quality", "value", "satisfaction")
@@ -64,7 +64,7 @@ class Ratings(InputModel):
 
 
 class ServiceRecordCreate(InputModel):
-    date: dt.date
+    date: IsoDate
     service: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     value: Money | None = Field(default=None, examples=["425000.00"])
     member_id: uuid.UUID | None = None

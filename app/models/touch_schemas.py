@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from app.models.common import SECRET, InputModel, OutputModel
+from app.models.common import SECRET, AwareTime, InputModel, IsoDate, OutputModel
 from app.models.contact import Segment
 from app.models.touch_plan_schemas import ContentKind, TouchChannel, TouchMode
 
@@ -20,7 +20,7 @@ Outcome = Literal["sent", "delivered", "completed", "bounced", "failed"]
 class EnrollmentCreate(InputModel):
     plan_id: uuid.UUID
     contact_id: uuid.UUID
-    start_date: date | None = Field(
+    start_date: IsoDate | None = Field(
         default=None,
         description="Defaults to today (UTC). May be in the past: touches already due "
         "then fire on the next scheduler tick.",
@@ -34,7 +34,7 @@ class EnrollmentBulkCreate(InputModel):
     segments: list[Segment] = Field(default_factory=list, max_length=5)
     tags: list[str] = Field(default_factory=list, max_length=50)
     contact_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
-    start_date: date | None = None
+    start_date: IsoDate | None = None
 
     @model_validator(mode="after")
     def _some_filter(self) -> EnrollmentBulkCreate:
@@ -75,7 +75,7 @@ class TouchCreate(InputModel):
     subject: str | None = Field(default=None, max_length=2000)
     body: str | None = Field(default=None, max_length=10_000)
     referral_reminder: str | None = Field(default=None, max_length=4000)
-    due_at: AwareDatetime
+    due_at: AwareTime
     assignee_id: uuid.UUID | None = None
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import SECRET, Flag, InputModel, OutputModel
+from app.models.common import SECRET, Flag, InputModel, OutputModel, UtcDatetime
 from app.models.event_catalogue import filter_problem
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "cancelled"]
@@ -209,7 +209,7 @@ class WebhookDeliveryDetail(WebhookDeliveryRead):
 
 
 class ReplayRequest(InputModel):
-    since: datetime = Field(description="Deliveries created at or after this time.")
+    since: UtcDatetime = Field(description="Deliveries created at or after this time.")
     status: Literal["failed", "all"] = Field(
         default="failed",
         description="`failed`: only failed deliveries; `all`: every finished delivery.",
