@@ -9,6 +9,7 @@ and ``0`` or ``1`` for ``true`` and ``false``. Each case here is checked against
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
@@ -17,10 +18,11 @@ import httpx
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from app.main import create_app
 from app.models.money import Money, Percent
 from app.models.reward import RewardProgramCreate
 from app.services.contacts_import_parse import read_rows
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_settings
 
 MONEY_CASES: list[Any] = [
     "1250.00", "0", "12", "999999999999.99", "1.5", "0.05",
@@ -124,3 +126,20 @@ async def test_a_time_sent_as_a_number_is_refused(
     )
     assert r.status_code == 422, r.text
     assert [e["loc"] for e in r.json()["errors"]] == [["body", "occurred_at"]]
+
+
+@pytest.mark.parametrize("value", [False, "5", 5.5])
+def test_whole_number_fields_take_only_json_integers(value: Any) -> None:
+    rules = [{"amount": {"amount": "10", "kind": "fixed"}, "currency": "USD", "trigger": "closed"}]
+    rule = {**rules[0], "hold_days": value}
+    with pytest.raises(ValidationError) as refused:
+        RewardProgramCreate.model_validate({"name": "Thanks", "rules": [rule]})
+    assert [e["loc"] for e in refused.value.errors()] == [("rules", 0, "hold_days")]
+
+
+def test_bounds_of_whole_numbers_stay_in_the_schema() -> None:
+    """The strictness must not hide a field's bounds from the document (pydantic writes
+    them as ``ge``/``le``, which JSON Schema ignores, when a validator wraps the type)."""
+    document = json.dumps(create_app(make_settings()).openapi())
+    assert not re.search(r'"(ge|le|gt|lt)":', document)
+    assert '"maximum": 365' in document  # a reward rule's hold_days

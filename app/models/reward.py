@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import Flag, InputModel, OutputModel, require_tag
+from app.models.common import Flag, InputModel, OutputModel, Whole, require_tag
 from app.models.money import CurrencyCode, Money, Percent, currency_column, money_column
 
 Trigger = Literal[
@@ -132,7 +132,7 @@ class RewardCap(InputModel):
     """At most ``amount`` from this rule to one referrer within any ``period_days``."""
 
     amount: Money
-    period_days: int = Field(ge=1, le=3660)
+    period_days: Whole = Field(ge=1, le=3660)
 
 
 class RewardRule(InputModel):
@@ -149,7 +149,7 @@ class RewardRule(InputModel):
     approval_required: Flag = Field(
         default=True, description="Rewards start `pending` until approved; else `approved`."
     )
-    hold_days: int = Field(default=0, ge=0, le=365, description="Not issuable before then.")
+    hold_days: Whole = Field(default=0, ge=0, le=365, description="Not issuable before then.")
     description: str | None = Field(default=None, max_length=500)
 
     @property

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from app.models.common import Flag, InputModel, OutputModel
+from app.models.common import Flag, InputModel, OutputModel, Whole
 from app.models.contact import Segment
 from app.services.touch_timing import Timing
 
@@ -34,7 +34,7 @@ class StepIn(InputModel):
     """One step. Send ``id`` of an existing step to keep it (and its touches' history)."""
 
     id: uuid.UUID | None = Field(default=None, description="Keep this existing step.")
-    position: int | None = Field(
+    position: Whole | None = Field(
         default=None,
         description="Ignored (the list order is the order); lets a read "
         "step be sent back unchanged.",
