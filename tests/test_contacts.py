@@ -128,6 +128,8 @@ async def test_business_contact_sorts_by_company(client: httpx.AsyncClient, tena
         ({"first_name": "A", "last_engaged_at": "2026-01-01T00:00:00Z"}, "last_engaged_at"),
         ({"first_name": "A", "emails": None}, "emails"),
         ({"first_name": "A\x00"}, "first_name"),
+        ({"first_name": "A", "custom_fields": {"bad\x00key": 1}}, "custom_fields"),
+        ({"first_name": "A", "custom_fields": {"a": {"nested\x00": [1]}}}, "custom_fields"),
     ],
 )
 async def test_bad_input_is_422_naming_the_field(

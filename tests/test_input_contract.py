@@ -135,10 +135,13 @@ def test_whole_number_fields_take_only_json_integers(value: Any) -> None:
     with pytest.raises(ValidationError) as refused:
         RewardProgramCreate.model_validate({"name": "Thanks", "rules": [rule]})
     assert [e["loc"] for e in refused.value.errors()] == [("rules", 0, "hold_days")]
+    whole = {**rule, "hold_days": 5.0}  # an integer to JSON Schema
+    taken = RewardProgramCreate.model_validate({"name": "Thanks", "rules": [whole]})
+    assert taken.rules[0].hold_days == 5
 
 
 def test_bounds_of_whole_numbers_stay_in_the_schema() -> None:
-    """The strictness must not hide a field's bounds from the document (pydantic writes
+    """The type checks must not hide a field's bounds from the document (pydantic writes
     them as ``ge``/``le``, which JSON Schema ignores, when a validator wraps the type)."""
     document = json.dumps(create_app(make_settings()).openapi())
     assert not re.search(r'"(ge|le|gt|lt)":', document)

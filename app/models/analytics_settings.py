@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TenantMixin, created_at_column, workspace_fk
-from app.models.common import InputModel, OutputModel, Whole
+from app.models.common import InputModel, OutputModel
 from app.models.money import CurrencyCode, Money
 
 TouchChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
@@ -87,5 +87,5 @@ class AnalyticsSettingsUpdate(InputModel):
     over_reliance_share: Decimal | None = Field(
         default=None, gt=0, le=1, max_digits=5, decimal_places=4, examples=["0.4"]
     )
-    score_window_days: Whole | None = Field(default=None, ge=30, le=3650)
-    core_advocate_referrals: Whole | None = Field(default=None, ge=1, le=100)
+    score_window_days: int | None = Field(default=None, ge=30, le=3650)
+    core_advocate_referrals: int | None = Field(default=None, ge=1, le=100)

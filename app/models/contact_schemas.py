@@ -25,7 +25,6 @@ from app.json_codec import to_json
 from app.models.common import (
     AwareTime,
     EmailAddress,
-    Flag,
     InputModel,
     IsoDate,
     OutputModel,
@@ -62,7 +61,7 @@ ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 class EmailEntry(InputModel):
     address: EmailAddress = Field(max_length=320, examples=["dana@example.com"])
     type: EmailType = "other"
-    primary: Flag = False
+    primary: bool = False
 
 
 class PhoneEntry(InputModel):
@@ -73,7 +72,7 @@ class PhoneEntry(InputModel):
         examples=["+1 415 555 0123", "(415) 555-0123"],
     )
     type: PhoneType = "mobile"
-    primary: Flag = False
+    primary: bool = False
 
 
 class Address(InputModel):
@@ -278,7 +277,7 @@ class ContactCreate(_ContactRules):
         default_factory=dict, description="Any JSON object up to 16 KB."
     )
     consent: Consent = Field(default_factory=Consent)
-    do_not_contact: Flag = False
+    do_not_contact: bool = False
     external_ids: dict[ExternalSource, ExternalId] = Field(
         default_factory=dict, max_length=20, examples=[{"hubspot": "51"}]
     )
@@ -312,7 +311,7 @@ class ContactUpdate(_ContactRules):
     tags: list[Tag] | None = Field(default=None, max_length=100)
     custom_fields: dict[str, Any] | None = None
     consent: Consent | None = None
-    do_not_contact: Flag | None = None
+    do_not_contact: bool | None = None
     external_ids: dict[ExternalSource, ExternalId] | None = Field(default=None, max_length=20)
 
 

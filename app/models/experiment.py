@@ -25,7 +25,7 @@ from app.models.base import (
     tenant_fk,
     workspace_fk,
 )
-from app.models.common import AwareTime, InputModel, OutputModel, Whole
+from app.models.common import AwareTime, InputModel, OutputModel
 from app.models.contact import Segment
 from app.models.money import CurrencyCode, currency_column
 
@@ -94,7 +94,7 @@ class ExperimentAssignment(TenantMixin, Base):
 class ArmSpec(InputModel):
     name: str = Field(min_length=1, max_length=100, examples=["A: fixed"])
     program_id: uuid.UUID
-    weight: Whole = Field(default=1, ge=1, le=1000, description="Relative share of referrers.")
+    weight: int = Field(default=1, ge=1, le=1000, description="Relative share of referrers.")
 
 
 class Cohort(InputModel):
@@ -110,7 +110,7 @@ class ExperimentCreate(InputModel):
     starts_at: AwareTime
     ends_at: AwareTime
     primary_metric: PrimaryMetric = "referrals_per_referrer"
-    min_sample: Whole = Field(
+    min_sample: int = Field(
         default=10, ge=1, le=1_000_000, description="Referrers per arm before comparing."
     )
     currency: CurrencyCode = Field(default="USD", description="Revenue and costs counted in it.")
@@ -134,7 +134,7 @@ class ExperimentUpdate(InputModel):
     starts_at: AwareTime | None = None
     ends_at: AwareTime | None = None
     primary_metric: PrimaryMetric | None = None
-    min_sample: Whole | None = Field(default=None, ge=1, le=1_000_000)
+    min_sample: int | None = Field(default=None, ge=1, le=1_000_000)
     currency: CurrencyCode | None = None
     cohort: Cohort | None = None
     arms: list[ArmSpec] | None = Field(default=None, min_length=2, max_length=10)

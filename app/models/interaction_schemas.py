@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from app.models.common import AwareTime, InputModel, OutputModel, Whole
+from app.models.common import AwareTime, InputModel, OutputModel
 
 InteractionChannel = Literal["call", "email", "sms", "meeting", "note", "event", "mail"]
 Direction = Literal["inbound", "outbound", "two_way"]
@@ -29,9 +29,9 @@ class ObservanceCreate(InputModel):
         validate_default=True,
         description="Required for `custom`, e.g. `first day at the new job`.",
     )
-    year: Whole | None = Field(default=None, ge=1900, le=2200, description="Optional.")
-    month: Whole = Field(ge=1, le=12)
-    day: Whole = Field(ge=1, le=31, description="29 February is allowed.")
+    year: int | None = Field(default=None, ge=1900, le=2200, description="Optional.")
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31, description="29 February is allowed.")
 
     @field_validator("label")
     @classmethod
@@ -72,7 +72,7 @@ class InteractionCreate(InputModel):
     occurred_at: AwareTime
     member_id: uuid.UUID | None = None
     summary: Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    duration_seconds: Whole | None = Field(default=None, ge=0, le=7 * 86_400)
+    duration_seconds: int | None = Field(default=None, ge=0, le=7 * 86_400)
     touch_id: uuid.UUID | None = Field(default=None, description="The touch this fulfils.")
 
 

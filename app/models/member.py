@@ -11,7 +11,7 @@ from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, workspace_fk
-from app.models.common import EmailAddress, Flag, InputModel, OutputModel
+from app.models.common import EmailAddress, InputModel, OutputModel
 
 Role = Literal["leader", "agent", "assistant"]
 
@@ -36,14 +36,14 @@ class MemberCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["Dana Whitfield"])
     email: EmailAddress = Field(max_length=320, examples=["dana@example.com"])
     role: Role = "agent"
-    active: Flag = True
+    active: bool = True
 
 
 class MemberUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailAddress | None = Field(default=None, max_length=320)
     role: Role | None = None
-    active: Flag | None = None
+    active: bool | None = None
 
 
 class MemberRead(OutputModel):

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import Flag, InputModel, OutputModel, Whole, require_tag
+from app.models.common import InputModel, OutputModel, require_tag
 from app.models.money import CurrencyCode, Money, Percent, currency_column, money_column
 
 Trigger = Literal[
@@ -132,7 +132,7 @@ class RewardCap(InputModel):
     """At most ``amount`` from this rule to one referrer within any ``period_days``."""
 
     amount: Money
-    period_days: Whole = Field(ge=1, le=3660)
+    period_days: int = Field(ge=1, le=3660)
 
 
 class RewardRule(InputModel):
@@ -146,10 +146,10 @@ class RewardRule(InputModel):
     )
     reward_kind: RewardKind = "cash"
     cap: RewardCap | None = None
-    approval_required: Flag = Field(
+    approval_required: bool = Field(
         default=True, description="Rewards start `pending` until approved; else `approved`."
     )
-    hold_days: Whole = Field(default=0, ge=0, le=365, description="Not issuable before then.")
+    hold_days: int = Field(default=0, ge=0, le=365, description="Not issuable before then.")
     description: str | None = Field(default=None, max_length=500)
 
     @property
@@ -162,14 +162,14 @@ class RewardProgramCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["Thank-you and closing bonus"])
     description: str | None = Field(default=None, max_length=2_000)
     rules: list[RewardRule] = Field(min_length=1, max_length=20)
-    is_default: Flag = False
+    is_default: bool = False
 
 
 class RewardProgramUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2_000)
     rules: list[RewardRule] | None = Field(default=None, min_length=1, max_length=20)
-    is_default: Flag | None = None
+    is_default: bool | None = None
 
 
 class RewardProgramRead(OutputModel):

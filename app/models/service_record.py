@@ -17,11 +17,11 @@ from sqlalchemy import CheckConstraint, Index, Numeric, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import InputModel, IsoDate, OutputModel, Whole
+from app.models.common import InputModel, IsoDate, OutputModel
 from app.models.money import Money
 
 RATINGS = ("communication", "quality", "value", "satisfaction")
-Rating = Annotated[Whole, Field(ge=1, le=10)]
+Rating = Annotated[int, Field(ge=1, le=10)]
 
 
 def _rating_check(name: str) -> CheckConstraint:

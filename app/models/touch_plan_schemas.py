@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from app.models.common import Flag, InputModel, OutputModel, Whole
+from app.models.common import InputModel, OutputModel
 from app.models.contact import Segment
 from app.services.touch_timing import Timing
 
@@ -34,7 +34,7 @@ class StepIn(InputModel):
     """One step. Send ``id`` of an existing step to keep it (and its touches' history)."""
 
     id: uuid.UUID | None = Field(default=None, description="Keep this existing step.")
-    position: Whole | None = Field(
+    position: int | None = Field(
         default=None,
         description="Ignored (the list order is the order); lets a read "
         "step be sent back unchanged.",
@@ -96,9 +96,9 @@ class TouchPlanCreate(InputModel):
         description="How to send a referral and why it helps; carried by every touch.",
         examples=["Know someone thinking of moving? Reply with their name; we'll take care."],
     )
-    repeat_yearly: Flag = False
-    pause_on_reply: Flag = False
-    active: Flag = True
+    repeat_yearly: bool = False
+    pause_on_reply: bool = False
+    active: bool = True
     steps: list[StepIn] = Field(min_length=1, max_length=100)
 
 
@@ -109,9 +109,9 @@ class TouchPlanUpdate(InputModel):
     description: str | None = Field(default=None, max_length=4000)
     audience: Audience | None = None
     referral_reminder: str | None = Field(default=None, min_length=1, max_length=4000)
-    repeat_yearly: Flag | None = None
-    pause_on_reply: Flag | None = None
-    active: Flag | None = None
+    repeat_yearly: bool | None = None
+    pause_on_reply: bool | None = None
+    active: bool | None = None
     steps: list[StepIn] | None = Field(default=None, min_length=1, max_length=100)
 
 

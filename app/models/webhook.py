@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.common import SECRET, Flag, InputModel, OutputModel, UtcDatetime
+from app.models.common import SECRET, InputModel, OutputModel, UtcDatetime
 from app.models.event_catalogue import filter_problem
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "cancelled"]
@@ -131,7 +131,7 @@ class WebhookEndpointCreate(InputModel):
         description=FILTER_DOC,
         examples=[["touch.*", "referral.stage_changed"]],
     )
-    enabled: Flag = True
+    enabled: bool = True
 
     _filters = field_validator("event_types")(_check_filters)
 
@@ -142,7 +142,7 @@ class WebhookEndpointUpdate(InputModel):
     event_types: list[str] | None = Field(
         default=None, max_length=MAX_FILTERS, description=FILTER_DOC
     )
-    enabled: Flag | None = Field(
+    enabled: bool | None = Field(
         default=None, description="Re-enabling clears `disabled_reason` and the failure clock."
     )
 

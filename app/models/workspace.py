@@ -20,7 +20,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, created_at_column
-from app.models.common import InputModel, OutputModel, Whole
+from app.models.common import InputModel, OutputModel
 
 DEFAULT_WEIGHTS = (0.4, 0.35, 0.25)
 
@@ -152,8 +152,8 @@ class WorkspaceUpdate(InputModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     time_zone: TimeZoneName | None = None
     send_window: SendWindow | None = None
-    lapse_threshold_days: Whole | None = Field(default=None, ge=1, le=3650)
-    referral_follow_up_hours: Whole | None = Field(default=None, ge=1, le=24 * 30)
+    lapse_threshold_days: int | None = Field(default=None, ge=1, le=3650)
+    referral_follow_up_hours: int | None = Field(default=None, ge=1, le=24 * 30)
     referral_thank_you_channel: ThankYouChannel | None = None
     referral_thank_you_mode: ThankYouMode | None = None
     score_weights: ScoreWeights | None = None
