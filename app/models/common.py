@@ -138,10 +138,9 @@ def _json_kinds(model: type[BaseModel]) -> dict[str, type]:
     kinds: dict[str, type] = {}
     for name, info in model.model_fields.items():
         arms = {_unwrapped(a) for a in (get_args(info.annotation) or (info.annotation,))}
-        for kind in (bool, int):
-            if kind in arms or info.annotation is kind:
-                kinds[name] = kind
-                break
+        kind = next((k for k in (bool, int) if k in arms), None)
+        if kind is not None:
+            kinds[name] = kind
     return kinds
 
 
