@@ -373,7 +373,7 @@ async def test_import_gives_up_after_repeated_failures(
     assert "gave up" in failed["detail"]
     async with db.transaction() as session:
         staged = await session.execute(
-            text("SELECT count(*) FROM contact_import_rows WHERE import_id = :id"),
+            text("SELECT count(*) FROM contact_import_chunks WHERE import_id = :id"),
             {"id": job["id"]},
         )
         assert staged.scalar_one() == 0  # the rows waiting are not kept

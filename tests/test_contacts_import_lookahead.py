@@ -18,7 +18,7 @@ from app.services import contacts_import, contacts_import_stage
 from app.services.contacts_import import import_batch, resume_imports, run_job
 from app.services.contacts_import_parse import read_rows
 from app.services.contacts_import_prepare import validate_rows
-from app.services.contacts_import_stage import Lookahead
+from app.services.contacts_import_stage import Chunk, Lookahead, chunk_json
 from tests.conftest import T0, Tenant, make_settings
 
 SEVEN = "first_name,external_id.crm\nA,1\nB,2\nC,3\nD,4\nE,5\nF,6\nG,7\n"
@@ -91,12 +91,13 @@ async def test_a_run_stopped_between_batches_resumes_without_duplicates(
 async def test_rows_validated_in_the_worker_process_are_those_validated_inline() -> None:
     body = SEVEN + "H,8\n,9\nI,not valid\n"  # a row needing a name, an external id refused
     rows = read_rows(body.encode(), "csv")
+    chunk = Chunk(rows[0].line, rows[-1].line, len(rows), chunk_json(rows))
     ahead = Lookahead()
-    ahead.start(0, 0, rows)
+    ahead.start(0, 0, chunk)
     taken = await ahead.take(0)
     await ahead.settle()
     assert taken is not None
-    assert taken == (rows, validate_rows(rows))
+    assert taken == (chunk, validate_rows(rows))
 
 
 def _die(_rows: Any) -> NoReturn:  # run in the worker process: it exits at once
@@ -111,7 +112,7 @@ async def test_a_validation_worker_that_died_is_replaced_by_validating_inline(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
-    monkeypatch.setattr(contacts_import_stage, "validate_rows", _die)
+    monkeypatch.setattr(contacts_import_stage, "validate_chunk", _die)
     job = await _enqueue(db, tenant, SEVEN)
     assert await run_job(db, clock, tenant.id, job.id)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]

@@ -4,7 +4,7 @@
 numbers, in the request's transaction, so the request answers at once and a job is never
 lost. ``run_job`` then imports ``BATCH_ROWS`` rows per transaction: each batch takes the
 job's row lock with ``FOR UPDATE SKIP LOCKED``, writes its contacts, deletes its staged
-rows and updates the job's progress, and commits. So:
+chunk and updates the job's progress, and commits. So:
 
 * ``GET /v1/contacts/imports/{id}`` shows rows done of total while the import runs;
 * a crash or a database failure loses at most the batch in flight (rolled back whole),
@@ -38,17 +38,17 @@ from app.models.contact_import import (
     MAX_STORED_ERRORS,
     OPEN_STATUSES,
     ContactImport,
-    ContactImportRow,
+    ContactImportChunk,
 )
 from app.models.member import Member
 from app.services.contacts_import_parse import RawRow
-from app.services.contacts_import_prepare import validate_rows
-from app.services.contacts_import_stage import Lookahead, stage_rows, staged_rows
+from app.services.contacts_import_prepare import validate_chunk
+from app.services.contacts_import_stage import Chunk, Lookahead, next_chunk, stage_rows
 from app.services.contacts_import_write import write_rows
 
 log = logging.getLogger("rapport.imports")
 
-BATCH_ROWS = 1000  # rows per committed batch
+BATCH_ROWS = 1000  # rows per committed batch (per staged chunk)
 MAX_ATTEMPTS = 3
 RESUME_LIMIT = 20  # open imports looked at per scheduler tick
 
@@ -74,7 +74,7 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
-    await stage_rows(session, workspace_id, job.id, rows)
+    await stage_rows(session, workspace_id, job.id, rows, chunk_rows=BATCH_ROWS)
     return job
 
 
@@ -123,28 +123,28 @@ async def import_batch(
     job = (await session.execute(stmt)).scalar_one_or_none()
     if job is None:
         return None
-    r = ContactImportRow
+    c = ContactImportChunk
     taken = None if ahead is None else await ahead.take(job.processed_rows)
+    chunk: Chunk | None
     if taken is not None:
-        raw, checked = taken
+        chunk, checked = taken
     else:
         after = 0 if ahead is None else ahead.after
-        raw = await staged_rows(session, workspace_id, job_id, limit=BATCH_ROWS, after=after)
-        checked = validate_rows(raw)
-    if raw:
+        chunk = await next_chunk(session, workspace_id, job_id, after=after)
+        checked = [] if chunk is None else validate_chunk(chunk.rows)
+    upcoming = None
+    if chunk is not None:
+        upcoming = await next_chunk(session, workspace_id, job_id, after=chunk.last_line)
         if ahead is not None:
-            upcoming = await staged_rows(
-                session, workspace_id, job_id, limit=BATCH_ROWS, after=raw[-1].line
-            )
-            ahead.start(job.processed_rows + len(raw), raw[-1].line, upcoming)
+            ahead.start(job.processed_rows + chunk.row_count, chunk.last_line, upcoming)
         members = await _members(session, workspace_id)
         outcome = await write_rows(session, workspace_id, job_id, checked, members, at=at)
         await session.execute(
-            delete(r).where(
-                r.workspace_id == workspace_id, r.import_id == job_id, r.line <= raw[-1].line
+            delete(c).where(
+                c.workspace_id == workspace_id, c.import_id == job_id, c.line <= chunk.line
             )
         )
-        job.processed_rows += len(raw)
+        job.processed_rows += chunk.row_count
         job.created_count += outcome.created
         job.updated_count += outcome.updated
         job.error_count += len(outcome.errors)
@@ -152,7 +152,7 @@ async def import_batch(
         if room > 0 and outcome.errors:
             job.errors = [*job.errors, *outcome.errors[:room]]
         job.status = "running"
-    if len(raw) < BATCH_ROWS:  # that was the last batch
+    if upcoming is None:  # that was the last batch
         job.status = "completed"
         job.finished_at = at
     await session.flush()
@@ -185,9 +185,9 @@ async def _record_failure(
                 )
             )
             await session.execute(
-                delete(ContactImportRow).where(
-                    ContactImportRow.workspace_id == workspace_id,
-                    ContactImportRow.import_id == job_id,
+                delete(ContactImportChunk).where(
+                    ContactImportChunk.workspace_id == workspace_id,
+                    ContactImportChunk.import_id == job_id,
                 )
             )
 
