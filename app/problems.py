@@ -11,6 +11,7 @@ failures outside the middleware, where no request id exists any more.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -116,6 +117,10 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _clean_errors(list(exc.errors()))
+    if any(e["loc"][:1] == ["path"] for e in errors):
+        serving = _serving_paths(request)
+        if serving and getattr(request.scope.get("route"), "path", None) not in serving:
+            return _method_not_allowed(request)  # "export" is no id: a resource of its own
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
     return problem_response(
@@ -128,19 +133,50 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_PARAMETER = re.compile(r"\{[^}/]+\}")
+
+
+def _serving_paths(request: Request) -> dict[str, set[str]]:
+    """The documented paths that serve the request's path, with their methods: of the
+    paths matching it, those with the fewest parameters. A literal segment outranks a
+    parameter, as route order makes it for the methods both have: the resource at
+    ``/v1/contacts/export`` is the export, never a contact whose id is "export"."""
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root) else path  # as routing does
+    matching: dict[str, set[str]] = {}
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "[^/]+".join(re.escape(part) for part in _PARAMETER.split(template))
+        if re.fullmatch(pattern, path):
+            matching[template] = {m.upper() for m in operations} & set(_METHODS)
+    fewest = min((len(_PARAMETER.findall(t)) for t in matching), default=0)
+    return {t: m for t, m in matching.items() if len(_PARAMETER.findall(t)) == fewest}
+
+
 def _allowed_methods(request: Request) -> str:
-    """Starlette answers 405 per route; a path served by several routes allows all of theirs."""
-    allowed = {
-        method
-        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in request.app.router.routes
-        )
-    }
+    """Starlette answers 405 per route; a path served by several routes allows all of
+    theirs, and only theirs (``_serving_paths``)."""
+    allowed = set().union(*_serving_paths(request).values())
+    if not allowed:  # not a documented path (the docs pages): what its routes take
+        allowed = {
+            method
+            for method in _METHODS
+            if any(
+                route.matches({**request.scope, "method": method})[0] == Match.FULL
+                for route in request.app.router.routes
+            )
+        }
     if "GET" in allowed:
         allowed.add("HEAD")
     return ", ".join(sorted(allowed))
+
+
+def _method_not_allowed(request: Request) -> JSONResponse:
+    headers = {"Allow": _allowed_methods(request)}
+    detail = "Method Not Allowed"
+    return problem_response(
+        405, "method-not-allowed", "Method not allowed", detail, request, headers=headers
+    )
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -110,6 +110,20 @@ async def test_405_lists_every_method_of_the_path(client: httpx.AsyncClient) -> 
     assert response.headers["allow"] == "GET, HEAD, POST"
 
 
+async def test_a_literal_path_is_not_read_as_an_id_of_its_sibling_route(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    h = tenant.headers
+    response = await client.patch("/v1/contacts/export", json={}, headers=h)
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD")
+    assert response.json()["type"].endswith("/method-not-allowed")
+    response = await client.request("OPTIONS", "/v1/enrollments/bulk", headers=h)
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    response = await client.patch("/v1/contacts/not-an-id", json={}, headers=h)
+    assert response.status_code == 422  # no resource is named so: the id is malformed
+    assert response.json()["errors"][0]["loc"] == ["path", "contact_id"]
+
+
 async def test_unexpected_error_is_a_500_problem_with_the_request_id(
     client: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from app.main import create_app
-from app.models.money import Money, Percent
+from app.models.money import Money, Percent, Share
 from app.models.reward import RewardProgramCreate
 from app.services.contacts_import_parse import read_rows
 from tests.conftest import Tenant, make_settings
@@ -33,6 +33,11 @@ PERCENT_CASES: list[Any] = [
     "2.5", "100", "100.0000", "0.0001", "0.5", "99.9999", "7",
     "0", "0.0000", "100.0001", "101", "-1", "2.55555", "",
     1, 100, 0, 101, 2.5, False,
+]  # fmt: skip
+SHARE_CASES: list[Any] = [
+    "0.4", "1", "1.0", "1.0000", "0.0001", "0.5", "0.9999", "0.05",
+    "0", "0.0", "0.00000", "1.0001", "2", "-0.5", "0.12345", ".5", "",
+    1, 1.0, 0, 2, 0.4, True,
 ]  # fmt: skip
 
 
@@ -48,7 +53,9 @@ def _documented(schema: dict[str, Any], value: Any) -> bool:
     return False
 
 
-@pytest.mark.parametrize(("kind", "cases"), [(Money, MONEY_CASES), (Percent, PERCENT_CASES)])
+@pytest.mark.parametrize(
+    ("kind", "cases"), [(Money, MONEY_CASES), (Percent, PERCENT_CASES), (Share, SHARE_CASES)]
+)
 def test_amounts_are_accepted_exactly_where_the_schema_allows(kind: Any, cases: list[Any]) -> None:
     adapter: TypeAdapter[Decimal] = TypeAdapter(kind)
     schema = adapter.json_schema()
@@ -89,6 +96,17 @@ async def test_an_amount_as_a_whole_number_is_taken(
     r = await client.post("/v1/engagement-activities", json=party, headers=tenant.headers)
     assert r.status_code == 201, r.text
     assert Decimal(r.json()["cost"]) == Decimal("1250")
+
+
+async def test_a_share_sent_as_a_fraction_number_is_refused(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    url, h = "/v1/analytics/settings", tenant.headers
+    r = await client.patch(url, json={"over_reliance_share": 0.4}, headers=h)
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "over_reliance_share"]]
+    r = await client.patch(url, json={"over_reliance_share": "0.4"}, headers=h)
+    assert (r.status_code, r.json()["over_reliance_share"]) == (200, "0.4000")
 
 
 @pytest.mark.parametrize("value", [0, 1, "true", "yes", None])

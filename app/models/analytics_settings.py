@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TenantMixin, created_at_column, workspace_fk
 from app.models.common import InputModel, OutputModel
-from app.models.money import CurrencyCode, Money
+from app.models.money import CurrencyCode, Money, Share
 
 TouchChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
 TOUCH_CHANNELS: tuple[TouchChannel, ...] = (
@@ -84,8 +84,6 @@ class AnalyticsSettingsUpdate(InputModel):
         default=None, description="Replaces the whole map.", examples=[{"mail": "1.20"}]
     )
     tracking_cost_per_referral: Money | None = None
-    over_reliance_share: Decimal | None = Field(
-        default=None, gt=0, le=1, max_digits=5, decimal_places=4, examples=["0.4"]
-    )
+    over_reliance_share: Share | None = None
     score_window_days: int | None = Field(default=None, ge=30, le=3650)
     core_advocate_referrals: int | None = Field(default=None, ge=1, le=100)

@@ -75,6 +75,15 @@ Percent = Annotated[
 ]
 """A percentage such as ``"2.5"`` (2.5 %), as a decimal string."""
 
+# Above 0 and at most 1, four decimals at most (``Percent``'s form, for a fraction).
+_SHARE = r"^(1(\.0{1,4})?|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+Share = Annotated[
+    Decimal,
+    Field(max_digits=5, decimal_places=4, gt=0, le=1),
+    *_exact_decimal(re.compile(_SHARE), 1, 1, "0.4"),
+]
+"""A share of a whole such as ``"0.4"`` (40 %), as a decimal string."""
+
 CurrencyCode = Annotated[
     str,
     Field(

@@ -90,4 +90,5 @@ async def update_settings(
     row.version += 1
     row.updated_at = at
     await session.flush()
+    await session.refresh(row)  # amounts as stored (their scale), as a later GET reads them
     return _read(row, stored=True)
