@@ -57,6 +57,13 @@ class WebhookDelivery(IdMixin, Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
+        # ... and shares it out by workspace (webhook_bookkeeping._CLAIM).
+        Index(
+            "ix_webhook_deliveries_pending_by_workspace",
+            "workspace_id",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
         Index(
             "ix_webhook_deliveries_leased",
             "lease_expires_at",

@@ -18,22 +18,59 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Due work is shared out by workspace before it is taken oldest first: a workspace with a
+# backlog (an import of 100,000 contacts into a workspace subscribed to contact.created)
+# must not hold every other workspace's deliveries back until it has drained. ``busy``
+# walks the workspaces with pending deliveries, one index probe each (a skip scan of
+# ``ix_webhook_deliveries_pending_by_workspace``), so the claim's cost grows with them and
+# with the batch, never with the backlog; each due one gets an even share of the batch
+# (``fair``), and what is left of it goes to the oldest due work, whoever's (``rest``).
 _CLAIM = text(
     """
-    WITH lost AS (
+    WITH RECURSIVE lost AS (
         SELECT workspace_id, id FROM webhook_deliveries
         WHERE status = 'delivering' AND lease_expires_at < :now
         ORDER BY lease_expires_at
         LIMIT :batch
         FOR UPDATE SKIP LOCKED
-    ), due AS (
+    ), busy AS (
+        (SELECT workspace_id FROM webhook_deliveries
+         WHERE status = 'pending' ORDER BY workspace_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT d.workspace_id FROM webhook_deliveries AS d
+                WHERE d.status = 'pending' AND d.workspace_id > busy.workspace_id
+                ORDER BY d.workspace_id LIMIT 1)
+        FROM busy WHERE busy.workspace_id IS NOT NULL
+    ), due_workspaces AS (
+        SELECT b.workspace_id FROM busy AS b
+        CROSS JOIN LATERAL (
+            SELECT d.next_attempt_at FROM webhook_deliveries AS d
+            WHERE d.workspace_id = b.workspace_id AND d.status = 'pending'
+            ORDER BY d.next_attempt_at LIMIT 1
+        ) AS oldest
+        WHERE b.workspace_id IS NOT NULL AND oldest.next_attempt_at <= :now
+        ORDER BY oldest.next_attempt_at
+        LIMIT :batch
+    ), fair AS (
+        SELECT taken.workspace_id, taken.id FROM due_workspaces AS w
+        CROSS JOIN LATERAL (
+            SELECT d.workspace_id, d.id FROM webhook_deliveries AS d
+            WHERE d.workspace_id = w.workspace_id AND d.status = 'pending'
+              AND d.next_attempt_at <= :now
+            ORDER BY d.next_attempt_at
+            LIMIT GREATEST(1, CAST(:batch AS integer) / (SELECT count(*) FROM due_workspaces))
+            FOR UPDATE SKIP LOCKED
+        ) AS taken
+    ), rest AS (
         SELECT workspace_id, id FROM webhook_deliveries
         WHERE status = 'pending' AND next_attempt_at <= :now
+          AND (workspace_id, id) NOT IN (SELECT workspace_id, id FROM fair)
         ORDER BY next_attempt_at
-        LIMIT :batch
+        LIMIT GREATEST(0, CAST(:batch AS integer) - (SELECT count(*) FROM fair))
         FOR UPDATE SKIP LOCKED
     ), picked AS (
-        SELECT * FROM lost UNION ALL SELECT * FROM due LIMIT :batch
+        SELECT * FROM lost UNION ALL SELECT * FROM fair UNION ALL SELECT * FROM rest
+        LIMIT :batch
     )
     UPDATE webhook_deliveries AS d
     SET status = 'delivering', lease_expires_at = :lease_until, leased_by = :me,
