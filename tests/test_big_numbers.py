@@ -51,3 +51,30 @@ async def test_a_long_integer_is_kept_by_every_read(
     events = (await client.get("/v1/events", headers=tenant.headers)).json()["data"]
     created = next(e for e in events if e["type"] == "contact.created")
     assert created["data"]["custom_fields"] == FIELDS
+
+
+async def test_a_long_integer_is_kept_by_an_import(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    """As a file of the CRM's gives it (JSON Lines), and as our own CSV export writes it
+    (a JSON cell): the file's JSON is read as the API reads a body, not through orjson."""
+    table = io.StringIO()
+    csv.writer(table).writerows([["first_name", "custom_fields"], ["Bo", to_json(FIELDS)]])
+    files = {
+        "application/x-ndjson": to_json({"first_name": "Ann", "custom_fields": FIELDS}),
+        "text/csv": table.getvalue(),
+    }
+    for media, body in files.items():
+        accepted = await client.post(
+            "/v1/contacts/imports",
+            content=body.encode(),
+            headers={**tenant.headers, "Content-Type": media},
+        )
+        assert accepted.status_code == 202, accepted.text
+        job = (await client.get(accepted.headers["location"], headers=tenant.headers)).json()
+        assert job["created_count"] == 1, job
+    listed = await client.get("/v1/contacts", headers=tenant.headers)
+    assert [c["custom_fields"] for c in listed.json()["data"]] == [FIELDS, FIELDS]
+    events = (await client.get("/v1/events", headers=tenant.headers)).json()["data"]
+    created = [e["data"]["custom_fields"] for e in events if e["type"] == "contact.created"]
+    assert created == [FIELDS, FIELDS]

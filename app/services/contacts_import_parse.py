@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+from app.json_codec import from_json
 
 MAX_ROWS = 100_000
 SCALARS = frozenset(
@@ -77,7 +77,7 @@ class FileRefused(ValueError):
 
 def _list_cell(value: str) -> Any:
     if value.startswith("["):
-        return orjson.loads(value)
+        return from_json(value)
     return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
 
 
@@ -131,7 +131,7 @@ def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
             elif kind == _BOOL:
                 data[name] = _TRUTH.get(value.lower(), value)
             elif kind == _JSON:
-                data[name] = orjson.loads(value)
+                data[name] = from_json(value)
             elif kind == _LIST:
                 data[name] = _list_cell(value)
             elif kind == _EMAIL:
@@ -144,7 +144,7 @@ def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
                 if not isinstance(nested, dict):
                     raise ValueError(f"{target} is not an object")
                 nested[column.key] = {"status": value} if target == "consent" else value
-        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
+        except ValueError as exc:  # JSON that does not decode is a ValueError
             row.errors.append({"loc": [name], "msg": f"not valid here: {exc}"})
     if len(cells) > len(columns):
         row.errors.append({"loc": [], "msg": "more cells than header columns"})
@@ -175,8 +175,8 @@ def read_jsonl(text: str) -> Iterator[RawRow]:
             continue
         row = RawRow(number)
         try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            value = from_json(line)
+        except ValueError as exc:
             row.errors.append({"loc": [], "msg": f"not JSON: {exc}"})
             yield row
             continue
