@@ -14,6 +14,7 @@ from app.db import Database
 from app.models.contact_schemas import EmailEntry
 from tests.conftest import Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
+from tests.webhook_helpers import register_endpoint
 
 
 async def _events(client: httpx.AsyncClient, tenant: Tenant) -> list[dict[str, Any]]:
@@ -369,6 +370,43 @@ async def test_delete_erases_the_contact_and_what_hangs_off_it(
         headers={**tenant.headers, "Idempotency-Key": "create-maria"},
     )
     assert replay.json() == {"id": cid, "erased": True}
+
+
+async def _echo(_host: str, _port: int) -> list[str]:  # resolved here, never sent
+    return ["127.0.0.1"]
+
+
+async def test_erasure_drops_what_receivers_answered_to_the_persons_events(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    await register_endpoint(db, tenant, "http://echo.test/in", _echo, allow_private=True)
+    maria = await new_contact(client, tenant)
+    kept = await new_contact(client, tenant, first_name="Kept", last_name="Other")
+    async with db.transaction() as session:  # the receiver echoed each payload back
+        await session.execute(
+            text(
+                "INSERT INTO webhook_attempts (workspace_id, id, delivery_id, attempted_at,"
+                " status_code, latency_ms, response_body)"
+                " SELECT d.workspace_id, gen_random_uuid(), d.id, now(), 200, 5,"
+                " CAST(e.data AS text) FROM webhook_deliveries AS d JOIN events AS e"
+                " ON e.workspace_id = d.workspace_id AND e.id = d.event_id"
+                " WHERE d.workspace_id = :ws"
+            ),
+            {"ws": tenant.id},
+        )
+    deleted = await client.delete(f"/v1/contacts/{maria['id']}", headers=tenant.headers)
+    assert deleted.status_code == 204
+    async with db.transaction() as session:
+        bodies = (
+            await session.execute(
+                text("SELECT response_body FROM webhook_attempts WHERE workspace_id = :ws"),
+                {"ws": tenant.id},
+            )
+        ).scalars()
+        answered = [b for b in bodies if b is not None]
+    assert len(answered) == 1
+    assert kept["id"] in answered[0]  # the other contact's answer stays
+    assert not any("Maria" in b for b in answered)
 
 
 async def test_erasure_finds_events_through_the_index(

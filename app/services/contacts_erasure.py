@@ -11,7 +11,8 @@ transaction as the delete:
   ``{"id": <the event's subject id>, "erased": true}``. So do the events of contacts
   merged into it earlier, through chains of merges (the same person; ``contact.merged``
   events say who was folded into whom). Webhook deliveries read the event when they are
-  sent, so those still pending carry the scrubbed payload;
+  sent, so those still pending carry the scrubbed payload, and the receivers' answers
+  recorded for those events' attempts are dropped (a receiver may echo what it got);
 * stored ``Idempotency-Key`` responses that mention any of those ids: the body becomes
   the same minimal form (a replay answers with the original status and ``erased``);
 * free text on referrals that survive the delete (their contact columns are only
@@ -53,11 +54,25 @@ _SAME_PERSON = text(
     SELECT id FROM person WHERE id IS NOT NULL
     """
 )
+# The scrubbed events' webhook attempts lose the receiver's answer too: a receiver that
+# echoes what it was sent (request bins, some CRMs) answered with the person's data. The
+# deliveries are found through each of the workspace's endpoints (their unique key leads
+# with the endpoint), one index probe per event and endpoint.
 _SCRUB_EVENTS = text(
     f"""
-    UPDATE events
-       SET data = jsonb_build_object('id', data -> 'id', 'erased', true)
-     WHERE workspace_id = :ws AND ({CONTACT_REFS}) && CAST(:ids AS text[])
+    WITH scrubbed AS (
+        UPDATE events
+           SET data = jsonb_build_object('id', data -> 'id', 'erased', true)
+         WHERE workspace_id = :ws AND ({CONTACT_REFS}) && CAST(:ids AS text[])
+        RETURNING workspace_id, id
+    )
+    UPDATE webhook_attempts AS a SET response_body = NULL
+      FROM scrubbed AS e
+      JOIN webhook_endpoints AS w ON w.workspace_id = e.workspace_id
+      JOIN webhook_deliveries AS d
+        ON d.workspace_id = w.workspace_id AND d.endpoint_id = w.id AND d.event_id = e.id
+     WHERE a.workspace_id = d.workspace_id AND a.delivery_id = d.id
+       AND a.response_body IS NOT NULL
     """
 )
 _STORED_RESPONSES = text(
