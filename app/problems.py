@@ -173,17 +173,21 @@ def _allowed_methods(request: Request) -> str:
 
 def _method_not_allowed(request: Request) -> JSONResponse:
     headers = {"Allow": _allowed_methods(request)}
-    detail = "Method Not Allowed"
     return problem_response(
-        405, "method-not-allowed", "Method not allowed", detail, request, headers=headers
+        405,
+        "method-not-allowed",
+        "Method not allowed",
+        "Method Not Allowed",
+        request,
+        headers=headers,
     )
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
+        return _method_not_allowed(request)
+    headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not JSON
         return problem_response(
             422,
@@ -193,8 +197,8 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
             request,
             errors=[{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}],
         )
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    slug = {404: "not-found"}.get(exc.status_code, "http-error")
+    title = {404: "Not found"}.get(exc.status_code, "HTTP error")
     return problem_response(
         exc.status_code, slug, title, str(exc.detail), request, headers=headers or None
     )
