@@ -28,13 +28,14 @@ MEDIA_TYPES = {
     "application/x-jsonlines": "jsonl",
 }
 _TEXT: dict[str, Any] = {"schema": {"type": "string"}}
+_CSV: dict[str, Any] = {"schema": {"type": "string", "minLength": 1}}  # a header at least
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
         "description": "CSV with a header row (first_name, last_name, email, phone, tags, "
         "segment, address.city, consent.email, external_id.<source>, ...; unknown columns "
         "become custom fields), or JSON Lines of contact objects. Up to 100,000 rows.",
-        "content": {"text/csv": _TEXT, "application/x-ndjson": _TEXT},
+        "content": {"text/csv": _CSV, "application/x-ndjson": _TEXT},
     }
 }
 
