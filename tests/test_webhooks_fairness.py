@@ -1,8 +1,11 @@
-"""Claims share the batch out by workspace: one workspace's backlog does not hold the
-others' deliveries back until it has drained."""
+"""Workspaces share the dispatcher: claims share each batch out by workspace, and a round
+sends to any one URL a quarter of its connections at most, so one workspace's backlog or
+stuck receiver does not hold the others' deliveries back."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +14,8 @@ from sqlalchemy import text
 from app.db import Database
 from app.services.webhook_bookkeeping import claim
 from tests.conftest import make_tenant
-from tests.webhook_helpers import queue_events, register_endpoint
+from tests.webhook_helpers import harness, queue_events, register_endpoint
+from tests.webhook_receiver import Answer, Received, running
 
 
 async def _local(_host: str, _port: int) -> list[str]:  # never resolved for real, never sent
@@ -49,3 +53,34 @@ async def test_an_even_share_each_when_all_have_a_backlog(db: Database) -> None:
         await register_endpoint(db, tenant, "http://hooks.test/in", _local, allow_private=True)
         await queue_events(db, tenant, 20)
     assert await _claim(db, 9) == {"A": 3, "B": 3, "C": 3}
+
+
+async def test_a_receiver_that_does_not_answer_holds_a_quarter_of_the_connections(
+    db: Database,
+) -> None:
+    """Its deliveries wait for their URL's turn; another workspace's go out meanwhile."""
+    release, arrived = threading.Event(), threading.Event()
+
+    def stuck(_: Received) -> Answer:
+        release.wait(timeout=30)
+        return 200, {}, b"late"
+
+    def fast(_: Received) -> Answer:
+        arrived.set()
+        return 200, {}, b"ok"
+
+    stuck_tenant, other = await make_tenant(db, "Stuck"), await make_tenant(db, "Other")
+    with running(stuck) as slow, running(fast) as quick:
+        async with harness(db, resolver=_local, webhook_concurrency=8) as h:
+            await h.endpoint(stuck_tenant, slow.url)
+            await h.endpoint(other, quick.url)
+            await h.emit(stuck_tenant, *["touch.due"] * 30)
+            await h.emit(other, "touch.due")
+            sending = asyncio.create_task(h.dispatcher.run_once())
+            try:
+                assert await asyncio.to_thread(arrived.wait, 20), "queued behind the stuck URL"
+                assert len(slow.received) <= 2  # a quarter of 8 at a time
+            finally:
+                release.set()
+            assert await sending == 31
+    assert len(slow.received) == 30

@@ -2,10 +2,11 @@
 
 Each replica runs one. A round (``run_once``) is three steps: claim a batch with a lease
 in one short transaction, send every claimed delivery concurrently (bounded by
-``webhook_concurrency``) with one shared HTTP client, and record all results in one
-more transaction. No transaction is held open across the network, so a slow receiver
-never pins a database connection, and a crash at any point costs at most a re-send
-after the lease expires: delivery is at least once, never zero times.
+``webhook_concurrency``, and by a quarter of it for any one URL) with one shared HTTP
+client, and record all results in one more transaction. No transaction is held open
+across the network, so a slow receiver never pins a database connection, and a crash at
+any point costs at most a re-send after the lease expires: delivery is at least once,
+never zero times.
 
 Time comes from the injected clock, so tests drive retries by moving a ``FrozenClock``
 and calling ``run_once`` instead of sleeping.
@@ -45,6 +46,7 @@ class _Untried:
 
 
 UNTRIED = _Untried()
+PER_URL = 4  # one URL gets at most a quarter of a round's concurrent attempts
 
 #: What a round did with one claimed delivery: an attempt's outcome, untried, or
 #: ``None`` when its endpoint was disabled after the fan-out.
@@ -119,14 +121,22 @@ class WebhookDispatcher:
         return len(claimed)
 
     async def _send_all(self, claimed: Sequence[Claimed], *, send_until: float) -> list[Tried]:
-        gate = asyncio.Semaphore(self.settings.webhook_concurrency)
+        """Send a round's deliveries, ``webhook_concurrency`` at a time, and a quarter of
+        that at most to any one URL: a receiver that is slow to answer (or never does,
+        until the timeout) then holds a few of the round's connections, and the other
+        workspaces' deliveries in the round go out meanwhile instead of queueing behind
+        its attempts. A delivery waiting for its URL's turn holds no connection."""
+        concurrency = self.settings.webhook_concurrency
+        gate = asyncio.Semaphore(concurrency)
+        lanes: dict[str, asyncio.Semaphore] = {}
         targets: dict[str, asyncio.Task[CheckedTarget]] = {}
         payloads: dict[int, bytes] = {}
 
         async def one(d: Claimed) -> Tried:
             if not d.enabled:
                 return None
-            async with gate:
+            lane = lanes.setdefault(d.url, asyncio.Semaphore(max(1, concurrency // PER_URL)))
+            async with lane, gate:
                 if time.monotonic() > send_until:
                     return UNTRIED
                 at = self.clock.now()
