@@ -2,11 +2,11 @@
 
 Each replica runs one. A round (``run_once``) is three steps: claim a batch with a lease
 in one short transaction, send every claimed delivery concurrently (bounded by
-``webhook_concurrency``, and by a quarter of it for any one URL) with one shared HTTP
-client, and record all results in one more transaction. No transaction is held open
-across the network, so a slow receiver never pins a database connection, and a crash at
-any point costs at most a re-send after the lease expires: delivery is at least once,
-never zero times.
+``webhook_concurrency``, and for one URL by its share of that among the round's URLs)
+with one shared HTTP client, and record all results in one more transaction. No
+transaction is held open across the network, so a slow receiver never pins a database
+connection, and a crash at any point costs at most a re-send after the lease expires:
+delivery is at least once, never zero times.
 
 Time comes from the injected clock, so tests drive retries by moving a ``FrozenClock``
 and calling ``run_once`` instead of sleeping.
@@ -46,7 +46,7 @@ class _Untried:
 
 
 UNTRIED = _Untried()
-PER_URL = 4  # one URL gets at most a quarter of a round's concurrent attempts
+PER_URL = 4  # with that many URLs in a round or more, each gets a quarter of its attempts
 
 #: What a round did with one claimed delivery: an attempt's outcome, untried, or
 #: ``None`` when its endpoint was disabled after the fan-out.
@@ -121,13 +121,17 @@ class WebhookDispatcher:
         return len(claimed)
 
     async def _send_all(self, claimed: Sequence[Claimed], *, send_until: float) -> list[Tried]:
-        """Send a round's deliveries, ``webhook_concurrency`` at a time, and a quarter of
-        that at most to any one URL: a receiver that is slow to answer (or never does,
-        until the timeout) then holds a few of the round's connections, and the other
-        workspaces' deliveries in the round go out meanwhile instead of queueing behind
-        its attempts. A delivery waiting for its URL's turn holds no connection."""
+        """Send a round's deliveries, ``webhook_concurrency`` at a time, and to any one
+        URL an even share of that among the round's URLs (a quarter at least): a
+        receiver that is slow to answer (or never does, until the timeout) then holds its
+        share of the round's connections, and the other deliveries in the round go out
+        meanwhile instead of queueing behind its attempts. A round for one URL alone (one
+        integration taking every event) keeps all of them. A delivery waiting for its
+        URL's turn holds no connection."""
         concurrency = self.settings.webhook_concurrency
         gate = asyncio.Semaphore(concurrency)
+        urls = len({d.url for d in claimed if d.enabled})
+        share = max(1, concurrency // min(PER_URL, max(1, urls)))
         lanes: dict[str, asyncio.Semaphore] = {}
         targets: dict[str, asyncio.Task[CheckedTarget]] = {}
         payloads: dict[int, bytes] = {}
@@ -135,7 +139,7 @@ class WebhookDispatcher:
         async def one(d: Claimed) -> Tried:
             if not d.enabled:
                 return None
-            lane = lanes.setdefault(d.url, asyncio.Semaphore(max(1, concurrency // PER_URL)))
+            lane = lanes.setdefault(d.url, asyncio.Semaphore(share))
             async with lane, gate:
                 if time.monotonic() > send_until:
                     return UNTRIED
