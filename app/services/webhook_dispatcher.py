@@ -2,8 +2,8 @@
 
 Each replica runs one. A round (``run_once``) is three steps: claim a batch with a lease
 in one short transaction, send every claimed delivery concurrently (bounded by
-``webhook_concurrency``, and for one URL by its share of that among the round's URLs)
-with one shared HTTP client, and record all results in one more transaction. No
+``webhook_concurrency``, each free connection to the URL with the fewest attempts in
+flight) with one shared HTTP client, and record all results in one more transaction. No
 transaction is held open across the network, so a slow receiver never pins a database
 connection, and a crash at any point costs at most a re-send after the lease expires:
 delivery is at least once, never zero times.
@@ -22,6 +22,7 @@ import random
 import secrets
 import socket
 import time
+from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -46,7 +47,6 @@ class _Untried:
 
 
 UNTRIED = _Untried()
-PER_URL = 4  # with that many URLs in a round or more, each gets a quarter of its attempts
 
 #: What a round did with one claimed delivery: an attempt's outcome, untried, or
 #: ``None`` when its endpoint was disabled after the fan-out.
@@ -121,50 +121,68 @@ class WebhookDispatcher:
         return len(claimed)
 
     async def _send_all(self, claimed: Sequence[Claimed], *, send_until: float) -> list[Tried]:
-        """Send a round's deliveries, ``webhook_concurrency`` at a time, and to any one
-        URL an even share of that among the round's URLs (a quarter at least): a
-        receiver that is slow to answer (or never does, until the timeout) then holds its
-        share of the round's connections, and the other deliveries in the round go out
-        meanwhile instead of queueing behind its attempts. A round for one URL alone (one
-        integration taking every event) keeps all of them. A delivery waiting for its
-        URL's turn holds no connection."""
-        concurrency = self.settings.webhook_concurrency
-        gate = asyncio.Semaphore(concurrency)
-        urls = len({d.url for d in claimed if d.enabled})
-        share = max(1, concurrency // min(PER_URL, max(1, urls)))
-        lanes: dict[str, asyncio.Semaphore] = {}
+        """Send a round's deliveries, ``webhook_concurrency`` at a time, each free
+        connection going to the URL with the fewest attempts in flight among those with
+        deliveries waiting: a receiver that is slow to answer (or never does, until the
+        timeout) then holds no more connections than any other URL of the round while
+        the others have deliveries to send, and the round's other deliveries go out
+        meanwhile instead of queueing behind its attempts. A URL alone in the round, or
+        the last one with deliveries left, takes every free connection."""
         targets: dict[str, asyncio.Task[CheckedTarget]] = {}
         payloads: dict[int, bytes] = {}
+        outcomes: list[Tried] = [None] * len(claimed)  # None: the endpoint is disabled
+        waiting: dict[str, deque[int]] = {}
+        for i, d in enumerate(claimed):
+            if d.enabled:
+                waiting.setdefault(d.url, deque()).append(i)
+        in_flight: Counter[str] = Counter()
 
-        async def one(d: Claimed) -> Tried:
-            if not d.enabled:
-                return None
-            lane = lanes.setdefault(d.url, asyncio.Semaphore(share))
-            async with lane, gate:
-                if time.monotonic() > send_until:
-                    return UNTRIED
-                at = self.clock.now()
-                if d.url not in targets:  # one DNS check per URL per round
-                    targets[d.url] = asyncio.ensure_future(self._check(d.url))
+        async def connection() -> None:  # one of the round's concurrent senders
+            while waiting:
+                url = min(waiting, key=in_flight.__getitem__)
+                queue = waiting[url]
+                i = queue.popleft()
+                if not queue:
+                    del waiting[url]
+                in_flight[url] += 1
                 try:
-                    target = await targets[d.url]
-                except UnsafeUrl as exc:
-                    return Outcome(at, error=f"refused by the SSRF guard: {exc.reason}"[:500])
-                payload = payloads.get(d.event_id)
-                if payload is None:
-                    payload = payloads[d.event_id] = payload_bytes(
-                        d.event_type, d.occurred_at, d.data
-                    )
-                return await send(
-                    self.client,
-                    target,
-                    msg_id=public_event_id(d.event_uid),
-                    payload=payload,
-                    secrets=d.secrets(at),
-                    at=at,
-                )
+                    outcomes[i] = await self._attempt(claimed[i], targets, payloads, send_until)
+                finally:
+                    in_flight[url] -= 1
 
-        return list(await asyncio.gather(*(one(d) for d in claimed)))
+        senders = min(self.settings.webhook_concurrency, len(claimed))
+        await asyncio.gather(*(connection() for _ in range(senders)))
+        return outcomes
+
+    async def _attempt(
+        self,
+        d: Claimed,
+        targets: dict[str, asyncio.Task[CheckedTarget]],
+        payloads: dict[int, bytes],
+        send_until: float,
+    ) -> Tried:
+        """One delivery's attempt, unless its lease could run out during it (``UNTRIED``);
+        a round checks each URL once and builds each event's payload once."""
+        if time.monotonic() > send_until:
+            return UNTRIED
+        at = self.clock.now()
+        if d.url not in targets:  # one DNS check per URL per round
+            targets[d.url] = asyncio.ensure_future(self._check(d.url))
+        try:
+            target = await targets[d.url]
+        except UnsafeUrl as exc:
+            return Outcome(at, error=f"refused by the SSRF guard: {exc.reason}"[:500])
+        payload = payloads.get(d.event_id)
+        if payload is None:
+            payload = payloads[d.event_id] = payload_bytes(d.event_type, d.occurred_at, d.data)
+        return await send(
+            self.client,
+            target,
+            msg_id=public_event_id(d.event_uid),
+            payload=payload,
+            secrets=d.secrets(at),
+            at=at,
+        )
 
     async def _check(self, url: str) -> CheckedTarget:
         return await check_url(
