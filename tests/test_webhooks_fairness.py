@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -14,8 +16,8 @@ from sqlalchemy import text
 from app.db import Database
 from app.services.webhook_bookkeeping import claim
 from tests.conftest import make_tenant
-from tests.webhook_helpers import harness, queue_events, register_endpoint
-from tests.webhook_receiver import Answer, Received, running
+from tests.webhook_helpers import Harness, harness, queue_events, register_endpoint
+from tests.webhook_receiver import Answer, Received, Receiver, running
 
 
 async def _local(_host: str, _port: int) -> list[str]:  # never resolved for real, never sent
@@ -55,78 +57,79 @@ async def test_an_even_share_each_when_all_have_a_backlog(db: Database) -> None:
     assert await _claim(db, 9) == {"A": 3, "B": 3, "C": 3}
 
 
+@contextmanager
+def _stuck() -> Iterator[tuple[Receiver, threading.Event]]:
+    """A receiver that answers nothing until the event is set (at the latest on exit)."""
+    release = threading.Event()
+
+    def answer(_: Received) -> Answer:
+        release.wait(timeout=30)
+        return 200, {}, b"late"
+
+    with running(answer) as receiver:
+        try:
+            yield receiver, release
+        finally:
+            release.set()
+
+
+async def _round_while_stuck(h: Harness, release: threading.Event, seen: Callable[[], bool]) -> int:
+    """Run a round, check ``seen`` (in a thread: it may wait) while the stuck receiver
+    holds its attempts, then let them end; the round's count of deliveries."""
+    sending = asyncio.create_task(h.dispatcher.run_once())
+    try:
+        assert await asyncio.to_thread(seen)
+    finally:
+        release.set()
+    return await sending
+
+
 async def test_a_receiver_that_does_not_answer_does_not_hold_the_others_back(
     db: Database,
 ) -> None:
     """Its deliveries wait for their URL's turn; another workspace's go out meanwhile."""
-    release, arrived = threading.Event(), threading.Event()
-
-    def stuck(_: Received) -> Answer:
-        release.wait(timeout=30)
-        return 200, {}, b"late"
+    arrived = threading.Event()
 
     def fast(_: Received) -> Answer:
         arrived.set()
         return 200, {}, b"ok"
 
     stuck_tenant, other = await make_tenant(db, "Stuck"), await make_tenant(db, "Other")
-    with running(stuck) as slow, running(fast) as quick:
+    with _stuck() as (slow, release), running(fast) as quick:
         async with harness(db, resolver=_local, webhook_concurrency=8) as h:
             await h.endpoint(stuck_tenant, slow.url)
             await h.endpoint(other, quick.url)
             await h.emit(stuck_tenant, *["touch.due"] * 30)
             await h.emit(other, "touch.due")
-            sending = asyncio.create_task(h.dispatcher.run_once())
-            try:
-                assert await asyncio.to_thread(arrived.wait, 20), "queued behind the stuck URL"
-            finally:
-                release.set()
-            assert await sending == 31
+            assert await _round_while_stuck(h, release, lambda: arrived.wait(20)) == 31
     assert len(slow.received) == 30
 
 
 async def test_a_round_for_one_url_alone_keeps_every_connection(db: Database) -> None:
     """One integration taking every event is not slowed down by the sharing."""
-    release = threading.Event()
-
-    def slow(_: Received) -> Answer:
-        release.wait(timeout=30)
-        return 200, {}, b"ok"
-
     tenant = await make_tenant(db, "Alone")
-    with running(slow) as receiver:
+    with _stuck() as (slow, release):
         async with harness(db, resolver=_local, webhook_concurrency=8) as h:
-            await h.endpoint(tenant, receiver.url)
+            await h.endpoint(tenant, slow.url)
             await h.emit(tenant, *["touch.due"] * 20)
-            sending = asyncio.create_task(h.dispatcher.run_once())
-            try:
-                at_once = await asyncio.to_thread(receiver.wait_for_distinct, 8, 20)
-                assert len(at_once) == 8
-            finally:
-                release.set()
-            assert await sending == 20
-    assert len(receiver.received) == 20
+            at_once = await _round_while_stuck(  # 8 attempts in flight together
+                h, release, lambda: len(slow.wait_for_distinct(8, 20)) == 8
+            )
+            assert at_once == 20
+    assert len(slow.received) == 20
 
 
 async def test_a_busy_receiver_keeps_going_beside_a_stuck_one(db: Database) -> None:
     """Every connection the busy one frees goes back to it while it has work waiting."""
-    release = threading.Event()
-
-    def stuck(_: Received) -> Answer:
-        release.wait(timeout=30)
-        return 200, {}, b"late"
-
     stuck_tenant, busy = await make_tenant(db, "Stuck"), await make_tenant(db, "Busy")
-    with running(stuck) as slow, running() as quick:
+    with _stuck() as (slow, release), running() as quick:
         async with harness(db, resolver=_local, webhook_concurrency=8) as h:
             await h.endpoint(stuck_tenant, slow.url)
             await h.endpoint(busy, quick.url)
             await h.emit(stuck_tenant, *["touch.due"] * 30)
             await h.emit(busy, *["touch.due"] * 40)
-            sending = asyncio.create_task(h.dispatcher.run_once())
-            try:
-                sent = await asyncio.to_thread(quick.wait_for_distinct, 40, 20)
-                assert len(sent) == 40  # while the stuck one still holds its connections
-            finally:
-                release.set()
-            assert await sending == 70
+            # all 40 while the stuck one still holds its connections
+            sent = await _round_while_stuck(
+                h, release, lambda: len(quick.wait_for_distinct(40, 20)) == 40
+            )
+            assert sent == 70
