@@ -39,16 +39,25 @@ async def import_rows(
     from app.clock import SystemClock
     from app.db import Database
     from app.services import contacts_import
+    from app.services.contacts_import_stage import Lookahead
     from app.services.workspaces import get_workspace
 
     db = Database.from_url(url, pool_size=1)
     clock = SystemClock()
+    ahead = Lookahead()  # validates the first batches while the file is staged
     try:
         async with db.transaction() as session:
             await get_workspace(session, workspace_id)
-            job = await contacts_import.enqueue(session, workspace_id, fmt, rows, at=clock.now())
+            job = await contacts_import.enqueue(
+                session, workspace_id, fmt, rows, at=clock.now(), ahead=ahead
+            )
         await contacts_import.run_job(
-            db, clock, workspace_id, job.id, progress=lambda current: _bar(current, out)
+            db,
+            clock,
+            workspace_id,
+            job.id,
+            progress=lambda current: _bar(current, out),
+            ahead=ahead,
         )
         async with db.transaction() as session:
             job = await contacts_import.get_job(session, workspace_id, job.id)
@@ -56,6 +65,7 @@ async def import_rows(
         out.write("\n")
         return job
     finally:
+        ahead.close()
         await db.dispose()
 
 

@@ -384,7 +384,7 @@ def test_the_resume_job_is_scheduled() -> None:
 
 
 async def test_a_file_of_more_than_100000_rows_is_refused(
-    client: httpx.AsyncClient, tenant: Tenant
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
 ) -> None:
     assert MAX_ROWS == 100_000
     limit = "first_name\n" + "A\n" * MAX_ROWS
@@ -394,3 +394,10 @@ async def test_a_file_of_more_than_100000_rows_is_refused(
     response = await _import(client, tenant, limit + "B\n")
     assert ["body"] in locs(response)
     assert "100000" in response.json()["errors"][0]["msg"]
+    # Refused after 100,000 rows were staged (and their first batches validated ahead):
+    # the request's transaction rolled back, so no job and no staged chunk remain.
+    async with db.transaction() as session:
+        for table in ("contact_imports", "contact_import_chunks"):
+            sql = f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"
+            found = await session.execute(text(sql), {"ws": tenant.id})
+            assert found.scalar_one() == 0, table

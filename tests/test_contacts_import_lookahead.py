@@ -16,7 +16,7 @@ from app.db import Database
 from app.models.contact_import import ContactImport
 from app.services import contacts_import, contacts_import_stage
 from app.services.contacts_import import import_batch, resume_imports, run_job
-from app.services.contacts_import_parse import read_rows
+from app.services.contacts_import_parse import iter_rows, read_rows
 from app.services.contacts_import_prepare import validate_rows
 from app.services.contacts_import_stage import Chunk, Lookahead, chunk_json
 from tests.conftest import T0, Tenant, make_settings
@@ -24,10 +24,12 @@ from tests.conftest import T0, Tenant, make_settings
 SEVEN = "first_name,external_id.crm\nA,1\nB,2\nC,3\nD,4\nE,5\nF,6\nG,7\n"
 
 
-async def _enqueue(db: Database, tenant: Tenant, body: str) -> ContactImport:
+async def _enqueue(
+    db: Database, tenant: Tenant, body: str, ahead: Lookahead | None = None
+) -> ContactImport:
     async with db.transaction() as session:
         return await contacts_import.enqueue(
-            session, tenant.id, "csv", read_rows(body.encode(), "csv"), at=T0
+            session, tenant.id, "csv", iter_rows(body.encode(), "csv"), at=T0, ahead=ahead
         )
 
 
@@ -59,7 +61,41 @@ async def test_rows_read_ahead_are_dropped_when_another_run_imported_them(
     assert done is not None
     assert (done.processed_rows, done.created_count) == (6, 6)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6"]
-    await mine.settle()
+    mine.close()
+
+
+def _refuse(_document: str) -> NoReturn:
+    raise AssertionError("validated inline: the chunk was not validated ahead")
+
+
+async def test_a_job_takes_the_batches_validated_while_it_was_staged(
+    db: Database, clock: FrozenClock, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
+    monkeypatch.setattr(contacts_import_stage, "PRIMED_CHUNKS", 2)
+    monkeypatch.setattr(contacts_import, "validate_chunk", _refuse)
+    ahead = Lookahead()
+    job = await _enqueue(db, tenant, SEVEN, ahead)  # chunks 1 and 2 of 4 validated ahead
+    assert await run_job(db, clock, tenant.id, job.id, ahead=ahead)  # 3 and 4 as it goes
+    assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
+    async with db.transaction() as session:
+        done = await contacts_import.get_job(session, tenant.id, job.id)
+    assert (done.status, done.total_rows, done.created_count) == ("completed", 7, 7)
+
+
+async def test_batches_validated_while_staged_are_dropped_once_another_run_moved_on(
+    db: Database, clock: FrozenClock, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
+    ahead = Lookahead()
+    job = await _enqueue(db, tenant, SEVEN, ahead)  # all four chunks validated ahead
+    async with db.transaction() as session:  # another run imports rows 1 and 2
+        await import_batch(session, tenant.id, job.id, at=T0)
+    assert await run_job(db, clock, tenant.id, job.id, ahead=ahead)
+    assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
+    async with db.transaction() as session:
+        done = await contacts_import.get_job(session, tenant.id, job.id)
+    assert (done.status, done.processed_rows, done.created_count) == ("completed", 7, 7)
 
 
 async def test_a_run_stopped_between_batches_resumes_without_duplicates(
@@ -93,9 +129,9 @@ async def test_rows_validated_in_the_worker_process_are_those_validated_inline()
     rows = read_rows(body.encode(), "csv")
     chunk = Chunk(rows[0].line, rows[-1].line, len(rows), chunk_json(rows))
     ahead = Lookahead()
-    ahead.start(0, 0, chunk)
+    ahead.start(0, chunk)
     taken = await ahead.take(0)
-    await ahead.settle()
+    ahead.close()
     assert taken is not None
     assert taken == (chunk, validate_rows(rows))
 

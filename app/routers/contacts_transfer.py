@@ -17,7 +17,8 @@ from app.routers.common import api_router
 from app.routers.route import app_state
 from app.services import contacts_import
 from app.services.contacts_export import ExportFormat, export_contacts
-from app.services.contacts_import_parse import FileRefused, read_rows
+from app.services.contacts_import_parse import FileRefused, iter_rows
+from app.services.contacts_import_stage import Lookahead
 
 router = api_router("contacts")
 
@@ -80,14 +81,18 @@ async def import_contacts(
         raise UnsupportedMediaType(
             f"content type {media or 'none'!r}: send text/csv or application/x-ndjson"
         )
+    ahead = Lookahead()  # validates the first batches while the rest is staged
     try:
-        rows = read_rows(await request.body(), fmt)
+        rows = iter_rows(await request.body(), fmt)
+        job = await contacts_import.enqueue(
+            session, auth.workspace_id, fmt, rows, at=clock.now(), ahead=ahead
+        )
     except FileRefused as exc:
         raise ValidationFailed.on(["body"], str(exc)) from None
-    job = await contacts_import.enqueue(session, auth.workspace_id, fmt, rows, at=clock.now())
     # Runs once the response is sent, so after this request's transaction committed.
     db = app_state(request).db
-    background.add_task(contacts_import.run_job, db, clock, auth.workspace_id, job.id)
+    run = contacts_import.run_job
+    background.add_task(run, db, clock, auth.workspace_id, job.id, ahead=ahead)
     response.headers["Location"] = f"/v1/contacts/imports/{job.id}"
     return ImportRead.model_validate(job)
 

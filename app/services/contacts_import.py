@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -59,22 +59,36 @@ async def enqueue(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     fmt: str,
-    rows: Sequence[RawRow],
+    rows: Iterable[RawRow],
     *,
     at: datetime,
+    ahead: Lookahead | None = None,
 ) -> ContactImport:
-    """Store a ``queued`` job and its parsed rows; nothing is imported yet."""
+    """Store a ``queued`` job and its parsed rows; nothing is imported yet. ``rows`` are
+    staged as they are read (``FileRefused`` from them leaves the transaction to roll
+    back), and ``ahead``, to be handed to the job's ``run_job``, validates the first
+    batches meanwhile (if the transaction then fails to commit, nothing runs it: the
+    worker is shut down when it is collected)."""
     job = ContactImport(
         workspace_id=workspace_id,
         format=fmt,
         status="queued",
-        total_rows=len(rows),
+        total_rows=0,
         errors=[],
         created_at=at,
     )
     session.add(job)
     await session.flush()
-    await stage_rows(session, workspace_id, job.id, rows, chunk_rows=BATCH_ROWS)
+    try:
+        staged = await stage_rows(
+            session, workspace_id, job.id, rows, chunk_rows=BATCH_ROWS, ahead=ahead
+        )
+    except BaseException:  # refused mid-file, or the database failed: nothing to run
+        if ahead is not None:
+            ahead.close()
+        raise
+    job.total_rows = staged
+    await session.flush()
     return job
 
 
@@ -107,9 +121,9 @@ async def import_batch(
 
     None when there is nothing to do here: the job is finished, or another worker holds
     it (``SKIP LOCKED``: that worker carries on, this one does not wait). With ``ahead``
-    the batch takes the rows the previous one validated, if they are still the next, and
-    starts validating the rows after its own (``Lookahead``); without, it validates its
-    own rows and nothing more.
+    the batch takes the rows validated ahead, if they are still the next, and starts
+    validating the chunk after those still waiting (``Lookahead``); without, it validates
+    its own rows and nothing more.
     """
     stmt = (
         select(ContactImport)
@@ -132,11 +146,19 @@ async def import_batch(
         after = 0 if ahead is None else ahead.after
         chunk = await next_chunk(session, workspace_id, job_id, after=after)
         checked = [] if chunk is None else validate_chunk(chunk.rows)
-    upcoming = None
+        if ahead is not None and chunk is not None:
+            ahead.writing(chunk)
+    last = True
     if chunk is not None:
-        upcoming = await next_chunk(session, workspace_id, job_id, after=chunk.last_line)
-        if ahead is not None:
-            ahead.start(job.processed_rows + chunk.row_count, chunk.last_line, upcoming)
+        # The chunk after those waiting in ``ahead`` (after this one without), validated
+        # while this batch writes: so the worker always has one to go on with.
+        done = job.processed_rows + chunk.row_count
+        waiting = None if ahead is None else ahead.tail()
+        processed, end = waiting or (done, chunk.last_line)
+        upcoming = await next_chunk(session, workspace_id, job_id, after=end)
+        if ahead is not None and upcoming is not None:
+            ahead.start(processed, upcoming)
+        last = waiting is None and upcoming is None
         members = await _members(session, workspace_id)
         outcome = await write_rows(session, workspace_id, job_id, checked, members, at=at)
         await session.execute(
@@ -152,7 +174,7 @@ async def import_batch(
         if room > 0 and outcome.errors:
             job.errors = [*job.errors, *outcome.errors[:room]]
         job.status = "running"
-    if upcoming is None:  # that was the last batch
+    if last:  # that was the last batch
         job.status = "completed"
         job.finished_at = at
     await session.flush()
@@ -238,16 +260,19 @@ async def run_job(
     *,
     progress: Progress | None = None,
     deadline: float | None = None,
+    ahead: Lookahead | None = None,
 ) -> bool:
     """Import batches, one transaction each, until the job is done; False if one failed.
 
     Never raises for a failed batch: the failure is recorded on the job (and logged) and
     the scheduler's resume job tries again later. ``deadline`` (``time.monotonic()``)
     stops between batches so a scheduler tick stays short. Each batch validates the next
-    one in a thread while its own statements run (``Lookahead``): the CPU work of one and
-    the database work of the other overlap, and each batch still commits on its own.
+    one in another process while its own statements run (``Lookahead``): the CPU work of
+    one and the database work of the other overlap, and each batch still commits on its
+    own. ``ahead`` is the one the job was staged with (``enqueue``), validating its first
+    batches already.
     """
-    ahead = Lookahead()
+    ahead = ahead or Lookahead()
     believed = -1.0  # the contacts table's size as the planner last believed it
     try:
         while deadline is None or time.monotonic() < deadline:
@@ -257,7 +282,7 @@ async def run_job(
                     job = await import_batch(session, workspace_id, job_id, at=at, ahead=ahead)
             except Exception as exc:
                 log.exception("import batch failed", extra={"import_id": str(job_id)})
-                await ahead.settle()
+                ahead.close()
                 await _record_failure(db, workspace_id, job_id, exc, at)
                 return False
             if job is None:
@@ -272,7 +297,7 @@ async def run_job(
                 return True
         return True
     finally:  # a deadline, a cancellation: the validation running ahead is dropped
-        await ahead.settle()
+        ahead.close()
 
 
 async def resume_imports(db: Database, clock: Clock, settings: Settings) -> int:

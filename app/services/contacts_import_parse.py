@@ -195,20 +195,29 @@ def read_jsonl(text: str) -> Iterator[RawRow]:
         yield row
 
 
-def read_rows(body: bytes, fmt: str) -> list[RawRow]:
-    """Every row of the file, refusing files that are not UTF-8 text or exceed the limit."""
+def iter_rows(body: bytes, fmt: str) -> Iterator[RawRow]:
+    """The rows of the file as they are read. A file that is not UTF-8 text is refused at
+    once, one with too many rows or unreadable as CSV while it is read (``FileRefused``):
+    so a request can stage the first rows while it parses the rest."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRefused(f"the file is not UTF-8 text ({exc.reason})") from None
     if "\x00" in text:
         raise FileRefused("the file contains NUL characters")
-    rows: list[RawRow] = []
+    return _bounded(read_csv(text) if fmt == "csv" else read_jsonl(text))
+
+
+def _bounded(rows: Iterator[RawRow]) -> Iterator[RawRow]:
     try:
-        for row in read_csv(text) if fmt == "csv" else read_jsonl(text):
-            rows.append(row)
-            if len(rows) > MAX_ROWS:
+        for count, row in enumerate(rows, start=1):
+            if count > MAX_ROWS:
                 raise FileRefused(f"more than {MAX_ROWS} rows; split the file")
+            yield row
     except csv.Error as exc:
         raise FileRefused(f"not readable as CSV: {exc}") from None
-    return rows
+
+
+def read_rows(body: bytes, fmt: str) -> list[RawRow]:
+    """Every row of the file (``iter_rows``), refused before any is used."""
+    return list(iter_rows(body, fmt))
