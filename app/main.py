@@ -33,6 +33,7 @@ from app.routers.referrals import router as referrals_router
 from app.routers.relationships import router as relationships_router
 from app.routers.reward_programs import router as reward_programs_router
 from app.routers.rewards import router as rewards_router
+from app.routers.route_prefixes import screen_routers
 from app.routers.scores import router as scores_router
 from app.routers.service_records import router as service_records_router
 from app.routers.touch_plans import router as touch_plans_router
@@ -153,6 +154,7 @@ def create_app(
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    screen_routers(app)
     app.webhooks.include_router(webhook_docs_router)  # documents what we send, serves nothing
     app.add_middleware(
         RequestContextMiddleware,
