@@ -177,3 +177,13 @@ async def test_statistics_are_refreshed_when_an_import_outgrows_them(
         )
         assert estimate.scalar_one() >= 300
     assert "could not refresh statistics" not in caplog.text
+
+
+async def test_a_file_of_one_batch_is_validated_inline_without_a_worker(
+    db: Database, clock: FrozenClock, tenant: Tenant
+) -> None:
+    ahead = Lookahead()
+    job = await _enqueue(db, tenant, SEVEN, ahead)  # seven rows: one chunk of 1,000
+    assert ahead.tail() is None  # nothing started: no worker forked for one batch
+    assert await run_job(db, clock, tenant.id, job.id, ahead=ahead)
+    assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]

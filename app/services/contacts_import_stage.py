@@ -124,12 +124,15 @@ async def stage_rows(
 
 
 def _chunks(rows: Iterable[RawRow], size: int, ahead: Lookahead | None) -> Iterator[Chunk]:
-    done = 0
+    """The file's chunks; each is primed once the next one is read, so that a file of one
+    chunk is validated inline by its batch, without forking a worker for it."""
+    done, previous = 0, None
     for some in _slices(rows, size):
         chunk = Chunk(some[0].line, some[-1].line, len(some), chunk_json(some))
-        if ahead is not None:
-            ahead.prime(done, chunk)
-        done += len(some)
+        if ahead is not None and previous is not None:
+            ahead.prime(done, previous)
+            done += previous.row_count
+        previous = chunk
         yield chunk
 
 
