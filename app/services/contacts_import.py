@@ -146,10 +146,10 @@ async def import_batch(
         after = 0 if ahead is None else ahead.after
         chunk = await next_chunk(session, workspace_id, job_id, after=after)
         checked = [] if chunk is None else validate_chunk(chunk.rows)
-        if ahead is not None and chunk is not None:
-            ahead.writing(chunk)
     last = True
     if chunk is not None:
+        if ahead is not None:
+            ahead.writing(chunk)
         # The chunk after those waiting in ``ahead`` (after this one without), validated
         # while this batch writes: so the worker always has one to go on with.
         done = job.processed_rows + chunk.row_count

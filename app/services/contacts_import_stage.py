@@ -222,11 +222,10 @@ class Lookahead:
         if processed != pending.processed:
             self._drop()
             return None
-        self._writing = pending.chunk.last_line
         return pending.chunk, checked
 
     def writing(self, chunk: Chunk) -> None:
-        """The batch writes ``chunk``, read rather than taken."""
+        """The batch writes ``chunk`` (taken or read): ``committed`` then starts after it."""
         self._writing = chunk.last_line
 
     def committed(self) -> None:
