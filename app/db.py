@@ -8,7 +8,10 @@ secret, a stored response) and those messages end up in logs.
 
 Two pools, because reads and writes want different things from a connection:
 
-- writes (``sessionmaker``): a transaction per request, committed or rolled back by it;
+- writes (``sessionmaker``): a transaction per request, committed or rolled back by it,
+  except a request whose whole write is one statement (``fetch_sole_write``): that one
+  runs on its own, PostgreSQL's own single-statement transaction, without ``BEGIN`` and
+  ``COMMIT`` around it;
 - reads (``read_sessionmaker``, GET requests): no transaction at all. Each statement runs
   on its own (autocommit), which sees exactly what a READ COMMITTED transaction would, and
   saves the ``BEGIN`` and ``ROLLBACK`` round trips that were half a read's database time.
@@ -42,13 +45,30 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
 from app.json_codec import from_json, to_json
 
 _READ_ONLY = text("SET LOCAL transaction_read_only = on")
 _DRIVER_READS = "rapport.driver_reads"  # session.info: the engine a read session borrows from
-_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+_SOLE_WRITES = "rapport.sole_writes"  # session.info: the engine a session's one write may use
+_SEALED = "rapport.sealed"  # session.info: its one write is committed; nothing may follow
+# The engines' JSON functions: the dialect's default ``json.dumps`` was 4% of a create.
+_DIALECT = PGDialect_asyncpg(json_serializer=to_json, json_deserializer=from_json)  # type: ignore[no-untyped-call]
+
+
+class SealedSession(RuntimeError):
+    """A statement was about to run on a session whose one write already committed."""
+
+
+@event.listens_for(Session, "after_begin")
+def _refuse_sealed(session: Session, _transaction: Any, _connection: Any) -> None:
+    """A session's sole write (``fetch_sole_write``) committed on its own; a transaction
+    begun after it could not be one with it. A tripwire for that programming error: the
+    request fails and rolls back (what the refused statement began included)."""
+    if session.info.get(_SEALED):
+        raise SealedSession("this session's sole write has committed; open another session")
 
 
 async def _text_json_codecs(driver: Any) -> None:
@@ -92,11 +112,13 @@ class Database:
     def __init__(self, engine: AsyncEngine, read_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
         self.read_engine = read_engine
-        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            engine, expire_on_commit=False, info={_SOLE_WRITES: engine}
+        )
         self.read_sessionmaker = (
             async_sessionmaker(read_engine, expire_on_commit=False)
             if read_engine is not None
-            else self.sessionmaker
+            else async_sessionmaker(engine, expire_on_commit=False)
         )
 
     @classmethod
@@ -254,18 +276,27 @@ async def _read(
     """
     engine: AsyncEngine | None = session.info.get(_DRIVER_READS)
     if engine is not None and not session.in_transaction():
-        pooled = await engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            call = driver.fetch if many else driver.fetchrow  # type: ignore[union-attr]
-            return await _run(
-                partial(greenlet_spawn, pooled.invalidate), statement, statement.args(params), call
-            )
-        finally:
-            await greenlet_spawn(pooled.close)
+        return await _on_pooled(engine, statement, params, many=many)
     connection, driver = await _driver(session)
     call = driver.fetch if many else driver.fetchrow
     return await _run(connection.invalidate, statement, statement.args(params), call)
+
+
+async def _on_pooled(
+    engine: AsyncEngine, statement: DriverStatement, params: dict[str, Any], *, many: bool
+) -> Any:
+    """``fetch`` or ``fetchrow`` on a connection borrowed from ``engine``'s pool for this
+    one statement, outside any transaction block (the adapter begins only on its own
+    execute): a read sees what a READ COMMITTED transaction would, a write commits."""
+    pooled = await engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        call = driver.fetch if many else driver.fetchrow  # type: ignore[union-attr]
+        return await _run(
+            partial(greenlet_spawn, pooled.invalidate), statement, statement.args(params), call
+        )
+    finally:
+        await greenlet_spawn(pooled.close)
 
 
 async def fetch_row(
@@ -317,6 +348,39 @@ async def fetch_written_row(
     transaction (``fetch_column``'s rules)."""
     rows = await _fetch_in_transaction(session, statement, params)
     return rows[0] if rows else None
+
+
+def can_write_alone(session: AsyncSession) -> bool:
+    """Whether ``fetch_sole_write`` would commit a statement on its own: nothing has run
+    on the session yet, and it is a request's own session (not one sharing a test's
+    transaction, nor a ``Database.transaction`` block, which has begun)."""
+    info = session.info
+    return _SOLE_WRITES in info and not info.get(_SEALED) and not session.in_transaction()
+
+
+async def fetch_sole_write(
+    session: AsyncSession, statement: DriverStatement, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The first row of a write that is all its unit of work writes, committed on its own.
+
+    PostgreSQL runs a single statement atomically, as a transaction of its own, so when
+    nothing has run on the session yet (``can_write_alone``) the statement runs on a
+    pooled connection outside any transaction block: ``BEGIN`` and ``COMMIT`` around it
+    would add two round trips and SQLAlchemy's transaction bookkeeping, a fifth of
+    ``POST /v1/contacts``' CPU (py-spy). A statement that wrote returns a row; the session
+    is then sealed, and anything that would begin a transaction on it raises
+    ``SealedSession``, since it could no longer commit with this write. A statement meant
+    for this must write nothing when it returns no row (a guarded ``INSERT … SELECT …
+    WHERE``), so its caller can go on in a transaction. Otherwise the statement runs in
+    the session's transaction, like ``fetch_written_row``.
+    """
+    if not can_write_alone(session):
+        return await fetch_written_row(session, statement, params)
+    row = await _on_pooled(session.info[_SOLE_WRITES], statement, params, many=False)
+    if row is None:
+        return None
+    session.info[_SEALED] = True
+    return dict(row)
 
 
 async def _fetch_in_transaction(

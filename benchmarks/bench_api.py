@@ -45,6 +45,9 @@ CREATE_BODY = (
 )
 
 
+KINDS = ("get", "list", "create")
+
+
 @dataclass
 class Run:
     rps: float
@@ -156,7 +159,7 @@ def _start(args: list[str], env: dict[str, str], log: Path, cwd: Path) -> subpro
     )
 
 
-async def main(contacts: int, seconds: int, connections: int) -> None:
+async def main(contacts: int, seconds: int, connections: int, kinds: list[str]) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     server, name, url = await scratch_database("rapport_bench_api")
@@ -211,6 +214,8 @@ async def main(contacts: int, seconds: int, connections: int) -> None:
             ("list", "GET /v1/contacts?limit=50", 0.6),
             ("create", "POST /v1/contacts", 0.5),
         ):
+            if kind not in kinds:
+                continue
             script = _lua(kind, token, ids, None)
             _wrk(bare, script, 3, connections)  # warm-up: pools, caches
             _wrk(rapport, script, 3, connections)
@@ -241,5 +246,8 @@ if __name__ == "__main__":
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--only", nargs="+", choices=KINDS, default=list(KINDS), help="endpoints to measure"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.contacts, args.seconds, args.connections))
+    asyncio.run(main(args.contacts, args.seconds, args.connections, args.only))

@@ -117,13 +117,12 @@ async def test_resolver_cache_avoids_round_trips_and_expires_within_ttl(
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
-        async with db.sessionmaker() as session:
-            for _ in range(20):
-                await resolver.resolve(session, tenant.key)
-            assert len(lookups) == 1
-            timer.now += 5.1
-            await resolver.resolve(session, tenant.key)
-            assert len(lookups) == 2
+        for _ in range(20):
+            await resolver.resolve(db, tenant.key)
+        assert len(lookups) == 1
+        timer.now += 5.1
+        await resolver.resolve(db, tenant.key)
+        assert len(lookups) == 2
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 

@@ -2,7 +2,9 @@
 
 The request owns the transaction: a session is opened before the handler runs, committed
 after the response is rendered (so a serialisation error rolls back too) and rolled back
-on any error. Reads (GET, HEAD, OPTIONS) run on a read-only session without a
+on any error. A write that is one statement may commit it alone instead
+(``app.db.fetch_sole_write``); its session then never begins, and there is nothing to
+commit. Reads (GET, HEAD, OPTIONS) run on a read-only session without a
 transaction (``Database.read_session``): they had nothing to commit, and the ``BEGIN``
 and ``ROLLBACK`` around them were two of a read's three database round trips (four with
 the pool's pre-ping). POSTs carrying ``Idempotency-Key`` are checked and remembered
@@ -53,9 +55,7 @@ async def authenticate(request: Request) -> AuthContext:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     state = app_state(request)
-    auth = await state.keys.resolve(
-        request.state.session, token.strip() if scheme.lower() == "bearer" else None
-    )
+    auth = await state.keys.resolve(state.db, token.strip() if scheme.lower() == "bearer" else None)
     request.scope[_AUTH] = auth
     return auth
 
@@ -204,14 +204,21 @@ class TransactionalRoute(APIRoute):
                 async with state.db.read_session() as reader:
                     request.state.session = reader
                     return await original(request)
-            async with state.db.sessionmaker() as session:
-                request.state.session = session
-                try:
-                    response = await _run(request, original, state, secrets)
+            session = state.db.sessionmaker()
+            request.state.session = session
+            began = False  # a session whose one write committed on its own holds nothing
+            try:
+                response = await _run(request, original, state, secrets)
+                began = session.in_transaction()
+                if began:
                     await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
+            except BaseException:
+                began = True
+                await session.rollback()
+                raise
+            finally:
+                if began:
+                    await session.close()
             return response
 
         return handler

@@ -17,6 +17,7 @@ from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Database
 from app.errors import Forbidden, Unauthenticated
 from app.models.api_key import ApiKey
 from app.services.tokens import digest, parse_api_key
@@ -62,7 +63,13 @@ class KeyResolver:
             if context is not None and context.key_id == key_id:
                 self._cache.pop(hashed, None)
 
-    async def resolve(self, session: AsyncSession, token: str | None) -> AuthContext:
+    async def resolve(self, db: Database, token: str | None) -> AuthContext:
+        """The key's workspace and scopes, or ``Unauthenticated``.
+
+        Looked up on a read session of its own, not the request's: a write request's
+        session then holds no transaction until its own first statement, so a create
+        that is one statement can commit alone (``app.db.fetch_sole_write``).
+        """
         if not token:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
         workspace_id = parse_api_key(token)
@@ -72,7 +79,8 @@ class KeyResolver:
         if self._cache is not None and hashed in self._cache:
             cached = self._cache[hashed]
         else:
-            cached = await self._load(session, workspace_id, hashed)
+            async with db.read_session() as reader:
+                cached = await self._load(reader, workspace_id, hashed)
             if self._cache is not None:
                 self._cache[hashed] = cached
         if cached is None:

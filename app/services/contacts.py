@@ -26,9 +26,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import DriverStatement, fetch_row, fetch_written_row
+from app.db import (
+    DriverStatement,
+    can_write_alone,
+    fetch_row,
+    fetch_sole_write,
+    fetch_written_row,
+)
 from app.errors import Conflict, NotFound
 from app.models.contact import Contact, ContactExternalId
 from app.models.contact_schemas import ContactCreate, ContactRead, ContactUpdate, ContactUpsert
@@ -82,7 +89,7 @@ _DOCUMENT_BY_ID = DriverStatement(
 )
 
 
-def _create_statement() -> DriverStatement:
+def _create_statement(*, alone: bool) -> DriverStatement:
     """Create a contact in one statement: the row, its external ids, its enrolments in the
     plans whose audience it is in, its ``contact.created`` event with the event's webhook
     deliveries, and its API document (``READ_JSON``) as the answer.
@@ -97,18 +104,31 @@ def _create_statement() -> DriverStatement:
     the document. Every column is a bind parameter: ``insert_contact`` always passes a
     full row (``DEFAULT_ROW`` and the derived columns), so the statement and its compiled
     form are built once.
+
+    ``alone``: the form that commits on its own (``fetch_sole_write``), for a create that
+    is this one statement. It inserts nothing, and returns no row, when a plan would
+    enrol the contact (planning its touches takes more statements, in one transaction),
+    and an external id another contact holds fails it instead of being skipped; the
+    caller then creates the contact the other way, which names the id.
     """
     names = dict.fromkeys(
         ("workspace_id", "id", *DEFAULT_ROW, *DERIVED_COLUMNS, "version", "created_at")
     )
     values = {n: bindparam(n, type_=_CONTACTS.c[n].type) for n in names}
     values["updated_at"] = values["created_at"]
-    new = (
-        insert(_CONTACTS)
-        .values(values)
-        .returning(_CONTACTS.c.workspace_id, *STORED_COLUMNS)
-        .cte("contacts")
-    )
+    returned = (_CONTACTS.c.workspace_id, *STORED_COLUMNS)
+    if alone:
+        audience = ("workspace_id", "id", "segment", "tags", "do_not_contact")
+        candidate = select(*[values[n].label(n) for n in audience]).subquery("candidate")
+        would_enrol = enrollments.auto_enroll_pick(candidate).exists()
+        new = (
+            insert(_CONTACTS)
+            .from_select(list(values), select(*values.values()).where(~would_enrol))
+            .returning(*returned)
+            .cte("contacts")
+        )
+    else:
+        new = insert(_CONTACTS).values(values).returning(*returned).cte("contacts")
     enrolled = enrollments.auto_enroll_insert(new).cte("enrolled")
     given = (
         func.unnest(
@@ -119,18 +139,15 @@ def _create_statement() -> DriverStatement:
         .render_derived(name="given")
     )
     ids = _EXTERNAL_IDS.c
-    claimed = (
-        pg_insert(_EXTERNAL_IDS)
-        .from_select(
-            ["workspace_id", "source", "external_id", "contact_id"],
-            select(new.c.workspace_id, given.c.source, given.c.external_id, new.c.id).select_from(
-                new.join(given, true())
-            ),
-        )
-        .on_conflict_do_nothing()
-        .returning(ids.source, ids.external_id)
-        .cte("claimed")
+    claim = pg_insert(_EXTERNAL_IDS).from_select(
+        ["workspace_id", "source", "external_id", "contact_id"],
+        select(new.c.workspace_id, given.c.source, given.c.external_id, new.c.id).select_from(
+            new.join(given, true())
+        ),
     )
+    if not alone:
+        claim = claim.on_conflict_do_nothing()
+    claimed = claim.returning(ids.source, ids.external_id).cte("claimed")
     document = json_object(
         ContactRead,
         new,
@@ -150,7 +167,8 @@ def _create_statement() -> DriverStatement:
     )
 
 
-_CREATE = _create_statement()
+_CREATE = _create_statement(alone=False)
+_CREATE_ALONE = _create_statement(alone=True)
 
 
 async def _load_row(
@@ -225,7 +243,6 @@ async def insert_contact(
     the create when there are any, rolling it all back)."""
     row = derive({**DEFAULT_ROW, **values})
     check_rules(row)
-    await check_member(session, workspace_id, row["owner_id"])
     contact_id = uuid.uuid4()
     start = at.date()
     params = {
@@ -242,8 +259,16 @@ async def insert_contact(
         "external_ids": list(external_ids.values()),
         "id_map": dict(external_ids),
     }
-    created = await fetch_written_row(session, _CREATE, params)
-    assert created is not None  # an INSERT … VALUES returns its row
+    created = None
+    if can_write_alone(session):
+        try:
+            created = await fetch_sole_write(session, _CREATE_ALONE, params)
+        except IntegrityError:  # an owner or an external id the other way names; none kept
+            created = None
+    if created is None:  # a plan enrols it, or a constraint failed, or a transaction is open
+        await check_member(session, workspace_id, row["owner_id"])
+        created = await fetch_written_row(session, _CREATE, params)
+        assert created is not None  # an INSERT … VALUES returns its row
     claimed = set(created["claimed"] or ())
     taken = [(s, e) for s, e in external_ids.items() if f"{s}/{e}" not in claimed]
     enrolled: list[uuid.UUID] = created["enrolled"] or []

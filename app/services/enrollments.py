@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy.sql.selectable import FromClause, Select
 
 from app.errors import Conflict, NotFound
 from app.models.contact import Contact
@@ -198,15 +198,16 @@ async def enroll_many(
     return len(ids), total - len(ids)
 
 
-def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any:
-    """``auto_enroll``'s ``INSERT … SELECT`` for the rows of ``contacts`` that pass ``where``:
-    every active plan of their workspace whose audience they are in, never twice.
+def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Select[Any]:
+    """The enrolments ``auto_enroll`` would make for the rows of ``contacts`` that pass
+    ``where``: every active plan of their workspace whose audience they are in, never
+    twice. The rows need ``workspace_id``, ``id``, ``segment``, ``tags`` and
+    ``do_not_contact``; binds ``start``, ``horizon`` and ``at``.
 
-    ``contacts`` is the contacts table, or the rows a contact ``INSERT … RETURNING`` gives
-    a statement that creates a contact and enrols it at once (``create_contact``: a
-    data-modifying CTE; the table would not show the new row to the same statement).
-    Built once by each caller, with bind parameters ``start``, ``horizon`` and ``at``:
-    building it per call cost more CPU than the rest of ``POST /v1/contacts`` (py-spy).
+    ``contacts`` is the contacts table, the rows a contact ``INSERT … RETURNING`` gives a
+    statement that creates a contact and enrols it at once (``create_contact``: a
+    data-modifying CTE; the table would not show the new row to the same statement), or
+    the values of a contact about to be inserted (whether it would be enrolled at all).
     """
     c = contacts.c
     plans = cast(Table, TouchPlan.__table__)
@@ -232,16 +233,26 @@ def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any
         "id": func.gen_random_uuid(),
         "contact_id": c.id,
     }
-    pick = (
+    return (
         select(*[v.label(k) for k, v in cols.items()])
         .select_from(contacts)
         .join(plans, and_(plan.workspace_id == c.workspace_id, plan.active.is_(True)))
         .where(*where, c.do_not_contact.is_(False), audience, ~already)
     )
+
+
+def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any:
+    """``auto_enroll``'s ``INSERT … SELECT`` of ``auto_enroll_pick``.
+
+    Built once by each caller: building it per call cost more CPU than the rest of
+    ``POST /v1/contacts`` (py-spy).
+    """
+    pick = auto_enroll_pick(contacts, *where)
+    enrolled = cast(Table, Enrollment.__table__)
     # Core, on the table: the ORM would read the parameters as rows to bulk-insert.
     return (
         insert(enrolled)
-        .from_select(list(cols), pick)
+        .from_select([c.name for c in pick.selected_columns], pick)
         .on_conflict_do_nothing()
         .returning(enrolled.c.id)
     )
