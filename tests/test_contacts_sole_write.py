@@ -1,7 +1,7 @@
 """POST /v1/contacts commits its one statement on its own when that is the whole create
 (``app.db.fetch_sole_write``), and goes the transactional way when it is not: a plan
-enrols the contact, the owner or an external id must be checked, or the request began a
-transaction (an ``Idempotency-Key``). Both ways answer alike and leave the same rows.
+enrols the contact, it claims external ids, its owner is no member, or the request began
+a transaction (an ``Idempotency-Key``). Both ways answer alike and leave the same rows.
 
 On a committed database: the test database (``db``) shares one transaction, where no
 statement can commit on its own.
@@ -48,7 +48,6 @@ FULL: dict[str, Any] = {
     "tags": ["vip"],
     "custom_fields": {"lead_source": "open house", "big": 12345678901234567890123},
     "consent": {"email": {"status": "granted", "at": "2026-01-02T03:04:05Z", "source": "form"}},
-    "external_ids": {"crm": "A-1"},
 }
 
 
@@ -88,8 +87,8 @@ async def _count(db: Database, model: Any, workspace_id: uuid.UUID) -> int:
     return int(found or 0)
 
 
-def _without_ids(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in {"id", "external_ids"}}
+def _without_id(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "id"}
 
 
 async def test_a_plain_create_commits_alone_and_answers_as_the_transactional_way(
@@ -100,12 +99,10 @@ async def test_a_plain_create_commits_alone_and_answers_as_the_transactional_way
     assert alone.status_code == 201, alone.text
     assert paths.transactional == 0
     keyed = {**tenant.headers, "Idempotency-Key": "one"}
-    other = {**FULL, "external_ids": {"crm": "A-2"}}
-    transactional = await client.post("/v1/contacts", json=other, headers=keyed)
+    transactional = await client.post("/v1/contacts", json=FULL, headers=keyed)
     assert transactional.status_code == 201, transactional.text
     assert paths.transactional == 1
-    assert _without_ids(alone.json()) == _without_ids(transactional.json())
-    assert alone.json()["external_ids"] == {"crm": "A-1"}
+    assert _without_id(alone.json()) == _without_id(transactional.json())
     assert alone.headers["etag"] == transactional.headers["etag"] == '"1"'
     assert alone.headers["location"] == f"/v1/contacts/{alone.json()['id']}"
     read = await client.get(alone.headers["location"], headers=tenant.headers)
@@ -169,10 +166,12 @@ async def test_an_owner_is_checked_either_way(
 async def test_an_external_id_another_contact_holds_is_409_and_nothing_is_kept(
     setup: tuple[httpx.AsyncClient, Tenant, Paths], committed_db: Database
 ) -> None:
-    client, tenant, _paths = setup
+    client, tenant, paths = setup
     body = {"first_name": "A", "external_ids": {"crm": "7", "erp": "x"}}
     first = await client.post("/v1/contacts", json=body, headers=tenant.headers)
     assert first.status_code == 201
+    assert first.json()["external_ids"] == {"crm": "7", "erp": "x"}
+    assert paths.transactional == 1  # claims may be refused: the transactional way
     second = await client.post(
         "/v1/contacts",
         json={"first_name": "B", "external_ids": {"crm": "8", "erp": "x"}},
