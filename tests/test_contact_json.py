@@ -76,7 +76,7 @@ async def test_a_read_contact_is_the_document_its_write_answered(
 ) -> None:
     created = await _varied(client, tenant)
     for contact in created:
-        # The create's answer (PostgreSQL's) is the model's own form of itself.
+        # The create's answer is the model's own form of itself.
         assert ContactRead.model_validate(contact).model_dump(mode="json") == contact
         read = await client.get(f"/v1/contacts/{contact['id']}", headers=tenant.headers)
         assert read.status_code == 200

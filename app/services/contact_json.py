@@ -1,9 +1,8 @@
 """A contact as the API reads it, written by PostgreSQL (app.services.json_sql).
 
-``GET /v1/contacts/{id}``, ``GET /v1/contacts`` and a create (``POST``, or an upsert that
-creates: ``contacts._CREATE``, over the row its insert returns) answer with ``READ_JSON``'s
-text as is; updates answer with ``ContactRead`` built in Python (their row is in hand
-already). Both are the same document: ``tests/test_contact_json.py`` compares them.
+``GET /v1/contacts/{id}`` and ``GET /v1/contacts`` answer with ``READ_JSON``'s text as is;
+creates and updates answer with ``ContactRead`` built in Python (``to_read``: their row is
+in hand already). Both are the same document: ``tests/test_contact_json.py`` compares them.
 """
 
 from __future__ import annotations
