@@ -54,7 +54,7 @@ _READ_ONLY = text("SET LOCAL transaction_read_only = on")
 _DRIVER_READS = "rapport.driver_reads"  # session.info: the engine a read session borrows from
 _SOLE_WRITES = "rapport.sole_writes"  # session.info: the engine a session's one write may use
 _SEALED = "rapport.sealed"  # session.info: its one write is committed; nothing may follow
-# The engines' JSON functions: the dialect's default ``json.dumps`` was 4% of a create.
+# The engines' JSON functions: the dialect's default ``json.dumps`` was 2% of a create.
 _DIALECT = PGDialect_asyncpg(json_serializer=to_json, json_deserializer=from_json)  # type: ignore[no-untyped-call]
 
 
@@ -367,7 +367,7 @@ async def fetch_sole_write(
     nothing has run on the session yet (``can_write_alone``) the statement runs on a
     pooled connection outside any transaction block: ``BEGIN`` and ``COMMIT`` around it
     would add two round trips and SQLAlchemy's transaction bookkeeping, a fifth of
-    ``POST /v1/contacts``' CPU (py-spy). A statement that wrote returns a row; the session
+    ``POST /v1/contacts``' CPU (cProfile). A statement that wrote returns a row; the session
     is then sealed, and anything that would begin a transaction on it raises
     ``SealedSession``, since it could no longer commit with this write. A statement meant
     for this must write nothing when it returns no row (a guarded ``INSERT … SELECT …
