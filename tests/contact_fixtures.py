@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
-from tests.conftest import Tenant
+from app.clock import FrozenClock
+from app.db import Database
+from app.main import create_app
+from tests.conftest import T0, Tenant, make_settings
 
 
 async def new_contact(client: httpx.AsyncClient, tenant: Tenant, **fields: Any) -> dict[str, Any]:
@@ -27,3 +32,17 @@ async def new_member(client: httpx.AsyncClient, tenant: Tenant, email: str) -> s
 def locs(response: httpx.Response) -> list[list[Any]]:
     assert response.status_code == 422, response.text
     return [e["loc"] for e in response.json()["errors"]]
+
+
+@asynccontextmanager
+async def replica_clients(db: Database, count: int = 2) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Clients of ``count`` apps over one committed database, as replicas would be."""
+    apps = [create_app(make_settings(), database=db, clock=FrozenClock(T0)) for _ in range(count)]
+    clients = [
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in apps
+    ]
+    try:
+        yield clients
+    finally:
+        for c in clients:
+            await c.aclose()

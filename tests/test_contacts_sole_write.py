@@ -27,7 +27,7 @@ from app.models.event import Event
 from app.models.touch import Enrollment, Touch
 from app.services import contacts
 from tests.conftest import T0, Tenant, make_settings, make_tenant
-from tests.contact_fixtures import locs, new_member
+from tests.contact_fixtures import locs, new_member, replica_clients
 
 FULL: dict[str, Any] = {
     "first_name": "Maria",
@@ -187,11 +187,7 @@ async def test_concurrent_creates_of_one_external_id_make_one_contact(
     committed_db: Database,
 ) -> None:
     tenant = await make_tenant(committed_db)
-    apps = [create_app(make_settings(), database=committed_db, clock=FrozenClock(T0)) for _ in "ab"]
-    clients = [
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in apps
-    ]
-    try:
+    async with replica_clients(committed_db) as clients:
         for n in range(5):
             body = {"first_name": "Racer", "external_ids": {"crm": f"r{n}"}}
             responses = await asyncio.gather(
@@ -200,9 +196,6 @@ async def test_concurrent_creates_of_one_external_id_make_one_contact(
             assert sorted(r.status_code for r in responses) == [201, 409], [
                 r.text for r in responses
             ]
-    finally:
-        for c in clients:
-            await c.aclose()
     assert await _count(committed_db, Contact, tenant.id) == 5
 
 

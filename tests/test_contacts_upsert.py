@@ -7,12 +7,10 @@ import asyncio
 import httpx
 from sqlalchemy import func, select
 
-from app.clock import FrozenClock
 from app.db import Database
-from app.main import create_app
 from app.models.contact import Contact, ContactExternalId
-from tests.conftest import T0, Tenant, make_settings, make_tenant
-from tests.contact_fixtures import locs
+from tests.conftest import Tenant, make_tenant
+from tests.contact_fixtures import locs, replica_clients
 
 URL = "/v1/contacts/by-external-id/hubspot/51"
 
@@ -68,11 +66,7 @@ async def test_other_tenant_has_its_own_external_ids(
 
 async def test_concurrent_upserts_of_one_id_create_one_contact(committed_db: Database) -> None:
     tenant = await make_tenant(committed_db)
-    apps = [create_app(make_settings(), database=committed_db, clock=FrozenClock(T0)) for _ in "ab"]
-    clients = [
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t") for a in apps
-    ]
-    try:
+    async with replica_clients(committed_db) as clients:
         for n in range(5):
             url = f"/v1/contacts/by-external-id/crm/{n}"
             responses = await asyncio.gather(
@@ -85,9 +79,6 @@ async def test_concurrent_upserts_of_one_id_create_one_contact(committed_db: Dat
                 r.text for r in responses
             ]
             assert len({r.json()["id"] for r in responses}) == 1
-    finally:
-        for c in clients:
-            await c.aclose()
     async with committed_db.transaction() as session:
         contacts = await session.scalar(
             select(func.count()).select_from(Contact).where(Contact.workspace_id == tenant.id)
