@@ -29,11 +29,11 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path(".rapport")
     migrate_on_start: bool = True
-    # Reads get this many connections per process, writes twice as many (app.db). Few
-    # enough that PostgreSQL is not crowded: 64 creates in flight cost it 0.26-0.31 ms each
-    # on 10 write connections, 0.32-0.34 on 20 and 0.46-0.48 on 64 (2 cores, bench_api's
-    # data). 15 per process lets six replicas share PostgreSQL's default 100 connections.
-    db_pool_size: int = Field(default=5, ge=1, le=200)
+    # Reads get this many connections per process, writes twice as many (app.db). Fewer
+    # crowd PostgreSQL less under writes (64 creates in flight cost it 0.26-0.31 ms each
+    # on 10 write connections, 0.32-0.34 on 20, 0.46-0.48 on 64), but gets were ~6% slower
+    # on 5 read connections than on 10 (2 cores, bench_api's data): see the README.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
 
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
