@@ -119,7 +119,8 @@ def _answered(new: CTE, *ctes: CTE, **columns: Any) -> DriverStatement:
 
 
 # What the statement's other steps read of the new row (``auto_enroll_pick``, the claims).
-_RETURNED = [_CONTACTS.c[n] for n in ("workspace_id", "id", "segment", "tags", "do_not_contact")]
+_AUDIENCE = ("workspace_id", "id", "segment", "tags", "do_not_contact")
+_RETURNED = [_CONTACTS.c[n] for n in _AUDIENCE]
 
 
 def _create_statement() -> DriverStatement:
@@ -176,8 +177,7 @@ def _create_alone_statement() -> DriverStatement:
     one asyncpg connection, 9,000 runs each).
     """
     values = _given_row()
-    audience = ("workspace_id", "id", "segment", "tags", "do_not_contact")
-    candidate = select(*[values[n].label(n) for n in audience]).subquery("candidate")
+    candidate = select(*[values[n].label(n) for n in _AUDIENCE]).subquery("candidate")
     would_enrol = enrollments.auto_enroll_pick(candidate).exists()
     new = (
         insert(_CONTACTS)
