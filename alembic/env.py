@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.db import async_url
-from app.models.base import metadata
+from app.models.platform.base import metadata
 
 config = context.config
 MIGRATION_LOCK = 72_616_670  # arbitrary, constant: "rapport migrations"

@@ -17,31 +17,31 @@ from app.db import Database
 from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
-from app.routers import api_keys, events, health, members, workspace
-from app.routers.advocacy import router as advocacy_router
-from app.routers.analytics import router as analytics_router
-from app.routers.analytics_people import router as analytics_people_router
-from app.routers.calendar import router as calendar_router
-from app.routers.contacts import router as contacts_router
-from app.routers.contacts_transfer import router as contacts_transfer_router
-from app.routers.engagement import router as engagement_router
-from app.routers.enrollments import router as enrollments_router
-from app.routers.experiments import router as experiments_router
-from app.routers.interactions import router as interactions_router
-from app.routers.observances import router as observances_router
-from app.routers.referrals import router as referrals_router
-from app.routers.relationships import router as relationships_router
-from app.routers.reward_programs import router as reward_programs_router
-from app.routers.rewards import router as rewards_router
-from app.routers.route_prefixes import screen_routers
-from app.routers.scores import router as scores_router
-from app.routers.service_records import router as service_records_router
-from app.routers.touch_plans import router as touch_plans_router
-from app.routers.touches import router as touches_router
-from app.routers.webhook_deliveries import router as webhook_deliveries_router
-from app.routers.webhook_docs import router as webhook_docs_router
-from app.routers.webhook_endpoints import router as webhook_endpoints_router
-from app.services.auth import KeyResolver
+from app.routers.analytics.money import router as analytics_router
+from app.routers.analytics.people import router as analytics_people_router
+from app.routers.contacts.engagement import router as engagement_router
+from app.routers.contacts.interactions import router as interactions_router
+from app.routers.contacts.observances import router as observances_router
+from app.routers.contacts.people import router as contacts_router
+from app.routers.contacts.relationships import router as relationships_router
+from app.routers.contacts.service_records import router as service_records_router
+from app.routers.contacts.transfer import router as contacts_transfer_router
+from app.routers.platform import api_keys, events, health, members, workspace
+from app.routers.platform.route_prefixes import screen_routers
+from app.routers.referrals.experiments import router as experiments_router
+from app.routers.referrals.pipeline import router as referrals_router
+from app.routers.referrals.reward_programs import router as reward_programs_router
+from app.routers.referrals.rewards import router as rewards_router
+from app.routers.scores.advocacy import router as advocacy_router
+from app.routers.scores.strength import router as scores_router
+from app.routers.touches.calendar import router as calendar_router
+from app.routers.touches.enrollments import router as enrollments_router
+from app.routers.touches.outreach import router as touches_router
+from app.routers.touches.plans import router as touch_plans_router
+from app.routers.webhooks.deliveries import router as webhook_deliveries_router
+from app.routers.webhooks.docs import router as webhook_docs_router
+from app.routers.webhooks.endpoints import router as webhook_endpoints_router
+from app.services.platform.auth import KeyResolver
 from app.state import AppState
 
 log = logging.getLogger("rapport")
@@ -109,13 +109,13 @@ def create_app(
         state.db  # noqa: B018  (fails fast when no database is configured)
         log.info("rapport started", extra={"environment": settings.environment})
         if settings.webhooks_enabled:
-            from app.services.webhook_dispatcher import WebhookDispatcher
+            from app.services.webhooks.dispatcher import WebhookDispatcher
 
             dispatcher = WebhookDispatcher(state.db, settings, state.clock)
             await dispatcher.start()
             state.background.append(dispatcher)
         if settings.scheduler_enabled:
-            from app.services.scheduler import Scheduler
+            from app.services.platform.scheduler import Scheduler
 
             scheduler = Scheduler(state.db, state.clock, settings)
             scheduler.start()

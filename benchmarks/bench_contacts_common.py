@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import Database, async_url
 from app.main import create_app
 from app.migrations import upgrade_async
-from app.services.workspaces import create_workspace
+from app.services.platform.workspaces import create_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = ["Maria", "James", "Aiko", "Liam", "Noor", "Olga", "Kwame", "Sofia", "Ethan", "Priya"]

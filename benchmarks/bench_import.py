@@ -113,10 +113,10 @@ def _start_fork_server() -> None:
     """Start the validation workers' fork server with the app loaded, as ``rapport serve``
     has it. A worker runs the parent's main script again before its first task (as a
     spawned process does; on Python 3.11 a ``__main__`` preload does not prevent it).
-    Under ``rapport serve`` that script imports ``app.cli`` only (22 ms); this one imports
+    Under ``rapport serve`` that script imports ``app.cli.main`` only (22 ms); this one imports
     the whole app, which cost the worker 1.9 s of CPU and held up the first batch the
     import validated ahead, unless the fork server has loaded the app already."""
-    forkserver.set_forkserver_preload(["app.main", "app.services.contacts_import_prepare"])
+    forkserver.set_forkserver_preload(["app.main", "app.services.contacts.importing.prepare"])
     forkserver.ensure_running()
 
 

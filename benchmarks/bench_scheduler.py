@@ -44,8 +44,8 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database, async_url
 from app.migrations import upgrade_async
-from app.services.scheduler import emit_touches, top_up_touches
-from app.services.workspaces import create_workspace
+from app.services.platform.scheduler import emit_touches, top_up_touches
+from app.services.platform.workspaces import create_workspace
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 

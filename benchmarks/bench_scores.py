@@ -15,7 +15,7 @@ history around them, generated set-based with a fixed random seed:
   attendances.
 
 What is timed is exactly what ``POST /v1/scores/recompute`` runs:
-:func:`app.services.score_jobs.recompute_workspace` (mark lapses, apply suggested stages,
+:func:`app.services.scores.nightly.recompute_workspace` (mark lapses, apply suggested stages,
 score every contact, record the run) in one transaction. The first run scores every
 contact for the first time (100,000 inserts, first history points, many lapses and stage
 changes); the next ``--runs`` runs are the following nights (the clock one day later each
@@ -45,10 +45,10 @@ from bench_contacts_common import admin, scratch_database, server_url, with_data
 from sqlalchemy import text
 
 from app.db import Database
-from app.services import score_jobs
-from app.services.score_sql import RECOMPUTE
-from app.services.scores import score_params
-from app.services.workspaces import create_workspace
+from app.services.platform.workspaces import create_workspace
+from app.services.scores import nightly as score_jobs
+from app.services.scores.strength import score_params
+from app.services.scores.strength_sql import RECOMPUTE
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 TARGET_SECONDS = 10.0

@@ -27,11 +27,11 @@ from app.clock import SystemClock
 from app.config import Settings
 from app.db import Database
 from app.migrations import upgrade_async
-from app.models.webhook import WebhookDelivery, WebhookEndpointCreate
-from app.services.events import record_events
-from app.services.webhook_dispatcher import WebhookDispatcher
-from app.services.webhook_endpoints import UrlPolicy, create_endpoint
-from app.services.workspaces import create_workspace
+from app.models.webhooks.tables import WebhookDelivery, WebhookEndpointCreate
+from app.services.platform.events import record_events
+from app.services.platform.workspaces import create_workspace
+from app.services.webhooks.dispatcher import WebhookDispatcher
+from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
 
 RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 

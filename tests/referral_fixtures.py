@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from app.db import Database
-from app.models.contact import Contact
-from app.models.member import Member
+from app.models.contacts.tables import Contact
+from app.models.platform.member import Member
 from tests.conftest import T0, Tenant
 
 

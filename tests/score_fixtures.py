@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contact import Contact, Interaction
-from app.models.engagement import EngagementActivity, EngagementParticipant
-from app.models.member import Member
-from app.models.referral import Referral, ReferralStageHistory
-from app.models.reward import Reward, RewardProgram
-from app.models.service_record import ServiceRecord
-from app.models.touch import Enrollment, Touch, TouchPlan
+from app.models.contacts.engagement import EngagementActivity, EngagementParticipant
+from app.models.contacts.service_records import ServiceRecord
+from app.models.contacts.tables import Contact, Interaction
+from app.models.platform.member import Member
+from app.models.referrals.rewards import Reward, RewardProgram
+from app.models.referrals.tables import Referral, ReferralStageHistory
+from app.models.touches.tables import Enrollment, Touch, TouchPlan
 from tests.conftest import T0
 
 

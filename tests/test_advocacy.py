@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.models.contact import Contact
-from app.models.event import Event
-from app.models.score import ContactStageHistory
+from app.models.contacts.tables import Contact
+from app.models.platform.event import Event
+from app.models.scores.tables import ContactStageHistory
 from tests import score_fixtures as f
 from tests.conftest import T0, Tenant
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.db import Database
-from app.services.lapses import mark_lapses
+from app.services.scores.lapses import mark_lapses
 from tests import score_fixtures as f
 from tests.conftest import Tenant
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from app.db import Database
-from app.models.referral import Referral, ReferralStageHistory
+from app.models.referrals.tables import Referral, ReferralStageHistory
 from tests import score_fixtures as f
 from tests.conftest import Tenant
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.db import Database
-from app.models.service_record import ServiceRecord
+from app.models.contacts.service_records import ServiceRecord
 from tests import score_fixtures as f
 from tests.conftest import Tenant
 from tests.test_analytics_funnel import at, journey

@@ -14,8 +14,8 @@ from sqlalchemy import event
 from app import main
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.auth import AuthContext, KeyResolver
-from app.services.tokens import new_api_key
+from app.services.platform.auth import AuthContext, KeyResolver
+from app.services.platform.tokens import new_api_key
 from tests.conftest import Tenant, make_settings
 
 

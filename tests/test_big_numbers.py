@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import httpx
 
 from app.json_codec import from_json, to_json
-from app.services.webhook_sender import payload_bytes
+from app.services.webhooks.sender import payload_bytes
 from tests.conftest import Tenant
 from tests.contact_fixtures import new_contact
 

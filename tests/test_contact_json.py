@@ -1,4 +1,4 @@
-"""Contacts read as PostgreSQL writes them (app.services.contact_json) are the documents
+"""Contacts read as PostgreSQL writes them (app.services.contacts.documents) are the documents
 the pydantic model makes: the writes answer with the model, the reads with the SQL."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from app.db import Database
-from app.models.contact import Contact
-from app.models.contact_schemas import ContactRead
-from app.services.contact_json import DISPLAY_NAME, READ_JSON
-from app.services.contact_rows import READ_COLUMNS, display_name, to_read
-from app.services.json_sql import json_object
+from app.models.contacts.schemas import ContactRead
+from app.models.contacts.tables import Contact
+from app.services.contacts.documents import DISPLAY_NAME, READ_JSON
+from app.services.contacts.rows import READ_COLUMNS, display_name, to_read
+from app.services.platform.json_sql import json_object
 from tests.conftest import Tenant
 from tests.contact_fixtures import new_contact, new_member
 

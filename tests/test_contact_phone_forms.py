@@ -6,8 +6,8 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from app.models import contact_schemas
-from app.models.contact_schemas import ContactCreate, phone_forms
+from app.models.contacts import schemas as contact_schemas
+from app.models.contacts.schemas import ContactCreate, phone_forms
 
 NUMBERS = [
     ("(415) 555-0123", "US"),

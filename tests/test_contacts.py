@@ -11,7 +11,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import text
 
 from app.db import Database
-from app.models.contact_schemas import EmailEntry
+from app.models.contacts.schemas import EmailEntry
 from tests.conftest import Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
 from tests.webhook_helpers import register_endpoint
@@ -413,7 +413,7 @@ async def test_erasure_finds_events_through_the_index(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
     """The scrub reads the events about one contact, not the whole outbox."""
-    from app.services.contacts_erasure import _SCRUB_EVENTS
+    from app.services.contacts.erasure import _SCRUB_EVENTS
 
     async with db.transaction() as session:
         await session.execute(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from app.cli.main import main
 from app.config import get_settings
 from app.db import Database
-from app.services.contacts_import import get_job
+from app.services.contacts.importing.jobs import get_job
 from tests.conftest import make_tenant
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 import httpx
 
 from app.db import Database
-from app.demo_contacts import seed_contacts
+from app.demo.contacts import seed_contacts
 from tests.conftest import T0, Tenant
 
 

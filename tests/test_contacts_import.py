@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.services import contacts_export, contacts_import
-from app.services.contacts_import import resume_imports
-from app.services.contacts_import_parse import MAX_ROWS, FileRefused, read_rows
-from app.services.scheduler import JOBS
+from app.services.contacts import export as contacts_export
+from app.services.contacts.importing import jobs as contacts_import
+from app.services.contacts.importing.jobs import resume_imports
+from app.services.contacts.importing.parse import MAX_ROWS, FileRefused, read_rows
+from app.services.platform.scheduler import JOBS
 from tests.conftest import T0, Tenant, make_settings
 from tests.contact_fixtures import locs, new_contact, new_member
 

@@ -13,19 +13,19 @@ from sqlalchemy import text
 
 from app.db import Database
 from app.json_codec import to_json
-from app.models.contact_schemas import ContactRead
-from app.services.contact_rows import DEFAULT_ROW, derive, to_read
-from app.services.contacts_import_events import (
+from app.models.contacts.schemas import ContactRead
+from app.services.contacts.importing.events import (
     KNOWN,
     batch_times,
     consent_columns,
     created_event,
 )
-from app.services.contacts_import_insert import AS_JSON
-from app.services.contacts_import_parse import RawRow, read_rows
-from app.services.contacts_import_prepare import validate_row
-from app.services.contacts_import_rows import WRITTEN, Row
-from app.services.events import record_events, record_serialised_events
+from app.services.contacts.importing.insert import AS_JSON
+from app.services.contacts.importing.parse import RawRow, read_rows
+from app.services.contacts.importing.prepare import validate_row
+from app.services.contacts.importing.rows import WRITTEN, Row
+from app.services.contacts.rows import DEFAULT_ROW, derive, to_read
+from app.services.platform.events import record_events, record_serialised_events
 from tests.conftest import T0, Tenant
 
 OWNER = uuid.UUID("6f1c1a8e-8a43-4f43-9d3e-3f1d7f0e8a11")

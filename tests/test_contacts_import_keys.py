@@ -8,7 +8,7 @@ import uuid
 import httpx
 
 from app.db import Database
-from app.services.contacts_import_rows import claim, known_keys
+from app.services.contacts.importing.rows import claim, known_keys
 from tests.conftest import Tenant
 from tests.contact_fixtures import new_contact
 

@@ -13,12 +13,13 @@ from sqlalchemy import text
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.models.contact_import import ContactImport
-from app.services import contacts_import, contacts_import_stage
-from app.services.contacts_import import import_batch, resume_imports, run_job
-from app.services.contacts_import_parse import iter_rows, read_rows
-from app.services.contacts_import_prepare import validate_rows
-from app.services.contacts_import_stage import Chunk, Lookahead, chunk_json
+from app.models.contacts.imports import ContactImport
+from app.services.contacts.importing import jobs as contacts_import
+from app.services.contacts.importing import stage as contacts_import_stage
+from app.services.contacts.importing.jobs import import_batch, resume_imports, run_job
+from app.services.contacts.importing.parse import iter_rows, read_rows
+from app.services.contacts.importing.prepare import validate_rows
+from app.services.contacts.importing.stage import Chunk, Lookahead, chunk_json
 from tests.conftest import T0, Tenant, make_settings
 
 SEVEN = "first_name,external_id.crm\nA,1\nB,2\nC,3\nD,4\nE,5\nF,6\nG,7\n"

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models.contact import Contact, ContactExternalId
-from app.models.contact_import import ContactImport
-from app.models.event import Event
-from app.services.contacts_import import BATCH_ROWS
+from app.models.contacts.imports import ContactImport
+from app.models.contacts.tables import Contact, ContactExternalId
+from app.models.platform.event import Event
+from app.services.contacts.importing.jobs import BATCH_ROWS
 from tests.conftest import Tenant, make_tenant
 from tests.webhook_process import Service
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.interactions import log_interaction
+from app.services.contacts.interactions import log_interaction
 from tests.conftest import T0, Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
 

@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy import text
 
 from app.db import Database
-from app.models.base import metadata
-from app.services.contacts_duplicates import STATEMENTS
-from app.services.contacts_merge import MERGE_REFERENCES
+from app.models.platform.base import metadata
+from app.services.contacts.duplicates import STATEMENTS
+from app.services.contacts.merging.fold import MERGE_REFERENCES
 from tests.conftest import T0, Tenant
 from tests.contact_fixtures import locs, new_contact
 

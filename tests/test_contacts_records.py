@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models.interaction_schemas import ObservanceKind
-from app.services import touch_timing
+from app.models.contacts.log_schemas import ObservanceKind
+from app.services.touches import timing as touch_timing
 from tests.conftest import Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
 

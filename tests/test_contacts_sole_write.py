@@ -21,11 +21,11 @@ from sqlalchemy import func, select, text
 from app.clock import FrozenClock
 from app.db import Database, SealedSession
 from app.main import create_app
-from app.models.contact import Contact
-from app.models.contact_schemas import ContactCreate
-from app.models.event import Event
-from app.models.touch import Enrollment, Touch
-from app.services import contacts
+from app.models.contacts.schemas import ContactCreate
+from app.models.contacts.tables import Contact
+from app.models.platform.event import Event
+from app.models.touches.tables import Enrollment, Touch
+from app.services.contacts import people as contacts
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.contact_fixtures import locs, new_member, replica_clients
 

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models.contact import Contact, ContactExternalId
+from app.models.contacts.tables import Contact, ContactExternalId
 from tests.conftest import Tenant, make_tenant
 from tests.contact_fixtures import locs, replica_clients
 

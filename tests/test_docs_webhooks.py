@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from standardwebhooks import WebhookVerificationError
 
-from app.models.event_catalogue import CATALOGUE
-from app.services.webhook_endpoints import new_secret
-from app.services.webhook_sender import payload_bytes, signature_header
+from app.models.platform.event_catalogue import CATALOGUE
+from app.services.webhooks.endpoints import new_secret
+from app.services.webhooks.sender import payload_bytes, signature_header
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "WEBHOOKS.md").read_text()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.services import members as members_service
+from app.services.platform import members as members_service
 from tests.conftest import Tenant
 from tests.log_fixtures import json_logs
 

@@ -21,9 +21,9 @@ import pytest
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.models.event_catalogue import BY_NAME, EVENT_TYPES
-from app.services.referral_follow_up import follow_up_job
-from app.services.scheduler import emit_touches
+from app.models.platform.event_catalogue import BY_NAME, EVENT_TYPES
+from app.services.platform.scheduler import emit_touches
+from app.services.referrals.follow_up import follow_up_job
 from tests.conftest import Tenant
 from tests.webhook_helpers import harness
 from tests.webhook_receiver import Answer, Received, running

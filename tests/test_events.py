@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.clock import FrozenClock
 from app.db import Database
 from app.main import create_app
-from app.services.events import count_events, record_event
+from app.services.platform.events import count_events, record_event
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 
 

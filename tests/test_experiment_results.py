@@ -14,7 +14,7 @@ from scipy import stats as sps
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.stats import assign_arm
+from app.services.analytics.stats import assign_arm
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, add_contacts, make_program, move, refer, rewards_of
 

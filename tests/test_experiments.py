@@ -11,8 +11,8 @@ import httpx
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.experiment import ExperimentAssignment
-from app.services.stats import assign_arm
+from app.models.referrals.experiments import ExperimentAssignment
+from app.services.analytics.stats import assign_arm
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, add_contacts, make_program, refer
 

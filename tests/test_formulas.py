@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.formulas import (
+from app.services.analytics.formulas import (
     Tier,
     apply_cap,
     conversion_rate,

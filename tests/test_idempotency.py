@@ -18,11 +18,11 @@ from sqlalchemy import func, select, text
 from app.clock import FrozenClock
 from app.db import Database
 from app.main import create_app
-from app.models.common import secret_fields
-from app.models.idempotency import IdempotencyRecord
-from app.models.member import Member
-from app.services import webhook_endpoints as endpoints_service
-from app.services.idempotency import REDACTED
+from app.models.platform.common import secret_fields
+from app.models.platform.idempotency import IdempotencyRecord
+from app.models.platform.member import Member
+from app.services.platform.idempotency import REDACTED
+from app.services.webhooks import endpoints as endpoints_service
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.log_fixtures import json_logs
 

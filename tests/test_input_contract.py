@@ -19,9 +19,9 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from app.main import create_app
-from app.models.money import Money, Percent, Share
-from app.models.reward import RewardProgramCreate
-from app.services.contacts_import_parse import read_rows
+from app.models.platform.money import Money, Percent, Share
+from app.models.referrals.rewards import RewardProgramCreate
+from app.services.contacts.importing.parse import read_rows
 from tests.conftest import Tenant, make_settings
 
 MONEY_CASES: list[Any] = [
@@ -43,7 +43,7 @@ SHARE_CASES: list[Any] = [
 
 def _documented(schema: dict[str, Any], value: Any) -> bool:
     """Whether ``value`` fits the field's documented ``anyOf`` of a string pattern and an
-    integer range (the two forms ``app.models.money`` documents)."""
+    integer range (the two forms ``app.models.platform.money`` documents)."""
     for arm in schema["anyOf"]:
         if arm["type"] == "string" and isinstance(value, str):
             return re.search(arm["pattern"], value) is not None

@@ -10,10 +10,10 @@ import httpx
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.contact import Contact
-from app.models.event import Event
-from app.services.interactions import mark_engaged
-from app.services.lapses import mark_lapses
+from app.models.contacts.tables import Contact
+from app.models.platform.event import Event
+from app.services.contacts.interactions import mark_engaged
+from app.services.scores.lapses import mark_lapses
 from tests import score_fixtures as f
 from tests.conftest import T0, Tenant, make_tenant
 

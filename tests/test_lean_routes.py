@@ -1,4 +1,4 @@
-"""Routes with trivial inputs skip FastAPI's dependency solving (app.routers.route.
+"""Routes with trivial inputs skip FastAPI's dependency solving (app.routers.platform.route.
 lean_handler) and answer exactly as FastAPI's own handler does, errors included."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.deps import get_session
 from app.main import create_app
-from app.routers.route import TransactionalRoute, lean_handler
+from app.routers.platform.route import TransactionalRoute, lean_handler
 from tests.conftest import Tenant, make_settings
 from tests.contact_fixtures import new_contact
 
@@ -25,8 +25,8 @@ async def _unused(_request: object) -> None:
 
 def _lean_routes() -> set[tuple[str, str]]:
     lean = set()
-    for module in pkgutil.iter_modules(routers.__path__):
-        router = getattr(importlib.import_module(f"app.routers.{module.name}"), "router", None)
+    for module in pkgutil.walk_packages(routers.__path__, "app.routers."):
+        router = getattr(importlib.import_module(module.name), "router", None)
         for route in getattr(router, "routes", []):
             if isinstance(route, TransactionalRoute) and lean_handler(route, _unused):
                 lean |= {(method, route.path) for method in route.methods}

@@ -12,7 +12,7 @@ import pytest
 
 from app.logging_setup import configure_logging
 from app.request_context import reset_request_id, set_request_id
-from app.services import members as members_service
+from app.services.platform import members as members_service
 from tests.conftest import Tenant
 from tests.log_fixtures import json_logs
 

@@ -17,8 +17,8 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.json_codec import to_json
 from app.migrations import alembic_config
-from app.models.contact_import import ContactImport
-from app.services.contacts_import import run_job
+from app.models.contacts.imports import ContactImport
+from app.services.contacts.importing.jobs import run_job
 from tests.conftest import T0, _admin, _with_database, make_tenant
 
 ROWS = 2500  # three chunks: 1000, 1000 and 500 rows

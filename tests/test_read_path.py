@@ -20,7 +20,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.deps import ReadAuth, SessionDep, WriteAuth
 from app.main import create_app
-from app.routers.route import TransactionalRoute
+from app.routers.platform.route import TransactionalRoute
 from tests.conftest import Tenant, make_settings, make_tenant
 
 # A transaction-local setting made by one statement is still there for the next one

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.models.event import Event
-from app.models.referral_schemas import ReferralCreate, TransitionCreate
-from app.services.referral_follow_up import emit_overdue_follow_ups, follow_up_job
-from app.services.referral_stages import transition_referral
-from app.services.referrals import create_referral, get_referral
-from app.services.scheduler import JOBS
+from app.models.platform.event import Event
+from app.models.referrals.schemas import ReferralCreate, TransitionCreate
+from app.services.platform.scheduler import JOBS
+from app.services.referrals.follow_up import emit_overdue_follow_ups, follow_up_job
+from app.services.referrals.records import create_referral, get_referral
+from app.services.referrals.stages import transition_referral
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.referral_fixtures import add_contact
 from tests.scheduler_process import run_replicas
@@ -135,7 +135,7 @@ async def test_two_scheduler_processes_fire_each_referral_once(
 ) -> None:
     tenant = await make_tenant(committed_db)
     ids = await _referrals(committed_db, tenant, 30)
-    job = "app.services.referral_follow_up:follow_up_job"
+    job = "app.services.referrals.follow_up:follow_up_job"
     fired = await run_replicas(job, committed_url, T0 + timedelta(days=2))
     assert sum(fired) == 30
     async with committed_db.transaction() as session:

@@ -10,7 +10,7 @@ import pytest
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.referral_stages import allowed_targets, stages_reached
+from app.services.referrals.stages import allowed_targets, stages_reached
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, add_member, events_of, move, refer
 

@@ -10,8 +10,8 @@ from sqlalchemy import select, text
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.models.touch import Touch
-from app.services.touch_emit import emit_due_touches
+from app.models.touches.tables import Touch
+from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, add_member, events_of, move, refer
 

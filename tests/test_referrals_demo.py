@@ -7,7 +7,7 @@ from collections import Counter
 import httpx
 
 from app.db import Database
-from app.demo_referrals import seed_referrals
+from app.demo.referrals import seed_referrals
 from tests.conftest import T0, Tenant
 
 

@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.experiment import ExperimentAssignment
-from app.services.contacts_merge import MERGE_HOOKS, MERGE_REFERENCES
-from app.services.experiment_assignment import merge_assignments
+from app.models.referrals.experiments import ExperimentAssignment
+from app.services.contacts.merging.fold import MERGE_HOOKS, MERGE_REFERENCES
+from app.services.referrals.experiments.assignment import merge_assignments
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, make_program, refer, rewards_of
 

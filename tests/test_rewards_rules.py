@@ -11,8 +11,8 @@ import pytest
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.referrals import get_referral
-from app.services.reward_rules import apply_rules
+from app.services.referrals.records import get_referral
+from app.services.referrals.rewards.rules import apply_rules
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import (
     add_contact,

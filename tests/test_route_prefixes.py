@@ -12,7 +12,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from app import main
-from app.routers.route_prefixes import _screened
+from app.routers.platform.route_prefixes import _screened
 from tests.conftest import make_settings
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

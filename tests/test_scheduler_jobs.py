@@ -17,14 +17,14 @@ from sqlalchemy import event, func, select, text, update
 from app.clock import Clock, FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.models.event import Event
-from app.models.idempotency import IdempotencyRecord
-from app.models.score import ScoreRun
-from app.models.workspace import Workspace
-from app.services.idempotency import purge_expired
-from app.services.interactions import mark_engaged
-from app.services.scheduler import JOBS, Job, emit_touches, run_jobs
-from app.services.score_jobs import NightlyScoresJob
+from app.models.platform.event import Event
+from app.models.platform.idempotency import IdempotencyRecord
+from app.models.platform.workspace import Workspace
+from app.models.scores.tables import ScoreRun
+from app.services.contacts.interactions import mark_engaged
+from app.services.platform.idempotency import purge_expired
+from app.services.platform.scheduler import JOBS, Job, emit_touches, run_jobs
+from app.services.scores.nightly import NightlyScoresJob
 from tests import score_fixtures as f
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.test_touch_emit import enrol_8x8

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import app.models  # noqa: F401  (registers every table)
 from app.migrations import alembic_config
-from app.models.base import metadata
+from app.models.platform.base import metadata
 
 GLOBAL_TABLES = {"workspaces"}  # the distribution root itself
 

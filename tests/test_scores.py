@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from app.clock import FrozenClock
 from app.db import Database
-from app.models.score import ContactScore, ScoreParamSet
-from app.services.formulas import recency_weight, relationship_strength, saturating_score
-from app.services.scores import cadence_target
+from app.models.scores.tables import ContactScore, ScoreParamSet
+from app.services.analytics.formulas import recency_weight, relationship_strength, saturating_score
+from app.services.scores.strength import cadence_target
 from tests import score_fixtures as f
 from tests.conftest import T0, Tenant
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from app.services.stats import assign_arm, compare_rates, fit_satisfaction
+from app.services.analytics.stats import assign_arm, compare_rates, fit_satisfaction
 
 _uuids = st.uuids()
 

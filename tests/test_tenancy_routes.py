@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.main import create_app
-from app.models.contact import Contact
+from app.models.contacts.tables import Contact
 from tests.conftest import T0, Tenant, make_settings
 
 World = dict[str, str]

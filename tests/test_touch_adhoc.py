@@ -9,7 +9,7 @@ import pytest
 
 from app.db import Database
 from app.errors import NotFound
-from app.services.touches import create_touch
+from app.services.touches.outreach import create_touch
 from tests.conftest import T0, Tenant
 from tests.touch_fixtures import add_contact
 

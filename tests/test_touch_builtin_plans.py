@@ -15,11 +15,12 @@ from itertools import pairwise
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.touch import Enrollment, Touch, TouchPlan
-from app.services import enrollments, touch_materialize
-from app.services.touch_emit import emit_due_touches
-from app.services.touch_steps import DONE, add_years
-from app.services.touches import record_outcome
+from app.models.touches.tables import Enrollment, Touch, TouchPlan
+from app.services.touches import enrollments
+from app.services.touches import materialize as touch_materialize
+from app.services.touches.emit import emit_due_touches
+from app.services.touches.outreach import record_outcome
+from app.services.touches.steps import DONE, add_years
 from tests.conftest import T0, Tenant
 from tests.test_touch_emit import enrol_8x8, events_of
 from tests.test_touch_enrollment import builtin_plan, touches_of

@@ -11,17 +11,17 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models.event import Event
-from app.models.touch import Touch
-from app.services import enrollments
-from app.services.touch_emit import emit_due_touches
-from app.services.workspaces import create_workspace
+from app.models.platform.event import Event
+from app.models.touches.tables import Touch
+from app.services.platform.workspaces import create_workspace
+from app.services.touches import enrollments
+from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant, make_tenant
 from tests.scheduler_process import run_replicas
 from tests.test_touch_enrollment import builtin_plan
 from tests.touch_fixtures import add_contact, add_member
 
-EMIT_JOB = "app.services.scheduler:emit_touches"
+EMIT_JOB = "app.services.platform.scheduler:emit_touches"
 
 
 async def events_of(db: Database, tenant_id: uuid.UUID, kind: str) -> list[dict[str, Any]]:

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.touch import Enrollment, Touch, TouchPlan
-from app.services import enrollments, touch_materialize
-from app.services.touch_steps import StepSpec
-from app.services.touch_timing import AfterEnrollment, MonthlyOnDay, Timing
+from app.models.touches.tables import Enrollment, Touch, TouchPlan
+from app.services.touches import enrollments
+from app.services.touches import materialize as touch_materialize
+from app.services.touches.steps import StepSpec
+from app.services.touches.timing import AfterEnrollment, MonthlyOnDay, Timing
 from tests.conftest import T0, Tenant
 from tests.touch_fixtures import add_contact
 

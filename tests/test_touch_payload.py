@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.touch import Touch, TouchPlanStep
-from app.models.touch_plan_schemas import TouchPlanCreate
-from app.services import enrollments
-from app.services.touch_emit import emit_due_touches
-from app.services.touch_plans import create_plan
-from app.services.touch_render import shared_only
+from app.models.touches.plan_schemas import TouchPlanCreate
+from app.models.touches.tables import Touch, TouchPlanStep
+from app.services.touches import enrollments
+from app.services.touches.emit import emit_due_touches
+from app.services.touches.plans import create_plan
+from app.services.touches.render import shared_only
 from tests.conftest import T0, Tenant
 from tests.test_touch_emit import events_of
 from tests.touch_fixtures import add_contact, add_member

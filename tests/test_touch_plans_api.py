@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.touch import Touch
-from app.services.touch_emit import emit_due_touches
-from app.services.touch_render import SAMPLE_CONTEXT, render, send_context
+from app.models.touches.tables import Touch
+from app.services.touches.emit import emit_due_touches
+from app.services.touches.render import SAMPLE_CONTEXT, render, send_context
 from tests.conftest import T0, Tenant
 from tests.touch_fixtures import add_contact
 

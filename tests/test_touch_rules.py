@@ -11,13 +11,14 @@ from sqlalchemy import select, update
 from app.clock import Clock, FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.models.contact import Contact
-from app.models.touch import Enrollment, Touch, TouchPlan
-from app.models.touch_plan_schemas import TouchPlanCreate
-from app.models.workspace import Workspace
-from app.services import enrollments, touch_plans
-from app.services.scheduler import Job, Scheduler
-from app.services.touch_emit import emit_due_touches
+from app.models.contacts.tables import Contact
+from app.models.platform.workspace import Workspace
+from app.models.touches.plan_schemas import TouchPlanCreate
+from app.models.touches.tables import Enrollment, Touch, TouchPlan
+from app.services.platform.scheduler import Job, Scheduler
+from app.services.touches import enrollments
+from app.services.touches import plans as touch_plans
+from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant, make_settings
 from tests.test_touch_emit import events_of
 from tests.touch_fixtures import add_contact

@@ -21,9 +21,9 @@ from app.clock import Clock, FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.models.touch import Touch
-from app.services import scheduler
-from app.services.scheduler import Job, Scheduler
+from app.models.touches.tables import Touch
+from app.services.platform import scheduler
+from app.services.platform.scheduler import Job, Scheduler
 from app.state import AppState
 from tests.conftest import T0, make_settings, make_tenant
 from tests.test_touch_emit import enrol_8x8, events_of

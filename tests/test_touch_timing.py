@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from app.services.touch_steps import add_years
-from app.services.touch_timing import (
+from app.services.touches.steps import add_years
+from app.services.touches.timing import (
     AfterEnrollment,
     MonthlyOnDay,
     NthWeekday,

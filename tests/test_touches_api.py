@@ -11,9 +11,9 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.contact import Interaction
-from app.models.touch import Touch
-from app.services.touch_emit import emit_due_touches
+from app.models.contacts.tables import Interaction
+from app.models.touches.tables import Touch
+from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant
 from tests.test_touch_emit import events_of
 from tests.test_touch_enrollment import builtin_plan

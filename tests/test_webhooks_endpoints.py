@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from app.models.event import Event
-from app.models.webhook import WebhookDelivery
-from app.services.events import record_events
+from app.models.platform.event import Event
+from app.models.webhooks.tables import WebhookDelivery
+from app.services.platform.events import record_events
 from tests.conftest import T0, Tenant
 
 URL = "http://127.0.0.1:9/hook"

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from app.db import Database
-from app.services.webhook_bookkeeping import claim
+from app.services.webhooks.bookkeeping import claim
 from tests.conftest import make_tenant
 from tests.webhook_helpers import Harness, harness, queue_events, register_endpoint
 from tests.webhook_receiver import Answer, Received, Receiver, running

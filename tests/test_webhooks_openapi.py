@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.main import create_app
-from app.models.event_catalogue import CATALOGUE, EVENT_TYPES, filter_problem
+from app.models.platform.event_catalogue import CATALOGUE, EVENT_TYPES, filter_problem
 from tests.conftest import make_settings
 
 REQUIRED = {

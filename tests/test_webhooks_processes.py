@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.models.webhook import WebhookDelivery
+from app.models.webhooks.tables import WebhookDelivery
 from tests.conftest import Tenant, make_tenant
 from tests.webhook_helpers import queue_events
 from tests.webhook_process import Service

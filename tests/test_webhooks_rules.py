@@ -9,9 +9,9 @@ from email.utils import format_datetime
 import pytest
 
 from app.db import Database
-from app.services.webhook_bookkeeping import Result, claim, finish
-from app.services.webhook_retry import MAX_RETRY_AFTER, next_attempt_at
-from app.services.webhook_sender import parse_retry_after
+from app.services.webhooks.bookkeeping import Result, claim, finish
+from app.services.webhooks.retry import MAX_RETRY_AFTER, next_attempt_at
+from app.services.webhooks.sender import parse_retry_after
 from tests.conftest import T0, Tenant
 from tests.webhook_helpers import harness
 from tests.webhook_receiver import Answer, Received, Responder, running

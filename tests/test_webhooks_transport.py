@@ -21,8 +21,8 @@ import pytest
 import trustme
 
 from app.db import Database
-from app.models.webhook import WebhookAttempt, WebhookDelivery
-from app.services.webhook_sender import new_session
+from app.models.webhooks.tables import WebhookAttempt, WebhookDelivery
+from app.services.webhooks.sender import new_session
 from tests.conftest import Tenant
 from tests.test_ssrf import fixed
 from tests.webhook_helpers import harness, register_endpoint

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contact import Contact, Observance
-from app.models.member import Member
+from app.models.contacts.tables import Contact, Observance
+from app.models.platform.member import Member
 
 ALL_CONSENT = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
 

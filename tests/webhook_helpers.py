@@ -23,17 +23,17 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.models.event import Event
-from app.models.webhook import (
+from app.models.platform.event import Event
+from app.models.webhooks.tables import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEndpointCreate,
 )
-from app.services.events import public_event_id, record_events
-from app.services.ssrf import Resolver, system_resolver
-from app.services.webhook_dispatcher import WebhookDispatcher
-from app.services.webhook_endpoints import UrlPolicy, create_endpoint
+from app.services.platform.events import public_event_id, record_events
+from app.services.webhooks.dispatcher import WebhookDispatcher
+from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
+from app.services.webhooks.ssrf import Resolver, system_resolver
 from tests.conftest import T0, Tenant, make_settings
 
 

@@ -25,7 +25,7 @@ down_revision: str | None = "0005s"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CHUNK_ROWS = 1000  # app.services.contacts_import.BATCH_ROWS when this was written
+CHUNK_ROWS = 1000  # app.services.contacts.importing.jobs.BATCH_ROWS when this was written
 
 
 def _fks(table: str) -> list[sa.ForeignKeyConstraint]:

@@ -3,7 +3,7 @@
 The dispatcher's claim used to take due deliveries oldest first across workspaces, so a
 workspace with a backlog held every other workspace's deliveries back until it drained.
 The claim now visits each workspace with pending deliveries (a skip scan of this index)
-and gives each an even share of the batch (``app.services.webhook_bookkeeping``).
+and gives each an even share of the batch (``app.services.webhooks.bookkeeping``).
 
 Revision ID: 0007w
 Revises: 0006i

@@ -1,17 +1,9 @@
-"""Tables and API schemas. Importing this package registers every table on the metadata."""
+"""Tables and API schemas, one package per domain.
 
-from app.models import api_key, contact, event, idempotency, member, touch, webhook, workspace
+Importing this package registers every table on the metadata (Alembic and the tests walk
+it), whichever module a caller imported first.
+"""
 
-__all__ = ["api_key", "contact", "event", "idempotency", "member", "touch", "webhook", "workspace"]
+from app.models import analytics, contacts, platform, referrals, scores, touches, webhooks
 
-from app.models import experiment, referral, reward
-
-__all__ += ["experiment", "referral", "reward"]
-
-from app.models import analytics_settings, score  # noqa: E402
-
-__all__ += ["analytics_settings", "score"]
-
-from app.models import contact_import, engagement, relationship, service_record  # noqa: E402
-
-__all__ += ["contact_import", "engagement", "relationship", "service_record"]
+__all__ = ["analytics", "contacts", "platform", "referrals", "scores", "touches", "webhooks"]

@@ -1,0 +1,118 @@
+"""Demo contacts for ``make run``: a few of each segment with dates, history and an event.
+
+Written through the services, so the demo shows what they produce (E.164 phones, events,
+``last_engaged_at`` from inbound calls) and some contacts are already losing touch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.contacts.engagement import ActivityCreate, ParticipantsSet
+from app.models.contacts.log_schemas import ObservanceCreate
+from app.models.contacts.relationships import RelationshipCreate
+from app.models.contacts.schemas import ContactCreate
+from app.models.contacts.service_records import ServiceRecordCreate
+from app.models.platform.member import Member
+from app.services.contacts import (
+    engagement,
+    interactions,
+    observances,
+    relationships,
+    service_records,
+)
+from app.services.contacts import people as contacts
+
+# (first, last, segment, allied category, days since last inbound call or None, tags)
+PEOPLE: tuple[tuple[str, str, str, str | None, int | None, list[str]], ...] = (
+    ("Olivia", "Bennett", "prospect", None, None, ["open-house"]),
+    ("Ethan", "Morales", "prospect", None, 12, ["web-lead"]),
+    ("Sophia", "Kim", "client", None, 40, ["2024-buyer"]),
+    ("James", "Walsh", "client", None, 130, ["2023-seller"]),
+    ("Ava", "Thompson", "advocate", None, 20, ["vip"]),
+    ("Lucas", "Novak", "advocate", None, 200, ["vip"]),
+    ("Grace", "Adeyemi", "core_advocate", None, 5, ["vip", "golf"]),
+    ("Henry", "Duval", "core_advocate", None, 60, ["vip"]),
+    ("Rita", "Alvarez", "allied_resource", "lender", 15, ["partner"]),
+    ("Tom", "Becker", "allied_resource", "inspector", 95, ["partner"]),
+)
+
+
+def _contact(n: int, person: tuple[Any, ...], owner: uuid.UUID | None) -> ContactCreate:
+    first, last, segment, category, _days, tags = person
+    return ContactCreate.model_validate(
+        {
+            "first_name": first,
+            "last_name": last,
+            "segment": segment,
+            "allied_category": category,
+            "emails": [{"address": f"{first.lower()}.{last.lower()}@example.com"}],
+            "phones": [{"number": f"(415) 555-01{n:02d}"}],
+            "time_zone": "America/Los_Angeles",
+            "owner_id": owner,
+            "tags": tags,
+            "consent": {"email": {"status": "granted", "source": "demo"}},
+            "external_ids": {"demo": str(n)},
+        }
+    )
+
+
+async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
+    owners = list(
+        (await session.execute(select(Member.id).where(Member.workspace_id == workspace_id)))
+        .scalars()
+        .all()
+    )
+    ids: list[uuid.UUID] = []
+    for n, person in enumerate(PEOPLE):
+        owner = owners[n % len(owners)] if owners else None
+        contact = await contacts.create_contact(
+            session, workspace_id, _contact(n, person, owner), at=at
+        )
+        ids.append(contact.id)
+        birthday = ObservanceCreate(kind="birthday", month=(n % 12) + 1, day=(n * 3) % 28 + 1)
+        await observances.add_observance(session, workspace_id, contact.id, birthday, at=at)
+        days = person[4]
+        if days is not None:
+            await interactions.log_interaction(
+                session,
+                workspace_id,
+                contact.id,
+                channel="call",
+                direction="inbound",
+                occurred_at=at - timedelta(days=days),
+                summary="Caught up about the market",
+                at=at,
+            )
+    spouse = RelationshipCreate(related_id=ids[3], type="spouse")
+    await relationships.add_relationship(session, workspace_id, ids[2], spouse, at=at)
+    sale = ServiceRecordCreate.model_validate(
+        {
+            "date": (at - timedelta(days=200)).date(),
+            "service": "Home purchase",
+            "value": Decimal("685000.00"),
+            "partner_id": ids[8],
+            "ratings": {"communication": 9, "quality": 9, "value": 8, "satisfaction": 10},
+        }
+    )
+    await service_records.add_service_record(session, workspace_id, ids[2], sale, at=at)
+    party = await engagement.create_activity(
+        session,
+        workspace_id,
+        ActivityCreate(
+            kind="client_party",
+            name="Summer client appreciation party",
+            date=date(at.year, 6, 20) if at.month > 6 else date(at.year - 1, 6, 20),
+            cost=Decimal("1800.00"),
+            audience="clients and advocates",
+        ),
+        at=at,
+    )
+    went = ParticipantsSet(contact_ids=[ids[4], ids[6], ids[7]], status="attended")
+    await engagement.set_participants(session, workspace_id, party.id, went, at=at)

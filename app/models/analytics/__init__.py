@@ -1,0 +1,5 @@
+"""TODO"""
+
+from app.models.analytics import people_schemas, schemas, settings
+
+__all__ = ["people_schemas", "schemas", "settings"]

@@ -1,0 +1,122 @@
+"""Engagement activities: hosted events, subscriptions and online programs, with who took part.
+
+Attendance is engagement: marking a participant ``attended`` moves the contact's
+``last_engaged_at`` like an inbound interaction does. Costs feed the ROI of each activity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StringConstraints
+from sqlalchemy import Index, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.platform.base import (
+    Base,
+    IdMixin,
+    TenantMixin,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
+)
+from app.models.platform.common import InputModel, IsoDate, OutputModel, omit_null
+from app.models.platform.money import Money
+
+ActivityKind = Literal[
+    "seminar",
+    "roundtable",
+    "client_party",
+    "newsletter",
+    "whitepaper",
+    "webcast",
+    "virtual_meeting",
+    "community",
+]
+ParticipantStatus = Literal["invited", "registered", "attended"]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class EngagementActivity(IdMixin, Base):
+    __tablename__ = "engagement_activities"
+    __table_args__ = (
+        workspace_fk(),
+        Index("ix_engagement_activities_workspace_id_date_id", "workspace_id", "date", "id"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    date: Mapped[dt.date]
+    cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    audience: Mapped[str | None] = mapped_column(String(500))
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = created_at_column()
+
+
+class EngagementParticipant(TenantMixin, Base):
+    __tablename__ = "engagement_participants"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["activity_id"], "engagement_activities", ondelete="CASCADE"),
+        tenant_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        Index("ix_engagement_participants_workspace_id_contact_id", "workspace_id", "contact_id"),
+    )
+
+    activity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attended_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = created_at_column()
+
+
+class ActivityCreate(InputModel):
+    kind: ActivityKind
+    name: Text200 = Field(examples=["Spring client appreciation party"])
+    date: IsoDate
+    cost: Money = Field(default=Decimal(0), examples=["1250.00"])
+    audience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = (
+        Field(default=None, examples=["past clients and core advocates"])
+    )
+
+
+class ActivityUpdate(InputModel):
+    """Fields sent replace the stored ones; only ``audience`` may be cleared with null."""
+
+    model_config = ConfigDict(json_schema_extra=omit_null("kind", "name", "date", "cost"))
+
+    kind: ActivityKind | None = None
+    name: Text200 | None = None
+    date: IsoDate | None = None
+    cost: Money | None = None
+    audience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class ActivityRead(OutputModel):
+    id: uuid.UUID
+    kind: ActivityKind
+    name: str
+    date: dt.date
+    cost: Decimal
+    audience: str | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ParticipantsSet(InputModel):
+    """Invite, register or mark attended many contacts at once (an upsert per contact)."""
+
+    contact_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    status: ParticipantStatus
+
+
+class ParticipantRead(OutputModel):
+    activity_id: uuid.UUID
+    contact_id: uuid.UUID
+    status: ParticipantStatus
+    attended_at: dt.datetime | None
+    updated_at: dt.datetime

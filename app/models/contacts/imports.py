@@ -1,0 +1,109 @@
+"""Contact import jobs: one row per uploaded file, with progress and per-row errors.
+
+The uploaded rows wait in ``contact_import_chunks`` (parsed, with their line numbers, a
+batch's worth per row) until a batch imports them; each batch deletes the chunk it
+imported in the transaction that writes the contacts and the job's progress, so a crash
+resumes where the last committed batch ended and nothing is imported twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+from sqlalchemy import Index, String, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.platform.base import (
+    Base,
+    IdMixin,
+    TenantMixin,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
+)
+from app.models.platform.common import OutputModel
+
+ImportStatus = Literal["queued", "running", "completed", "failed"]
+OPEN_STATUSES = ("queued", "running")
+ImportFormat = Literal["csv", "jsonl"]
+MAX_STORED_ERRORS = 1000
+
+
+class ContactImport(IdMixin, Base):
+    __tablename__ = "contact_imports"
+    __table_args__ = (
+        workspace_fk(),
+        Index("ix_contact_imports_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        # The resume job's scan: only imports still to finish, whatever else is stored.
+        Index(
+            "ix_contact_imports_open",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    format: Mapped[str] = mapped_column(String(8))
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    detail: Mapped[str | None] = mapped_column(String(2000))
+    attempts: Mapped[int] = mapped_column(default=0)  # failed batch runs, for giving up
+    created_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None]
+
+
+class ContactImportChunk(TenantMixin, Base):
+    """One batch's worth of parsed rows of an uploaded file, waiting to be imported.
+
+    ``rows`` is JSON text, ``[[line, data, errors], ...]``, that only the import's
+    validation process decodes: a row per file row cost PostgreSQL a jsonb parse, an index
+    entry and a delete per row, and the app a JSON decode per row and a pickle per row to
+    hand it to that process (bench_import). ``line`` is the chunk's first line (the key
+    batches follow), ``last_line`` its last.
+    """
+
+    __tablename__ = "contact_import_chunks"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["import_id"], "contact_imports", ondelete="CASCADE"),
+    )
+
+    import_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    line: Mapped[int] = mapped_column(primary_key=True)
+    last_line: Mapped[int]
+    row_count: Mapped[int]
+    rows: Mapped[str] = mapped_column(Text)
+
+
+class RowErrorRead(OutputModel):
+    line: int = Field(description="1-based line of the file (the CSV header is line 1).")
+    errors: list[dict[str, Any]] = Field(
+        description='Each `{"loc": [...], "msg": ...}`; `loc` names the field.'
+    )
+
+
+class ImportRead(OutputModel):
+    id: uuid.UUID
+    status: ImportStatus
+    format: ImportFormat
+    total_rows: int
+    processed_rows: int
+    created_count: int
+    updated_count: int
+    error_count: int
+    errors: list[RowErrorRead] = Field(
+        description=f"Rejected rows, the first {MAX_STORED_ERRORS}; `error_count` counts all."
+    )
+    detail: str | None = Field(
+        description="Why the import failed, or why its last batch failed (it is retried)."
+    )
+    created_at: datetime
+    finished_at: datetime | None

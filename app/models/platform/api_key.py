@@ -1,0 +1,60 @@
+"""API keys: how a client proves which workspace it speaks for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+from sqlalchemy import Index, String
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.platform.base import Base, IdMixin, created_at_column, workspace_fk
+from app.models.platform.common import SECRET, InputModel, OutputModel
+
+Scope = Literal["read", "write", "admin"]
+ALL_SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
+
+
+class ApiKey(IdMixin, Base):
+    """Only a SHA-256 of the secret is kept; the key itself is shown once, at creation.
+
+    The token embeds the workspace id so that resolving it is a primary-key lookup
+    inside one workspace, which keeps the table distributable by workspace.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        workspace_fk(),
+        Index("uq_api_keys_workspace_id_secret_hash", "workspace_id", "secret_hash", unique=True),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(32))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    created_at: Mapped[datetime] = created_at_column()
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiKeyCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200, examples=["CRM sync"])
+    scopes: list[Scope] = Field(default=["read", "write"], min_length=1, max_length=3)
+
+
+class ApiKeyRead(OutputModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="The first characters of the key, to recognise it by.")
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: Annotated[str, SECRET] = Field(
+        description="The full key. Shown once: store it now. A replay of this request "
+        "(same `Idempotency-Key`) answers `<redacted>` here, as the key is never stored."
+    )

@@ -1,0 +1,57 @@
+"""The event outbox: every change worth telling the outside world about, in commit order.
+
+``txid`` is the writing transaction's id. Readers only see events whose transaction is
+older than every transaction still running (``pg_snapshot_xmin``) and page by
+``(txid, id)``, so an event that commits late can never land behind a reader's cursor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import BigInteger, Identity, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.platform.base import Base, TenantMixin, created_at_column, workspace_fk
+from app.models.platform.common import OutputModel
+
+#: The contact ids an event's data may carry: the subject of ``contact.*`` events, the
+#: contact of touch, enrolment and reward events, and the people of referral events.
+CONTACT_REFS = (
+    "ARRAY[data ->> 'id'::text, data ->> 'contact_id'::text, "
+    "data ->> 'source_contact_id'::text, data ->> 'referred_contact_id'::text, "
+    "data ->> 'partner_contact_id'::text]"
+)
+
+
+class Event(TenantMixin, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        workspace_fk(),
+        Index("ix_events_workspace_id_txid_id", "workspace_id", "txid", "id"),
+        Index("ix_events_workspace_id_type_txid_id", "workspace_id", "type", "txid", "id"),
+        # Erasure finds the events about a contact by the ids their data carries
+        # (app.services.contacts.erasure queries this very expression).
+        Index("ix_events_contact_refs", text(CONTACT_REFS), postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    event_uid: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
+    )
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = created_at_column()
+    data: Mapped[dict[str, Any]]
+
+
+class EventRead(OutputModel):
+    id: str = Field(
+        description="The event id, also sent as `webhook-id`.", examples=["evt_2q8c..."]
+    )
+    type: str = Field(examples=["contact.created"])
+    timestamp: datetime
+    data: dict[str, Any]

@@ -1,0 +1,159 @@
+"""The workspace: one firm or team, the tenant every other row belongs to."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.platform.base import Base, created_at_column
+from app.models.platform.common import InputModel, OutputModel
+
+DEFAULT_WEIGHTS = (0.4, 0.35, 0.25)
+
+
+def check_time_zone(value: str) -> str:
+    """Only IANA names are accepted: abbreviations like ``EST`` hide DST rules."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    if "/" not in value and value != "UTC":
+        raise ValueError(f"use an IANA zone name like 'Europe/Berlin', not {value!r}")
+    return value
+
+
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(check_time_zone)]
+ThankYouChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
+ThankYouMode = Literal["automated", "manual"]
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    send_window_start: Mapped[time] = mapped_column(default=time(9, 0))
+    send_window_end: Mapped[time] = mapped_column(default=time(20, 0))
+    lapse_threshold_days: Mapped[int] = mapped_column(default=90)
+    referral_follow_up_hours: Mapped[int] = mapped_column(default=24)
+    referral_thank_you_channel: Mapped[str] = mapped_column(
+        String(16), default="email", server_default="email"
+    )
+    referral_thank_you_mode: Mapped[str] = mapped_column(
+        String(16), default="manual", server_default="manual"
+    )
+    weight_communication: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[0])
+    weight_reciprocity: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[1])
+    weight_appreciation: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[2])
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class ScoreWeights(InputModel):
+    """Weights of the relationship-strength components; they must sum to 1."""
+
+    communication: float = Field(ge=0, le=1)
+    reciprocity: float = Field(ge=0, le=1)
+    appreciation: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> ScoreWeights:
+        total = self.communication + self.reciprocity + self.appreciation
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"score weights must sum to 1 (got {total:g})")
+        return self
+
+
+def _parse_hhmm(value: object) -> object:
+    if isinstance(value, str):
+        if not _HHMM.fullmatch(value):
+            raise ValueError("use 24-hour HH:MM, e.g. '09:00'")
+        return time(int(value[:2]), int(value[3:]))
+    return value
+
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_parse_hhmm),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}),
+]
+
+
+class SendWindow(InputModel):
+    """Contact-local hours during which automated touches may go out."""
+
+    start: LocalTime = Field(examples=["09:00"])
+    end: LocalTime = Field(examples=["20:00"])
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError("send window start must be before its end")
+        return self
+
+
+class WorkspaceRead(OutputModel):
+    id: uuid.UUID
+    name: str
+    time_zone: str
+    send_window: SendWindow
+    lapse_threshold_days: int
+    referral_follow_up_hours: int
+    referral_thank_you_channel: ThankYouChannel = Field(
+        description="Channel of the thank-you touch scheduled for each received referral."
+    )
+    referral_thank_you_mode: ThankYouMode
+    score_weights: ScoreWeights
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, ws: Workspace) -> WorkspaceRead:
+        return cls(
+            id=ws.id,
+            name=ws.name,
+            time_zone=ws.time_zone,
+            send_window=SendWindow(start=ws.send_window_start, end=ws.send_window_end),
+            lapse_threshold_days=ws.lapse_threshold_days,
+            referral_follow_up_hours=ws.referral_follow_up_hours,
+            referral_thank_you_channel=ws.referral_thank_you_channel,
+            referral_thank_you_mode=ws.referral_thank_you_mode,
+            score_weights=ScoreWeights(
+                communication=ws.weight_communication,
+                reciprocity=ws.weight_reciprocity,
+                appreciation=ws.weight_appreciation,
+            ),
+            version=ws.version,
+            created_at=ws.created_at,
+            updated_at=ws.updated_at,
+        )
+
+
+class WorkspaceUpdate(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    time_zone: TimeZoneName | None = None
+    send_window: SendWindow | None = None
+    lapse_threshold_days: int | None = Field(default=None, ge=1, le=3650)
+    referral_follow_up_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    referral_thank_you_channel: ThankYouChannel | None = None
+    referral_thank_you_mode: ThankYouMode | None = None
+    score_weights: ScoreWeights | None = None

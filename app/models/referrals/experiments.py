@@ -1,0 +1,208 @@
+"""Experiments: reward programs compared across randomly assigned cohorts of referrers.
+
+An arm's share of referrers follows its weight through a hash of experiment and contact
+(``stats.assign_arm``); the first assignment is recorded and wins thereafter, so changing
+nothing can move a referrer between arms mid-experiment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, model_validator
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.contacts.tables import Segment
+from app.models.platform.base import (
+    Base,
+    IdMixin,
+    TenantMixin,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
+)
+from app.models.platform.common import AwareTime, InputModel, OutputModel
+from app.models.platform.money import CurrencyCode, currency_column
+
+ExperimentStatus = Literal["draft", "running", "stopped"]
+PrimaryMetric = Literal["referrals_per_referrer", "closed_per_referrer"]
+
+
+class Experiment(IdMixin, Base):
+    __tablename__ = "experiments"
+    __table_args__ = (
+        workspace_fk(),
+        Index("ix_experiments_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        Index("ix_experiments_workspace_id_status", "workspace_id", "status"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2_000))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    primary_metric: Mapped[str] = mapped_column(String(32))
+    min_sample: Mapped[int]
+    currency: Mapped[str] = currency_column()
+    cohort_segments: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    cohort_tags: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
+    started_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class ExperimentArm(IdMixin, Base):
+    __tablename__ = "experiment_arms"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["experiment_id"], "experiments", ondelete="CASCADE"),
+        tenant_fk(["program_id"], "reward_programs", ondelete="RESTRICT"),
+        UniqueConstraint("workspace_id", "experiment_id", "position"),
+    )
+
+    experiment_id: Mapped[uuid.UUID]
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    program_id: Mapped[uuid.UUID]
+    weight: Mapped[int]
+
+
+class ExperimentAssignment(TenantMixin, Base):
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["experiment_id"], "experiments", ondelete="CASCADE"),
+        tenant_fk(["arm_id"], "experiment_arms", ondelete="CASCADE"),
+        tenant_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        Index("ix_experiment_assignments_workspace_id_arm_id", "workspace_id", "arm_id"),
+        Index("ix_experiment_assignments_workspace_id_contact_id", "workspace_id", "contact_id"),
+    )
+
+    experiment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    arm_id: Mapped[uuid.UUID]
+    assigned_at: Mapped[datetime]
+
+
+class ArmSpec(InputModel):
+    name: str = Field(min_length=1, max_length=100, examples=["A: fixed"])
+    program_id: uuid.UUID
+    weight: int = Field(default=1, ge=1, le=1000, description="Relative share of referrers.")
+
+
+class Cohort(InputModel):
+    """Referrers assigned when the experiment starts, so non-referrers count too."""
+
+    segments: list[Segment] = Field(default_factory=list, max_length=5)
+    tags: list[str] = Field(default_factory=list, max_length=20, description="Any of these.")
+
+
+class ExperimentCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200, examples=["Fixed vs value-based rewards"])
+    description: str | None = Field(default=None, max_length=2_000)
+    starts_at: AwareTime
+    ends_at: AwareTime
+    primary_metric: PrimaryMetric = "referrals_per_referrer"
+    min_sample: int = Field(
+        default=10, ge=1, le=1_000_000, description="Referrers per arm before comparing."
+    )
+    currency: CurrencyCode = Field(default="USD", description="Revenue and costs counted in it.")
+    cohort: Cohort | None = None
+    arms: list[ArmSpec] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentCreate:
+        if self.starts_at >= self.ends_at:
+            raise ValueError("starts_at must be before ends_at")
+        if len({a.name for a in self.arms}) != len(self.arms):
+            raise ValueError("arm names must be distinct")
+        return self
+
+
+class ExperimentUpdate(InputModel):
+    """Only a draft can change its design; a running experiment can change its name."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2_000)
+    starts_at: AwareTime | None = None
+    ends_at: AwareTime | None = None
+    primary_metric: PrimaryMetric | None = None
+    min_sample: int | None = Field(default=None, ge=1, le=1_000_000)
+    currency: CurrencyCode | None = None
+    cohort: Cohort | None = None
+    arms: list[ArmSpec] | None = Field(default=None, min_length=2, max_length=10)
+
+
+class ArmRead(OutputModel):
+    id: uuid.UUID
+    name: str
+    program_id: uuid.UUID
+    weight: int
+
+
+class ExperimentRead(OutputModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    status: ExperimentStatus
+    starts_at: datetime
+    ends_at: datetime
+    primary_metric: PrimaryMetric
+    min_sample: int
+    currency: str
+    cohort: Cohort | None
+    arms: list[ArmRead]
+    started_at: datetime | None
+    stopped_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ArmResult(OutputModel):
+    arm_id: uuid.UUID
+    name: str
+    program_id: uuid.UUID
+    referrers: int = Field(description="Referrers assigned to the arm.")
+    referrals: int = Field(description="Referrals they sent during the period.")
+    referrals_per_referrer: float | None
+    closed: int
+    conversion_rate: Decimal | None = Field(description="closed / referrals, 0..1.")
+    revenue: Decimal = Field(description="Actual value of closed referrals, in `currency`.")
+    reward_cost: Decimal = Field(description="Rewards not cancelled, in `currency`.")
+    roi_percent: Decimal | None = Field(description="(revenue - cost) / cost x 100; null if free.")
+
+
+class Comparison(OutputModel):
+    """Arm ``arm_b`` against the control ``arm_a`` on the primary metric (Poisson rates)."""
+
+    metric: PrimaryMetric
+    arm_a: str
+    arm_b: str
+    rate_a: float | None
+    rate_b: float | None
+    rate_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+    p_value: float | None
+    sufficient: bool
+    verdict: str = Field(description='A plain reading, or "insufficient data".')
+    reason: str | None
+
+
+class ExperimentResults(OutputModel):
+    experiment_id: uuid.UUID
+    status: ExperimentStatus
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    arms: list[ArmResult]
+    comparisons: list[Comparison]

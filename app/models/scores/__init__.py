@@ -1,0 +1,5 @@
+"""TODO"""
+
+from app.models.scores import schemas, tables
+
+__all__ = ["schemas", "tables"]

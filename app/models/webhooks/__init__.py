@@ -1,0 +1,5 @@
+"""TODO"""
+
+from app.models.webhooks import tables
+
+__all__ = ["tables"]

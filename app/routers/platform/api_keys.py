@@ -1,0 +1,58 @@
+"""API keys of the workspace (admin scope)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request, Response, status
+from sqlalchemy import event
+
+from app.deps import AdminAuth, ClockDep, PageDep, SessionDep
+from app.models.platform.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from app.models.platform.common import Page
+from app.problems import CONFLICT, NOT_FOUND
+from app.routers.platform.common import api_router, page_of
+from app.routers.platform.route import app_state
+from app.services.platform import api_keys
+
+router = api_router("api-keys")
+
+
+@router.get("/api-keys", operation_id="listApiKeys")
+async def list_api_keys(auth: AdminAuth, session: SessionDep, page: PageDep) -> Page[ApiKeyRead]:
+    """Keys of this workspace, newest last; secrets are never shown again."""
+    keys, cursor = await api_keys.list_api_keys(session, auth.workspace_id, page)
+    return page_of(keys, cursor, ApiKeyRead.model_validate)
+
+
+@router.post(
+    "/api-keys",
+    operation_id="createApiKey",
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+)
+async def create_api_key(
+    body: ApiKeyCreate, auth: AdminAuth, session: SessionDep, clock: ClockDep
+) -> ApiKeyCreated:
+    """Issue a key. The `key` field of the response is the only time it is shown."""
+    key, token = await api_keys.create_api_key(
+        session, auth.workspace_id, name=body.name, scopes=body.scopes, at=clock.now()
+    )
+    return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=token)
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    operation_id="revokeApiKey",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND,
+)
+async def revoke_api_key(
+    key_id: uuid.UUID, request: Request, auth: AdminAuth, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Revoke a key: refused at once by the replica that answers, by every replica
+    within 5 seconds (their caches)."""
+    await api_keys.revoke_api_key(session, auth.workspace_id, key_id, at=clock.now())
+    keys = app_state(request).keys
+    event.listen(session.sync_session, "after_commit", lambda _: keys.forget_key(key_id), once=True)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,36 @@
+"""The event feed: the polling alternative to webhooks."""
+
+from __future__ import annotations
+
+from fastapi import Query
+
+from app.deps import PageDep, ReadAuth, SessionDep
+from app.models.platform.common import Page
+from app.models.platform.event import EventRead
+from app.routers.platform.common import api_router
+from app.services.platform import events
+
+router = api_router("events")
+
+
+@router.get("/events", operation_id="listEvents")
+async def list_events(
+    auth: ReadAuth,
+    session: SessionDep,
+    page: PageDep,
+    types: list[str] = Query(
+        default=[],
+        max_length=50,
+        description="Only these event types (repeat the parameter or comma-separate).",
+    ),
+) -> Page[EventRead]:
+    """Events in commit order. Follow `next_cursor` to poll: no event is ever skipped.
+
+    An event becomes visible once every transaction that started before it has finished,
+    so a page may briefly lag behind a long-running write; it never reorders.
+    The last page still carries `next_cursor`: keep it, and when `data` comes back empty
+    you are caught up; poll again later with that same cursor.
+    """
+    wanted = [t.strip() for item in types for t in item.split(",") if t.strip()]
+    items, cursor = await events.list_events(session, auth.workspace_id, types=wanted, page=page)
+    return Page[EventRead](data=items, next_cursor=cursor)

@@ -1,0 +1,153 @@
+"""Experiments comparing reward programs across randomly assigned referrers."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Response, status
+
+from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
+from app.models.platform.common import Page
+from app.models.referrals.experiments import (
+    ExperimentCreate,
+    ExperimentRead,
+    ExperimentResults,
+    ExperimentStatus,
+    ExperimentUpdate,
+)
+from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
+from app.routers.platform.common import api_router, set_etag
+from app.services.referrals.experiments import design as experiments
+from app.services.referrals.experiments import results as experiment_results
+
+router = api_router("experiments")
+
+
+@router.post("/experiments", operation_id="createExperiment", status_code=status.HTTP_201_CREATED)
+async def create_experiment(
+    body: ExperimentCreate,
+    auth: WriteAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> ExperimentRead:
+    """Design an experiment (a `draft`): its arms, each a reward program with a weight, its
+    period, its primary metric and, optionally, the cohort assigned when it starts."""
+    experiment = await experiments.create_experiment(
+        session, auth.workspace_id, body, at=clock.now()
+    )
+    set_etag(response, experiment.version)
+    response.headers["Location"] = f"/v1/experiments/{experiment.id}"
+    return await experiments.read(session, experiment)
+
+
+@router.get("/experiments", operation_id="listExperiments")
+async def list_experiments(
+    auth: ReadAuth, session: SessionDep, page: PageDep, status: ExperimentStatus | None = None
+) -> Page[ExperimentRead]:
+    items, cursor = await experiments.list_experiments(
+        session, auth.workspace_id, page, status=status
+    )
+    return Page[ExperimentRead](
+        data=[await experiments.read(session, e) for e in items], next_cursor=cursor
+    )
+
+
+@router.get("/experiments/{experiment_id}", operation_id="getExperiment", responses=NOT_FOUND)
+async def get_experiment(
+    experiment_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
+) -> ExperimentRead:
+    experiment = await experiments.get_experiment(session, auth.workspace_id, experiment_id)
+    set_etag(response, experiment.version)
+    return await experiments.read(session, experiment)
+
+
+@router.patch(
+    "/experiments/{experiment_id}",
+    operation_id="updateExperiment",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+async def update_experiment(
+    experiment_id: uuid.UUID,
+    body: ExperimentUpdate,
+    auth: WriteAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    expected: IfMatchDep,
+    response: Response,
+) -> ExperimentRead:
+    """A draft can change anything; a started experiment only its name and description."""
+    experiment = await experiments.update_experiment(
+        session, auth.workspace_id, experiment_id, body, expected_version=expected, at=clock.now()
+    )
+    set_etag(response, experiment.version)
+    return await experiments.read(session, experiment)
+
+
+@router.delete(
+    "/experiments/{experiment_id}",
+    operation_id="deleteExperiment",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def delete_experiment(
+    experiment_id: uuid.UUID, auth: WriteAuth, session: SessionDep
+) -> Response:
+    """Only a draft; a started experiment is stopped instead, so its results remain."""
+    await experiments.delete_experiment(session, auth.workspace_id, experiment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/experiments/{experiment_id}/start",
+    operation_id="startExperiment",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def start_experiment(
+    experiment_id: uuid.UUID,
+    auth: WriteAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> ExperimentRead:
+    """`draft` → `running`: assigns the cohort now; other referrers are assigned at their
+    first referral in the period. Refused (409) while another running experiment overlaps."""
+    experiment = await experiments.start_experiment(
+        session, auth.workspace_id, experiment_id, at=clock.now()
+    )
+    set_etag(response, experiment.version)
+    return await experiments.read(session, experiment)
+
+
+@router.post(
+    "/experiments/{experiment_id}/stop",
+    operation_id="stopExperiment",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def stop_experiment(
+    experiment_id: uuid.UUID,
+    auth: WriteAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    response: Response,
+) -> ExperimentRead:
+    """`running` → `stopped`: new referrals get the default program again."""
+    experiment = await experiments.stop_experiment(
+        session, auth.workspace_id, experiment_id, at=clock.now()
+    )
+    set_etag(response, experiment.version)
+    return await experiments.read(session, experiment)
+
+
+@router.get(
+    "/experiments/{experiment_id}/results",
+    operation_id="getExperimentResults",
+    responses=NOT_FOUND,
+)
+async def get_experiment_results(
+    experiment_id: uuid.UUID, auth: ReadAuth, session: SessionDep
+) -> ExperimentResults:
+    """Per arm: referrers, referrals, referrals per referrer, conversion to closed, revenue,
+    reward cost and ROI; then each arm against the first on the primary metric (rate ratio,
+    confidence interval, p-value), or "insufficient data" below `min_sample` referrers."""
+    return await experiment_results.results(session, auth.workspace_id, experiment_id)

@@ -1,0 +1,233 @@
+"""Engagement activities and their participants; attendance counts as engagement."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time
+
+from sqlalchemy import case, delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound, ValidationFailed
+from app.models.contacts.engagement import (
+    ActivityCreate,
+    ActivityUpdate,
+    EngagementActivity,
+    EngagementParticipant,
+    ParticipantRead,
+    ParticipantsSet,
+)
+from app.models.contacts.tables import Contact
+from app.services.contacts.interactions import mark_engaged
+from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform.versioning import check_version
+
+Part = EngagementParticipant
+
+
+async def create_activity(
+    session: AsyncSession, workspace_id: uuid.UUID, data: ActivityCreate, *, at: datetime
+) -> EngagementActivity:
+    activity = EngagementActivity(
+        workspace_id=workspace_id, created_at=at, updated_at=at, **data.model_dump()
+    )
+    session.add(activity)
+    await session.flush()
+    return activity
+
+
+async def get_activity(
+    session: AsyncSession, workspace_id: uuid.UUID, activity_id: uuid.UUID, *, lock: bool = False
+) -> EngagementActivity:
+    stmt = select(EngagementActivity).where(
+        EngagementActivity.workspace_id == workspace_id, EngagementActivity.id == activity_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    activity = (await session.execute(stmt)).scalar_one_or_none()
+    if activity is None:
+        raise NotFound("engagement activity not found")
+    return activity
+
+
+async def list_activities(
+    session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, *, kind: str | None = None
+) -> tuple[list[EngagementActivity], str | None]:
+    """Most recent first."""
+    stmt = select(EngagementActivity).where(EngagementActivity.workspace_id == workspace_id)
+    if kind is not None:
+        stmt = stmt.where(EngagementActivity.kind == kind)
+    rows, cursor = await keyset_page(
+        session,
+        stmt,
+        keys=[EngagementActivity.date, EngagementActivity.id],
+        page=page,
+        sort="engagement-activities",
+        descending=True,
+    )
+    return [r[0] for r in rows], cursor
+
+
+async def update_activity(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    changes: ActivityUpdate,
+    *,
+    expected_version: int | None,
+    at: datetime,
+) -> EngagementActivity:
+    activity = await get_activity(session, workspace_id, activity_id, lock=True)
+    check_version(activity.version, expected_version)
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        if value is None and field != "audience":
+            raise ValidationFailed.on(["body", field], "may be omitted but not null")
+        setattr(activity, field, value)
+    activity.version += 1
+    activity.updated_at = at
+    await session.flush()
+    return activity
+
+
+async def delete_activity(
+    session: AsyncSession, workspace_id: uuid.UUID, activity_id: uuid.UUID
+) -> None:
+    stmt = (
+        delete(EngagementActivity)
+        .where(
+            EngagementActivity.workspace_id == workspace_id,
+            EngagementActivity.id == activity_id,
+        )
+        .returning(EngagementActivity.id)
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound("engagement activity not found")
+
+
+def _read(row: Part) -> ParticipantRead:
+    return ParticipantRead.model_validate(row)
+
+
+async def set_participants(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    data: ParticipantsSet,
+    *,
+    at: datetime,
+) -> list[ParticipantRead]:
+    """Upsert one status for many contacts in one statement; attendance is engagement."""
+    activity = await get_activity(session, workspace_id, activity_id)
+    ids = list(dict.fromkeys(data.contact_ids))
+    known = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.id.in_(ids))
+    found = set((await session.execute(known)).scalars())
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise ValidationFailed.on(
+            ["body", "contact_ids"], f"no such contacts in this workspace: {', '.join(missing)}"
+        )
+    attended = data.status == "attended"
+    # Attendance happened on the activity's day, not when someone ticked the box.
+    engaged_at = min(at, datetime.combine(activity.date, time(12), UTC))
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "activity_id": activity_id,
+            "contact_id": contact_id,
+            "status": data.status,
+            "attended_at": engaged_at if attended else None,
+            "updated_at": at,
+        }
+        for contact_id in ids
+    ]
+    insert = pg_insert(Part).values(rows)
+    # Attendance is a fact: a later "invited" or "registered" never takes it back (remove
+    # the participant to undo a mistake), and it keeps the time it was first recorded.
+    was_there = Part.status == "attended"
+    stmt = insert.on_conflict_do_update(
+        index_elements=[Part.workspace_id, Part.activity_id, Part.contact_id],
+        set_={
+            "status": case((was_there, Part.status), else_=insert.excluded.status),
+            "updated_at": insert.excluded.updated_at,
+            "attended_at": case((was_there, Part.attended_at), else_=insert.excluded.attended_at),
+        },
+    ).returning(Part)
+    result = list((await session.execute(stmt)).scalars())
+    if attended:
+        await mark_engaged(session, workspace_id, ids, engaged_at, at=at)
+    return [_read(r) for r in result]
+
+
+async def list_participants(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    activity_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    status: str | None = None,
+) -> tuple[list[ParticipantRead], str | None]:
+    await get_activity(session, workspace_id, activity_id)
+    stmt = select(Part).where(Part.workspace_id == workspace_id, Part.activity_id == activity_id)
+    if status is not None:
+        stmt = stmt.where(Part.status == status)
+    rows, cursor = await keyset_page(
+        session, stmt, keys=[Part.contact_id], page=page, sort="participants"
+    )
+    return [_read(r[0]) for r in rows], cursor
+
+
+async def remove_participant(
+    session: AsyncSession, workspace_id: uuid.UUID, activity_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    stmt = (
+        delete(Part)
+        .where(
+            Part.workspace_id == workspace_id,
+            Part.activity_id == activity_id,
+            Part.contact_id == contact_id,
+        )
+        .returning(Part.contact_id)
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound("participant not found")
+
+
+_MERGE_PARTICIPANTS = (
+    # Both took part: keep the furthest status on the surviving row.
+    text(
+        """
+        UPDATE engagement_participants AS k
+           SET status = CASE WHEN 'attended' IN (k.status, o.status) THEN 'attended'
+                             WHEN 'registered' IN (k.status, o.status) THEN 'registered'
+                             ELSE 'invited' END,
+               attended_at = coalesce(k.attended_at, o.attended_at)
+          FROM engagement_participants AS o
+         WHERE k.workspace_id = :ws AND o.workspace_id = :ws
+           AND k.activity_id = o.activity_id AND k.contact_id = :keep AND o.contact_id = :other
+        """
+    ),
+    text(
+        """
+        DELETE FROM engagement_participants AS o
+         WHERE o.workspace_id = :ws AND o.contact_id = :other
+           AND EXISTS (SELECT 1 FROM engagement_participants k WHERE k.workspace_id = :ws
+                       AND k.activity_id = o.activity_id AND k.contact_id = :keep)
+        """
+    ),
+    text(
+        """
+        UPDATE engagement_participants SET contact_id = :keep
+         WHERE workspace_id = :ws AND contact_id = :other
+        """
+    ),
+)
+
+
+async def merge_participants(
+    session: AsyncSession, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID
+) -> None:
+    """Merge hook: one participant row per activity survives, with the furthest status."""
+    params = {"ws": workspace_id, "keep": keep_id, "other": other_id}
+    for stmt in _MERGE_PARTICIPANTS:
+        await session.execute(stmt, params)

@@ -1,0 +1,67 @@
+"""API keys of a workspace: issue, list, revoke."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound, ValidationFailed
+from app.models.platform.api_key import ALL_SCOPES, ApiKey
+from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform.tokens import digest, display_prefix, new_api_key
+
+
+async def create_api_key(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    name: str,
+    scopes: Sequence[str],
+    at: datetime,
+) -> tuple[ApiKey, str]:
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValidationFailed.on(["scopes"], f"unknown scopes {unknown}; use {list(ALL_SCOPES)}")
+    token = new_api_key(workspace_id)
+    key = ApiKey(
+        workspace_id=workspace_id,
+        name=name,
+        prefix=display_prefix(token),
+        secret_hash=digest(token),
+        scopes=sorted(set(scopes)),
+        created_at=at,
+    )
+    session.add(key)
+    await session.flush()
+    return key, token
+
+
+async def list_api_keys(
+    session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest
+) -> tuple[list[ApiKey], str | None]:
+    stmt = select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+    rows, cursor = await keyset_page(
+        session,
+        stmt,
+        keys=[ApiKey.created_at, ApiKey.id],
+        page=page,
+        sort="api_keys",
+    )
+    return [r[0] for r in rows], cursor
+
+
+async def revoke_api_key(
+    session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID, *, at: datetime
+) -> None:
+    stmt = (
+        update(ApiKey)
+        .where(ApiKey.workspace_id == workspace_id, ApiKey.id == key_id)
+        .values(revoked_at=at)
+        .returning(ApiKey.id)
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound("API key not found")

@@ -1,0 +1,151 @@
+"""Idempotency keys: a retried POST returns what the first attempt returned.
+
+The check and the stored response live in the request's own transaction, so a response
+is remembered exactly when the change it reports was committed. A transaction-scoped
+advisory lock on the key tells a concurrent duplicate that the first is still in flight.
+
+Secrets a response shows once (a new API key, a webhook signing secret) are not kept:
+``redact`` replaces them by ``REDACTED`` before the response is stored, and the replay
+says so in ``Idempotent-Redacted``. Encrypting them for the replay was the alternative;
+it would put a decryptable copy of every fresh key in a table that is kept for a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, ValidationFailed
+from app.models.platform.idempotency import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+REDACTED = "<redacted>"
+REDACTED_HEADER = "Idempotent-Redacted"
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def redact(response: StoredResponse, fields: Set[str]) -> StoredResponse:
+    """``response`` with the values of ``fields`` in its JSON object body replaced.
+
+    The replay then names the redacted fields in ``Idempotent-Redacted``. A body that is
+    not a JSON object while secret fields are declared is a programming error: refusing
+    it loudly beats storing something that might hold the secret.
+    """
+    if not fields:
+        return response
+    document = json.loads(response.body)
+    if not isinstance(document, dict):
+        raise TypeError("a response with secret fields must be a JSON object")
+    present = sorted(f for f in fields if f in document)
+    if not present:
+        return response
+    for name in present:
+        document[name] = REDACTED
+    headers = {**response.headers, REDACTED_HEADER: ", ".join(present)}
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return StoredResponse(response.status_code, headers, body)
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+def check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed.on(
+            ["header", "Idempotency-Key"], f"must be 1-{MAX_KEY_LENGTH} printable characters"
+        )
+
+
+async def begin(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    *,
+    at: datetime,
+) -> StoredResponse | None:
+    """Claim ``key`` for this request, or return the response stored for it."""
+    check_key(key)
+    lock_id = f"idem:{workspace_id}:{key}"
+    locked = await session.scalar(
+        select(func.pg_try_advisory_xact_lock(func.hashtextextended(lock_id, 0)))
+    )
+    if not locked:
+        raise Conflict("a request with this Idempotency-Key is still being processed")
+    stmt = select(IdempotencyRecord).where(
+        IdempotencyRecord.workspace_id == workspace_id,
+        IdempotencyRecord.key == key,
+        IdempotencyRecord.expires_at > at,
+    )
+    record = (await session.execute(stmt)).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise ValidationFailed.on(
+            ["header", "Idempotency-Key"],
+            "this key was already used with a different request body or path",
+        )
+    return StoredResponse(record.status_code, dict(record.headers), record.body)
+
+
+async def remember(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    response: StoredResponse,
+    *,
+    at: datetime,
+    ttl: timedelta,
+) -> None:
+    values: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": response.status_code,
+        "headers": response.headers,
+        "body": response.body,
+        "created_at": at,
+        "expires_at": at + ttl,
+    }
+    stmt = insert(IdempotencyRecord).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", "key"],
+        set_={k: stmt.excluded[k] for k in values if k not in ("workspace_id", "key")},
+    )
+    await session.execute(stmt)
+
+
+async def purge_expired(session: AsyncSession, *, at: datetime, limit: int = 5000) -> int:
+    """Delete up to ``limit`` records expired by ``at``; returns how many went.
+
+    Set-based and bounded, so one call never holds a long transaction; rows a request is
+    rewriting right now are skipped (``SKIP LOCKED``) rather than waited for, and go on a
+    later call. Served by the index on ``expires_at``.
+    """
+    r = IdempotencyRecord
+    doomed = (
+        select(r.workspace_id, r.key)
+        .where(r.expires_at <= at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = delete(r).where(tuple_(r.workspace_id, r.key).in_(doomed))
+    result = await session.execute(stmt)
+    return int(cast(CursorResult[Any], result).rowcount)

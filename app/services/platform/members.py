@@ -1,0 +1,107 @@
+"""Members of the team."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound
+from app.models.platform.member import Member, MemberCreate, MemberUpdate
+from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform.versioning import check_version
+
+
+async def _email_taken(
+    session: AsyncSession, workspace_id: uuid.UUID, email: str, but: uuid.UUID | None = None
+) -> bool:
+    stmt = select(Member.id).where(
+        Member.workspace_id == workspace_id, func.lower(Member.email) == email.lower()
+    )
+    if but is not None:
+        stmt = stmt.where(Member.id != but)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def create_member(
+    session: AsyncSession, workspace_id: uuid.UUID, data: MemberCreate, *, at: datetime
+) -> Member:
+    if await _email_taken(session, workspace_id, data.email):
+        raise Conflict(f"a member with email {data.email} already exists")
+    member = Member(workspace_id=workspace_id, created_at=at, updated_at=at, **data.model_dump())
+    session.add(member)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent create won the race for the email
+        raise Conflict(f"a member with email {data.email} already exists") from exc
+    return member
+
+
+async def get_member(
+    session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
+) -> Member:
+    stmt = select(Member).where(Member.workspace_id == workspace_id, Member.id == member_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    member = (await session.execute(stmt)).scalar_one_or_none()
+    if member is None:
+        raise NotFound("member not found")
+    return member
+
+
+async def list_members(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    active: bool | None = None,
+) -> tuple[list[Member], str | None]:
+    stmt = select(Member).where(Member.workspace_id == workspace_id)
+    if active is not None:
+        stmt = stmt.where(Member.active == active)
+    rows, cursor = await keyset_page(
+        session,
+        stmt,
+        keys=[Member.created_at, Member.id],
+        page=page,
+        sort="members",
+    )
+    return [r[0] for r in rows], cursor
+
+
+async def update_member(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    member_id: uuid.UUID,
+    changes: MemberUpdate,
+    *,
+    expected_version: int | None,
+    at: datetime,
+) -> Member:
+    member = await get_member(session, workspace_id, member_id, lock=True)
+    check_version(member.version, expected_version)
+    values = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
+    if "email" in values and await _email_taken(session, workspace_id, values["email"], member.id):
+        raise Conflict(f"a member with email {values['email']} already exists")
+    for field, value in values.items():
+        setattr(member, field, value)
+    member.version += 1
+    member.updated_at = at
+    await session.flush()
+    return member
+
+
+async def delete_member(
+    session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    """Assignments to the member are cleared by the foreign keys (``ON DELETE SET NULL``)."""
+    stmt = (
+        delete(Member)
+        .where(Member.workspace_id == workspace_id, Member.id == member_id)
+        .returning(Member.id)
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound("member not found")

@@ -1,0 +1,197 @@
+"""The periodic scheduler: one APScheduler tick that runs every registered job in turn.
+
+Jobs do no heavy lifting themselves: each opens short transactions and calls a service
+(``touch_materialize.top_up``, ``touch_emit.emit_due_touches``...). Business time comes
+from the injected clock, so tests call a job function directly with a ``FrozenClock``
+instead of waiting for APScheduler. Every replica may run the scheduler: the services
+claim their work with ``FOR UPDATE SKIP LOCKED``, so replicas share it, never repeat it.
+
+Other features add their periodic work by appending to ``JOBS``::
+
+    JOBS.append(Job("referrals.follow_up_overdue", my_job))
+
+where ``my_job(db, clock, settings)`` is an async callable. A failing job is logged and
+does not stop the jobs after it, nor the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
+from app.metrics import SCHEDULER_TICKS, TOUCHES_EMITTED
+from app.services.contacts.importing.jobs import resume_imports
+from app.services.platform.idempotency import purge_expired
+from app.services.referrals.follow_up import follow_up_job
+from app.services.scores.nightly import NightlyScoresJob
+from app.services.touches.emit import emit_due_touches
+from app.services.touches.materialize import top_up
+
+log = logging.getLogger("rapport.scheduler")
+
+JobFn = Callable[[Database, Clock, Settings], Awaitable[object]]
+EMIT_BATCH = 1000
+TOP_UP_BATCH = 500
+PURGE_BATCH = 5000
+STOP_GRACE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobFn
+
+
+def _budget(settings: Settings) -> float:
+    """Seconds a job may keep looping: most of one interval, so ticks do not pile up."""
+    return max(1.0, settings.scheduler_interval_seconds * 0.8)
+
+
+async def _in_batches(
+    db: Database,
+    settings: Settings,
+    batch: Callable[[AsyncSession], Awaitable[int]],
+    limit: int,
+    counter: Counter | None = None,
+) -> int:
+    """Run ``batch`` a transaction at a time until it does less than ``limit`` or the
+    tick's budget runs out; returns the rows done. Counting per committed batch means a
+    later failure loses no count."""
+    deadline = time.monotonic() + _budget(settings)
+    total = 0
+    while True:
+        async with db.transaction() as session:
+            n = await batch(session)
+        if counter is not None:
+            counter.inc(n)
+        total += n
+        if n < limit or time.monotonic() > deadline:
+            return total
+
+
+async def top_up_touches(db: Database, clock: Clock, settings: Settings) -> int:
+    """Plan touches ahead for enrolments whose 90-day horizon runs out."""
+    return await _in_batches(
+        db,
+        settings,
+        lambda session: top_up(session, at=clock.now(), limit=TOP_UP_BATCH),
+        TOP_UP_BATCH,
+    )
+
+
+async def emit_touches(db: Database, clock: Clock, settings: Settings) -> int:
+    """Emit touches that came due, a batch per transaction, until none are left."""
+    return await _in_batches(
+        db,
+        settings,
+        lambda session: emit_due_touches(session, at=clock.now(), limit=EMIT_BATCH),
+        EMIT_BATCH,
+        TOUCHES_EMITTED,
+    )
+
+
+async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings) -> int:
+    """Delete expired ``Idempotency-Key`` records, a bounded batch per transaction.
+
+    An index on ``expires_at`` makes a tick with nothing expired one index probe.
+    """
+    return await _in_batches(
+        db,
+        settings,
+        lambda session: purge_expired(session, at=clock.now(), limit=PURGE_BATCH),
+        PURGE_BATCH,
+    )
+
+
+#: The jobs each tick runs, in order. Planning runs first so a past-dated enrolment too
+#: big to plan inside its request still fires in the same tick. The nightly scores come
+#: last: on the tick a big workspace's night comes round they take seconds, and the
+#: touch and follow-up jobs should not wait behind them.
+JOBS: list[Job] = [
+    Job("touches.top_up", top_up_touches),
+    Job("touches.emit_due", emit_touches),
+    Job("referrals.follow_up_overdue", follow_up_job),
+    Job("idempotency.purge_expired", purge_idempotency_keys),
+    Job("contacts.imports", resume_imports),
+    Job("scores.nightly", NightlyScoresJob()),
+]
+
+
+async def run_jobs(
+    db: Database, clock: Clock, settings: Settings, jobs: list[Job] | None = None
+) -> dict[str, object]:
+    """One tick: every job once, in order; returns each job's result (or its error).
+
+    Each run counts in ``rapport_scheduler_ticks_total{job, result="ok"|"error"}``.
+    """
+    results: dict[str, object] = {}
+    for job in JOBS if jobs is None else jobs:
+        try:
+            results[job.name] = await job.run(db, clock, settings)
+        except Exception as exc:  # one broken job must not starve the others
+            log.exception("scheduler job failed", extra={"job": job.name})
+            results[job.name] = exc
+            SCHEDULER_TICKS.labels(job=job.name, result="error").inc()
+        else:
+            SCHEDULER_TICKS.labels(job=job.name, result="ok").inc()
+    return results
+
+
+class Scheduler:
+    """The lifespan's worker: starts APScheduler, and ``stop()`` waits for a running tick."""
+
+    def __init__(
+        self, db: Database, clock: Clock, settings: Settings, jobs: list[Job] | None = None
+    ) -> None:
+        self.db, self.clock, self.settings, self.jobs = db, clock, settings, jobs
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._running: asyncio.Task[dict[str, object]] | None = None
+
+    async def tick(self) -> None:
+        """Run one tick; a shutdown may cancel this wait, never the tick's own work.
+
+        APScheduler's shutdown cancels the task running this coroutine, and cancelling an
+        ``await`` on a task cancels that task too, so the tick is shielded: ``stop()`` then
+        waits for it (up to ``STOP_GRACE_SECONDS``) and its transactions commit.
+        """
+        running = asyncio.ensure_future(run_jobs(self.db, self.clock, self.settings, self.jobs))
+        self._running = running
+        running.add_done_callback(self._finished)
+        await asyncio.shield(running)
+
+    def _finished(self, task: asyncio.Task[dict[str, object]]) -> None:
+        if self._running is task:
+            self._running = None
+
+    def start(self) -> None:
+        self._aps.add_job(
+            self.tick,
+            "interval",
+            seconds=self.settings.scheduler_interval_seconds,
+            next_run_time=datetime.now(UTC),  # APScheduler runs on wall time: tick at once
+            max_instances=1,
+            coalesce=True,
+            id="rapport.tick",
+        )
+        self._aps.start()
+
+    async def stop(self) -> None:
+        self._aps.shutdown(wait=False)
+        running = self._running
+        if running is not None:
+            try:
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await asyncio.shield(running)
+            except TimeoutError:
+                running.cancel()  # its transaction rolls back; the next replica redoes it

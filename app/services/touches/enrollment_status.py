@@ -1,0 +1,163 @@
+"""What changes an enrolment's course from outside: replies, do-not-contact, completion.
+
+Kept apart from ``enrollments`` (creating and listing) because touches, the scheduler and
+the contacts feature call these, and they must not pull in enrolment creation.
+
+* ``pause_on_reply``: an inbound reply pauses enrolments whose plan asks for it.
+* ``cancel_future_touches``: do-not-contact cancels every touch not yet due.
+* ``complete_finished``: an enrolment is completed when its plan is fully planned and no
+  touch is left to do (``enrollment.completed``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.touches.tables import Enrollment, Touch, TouchPlan
+from app.services.platform.events import record_events
+from app.services.touches.steps import DONE
+
+
+async def drop_scheduled(
+    session: AsyncSession, workspace_id: uuid.UUID, enrollment_ids: Sequence[uuid.UUID]
+) -> None:
+    await session.execute(
+        delete(Touch).where(
+            Touch.workspace_id == workspace_id,
+            Touch.enrollment_id.in_(list(enrollment_ids)),
+            Touch.status == "scheduled",
+        )
+    )
+
+
+async def cancel_scheduled(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    enrollment_ids: Sequence[uuid.UUID],
+    reason: str,
+    *,
+    at: datetime,
+) -> None:
+    await session.execute(
+        update(Touch)
+        .where(
+            Touch.workspace_id == workspace_id,
+            Touch.enrollment_id.in_(list(enrollment_ids)),
+            Touch.status == "scheduled",
+        )
+        .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
+    )
+
+
+async def pause_on_reply(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, at: datetime
+) -> int:
+    """An inbound reply pauses the contact's enrolments in plans with ``pause_on_reply``."""
+    stmt = (
+        update(Enrollment)
+        .where(
+            Enrollment.workspace_id == workspace_id,
+            Enrollment.contact_id == contact_id,
+            Enrollment.status == "active",
+            Enrollment.plan_id.in_(
+                select(TouchPlan.id).where(
+                    TouchPlan.workspace_id == workspace_id, TouchPlan.pause_on_reply.is_(True)
+                )
+            ),
+        )
+        .values(
+            status="paused",
+            reason="reply",
+            paused_at=at,
+            updated_at=at,
+            version=Enrollment.version + 1,
+        )
+        .returning(Enrollment.id)
+    )
+    ids = [r.id for r in await session.execute(stmt)]
+    if ids:
+        await drop_scheduled(session, workspace_id, ids)
+    return len(ids)
+
+
+async def cancel_future_touches(
+    session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, reason: str, at: datetime
+) -> int:
+    """Cancel every touch of the contact not yet due (do-not-contact); returns how many.
+
+    Enrolments stay as they are: while the contact is do-not-contact no new touches are
+    planned for them, and touches that come due meanwhile are skipped.
+    """
+    return await cancel_future_touches_many(session, workspace_id, [contact_id], reason, at)
+
+
+async def cancel_future_touches_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    reason: str,
+    at: datetime,
+) -> int:
+    """``cancel_future_touches`` for many contacts in one statement (bulk imports)."""
+    if not contact_ids:
+        return 0
+    stmt = (
+        update(Touch)
+        .where(
+            Touch.workspace_id == workspace_id,
+            Touch.contact_id.in_(list(contact_ids)),
+            Touch.status == "scheduled",
+        )
+        .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
+        .returning(Touch.id)
+    )
+    return len((await session.execute(stmt)).all())
+
+
+async def complete_finished(
+    session: AsyncSession, enrollment_keys: Sequence[tuple[uuid.UUID, uuid.UUID]], *, at: datetime
+) -> int:
+    """Complete enrolments whose plan is fully planned and has no touch left to do.
+
+    Called for the enrolments a change touched (a touch skipped, sent, completed), so the
+    check costs what changed. Records ``enrollment.completed`` for each.
+    """
+    if not enrollment_keys:
+        return 0
+    result = await session.execute(
+        text(
+            """
+            UPDATE enrollments AS e
+            SET status = 'completed', completed_at = :at, updated_at = :at,
+                version = e.version + 1
+            FROM unnest(CAST(:ws AS uuid[]), CAST(:ids AS uuid[])) AS k(ws, id)
+            WHERE e.workspace_id = k.ws AND e.id = k.id
+              AND e.status = 'active' AND e.materialized_until = :done
+              AND NOT EXISTS (
+                SELECT 1 FROM touches AS t
+                WHERE t.workspace_id = e.workspace_id AND t.enrollment_id = e.id
+                  AND t.status IN ('scheduled', 'due')
+              )
+            RETURNING e.workspace_id, e.id, e.contact_id, e.plan_id
+            """
+        ),
+        {
+            "at": at,
+            "ws": [k[0] for k in enrollment_keys],
+            "ids": [k[1] for k in enrollment_keys],
+            "done": DONE,
+        },
+    )
+    by_workspace: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = {}
+    for r in result:
+        data = {"id": str(r.id), "contact_id": str(r.contact_id), "plan_id": str(r.plan_id)}
+        by_workspace.setdefault(r.workspace_id, []).append(("enrollment.completed", data))
+    for workspace_id, items in by_workspace.items():
+        await record_events(session, workspace_id, items, at=at)
+    return sum(len(v) for v in by_workspace.values())

@@ -1,0 +1,370 @@
+"""Enrolments: a contact on a plan from a start date, and what changes their course.
+
+Enrolling one contact or a whole segment is one ``INSERT … SELECT``; touches are then
+planned ahead (``touch_materialize``). Pausing drops the touches not yet sent (they are
+planned again on resume, from the resume time, under the same occurrence keys, so nothing
+is sent twice); cancelling marks them ``cancelled`` so the history says why.
+
+Hooks other features call:
+* ``auto_enroll(session, workspace_id, contact_ids, at)`` after contacts are created or
+  their segment or tags change: enrols them in every active plan whose audience they
+  entered, once per plan and contact, ever.
+* ``pause_on_reply(session, workspace_id, contact_id, at)`` after an inbound interaction.
+* ``cancel_future_touches(session, workspace_id, contact_id, reason, at)`` when a contact
+  becomes do-not-contact.
+* ``replan_contact(session, workspace_id, contact_id, at=at)`` when a contact's time zone
+  or observances change, so planned touches move to the new local time or date.
+* ``cancel_future_touches_many`` and ``replan_contacts`` do the same for many contacts
+  at once (bulk imports).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Table,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause, Select
+
+from app.errors import Conflict, NotFound
+from app.models.contacts.tables import Contact
+from app.models.touches.tables import Enrollment, TouchPlan
+from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform.versioning import check_version
+from app.services.touches import materialize as touch_materialize
+from app.services.touches.enrollment_status import (
+    cancel_future_touches,
+    cancel_future_touches_many,
+    cancel_scheduled,
+    drop_scheduled,
+    pause_on_reply,
+)
+from app.services.touches.replan import replan_contact, replan_contacts
+
+# The hooks other features call, kept importable from here (they live in enrollment_status).
+__all__ = [
+    "auto_enroll",
+    "cancel_future_touches",
+    "cancel_future_touches_many",
+    "change_status",
+    "enroll_contact",
+    "enroll_many",
+    "get_enrollment",
+    "list_enrollments",
+    "pause_on_reply",
+    "replan_contact",
+    "replan_contacts",
+]
+
+SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans the rest
+OPEN = ("active", "paused")
+
+
+def _values(workspace_id: uuid.UUID, start: date, at: datetime) -> dict[str, Any]:
+    """Columns every new enrolment shares; nothing planned yet (horizon before start)."""
+    return {
+        "workspace_id": literal(workspace_id),
+        "status": literal("active"),
+        "start_date": literal(start),
+        "materialized_until": literal(start - timedelta(days=1)),
+        "version": literal(1),
+        "created_at": literal(at),
+        "updated_at": literal(at),
+    }
+
+
+async def _enroll_select(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    contacts: Any,
+    *,
+    start: date,
+    source: str,
+    at: datetime,
+) -> list[uuid.UUID]:
+    """``INSERT INTO enrollments SELECT …`` for the contacts the where-clause picks."""
+    cols = _values(workspace_id, start, at)
+    cols["plan_id"] = literal(plan_id)
+    cols["source"] = literal(source)
+    cols["id"] = func.gen_random_uuid()
+    cols["contact_id"] = Contact.id
+    pick = select(*[v.label(k) for k, v in cols.items()]).where(
+        Contact.workspace_id == workspace_id, Contact.do_not_contact.is_(False), contacts
+    )
+    stmt = (
+        insert(Enrollment)
+        .from_select(list(cols), pick)
+        .on_conflict_do_nothing()
+        .returning(Enrollment.id)
+    )
+    ids = [r.id for r in await session.execute(stmt)]
+    keys = [(workspace_id, i) for i in ids[:SYNC_LIMIT]]
+    await touch_materialize.materialize(session, keys, at=at)
+    return ids
+
+
+async def _active_plan(session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> None:
+    stmt = select(TouchPlan.active).where(
+        TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id
+    )
+    active = (await session.execute(stmt)).scalar_one_or_none()
+    if active is None:
+        raise NotFound("touch plan not found")
+    if not active:
+        raise Conflict("the plan is inactive; activate it before enrolling contacts")
+
+
+async def enroll_contact(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    plan_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    start: date,
+    at: datetime,
+) -> Enrollment:
+    await _active_plan(session, workspace_id, plan_id)
+    contact = await session.execute(
+        select(Contact.do_not_contact).where(
+            Contact.workspace_id == workspace_id, Contact.id == contact_id
+        )
+    )
+    dnc = contact.scalar_one_or_none()
+    if dnc is None:
+        raise NotFound("contact not found")
+    if dnc:
+        raise Conflict("the contact is do-not-contact")
+    ids = await _enroll_select(
+        session,
+        workspace_id,
+        plan_id,
+        Contact.id == contact_id,
+        start=start,
+        source="manual",
+        at=at,
+    )
+    if not ids:
+        raise Conflict("the contact is already enrolled in this plan")
+    return await get_enrollment(session, workspace_id, ids[0])
+
+
+async def enroll_many(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    plan_id: uuid.UUID,
+    segments: Sequence[str],
+    tags: Sequence[str],
+    contact_ids: Sequence[uuid.UUID],
+    start: date,
+    at: datetime,
+) -> tuple[int, int]:
+    """Enrol every contact matching any filter; returns (enrolled, already or skipped)."""
+    await _active_plan(session, workspace_id, plan_id)
+    conditions = []
+    if segments:
+        conditions.append(Contact.segment.in_(list(segments)))
+    if tags:
+        conditions.append(Contact.tags.overlap(list(tags)))
+    if contact_ids:
+        conditions.append(Contact.id.in_(list(contact_ids)))
+    where = or_(*conditions)
+    matching = await session.execute(
+        select(func.count()).where(Contact.workspace_id == workspace_id, where)
+    )
+    total = int(matching.scalar_one())
+    ids = await _enroll_select(
+        session, workspace_id, plan_id, where, start=start, source="bulk", at=at
+    )
+    return len(ids), total - len(ids)
+
+
+def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Select[Any]:
+    """The enrolments ``auto_enroll`` would make for the rows of ``contacts`` that pass
+    ``where``: every active plan of their workspace whose audience they are in, never
+    twice. The rows need ``workspace_id``, ``id``, ``segment``, ``tags`` and
+    ``do_not_contact``; binds ``start``, ``horizon`` and ``at``.
+
+    ``contacts`` is the contacts table, the rows a contact ``INSERT … RETURNING`` gives a
+    statement that creates a contact and enrols it at once (``create_contact``: a
+    data-modifying CTE; the table would not show the new row to the same statement), or
+    the values of a contact about to be inserted (whether it would be enrolled at all).
+    """
+    c = contacts.c
+    plans = cast(Table, TouchPlan.__table__)
+    plan = plans.c
+    enrolled = cast(Table, Enrollment.__table__)
+    audience = (c.segment == any_(plan.audience_segments)) | c.tags.overlap(plan.audience_tags)
+    already = exists().where(
+        enrolled.c.workspace_id == c.workspace_id,
+        enrolled.c.plan_id == plan.id,
+        enrolled.c.contact_id == c.id,
+    )
+    at = bindparam("at", type_=DateTime(timezone=True))
+    cols: dict[str, Any] = {
+        "workspace_id": c.workspace_id,
+        "status": literal("active"),
+        "start_date": bindparam("start", type_=Date),
+        "materialized_until": bindparam("horizon", type_=Date),  # nothing planned yet
+        "version": literal(1),
+        "created_at": at,
+        "updated_at": at,
+        "plan_id": plan.id,
+        "source": literal("auto"),
+        "id": func.gen_random_uuid(),
+        "contact_id": c.id,
+    }
+    return (
+        select(*[v.label(k) for k, v in cols.items()])
+        .select_from(contacts)
+        .join(plans, and_(plan.workspace_id == c.workspace_id, plan.active.is_(True)))
+        .where(*where, c.do_not_contact.is_(False), audience, ~already)
+    )
+
+
+def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any:
+    """``auto_enroll``'s ``INSERT … SELECT`` of ``auto_enroll_pick``.
+
+    Built once by each caller: building it per call cost more CPU than the rest of
+    ``POST /v1/contacts`` (py-spy).
+    """
+    pick = auto_enroll_pick(contacts, *where)
+    enrolled = cast(Table, Enrollment.__table__)
+    # Core, on the table: the ORM would read the parameters as rows to bulk-insert.
+    return (
+        insert(enrolled)
+        .from_select([c.name for c in pick.selected_columns], pick)
+        .on_conflict_do_nothing()
+        .returning(enrolled.c.id)
+    )
+
+
+def _auto_enroll_statement() -> Any:
+    contacts = cast(Table, Contact.__table__)
+    return auto_enroll_insert(
+        contacts,
+        contacts.c.workspace_id == bindparam("workspace_id", type_=Uuid),
+        contacts.c.id == any_(bindparam("contact_ids", type_=ARRAY(Uuid))),
+    )
+
+
+_AUTO_ENROLL = _auto_enroll_statement()
+
+
+async def auto_enroll(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    at: datetime,
+    *,
+    plan_now: int = SYNC_LIMIT,
+) -> int:
+    """Enrol these contacts in every active plan whose audience they are now in.
+
+    A contact is enrolled automatically in a plan once, ever: leaving and re-entering the
+    audience, or finishing the plan, does not enrol them again (enrol by hand for that).
+    The start date is today (UTC). Returns the number of enrolments created. Up to
+    ``plan_now`` of them get their touches planned at once; the top-up job plans the rest
+    (a bulk import passes 0, so a big file is not slowed down by planning).
+    """
+    if not contact_ids:
+        return 0
+    start = at.date()
+    params = {
+        "workspace_id": workspace_id,
+        "contact_ids": list(contact_ids),
+        "start": start,
+        "horizon": start - timedelta(days=1),
+        "at": at,
+    }
+    ids = [r.id for r in await session.execute(_AUTO_ENROLL, params)]
+    await touch_materialize.materialize(session, [(workspace_id, i) for i in ids[:plan_now]], at=at)
+    return len(ids)
+
+
+async def get_enrollment(
+    session: AsyncSession, workspace_id: uuid.UUID, enrollment_id: uuid.UUID, *, lock: bool = False
+) -> Enrollment:
+    stmt = select(Enrollment).where(
+        Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("enrollment not found")
+    return found
+
+
+async def list_enrollments(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    plan_id: uuid.UUID | None,
+    contact_id: uuid.UUID | None,
+    status: str | None,
+) -> tuple[list[Enrollment], str | None]:
+    stmt = select(Enrollment).where(Enrollment.workspace_id == workspace_id)
+    if plan_id is not None:
+        stmt = stmt.where(Enrollment.plan_id == plan_id)
+    if contact_id is not None:
+        stmt = stmt.where(Enrollment.contact_id == contact_id)
+    if status is not None:
+        stmt = stmt.where(Enrollment.status == status)
+    rows, cursor = await keyset_page(
+        session, stmt, keys=[Enrollment.created_at, Enrollment.id], page=page, sort="enrollments"
+    )
+    return [r[0] for r in rows], cursor
+
+
+async def change_status(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    enrollment_id: uuid.UUID,
+    action: str,
+    *,
+    expected_version: int | None,
+    at: datetime,
+) -> Enrollment:
+    """``pause``, ``resume`` or ``cancel`` one enrolment (409 when it makes no sense)."""
+    row = await get_enrollment(session, workspace_id, enrollment_id, lock=True)
+    check_version(row.version, expected_version)
+    allowed = {"pause": ("active",), "resume": ("paused",), "cancel": OPEN}[action]
+    if row.status not in allowed:
+        raise Conflict(f"cannot {action} an enrollment that is {row.status}")
+    if action == "pause":
+        row.status, row.paused_at, row.reason = "paused", at, "paused"
+        await drop_scheduled(session, workspace_id, [row.id])
+    elif action == "resume":
+        row.status, row.paused_at, row.reason = "active", None, None
+        row.materialized_until = max(row.start_date, at.date()) - timedelta(days=1)
+    else:
+        row.status, row.cancelled_at, row.reason = "cancelled", at, "cancelled"
+        await cancel_scheduled(session, workspace_id, [row.id], "enrollment_cancelled", at=at)
+    row.version += 1
+    row.updated_at = at
+    await session.flush()
+    if action == "resume":
+        await touch_materialize.materialize(session, [(workspace_id, row.id)], at=at, not_before=at)
+        await session.refresh(row)
+    return row

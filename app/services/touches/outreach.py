@@ -1,0 +1,241 @@
+"""Touches: ad-hoc creation, reading and filtering, and outcomes reported by senders.
+
+Plan touches are created by materialisation (``app.services.touches.materialize``); this
+module is the entry point for everything else, including other features that schedule a
+one-off touch (a referral's thank-you).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.models.contacts.log_schemas import InteractionChannel
+from app.models.contacts.tables import Contact
+from app.models.platform.member import Member
+from app.models.touches.tables import TOUCH_CHANNELS, TOUCH_MODES, Touch
+from app.services.contacts.interactions import log_interaction
+from app.services.platform.events import record_events
+from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.touches.enrollment_status import complete_finished
+
+
+async def _require(
+    session: AsyncSession,
+    model: type[Contact] | type[Member],
+    workspace_id: uuid.UUID,
+    id_: uuid.UUID,
+) -> None:
+    stmt = select(model.id).where(model.workspace_id == workspace_id, model.id == id_)
+    if (await session.execute(stmt)).first() is None:
+        raise NotFound(f"{model.__tablename__[:-1]} not found")
+
+
+async def create_touch(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    *,
+    contact_id: uuid.UUID,
+    channel: str,
+    mode: str,
+    content_kind: str,
+    subject: str | None,
+    body: str | None,
+    due_at: datetime,
+    assignee_id: uuid.UUID | None,
+    at: datetime,
+    referral_reminder: str | None = None,
+    occurrence_key: str | None = None,
+) -> Touch:
+    """Schedule a one-off touch outside any plan (e.g. a referral's thank-you note).
+
+    ``occurrence_key`` says what the touch is about when no plan step does (the thank-you
+    names its referral, so erasing the referred person can find and reword it).
+
+    ``subject`` and ``body`` are final text, not templates: the caller already knows what
+    to say. The touch is ``scheduled`` and the scheduler emits it at ``due_at`` like any
+    plan touch (consent and do-not-contact are checked then); a ``due_at`` in the past
+    fires on the next tick.
+    """
+    if channel not in TOUCH_CHANNELS:
+        raise ValidationFailed.on(["body", "channel"], f"unknown channel {channel!r}")
+    if mode not in TOUCH_MODES:
+        raise ValidationFailed.on(["body", "mode"], f"unknown mode {mode!r}")
+    if due_at.tzinfo is None:
+        raise ValueError("due_at must be timezone-aware")
+    await _require(session, Contact, workspace_id, contact_id)
+    if assignee_id is not None:
+        await _require(session, Member, workspace_id, assignee_id)
+    touch = Touch(
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        channel=channel,
+        mode=mode,
+        content_kind=content_kind,
+        status="scheduled",
+        subject=subject,
+        body=body,
+        referral_reminder=referral_reminder,
+        occurrence_key=occurrence_key,
+        due_at=due_at,
+        assignee_id=assignee_id,
+        version=1,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(touch)
+    await session.flush()
+    return touch
+
+
+async def get_touch(
+    session: AsyncSession, workspace_id: uuid.UUID, touch_id: uuid.UUID, *, lock: bool = False
+) -> Touch:
+    stmt = select(Touch).where(Touch.workspace_id == workspace_id, Touch.id == touch_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    touch = (await session.execute(stmt)).scalar_one_or_none()
+    if touch is None:
+        raise NotFound("touch not found")
+    return touch
+
+
+@dataclass(frozen=True)
+class TouchFilter:
+    contact_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    plan_id: uuid.UUID | None = None
+    status: Sequence[str] = ()
+    channel: Sequence[str] = ()
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+
+
+async def list_touches(
+    session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, where: TouchFilter
+) -> tuple[list[Touch], str | None]:
+    """Touches by due time: the upcoming view, a member's tasks, a contact's history."""
+    stmt = select(Touch).where(Touch.workspace_id == workspace_id)
+    for column, value in (
+        (Touch.contact_id, where.contact_id),
+        (Touch.assignee_id, where.assignee_id),
+        (Touch.plan_id, where.plan_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if where.status:
+        stmt = stmt.where(Touch.status.in_(list(where.status)))
+    if where.channel:
+        stmt = stmt.where(Touch.channel.in_(list(where.channel)))
+    if where.due_after is not None:
+        stmt = stmt.where(Touch.due_at >= where.due_after)
+    if where.due_before is not None:
+        stmt = stmt.where(Touch.due_at < where.due_before)
+    rows, cursor = await keyset_page(
+        session, stmt, keys=[Touch.due_at, Touch.id], page=page, sort="touches"
+    )
+    return [r[0] for r in rows], cursor
+
+
+#: outcome → (new status, reason); which statuses each may follow.
+OUTCOMES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "sent": ("sent", None, ("due",)),
+    "delivered": ("completed", None, ("due", "sent")),
+    "completed": ("completed", None, ("scheduled", "due", "sent")),
+    "bounced": ("failed", "bounced", ("due", "sent")),
+    "failed": ("failed", "failed", ("due", "sent")),
+}
+INTERACTION_CHANNEL: dict[str, InteractionChannel] = {
+    "email": "email",
+    "event_invite": "event",
+    "sms": "sms",
+    "call": "call",
+    "meeting": "meeting",
+    "mail": "mail",
+    "card": "mail",
+    "gift": "mail",
+}
+
+
+def touch_event(touch: Touch) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": str(touch.id),
+        "contact_id": str(touch.contact_id),
+        "channel": touch.channel,
+        "content_kind": touch.content_kind,
+        "mode": touch.mode,
+        "due_at": touch.due_at.isoformat(),
+        "status": touch.status,
+        "plan_id": str(touch.plan_id) if touch.plan_id else None,
+        "enrollment_id": str(touch.enrollment_id) if touch.enrollment_id else None,
+        "provider_message_id": touch.provider_message_id,
+    }
+    if touch.reason:
+        data["reason"] = touch.reason
+    if touch.finished_at:
+        data["completed_at"] = touch.finished_at.isoformat()
+    return data
+
+
+async def _log_interaction(session: AsyncSession, touch: Touch, *, at: datetime) -> None:
+    """The communication log entry of a completed touch: outbound, linked to the touch."""
+    await log_interaction(
+        session,
+        touch.workspace_id,
+        touch.contact_id,
+        channel=INTERACTION_CHANNEL.get(touch.channel, "note"),
+        direction="outbound",
+        occurred_at=at,
+        member_id=touch.assignee_id,
+        summary=touch.subject or touch.content_kind,
+        touch_id=touch.id,
+        at=at,
+    )
+
+
+async def record_outcome(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    touch_id: uuid.UUID,
+    *,
+    outcome: str,
+    provider_message_id: str | None,
+    note: str | None,
+    at: datetime,
+) -> Touch:
+    """Apply a sender's or member's report. Repeating the same report changes nothing.
+
+    Senders retry; a second ``delivered`` for a completed touch answers with the touch as
+    it is, while a report that contradicts a finished touch is a 409.
+    """
+    touch = await get_touch(session, workspace_id, touch_id, lock=True)
+    status, reason, allowed = OUTCOMES[outcome]
+    if touch.outcome == outcome and touch.status == status:
+        return touch
+    if touch.status not in allowed:
+        raise Conflict(f"cannot record {outcome!r} for a touch that is {touch.status}")
+    touch.status, touch.outcome = status, outcome
+    touch.reason = (note or reason) if status == "failed" else touch.reason
+    touch.provider_message_id = provider_message_id or touch.provider_message_id
+    touch.outcome_note = note if note is not None else touch.outcome_note
+    touch.finished_at = at if status in ("completed", "failed") else touch.finished_at
+    touch.version += 1
+    touch.updated_at = at
+    events: list[tuple[str, dict[str, Any]]] = []
+    if status == "completed":
+        await _log_interaction(session, touch, at=at)
+        events.append(("touch.completed", touch_event(touch)))
+    elif status == "failed":
+        events.append(("touch.failed", touch_event(touch)))
+    await session.flush()
+    await record_events(session, workspace_id, events, at=at)
+    if touch.enrollment_id is not None:
+        await complete_finished(session, [(workspace_id, touch.enrollment_id)], at=at)
+    return touch
