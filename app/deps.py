@@ -21,8 +21,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.errors import PreconditionFailed
 from app.routers.platform.route import app_state, authenticate
-from app.services.platform.auth import AuthContext
-from app.services.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from app.services.platform import DEFAULT_LIMIT, MAX_LIMIT, AuthContext, PageRequest
 
 _BEARER_FORMAT = "rk_live_…"
 _BEARER_DESCRIPTION = "An API key of the workspace: `Authorization: Bearer rk_live_…`."

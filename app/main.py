@@ -41,7 +41,7 @@ from app.routers.touches.plans import router as touch_plans_router
 from app.routers.webhooks.deliveries import router as webhook_deliveries_router
 from app.routers.webhooks.docs import router as webhook_docs_router
 from app.routers.webhooks.endpoints import router as webhook_endpoints_router
-from app.services.platform.auth import KeyResolver
+from app.services.platform import KeyResolver
 from app.state import AppState
 
 log = logging.getLogger("rapport")
@@ -109,15 +109,16 @@ def create_app(
         state.db  # noqa: B018  (fails fast when no database is configured)
         log.info("rapport started", extra={"environment": settings.environment})
         if settings.webhooks_enabled:
-            from app.services.webhooks.dispatcher import WebhookDispatcher
+            from app.services.webhooks import WebhookDispatcher
 
             dispatcher = WebhookDispatcher(state.db, settings, state.clock)
             await dispatcher.start()
             state.background.append(dispatcher)
         if settings.scheduler_enabled:
-            from app.services.platform.scheduler import Scheduler
+            from app.services.jobs import JOBS
+            from app.services.platform import Scheduler
 
-            scheduler = Scheduler(state.db, state.clock, settings)
+            scheduler = Scheduler(state.db, state.clock, settings, JOBS)
             scheduler.start()
             state.background.append(scheduler)
         try:

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.errors import DomainError, ValidationFailed
-from app.models.platform.common import Problem
+from app.models.platform import Problem
 from app.request_context import current_request_id
 
 PROBLEM_BASE = "https://rapport.dev/problems/"

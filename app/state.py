@@ -8,7 +8,7 @@ from typing import Any
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
-from app.services.platform.auth import KeyResolver
+from app.services.platform import KeyResolver
 
 
 @dataclass

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db import Database, async_url
 from app.main import create_app
 from app.migrations import upgrade_async
-from app.services.platform.workspaces import create_workspace
+from app.services.provisioning import provision_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = ["Maria", "James", "Aiko", "Liam", "Noor", "Olga", "Kwame", "Sofia", "Ethan", "Priya"]
@@ -72,7 +72,7 @@ async def bench_app(database: Database, url: str) -> tuple[Any, uuid.UUID, str]:
     """The API over ``database`` (no scheduler, no webhooks, imports up to 256 MB) and a
     new workspace in it: (app, workspace id, the workspace's admin key)."""
     async with database.transaction() as session:
-        workspace, _key, token = await create_workspace(session, "Bench", at=SystemClock().now())
+        workspace, _key, token = await provision_workspace(session, "Bench", at=SystemClock().now())
     settings = Settings(
         environment="test",
         database_url=url,

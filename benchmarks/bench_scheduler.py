@@ -44,8 +44,8 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database, async_url
 from app.migrations import upgrade_async
-from app.services.platform.scheduler import emit_touches, top_up_touches
-from app.services.platform.workspaces import create_workspace
+from app.services.provisioning import provision_workspace
+from app.services.touches.jobs import emit_touches, top_up_touches
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
@@ -137,7 +137,7 @@ async def build(
     db = Database.from_url(url, pool_size=2)
     started = time.perf_counter()
     async with db.transaction() as session:
-        workspace, _, _ = await create_workspace(session, "Bench Realty", at=NOW)
+        workspace, _, _ = await provision_workspace(session, "Bench Realty", at=NOW)
         row = (
             await session.execute(
                 text(

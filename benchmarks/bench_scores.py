@@ -45,7 +45,7 @@ from bench_contacts_common import admin, scratch_database, server_url, with_data
 from sqlalchemy import text
 
 from app.db import Database
-from app.services.platform.workspaces import create_workspace
+from app.services.provisioning import provision_workspace
 from app.services.scores import nightly as score_jobs
 from app.services.scores.strength import score_params
 from app.services.scores.strength_sql import RECOMPUTE
@@ -209,7 +209,7 @@ LOAD = [
 
 async def build(db: Database, contacts: int) -> uuid.UUID:
     async with db.transaction() as session:
-        workspace, _, _ = await create_workspace(session, "Bench Realty", at=NOW)
+        workspace, _, _ = await provision_workspace(session, "Bench Realty", at=NOW)
     params = {"ws": workspace.id, "now": NOW, "n": contacts}
     for label, sql in LOAD:
         started = time.perf_counter()

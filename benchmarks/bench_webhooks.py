@@ -29,7 +29,7 @@ from app.db import Database
 from app.migrations import upgrade_async
 from app.models.webhooks.tables import WebhookDelivery, WebhookEndpointCreate
 from app.services.platform.events import record_events
-from app.services.platform.workspaces import create_workspace
+from app.services.provisioning import provision_workspace
 from app.services.webhooks.dispatcher import WebhookDispatcher
 from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
 
@@ -91,7 +91,7 @@ async def bench(
         db = Database.from_url(url, pool_size=4)
         clock = SystemClock()
         async with db.transaction() as session:
-            workspace, _, _ = await create_workspace(session, "Bench", at=clock.now())
+            workspace, _, _ = await provision_workspace(session, "Bench", at=clock.now())
             await create_endpoint(
                 session,
                 workspace.id,

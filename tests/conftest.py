@@ -27,7 +27,7 @@ from app.config import Settings
 from app.db import Database, async_url
 from app.main import create_app
 from app.migrations import upgrade_async
-from app.services.platform.workspaces import create_workspace
+from app.services.provisioning import provision_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -154,7 +154,7 @@ class Tenant:
 
 async def make_tenant(db: Database, name: str = "Acme Realty", at: datetime = T0) -> Tenant:
     async with db.transaction() as session:
-        workspace, _key, token = await create_workspace(session, name, at=at)
+        workspace, _key, token = await provision_workspace(session, name, at=at)
     return Tenant(id=workspace.id, key=token)
 
 

@@ -8,7 +8,7 @@ started. Each child prints its job's result as JSON.
 
 Run as ``python -m tests.scheduler_process MODULE:JOB DATABASE_URL AT``, where
 ``JOB(db, clock, settings)`` is a scheduler job (the callables in
-``app.services.platform.scheduler.JOBS``) and ``AT`` is the frozen business time, ISO 8601.
+``app.services.jobs.JOBS``) and ``AT`` is the frozen business time, ISO 8601.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from app.services.contacts import export as contacts_export
 from app.services.contacts.importing import jobs as contacts_import
 from app.services.contacts.importing.jobs import resume_imports
 from app.services.contacts.importing.parse import MAX_ROWS, FileRefused, read_rows
-from app.services.platform.scheduler import JOBS
+from app.services.jobs import JOBS
 from tests.conftest import T0, Tenant, make_settings
 from tests.contact_fixtures import locs, new_contact, new_member
 

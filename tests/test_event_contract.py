@@ -22,8 +22,8 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.models.platform.event_catalogue import BY_NAME, EVENT_TYPES
-from app.services.platform.scheduler import emit_touches
 from app.services.referrals.follow_up import follow_up_job
+from app.services.touches.jobs import emit_touches
 from tests.conftest import Tenant
 from tests.webhook_helpers import harness
 from tests.webhook_receiver import Answer, Received, running

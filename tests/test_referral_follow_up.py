@@ -14,7 +14,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.models.platform.event import Event
 from app.models.referrals.schemas import ReferralCreate, TransitionCreate
-from app.services.platform.scheduler import JOBS
+from app.services.jobs import JOBS
 from app.services.referrals.follow_up import emit_overdue_follow_ups, follow_up_job
 from app.services.referrals.records import create_referral, get_referral
 from app.services.referrals.stages import transition_referral

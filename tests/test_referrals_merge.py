@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.db import Database
 from app.models.referrals.experiments import ExperimentAssignment
 from app.services.contacts.merging.fold import MERGE_HOOKS, MERGE_REFERENCES
-from app.services.referrals.experiments.assignment import merge_assignments
+from app.services.contacts.merging.history import merge_assignments
 from tests.conftest import T0, Tenant
 from tests.referral_fixtures import add_contact, make_program, refer, rewards_of
 

@@ -22,9 +22,11 @@ from app.models.platform.idempotency import IdempotencyRecord
 from app.models.platform.workspace import Workspace
 from app.models.scores.tables import ScoreRun
 from app.services.contacts.interactions import mark_engaged
+from app.services.jobs import JOBS
 from app.services.platform.idempotency import purge_expired
-from app.services.platform.scheduler import JOBS, Job, emit_touches, run_jobs
+from app.services.platform.scheduler import Job, run_jobs
 from app.services.scores.nightly import NightlyScoresJob
+from app.services.touches.jobs import emit_touches
 from tests import score_fixtures as f
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.test_touch_emit import enrol_8x8

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.db import Database
 from app.models.touches.tables import Enrollment, Touch, TouchPlan
 from app.services.touches import enrollments
-from app.services.touches import materialize as touch_materialize
+from app.services.touches import planning as touch_materialize
 from app.services.touches.emit import emit_due_touches
 from app.services.touches.outreach import record_outcome
 from app.services.touches.steps import DONE, add_years

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.db import Database
 from app.models.platform.event import Event
 from app.models.touches.tables import Touch
-from app.services.platform.workspaces import create_workspace
+from app.services.provisioning import provision_workspace
 from app.services.touches import enrollments
 from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant, make_tenant
@@ -21,7 +21,7 @@ from tests.scheduler_process import run_replicas
 from tests.test_touch_enrollment import builtin_plan
 from tests.touch_fixtures import add_contact, add_member
 
-EMIT_JOB = "app.services.platform.scheduler:emit_touches"
+EMIT_JOB = "app.services.touches.jobs:emit_touches"
 
 
 async def events_of(db: Database, tenant_id: uuid.UUID, kind: str) -> list[dict[str, Any]]:
@@ -170,7 +170,7 @@ async def _emit_batch(db: Database, *, limit: int) -> int:
 
 async def test_a_crash_before_commit_loses_nothing(committed_db: Database) -> None:
     async with committed_db.transaction() as session:
-        workspace, _, token = await create_workspace(session, "Crashy", at=T0)
+        workspace, _, token = await provision_workspace(session, "Crashy", at=T0)
     tenant = Tenant(id=workspace.id, key=token)
     await enrol_8x8(committed_db, tenant, T0.date())
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models.contacts.tables import Interaction
-from app.services.platform.scheduler import emit_touches, top_up_touches
+from app.services.touches.jobs import emit_touches, top_up_touches
 from tests.conftest import Tenant
 from tests.test_touch_plans_api import plan_body
 from tests.touch_fixtures import add_contact

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.db import Database
 from app.models.touches.tables import Enrollment, Touch, TouchPlan
 from app.services.touches import enrollments
-from app.services.touches import materialize as touch_materialize
+from app.services.touches import planning as touch_materialize
 from app.services.touches.steps import StepSpec
 from app.services.touches.timing import AfterEnrollment, MonthlyOnDay, Timing
 from tests.conftest import T0, Tenant

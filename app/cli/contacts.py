@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 from typing import TextIO
 
-from app.models.contacts.imports import ContactImport
-from app.services.contacts.importing.parse import RawRow
+from app.models.contacts import ContactImport
+from app.services.contacts import RawRow
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 

@@ -37,12 +37,14 @@ def _migrate(url: str) -> None:
 async def _create_workspace(url: str, name: str) -> tuple[uuid.UUID, str]:
     from app.clock import SystemClock
     from app.db import Database
-    from app.services.platform.workspaces import create_workspace
+    from app.services.provisioning import provision_workspace
 
     db = Database.from_url(url, pool_size=1)
     try:
         async with db.transaction() as session:
-            workspace, _key, token = await create_workspace(session, name, at=SystemClock().now())
+            workspace, _key, token = await provision_workspace(
+                session, name, at=SystemClock().now()
+            )
             return workspace.id, token
     finally:
         await db.dispose()

@@ -14,12 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.engagement import ActivityCreate, ParticipantsSet
-from app.models.contacts.log_schemas import ObservanceCreate
-from app.models.contacts.relationships import RelationshipCreate
-from app.models.contacts.schemas import ContactCreate
-from app.models.contacts.service_records import ServiceRecordCreate
-from app.models.platform.member import Member
+from app.models.contacts import (
+    ActivityCreate,
+    ContactCreate,
+    ObservanceCreate,
+    ParticipantsSet,
+    RelationshipCreate,
+    ServiceRecordCreate,
+)
+from app.models.platform import Member
 from app.services.contacts import (
     engagement,
     interactions,

@@ -12,9 +12,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.schemas import ContactCreate
-from app.models.referrals.rewards import RewardProgramCreate
-from app.models.referrals.schemas import NewContact, ReferralCreate, TransitionCreate
+from app.models.contacts import ContactCreate
+from app.models.referrals import NewContact, ReferralCreate, RewardProgramCreate, TransitionCreate
 from app.services.contacts import people as contacts
 from app.services.referrals import records as referrals
 from app.services.referrals import stages as referral_stages

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.touches.tables import TouchPlan
+from app.models.touches import TouchPlan
 from app.services.touches import enrollments
 
 

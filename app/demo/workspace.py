@@ -9,7 +9,7 @@ from app.db import Database
 from app.demo.contacts import seed_contacts
 from app.demo.referrals import seed_referrals
 from app.demo.touches import seed_touches
-from app.models.platform.member import MemberCreate
+from app.models.platform import MemberCreate
 from app.services.platform import members
 
 

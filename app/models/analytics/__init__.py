@@ -1,5 +1,5 @@
 """TODO"""
 
-from app.models.analytics import people_schemas, schemas, settings
+from app.models.analytics.settings import AnalyticsSettings
 
-__all__ = ["people_schemas", "schemas", "settings"]
+__all__ = ["AnalyticsSettings"]

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from app.models.analytics.schemas import PeriodRead
-from app.models.platform.common import OutputModel
+from app.models.platform import OutputModel
 
 AlliedRanking = Literal["quality", "received", "balance"]
 

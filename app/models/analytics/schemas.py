@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.models.platform.common import OutputModel
+from app.models.platform import OutputModel
 
 ValueDimension = Literal["source", "segment", "plan", "program", "activity"]
 MixDimension = Literal["source", "segment"]

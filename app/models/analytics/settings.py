@@ -16,9 +16,17 @@ from sqlalchemy import Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, TenantMixin, created_at_column, workspace_fk
-from app.models.platform.common import InputModel, OutputModel
-from app.models.platform.money import CurrencyCode, Money, Share
+from app.models.platform import (
+    Base,
+    CurrencyCode,
+    InputModel,
+    Money,
+    OutputModel,
+    Share,
+    TenantMixin,
+    created_at_column,
+    workspace_fk,
+)
 
 TouchChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
 TOUCH_CHANNELS: tuple[TouchChannel, ...] = (

@@ -1,21 +1,50 @@
 """TODO"""
 
-from app.models.contacts import (
-    engagement,
-    imports,
-    log_schemas,
-    relationships,
-    schemas,
-    service_records,
-    tables,
+from app.models.contacts.engagement import (
+    ActivityCreate,
+    EngagementActivity,
+    EngagementParticipant,
+    ParticipantsSet,
+)
+from app.models.contacts.imports import ContactImport, ContactImportChunk
+from app.models.contacts.log_schemas import (
+    ENGAGING_DIRECTIONS,
+    InteractionChannel,
+    ObservanceCreate,
+)
+from app.models.contacts.relationships import ContactRelationship, RelationshipCreate
+from app.models.contacts.schemas import ContactCreate
+from app.models.contacts.service_records import ServiceRecord, ServiceRecordCreate
+from app.models.contacts.tables import (
+    ADVOCACY_STAGES,
+    AdvocacyStage,
+    Contact,
+    ContactExternalId,
+    Interaction,
+    Observance,
+    Segment,
 )
 
 __all__ = [
-    "engagement",
-    "imports",
-    "log_schemas",
-    "relationships",
-    "schemas",
-    "service_records",
-    "tables",
+    "ADVOCACY_STAGES",
+    "ENGAGING_DIRECTIONS",
+    "ActivityCreate",
+    "AdvocacyStage",
+    "Contact",
+    "ContactCreate",
+    "ContactExternalId",
+    "ContactImport",
+    "ContactImportChunk",
+    "ContactRelationship",
+    "EngagementActivity",
+    "EngagementParticipant",
+    "Interaction",
+    "InteractionChannel",
+    "Observance",
+    "ObservanceCreate",
+    "ParticipantsSet",
+    "RelationshipCreate",
+    "Segment",
+    "ServiceRecord",
+    "ServiceRecordCreate",
 ]

@@ -15,16 +15,19 @@ from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import (
+from app.models.platform import (
     Base,
     IdMixin,
+    InputModel,
+    IsoDate,
+    Money,
+    OutputModel,
     TenantMixin,
     created_at_column,
+    omit_null,
     tenant_fk,
     workspace_fk,
 )
-from app.models.platform.common import InputModel, IsoDate, OutputModel, omit_null
-from app.models.platform.money import Money
 
 ActivityKind = Literal[
     "seminar",

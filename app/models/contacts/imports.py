@@ -17,15 +17,15 @@ from sqlalchemy import Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import (
+from app.models.platform import (
     Base,
     IdMixin,
+    OutputModel,
     TenantMixin,
     created_at_column,
     tenant_fk,
     workspace_fk,
 )
-from app.models.platform.common import OutputModel
 
 ImportStatus = Literal["queued", "running", "completed", "failed"]
 OPEN_STATUSES = ("queued", "running")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from app.models.platform.common import AwareTime, InputModel, OutputModel
+from app.models.platform import AwareTime, InputModel, OutputModel
 
 InteractionChannel = Literal["call", "email", "sms", "meeting", "note", "event", "mail"]
 Direction = Literal["inbound", "outbound", "two_way"]

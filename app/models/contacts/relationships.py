@@ -15,8 +15,15 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.platform.common import InputModel, OutputModel
+from app.models.platform import (
+    Base,
+    IdMixin,
+    InputModel,
+    OutputModel,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
+)
 
 RelationshipType = Literal[
     "spouse", "partner", "child", "parent", "colleague", "referred_by", "referred", "custom"

@@ -23,16 +23,16 @@ from pydantic import (
 
 from app.json_codec import to_json
 from app.models.contacts.tables import AdvocacyStage, Segment
-from app.models.platform.common import (
+from app.models.platform import (
     AwareTime,
     EmailAddress,
     InputModel,
     IsoDate,
     OutputModel,
+    TimeZoneName,
     UtcDatetime,
     omit_null,
 )
-from app.models.platform.workspace import TimeZoneName
 
 ContactKind = Literal["person", "business"]
 EmailType = Literal["home", "work", "other"]

@@ -16,9 +16,17 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import CheckConstraint, Index, Numeric, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.platform.common import InputModel, IsoDate, OutputModel
-from app.models.platform.money import Money
+from app.models.platform import (
+    Base,
+    IdMixin,
+    InputModel,
+    IsoDate,
+    Money,
+    OutputModel,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
+)
 
 RATINGS = ("communication", "quality", "value", "satisfaction")
 Rating = Annotated[int, Field(ge=1, le=10)]

@@ -10,7 +10,7 @@ from sqlalchemy import Computed, Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import (
+from app.models.platform import (
     Base,
     IdMixin,
     TenantMixin,

@@ -1,25 +1,84 @@
 """TODO"""
 
-from app.models.platform import (
-    api_key,
-    base,
-    common,
-    event,
-    event_catalogue,
-    idempotency,
-    member,
-    money,
-    workspace,
+from app.models.platform.api_key import ApiKey
+from app.models.platform.base import (
+    Base,
+    IdMixin,
+    TenantMixin,
+    created_at_column,
+    tenant_fk,
+    workspace_fk,
 )
+from app.models.platform.common import (
+    SECRET,
+    AwareTime,
+    EmailAddress,
+    InputModel,
+    IsoDate,
+    OutputModel,
+    Page,
+    Problem,
+    UtcDatetime,
+    omit_null,
+    require_tag,
+)
+from app.models.platform.event import CONTACT_REFS, Event
+from app.models.platform.event_catalogue import (
+    CATALOGUE,
+    WEBHOOK_DELIVERY_FAILED,
+    WEBHOOK_ENDPOINT_DISABLED,
+    WEBHOOK_TEST,
+    EventType,
+    filter_problem,
+)
+from app.models.platform.idempotency import IdempotencyRecord
+from app.models.platform.member import Member, MemberCreate
+from app.models.platform.money import (
+    CurrencyCode,
+    Money,
+    Percent,
+    Share,
+    currency_column,
+    money_column,
+)
+from app.models.platform.workspace import TimeZoneName, Workspace
 
 __all__ = [
-    "api_key",
-    "base",
-    "common",
-    "event",
-    "event_catalogue",
-    "idempotency",
-    "member",
-    "money",
-    "workspace",
+    "CATALOGUE",
+    "CONTACT_REFS",
+    "SECRET",
+    "WEBHOOK_DELIVERY_FAILED",
+    "WEBHOOK_ENDPOINT_DISABLED",
+    "WEBHOOK_TEST",
+    "ApiKey",
+    "AwareTime",
+    "Base",
+    "CurrencyCode",
+    "EmailAddress",
+    "Event",
+    "EventType",
+    "IdMixin",
+    "IdempotencyRecord",
+    "InputModel",
+    "IsoDate",
+    "Member",
+    "MemberCreate",
+    "Money",
+    "OutputModel",
+    "Page",
+    "Percent",
+    "Problem",
+    "Share",
+    "TenantMixin",
+    "TimeZoneName",
+    "UtcDatetime",
+    "Workspace",
+    "created_at_column",
+    "currency_column",
+    "filter_problem",
+    "money_column",
+    "omit_null",
+    "require_tag",
+    "tenant_fk",
+    "workspace_fk",
 ]

@@ -17,17 +17,20 @@ from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.contacts.tables import Segment
-from app.models.platform.base import (
+from app.models.contacts import Segment
+from app.models.platform import (
+    AwareTime,
     Base,
+    CurrencyCode,
     IdMixin,
+    InputModel,
+    OutputModel,
     TenantMixin,
     created_at_column,
+    currency_column,
     tenant_fk,
     workspace_fk,
 )
-from app.models.platform.common import AwareTime, InputModel, OutputModel
-from app.models.platform.money import CurrencyCode, currency_column
 
 ExperimentStatus = Literal["draft", "running", "stopped"]
 PrimaryMetric = Literal["referrals_per_referrer", "closed_per_referrer"]

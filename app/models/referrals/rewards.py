@@ -18,9 +18,21 @@ from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.platform.common import InputModel, OutputModel, require_tag
-from app.models.platform.money import CurrencyCode, Money, Percent, currency_column, money_column
+from app.models.platform import (
+    Base,
+    CurrencyCode,
+    IdMixin,
+    InputModel,
+    Money,
+    OutputModel,
+    Percent,
+    created_at_column,
+    currency_column,
+    money_column,
+    require_tag,
+    tenant_fk,
+    workspace_fk,
+)
 
 Trigger = Literal[
     "received", "stage:contacted", "stage:meeting", "stage:agreement", "stage:closed", "closed"

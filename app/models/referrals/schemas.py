@@ -13,8 +13,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from app.models.platform.common import AwareTime, EmailAddress, InputModel, OutputModel
-from app.models.platform.money import CurrencyCode, Money
+from app.models.platform import (
+    AwareTime,
+    CurrencyCode,
+    EmailAddress,
+    InputModel,
+    Money,
+    OutputModel,
+)
 from app.models.referrals.tables import Direction, Stage
 
 

@@ -16,8 +16,15 @@ from typing import Literal
 from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.platform.money import currency_column, money_column
+from app.models.platform import (
+    Base,
+    IdMixin,
+    created_at_column,
+    currency_column,
+    money_column,
+    tenant_fk,
+    workspace_fk,
+)
 
 Direction = Literal["received", "given"]
 Stage = Literal["received", "contacted", "meeting", "agreement", "closed", "lost"]

@@ -1,5 +1,17 @@
 """TODO"""
 
-from app.models.scores import schemas, tables
+from app.models.scores.tables import (
+    ContactScore,
+    ContactScoreHistory,
+    ContactStageHistory,
+    ScoreParamSet,
+    ScoreRun,
+)
 
-__all__ = ["schemas", "tables"]
+__all__ = [
+    "ContactScore",
+    "ContactScoreHistory",
+    "ContactStageHistory",
+    "ScoreParamSet",
+    "ScoreRun",
+]

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.models.contacts.tables import AdvocacyStage
-from app.models.platform.common import InputModel, OutputModel
+from app.models.contacts import AdvocacyStage
+from app.models.platform import InputModel, OutputModel
 from app.models.scores.tables import StageSource
 
 ScoreOrder = Literal["score", "-score", "change", "-change"]

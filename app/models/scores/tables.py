@@ -21,7 +21,7 @@ from typing import Any, Literal
 from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import (
+from app.models.platform import (
     Base,
     IdMixin,
     TenantMixin,

@@ -1,5 +1,5 @@
 """TODO"""
 
-from app.models.touches import plan_schemas, schemas, tables
+from app.models.touches.tables import CalendarToken, Enrollment, Touch, TouchPlan, TouchPlanStep
 
-__all__ = ["plan_schemas", "schemas", "tables"]
+__all__ = ["CalendarToken", "Enrollment", "Touch", "TouchPlan", "TouchPlanStep"]

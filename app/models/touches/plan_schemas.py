@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from app.models.contacts.tables import Segment
-from app.models.platform.common import InputModel, OutputModel
-from app.services.touches.timing import Timing
+from app.models.contacts import Segment
+from app.models.platform import InputModel, OutputModel
+from app.models.touches.timing import Timing
 
 TouchChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
 TouchMode = Literal["automated", "manual"]

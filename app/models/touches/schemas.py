@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from app.models.contacts.tables import Segment
-from app.models.platform.common import SECRET, AwareTime, InputModel, IsoDate, OutputModel
+from app.models.contacts import Segment
+from app.models.platform import SECRET, AwareTime, InputModel, IsoDate, OutputModel
 from app.models.touches.plan_schemas import ContentKind, TouchChannel, TouchMode
 
 TouchStatus = Literal["scheduled", "due", "sent", "completed", "skipped", "failed", "cancelled"]

@@ -16,7 +16,7 @@ from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import (
+from app.models.platform import (
     Base,
     IdMixin,
     TenantMixin,

@@ -1,5 +1,5 @@
 """TODO"""
 
-from app.models.webhooks import tables
+from app.models.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-__all__ = ["tables"]
+__all__ = ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]

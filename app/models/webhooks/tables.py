@@ -16,9 +16,18 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, tenant_fk, workspace_fk
-from app.models.platform.common import SECRET, InputModel, OutputModel, UtcDatetime
-from app.models.platform.event_catalogue import filter_problem
+from app.models.platform import (
+    SECRET,
+    Base,
+    IdMixin,
+    InputModel,
+    OutputModel,
+    UtcDatetime,
+    created_at_column,
+    filter_problem,
+    tenant_fk,
+    workspace_fk,
+)
 
 DeliveryStatus = Literal["pending", "delivering", "succeeded", "failed", "cancelled"]
 RESPONSE_BODY_LIMIT = 2048

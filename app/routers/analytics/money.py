@@ -19,7 +19,7 @@ from app.routers.platform.common import api_router, set_etag
 from app.services.analytics import funnel as analytics_funnel
 from app.services.analytics import settings as analytics_settings
 from app.services.analytics import value as analytics_value
-from app.services.platform.pagination import MAX_LIMIT
+from app.services.platform import MAX_LIMIT
 
 router = api_router("analytics")
 

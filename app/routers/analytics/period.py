@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 from app.deps import ClockDep, ReadAuth, SessionDep
 from app.models.analytics.schemas import PeriodRead
-from app.models.platform.common import IsoDate
+from app.models.platform import IsoDate
 from app.services.analytics.period import resolve_period
 
 

@@ -16,7 +16,7 @@ from app.models.contacts.engagement import (
     ParticipantsSet,
     ParticipantStatus,
 )
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.problems import NOT_FOUND, PRECONDITION
 from app.routers.platform.common import api_router, set_etag
 from app.services.contacts import engagement

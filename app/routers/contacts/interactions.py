@@ -14,7 +14,7 @@ from app.models.contacts.log_schemas import (
     InteractionCreate,
     InteractionRead,
 )
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.problems import NOT_FOUND
 from app.routers.platform.common import api_router
 from app.services.contacts import interactions

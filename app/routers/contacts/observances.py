@@ -8,7 +8,7 @@ from fastapi import Response, status
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.contacts.log_schemas import ObservanceCreate, ObservanceRead
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.problems import NOT_FOUND
 from app.routers.platform.common import api_router
 from app.services.contacts import observances

@@ -19,7 +19,7 @@ from app.models.contacts.schemas import (
     MergeRequest,
 )
 from app.models.contacts.tables import AdvocacyStage, Segment
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform.common import api_router, json_response, page_response, set_etag
 from app.services.contacts import duplicates as contacts_duplicates
@@ -27,7 +27,7 @@ from app.services.contacts import people as contacts
 from app.services.contacts.documents import ContactDocument
 from app.services.contacts.merging import fold as contacts_merge
 from app.services.contacts.query import ConsentChannel, ContactFilters, ContactSort, list_contacts
-from app.services.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
+from app.services.platform import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 
 router = api_router("contacts")
 

@@ -8,7 +8,7 @@ from fastapi import Response, status
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.contacts.relationships import RelationshipCreate, RelationshipRead
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.problems import CONFLICT, NOT_FOUND
 from app.routers.platform.common import api_router
 from app.services.contacts import relationships

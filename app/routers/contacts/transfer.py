@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from app.deps import ClockDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import DomainError, ValidationFailed
 from app.models.contacts.imports import ImportRead
-from app.models.platform.common import Problem
+from app.models.platform import Problem
 from app.problems import MEDIA_TYPE, NOT_FOUND
 from app.routers.platform.common import api_router
 from app.routers.platform.route import app_state

@@ -7,7 +7,7 @@ import uuid
 from fastapi import Response, status
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.referrals.experiments import (
     ExperimentCreate,
     ExperimentRead,

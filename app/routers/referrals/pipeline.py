@@ -8,7 +8,7 @@ from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.referrals.schemas import (
     ReciprocityRead,
     ReferralCreate,

@@ -7,7 +7,7 @@ import uuid
 from fastapi import Response, status
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.referrals.rewards import RewardProgramCreate, RewardProgramRead, RewardProgramUpdate
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform.common import api_router, page_of, set_etag

@@ -7,7 +7,7 @@ import uuid
 from fastapi import Response
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.referrals.rewards import RewardCancel, RewardLedger, RewardRead, RewardStatus
 from app.problems import CONFLICT, NOT_FOUND
 from app.routers.platform.common import api_router, page_of, set_etag

@@ -7,7 +7,7 @@ import uuid
 from fastapi import Query
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.scores.schemas import AdvocacyRead, AdvocacySet, LosingTouchItem, StageChangeRead
 from app.problems import NOT_FOUND
 from app.routers.platform.common import api_router, as_is, page_of

@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import Query
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.scores.schemas import (
     ContactScoreRead,
     RecomputeResult,

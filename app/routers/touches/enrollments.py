@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import Query, Response, status
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.touches.schemas import (
     EnrollmentBulkCreate,
     EnrollmentBulkResult,

@@ -8,7 +8,7 @@ from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.touches.plan_schemas import TouchChannel
 from app.models.touches.schemas import TouchCreate, TouchOutcomeIn, TouchRead, TouchStatus
 from app.problems import CONFLICT, NOT_FOUND

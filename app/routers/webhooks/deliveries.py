@@ -7,7 +7,7 @@ import uuid
 from fastapi import Query, status
 
 from app.deps import AdminAuth, ClockDep, PageDep, SessionDep
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.webhooks.tables import (
     DeliveryStatus,
     ReplayRequest,

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.models.platform.event_catalogue import CATALOGUE, EventType
+from app.models.platform import CATALOGUE, EventType
 
 router = APIRouter(tags=["webhooks"])
 

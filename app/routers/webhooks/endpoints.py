@@ -8,7 +8,7 @@ from fastapi import Response, status
 
 from app.config import Settings
 from app.deps import AdminAuth, ClockDep, IfMatchDep, PageDep, SessionDep, SettingsDep
-from app.models.platform.common import Page
+from app.models.platform import Page
 from app.models.webhooks.tables import (
     WebhookEndpointCreate,
     WebhookEndpointRead,

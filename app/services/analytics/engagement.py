@@ -31,10 +31,10 @@ from app.models.analytics.people_schemas import (
     RateComparisonRead,
 )
 from app.models.analytics.schemas import PeriodRead
-from app.models.contacts.log_schemas import ENGAGING_DIRECTIONS
+from app.models.contacts import ENGAGING_DIRECTIONS
 from app.services.analytics.formulas import conversion_rate
 from app.services.analytics.stats import compare_rates
-from app.services.platform.workspaces import get_workspace
+from app.services.platform import get_workspace
 
 _DIRECTIONS = ", ".join(f"'{d}'" for d in sorted(ENGAGING_DIRECTIONS))
 

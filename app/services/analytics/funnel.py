@@ -29,7 +29,7 @@ from app.models.analytics.schemas import (
     PeriodRead,
     SourceShare,
 )
-from app.models.referrals.tables import PIPELINE
+from app.models.referrals import PIPELINE
 from app.services.analytics.formulas import RATE_QUANTUM, conversion_rate
 from app.services.analytics.period import ZERO, money
 from app.services.analytics.settings import get_settings

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ValidationFailed
 from app.models.analytics.schemas import PeriodRead
-from app.services.platform.workspaces import get_workspace
+from app.services.platform import get_workspace
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 3660

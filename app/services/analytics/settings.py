@@ -15,7 +15,7 @@ from app.models.analytics.settings import (
     AnalyticsSettingsRead,
     AnalyticsSettingsUpdate,
 )
-from app.services.platform.versioning import check_version
+from app.services.platform import check_version
 
 _DEFAULTS = AnalyticsSettings(
     currency="USD",

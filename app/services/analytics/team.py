@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.analytics.people_schemas import MemberPerformance, TeamReport
 from app.models.analytics.schemas import PeriodRead
-from app.models.platform.member import Member
+from app.models.platform import Member
 from app.services.analytics.formulas import conversion_rate
-from app.services.platform.workspaces import get_workspace
+from app.services.platform import get_workspace
 
 ON_TIME_GRACE_HOURS = 24
 _AGE = "extract(epoch FROM f.at - r.received_at)"

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.models.contacts.schemas import ContactRead
 from app.models.contacts.tables import Contact
 from app.services.contacts.rows import external_ids_of
-from app.services.platform.json_sql import json_object
+from app.services.platform import json_object
 
 
 @dataclass(frozen=True)

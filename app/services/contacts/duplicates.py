@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts.schemas import DuplicateGroup, DuplicateReason
 from app.models.contacts.tables import NAME_NORM
-from app.services.platform.pagination import PageRequest, decode_cursor, encode_cursor
+from app.services.platform import PageRequest, decode_cursor, encode_cursor
 
 SORT = "contact-duplicates"
 REASONS: tuple[DuplicateReason, ...] = ("email", "name", "phone", "similar_name")

@@ -20,8 +20,7 @@ from app.models.contacts.engagement import (
 )
 from app.models.contacts.tables import Contact
 from app.services.contacts.interactions import mark_engaged
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
+from app.services.platform import PageRequest, check_version, keyset_page
 
 Part = EngagementParticipant
 

@@ -35,8 +35,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts.tables import Contact
-from app.models.platform.event import CONTACT_REFS
-from app.services.touches.referrer_notes import suggested_message, thank_you_subject
+from app.models.platform import CONTACT_REFS
+from app.services.touches import suggested_message, thank_you_subject
 
 # The contact and every contact merged into it, through chains of merges: their events
 # describe the same person (``contact.merged`` says who was folded into whom).

@@ -23,11 +23,11 @@ from app.models.contacts.log_schemas import (
     InteractionRead,
 )
 from app.models.contacts.tables import Interaction
-from app.models.touches.tables import Touch
+from app.models.touches import Touch
+from app.services import touches
 from app.services.contacts.people import require_contact
 from app.services.contacts.rows import check_member
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.touches import enrollments
+from app.services.platform import PageRequest, keyset_page
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -124,7 +124,7 @@ async def log_interaction(
     if direction in ENGAGING_DIRECTIONS:
         await mark_engaged(session, workspace_id, [contact_id], occurred_at, at=at)
     if direction == "inbound":  # a reply pauses plans that ask for it (pause_on_reply)
-        await enrollments.pause_on_reply(session, workspace_id, contact_id, at)
+        await touches.pause_on_reply(session, workspace_id, contact_id, at)
     return InteractionRead.model_validate(dict(row))
 
 

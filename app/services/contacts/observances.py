@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import NotFound
 from app.models.contacts.log_schemas import ObservanceCreate, ObservanceRead
 from app.models.contacts.tables import Observance
+from app.services import touches
 from app.services.contacts.people import require_contact
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.touches import enrollments
-from app.services.touches.timing import observance_date
+from app.services.platform import PageRequest, keyset_page
+from app.services.touches import observance_date
 
 _COLUMNS = [c for c in Observance.__table__.columns if c.name != "workspace_id"]
 
@@ -53,7 +53,7 @@ async def add_observance(
         .returning(*_COLUMNS)
     )
     row = (await session.execute(stmt)).mappings().one()
-    await enrollments.replan_contact(session, workspace_id, contact_id, at=at)  # dated steps
+    await touches.replan_contact(session, workspace_id, contact_id, at=at)  # dated steps
     return _read(row, at.date())
 
 

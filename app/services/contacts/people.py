@@ -39,6 +39,7 @@ from app.db import (
 from app.errors import Conflict, NotFound
 from app.models.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, ContactUpsert
 from app.models.contacts.tables import Contact, ContactExternalId
+from app.services import platform, touches
 from app.services.contacts.documents import READ_JSON, ContactDocument
 from app.services.contacts.erasure import scrub_copies
 from app.services.contacts.rows import (
@@ -53,11 +54,7 @@ from app.services.contacts.rows import (
     input_columns,
     to_read,
 )
-from app.services.platform import events
-from app.services.platform.events import record_event
-from app.services.platform.versioning import check_version
-from app.services.touches import enrollments
-from app.services.touches import materialize as touch_materialize
+from app.services.platform import check_version, record_event
 
 
 def event_data(contact: ContactRead) -> dict[str, Any]:
@@ -112,7 +109,7 @@ def _answered(new: CTE, *ctes: CTE, **columns: Any) -> DriverStatement:
     either way). ``tests/test_contact_json.py`` holds the two forms to one document.
     """
     doc = select(new.c.workspace_id, bindparam("document", type_=String).label("data"))
-    recorded, deliveries = events.recorded_with(doc.cte("doc"), "contact.created")
+    recorded, deliveries = platform.recorded_with(doc.cte("doc"), "contact.created")
     return DriverStatement(
         select(new.c.id, *[c.label(name) for name, c in columns.items()]).add_cte(
             recorded, deliveries, *ctes
@@ -134,7 +131,7 @@ def _create_statement() -> DriverStatement:
     insert, the event and the document had cost three.
     """
     new = insert(_CONTACTS).values(_given_row()).returning(*_RETURNED).cte("contacts")
-    enrolled = enrollments.auto_enroll_insert(new).cte("enrolled")
+    enrolled = touches.auto_enroll_insert(new).cte("enrolled")
     given = (
         func.unnest(
             bindparam("sources", type_=ARRAY(String)),
@@ -180,7 +177,7 @@ def _create_alone_statement() -> DriverStatement:
     """
     values = _given_row()
     candidate = select(*[values[n].label(n) for n in _AUDIENCE]).subquery("candidate")
-    would_enrol = enrollments.auto_enroll_pick(candidate).exists()
+    would_enrol = touches.auto_enroll_pick(candidate).exists()
     new = (
         insert(_CONTACTS)
         .from_select(list(values), select(*values.values()).where(~would_enrol))
@@ -280,7 +277,7 @@ async def insert_contact(
     document = to_read(stored, external_ids).model_dump_json()
     params = {
         **row,
-        **events.RECORD_PARAMS,
+        **platform.RECORD_PARAMS,
         "workspace_id": workspace_id,
         "id": contact_id,
         "version": 1,
@@ -306,8 +303,8 @@ async def insert_contact(
     taken = [(s, e) for s, e in external_ids.items() if f"{s}/{e}" not in claimed]
     enrolled: list[uuid.UUID] = created["enrolled"] or []
     if enrolled and not taken:
-        keys = [(workspace_id, i) for i in enrolled[: enrollments.SYNC_LIMIT]]
-        await touch_materialize.materialize(session, keys, at=at)
+        keys = [(workspace_id, i) for i in enrolled[: touches.SYNC_LIMIT]]
+        await touches.materialize(session, keys, at=at)
     return ContactDocument(document, 1, contact_id), taken
 
 
@@ -380,13 +377,11 @@ async def _touch_hooks(
     """Touches follow the contact: do-not-contact cancels what is planned; a new segment
     or tag may enter a plan's audience (enrolled once per plan, ever)."""
     if "do_not_contact" in changed and row["do_not_contact"]:
-        await enrollments.cancel_future_touches(
-            session, workspace_id, contact_id, "do_not_contact", at
-        )
+        await touches.cancel_future_touches(session, workspace_id, contact_id, "do_not_contact", at)
     if "segment" in changed or "tags" in changed:
-        await enrollments.auto_enroll(session, workspace_id, [contact_id], at)
+        await touches.auto_enroll(session, workspace_id, [contact_id], at)
     if "time_zone" in changed:
-        await enrollments.replan_contact(session, workspace_id, contact_id, at=at)
+        await touches.replan_contact(session, workspace_id, contact_id, at=at)
 
 
 async def _replace_external_ids(

@@ -25,13 +25,7 @@ from app.db import DriverStatement, fetch_rows
 from app.errors import ValidationFailed
 from app.models.contacts.tables import Contact
 from app.services.contacts.documents import READ_JSON
-from app.services.platform.pagination import (
-    PageRequest,
-    SortKey,
-    cut_page,
-    keyset_statement,
-    page_binds,
-)
+from app.services.platform import PageRequest, SortKey, cut_page, keyset_statement, page_binds
 
 ContactSort = Literal["name", "-name", "created", "-created", "last_engaged", "-last_engaged"]
 CONTACT_SORTS: tuple[ContactSort, ...] = (

@@ -20,7 +20,7 @@ from app.models.contacts.relationships import (
 )
 from app.models.contacts.tables import Contact
 from app.services.contacts.people import require_contact
-from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page
 
 Rel = ContactRelationship
 

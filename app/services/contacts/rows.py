@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.errors import FieldError, ValidationFailed
 from app.models.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, phone_forms
 from app.models.contacts.tables import Contact, ContactExternalId
-from app.models.platform.member import Member
+from app.models.platform import Member
 
 # Columns a client controls (directly or through a schema field of the same name).
 INPUT_COLUMNS = (

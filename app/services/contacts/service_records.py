@@ -17,7 +17,7 @@ from app.models.contacts.service_records import (
 from app.models.contacts.tables import Contact
 from app.services.contacts.people import require_contact
 from app.services.contacts.rows import check_member
-from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page
 
 
 async def _check_partner(

@@ -24,8 +24,12 @@ from sqlalchemy import CursorResult, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
 from app.errors import Conflict, ValidationFailed
 from app.models.platform.idempotency import IdempotencyRecord
+from app.services.platform.scheduler import in_batches
 
 MAX_KEY_LENGTH = 255
 REDACTED = "<redacted>"
@@ -149,3 +153,19 @@ async def purge_expired(session: AsyncSession, *, at: datetime, limit: int = 500
     stmt = delete(r).where(tuple_(r.workspace_id, r.key).in_(doomed))
     result = await session.execute(stmt)
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+PURGE_BATCH = 5000
+
+
+async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings) -> int:
+    """The scheduler's job: delete expired records, a bounded batch per transaction.
+
+    An index on ``expires_at`` makes a tick with nothing expired one index probe.
+    """
+    return await in_batches(
+        db,
+        settings,
+        lambda session: purge_expired(session, at=clock.now(), limit=PURGE_BATCH),
+        PURGE_BATCH,
+    )

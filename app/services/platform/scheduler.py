@@ -6,12 +6,10 @@ from the injected clock, so tests call a job function directly with a ``FrozenCl
 instead of waiting for APScheduler. Every replica may run the scheduler: the services
 claim their work with ``FOR UPDATE SKIP LOCKED``, so replicas share it, never repeat it.
 
-Other features add their periodic work by appending to ``JOBS``::
-
-    JOBS.append(Job("referrals.follow_up_overdue", my_job))
-
-where ``my_job(db, clock, settings)`` is an async callable. A failing job is logged and
-does not stop the jobs after it, nor the next tick.
+The jobs themselves belong to their domains (``touches.emit_touches``,
+``referrals.follow_up_job``...); the list a tick runs, in order, is
+``app.services.jobs.JOBS``. A job is an async callable ``job(db, clock, settings)``; a
+failing job is logged and does not stop the jobs after it, nor the next tick.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,20 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
-from app.metrics import SCHEDULER_TICKS, TOUCHES_EMITTED
-from app.services.contacts.importing.jobs import resume_imports
-from app.services.platform.idempotency import purge_expired
-from app.services.referrals.follow_up import follow_up_job
-from app.services.scores.nightly import NightlyScoresJob
-from app.services.touches.emit import emit_due_touches
-from app.services.touches.materialize import top_up
+from app.metrics import SCHEDULER_TICKS
 
 log = logging.getLogger("rapport.scheduler")
 
 JobFn = Callable[[Database, Clock, Settings], Awaitable[object]]
-EMIT_BATCH = 1000
-TOP_UP_BATCH = 500
-PURGE_BATCH = 5000
 STOP_GRACE_SECONDS = 30.0
 
 
@@ -58,7 +47,7 @@ def _budget(settings: Settings) -> float:
     return max(1.0, settings.scheduler_interval_seconds * 0.8)
 
 
-async def _in_batches(
+async def in_batches(
     db: Database,
     settings: Settings,
     batch: Callable[[AsyncSession], Awaitable[int]],
@@ -80,63 +69,15 @@ async def _in_batches(
             return total
 
 
-async def top_up_touches(db: Database, clock: Clock, settings: Settings) -> int:
-    """Plan touches ahead for enrolments whose 90-day horizon runs out."""
-    return await _in_batches(
-        db,
-        settings,
-        lambda session: top_up(session, at=clock.now(), limit=TOP_UP_BATCH),
-        TOP_UP_BATCH,
-    )
-
-
-async def emit_touches(db: Database, clock: Clock, settings: Settings) -> int:
-    """Emit touches that came due, a batch per transaction, until none are left."""
-    return await _in_batches(
-        db,
-        settings,
-        lambda session: emit_due_touches(session, at=clock.now(), limit=EMIT_BATCH),
-        EMIT_BATCH,
-        TOUCHES_EMITTED,
-    )
-
-
-async def purge_idempotency_keys(db: Database, clock: Clock, settings: Settings) -> int:
-    """Delete expired ``Idempotency-Key`` records, a bounded batch per transaction.
-
-    An index on ``expires_at`` makes a tick with nothing expired one index probe.
-    """
-    return await _in_batches(
-        db,
-        settings,
-        lambda session: purge_expired(session, at=clock.now(), limit=PURGE_BATCH),
-        PURGE_BATCH,
-    )
-
-
-#: The jobs each tick runs, in order. Planning runs first so a past-dated enrolment too
-#: big to plan inside its request still fires in the same tick. The nightly scores come
-#: last: on the tick a big workspace's night comes round they take seconds, and the
-#: touch and follow-up jobs should not wait behind them.
-JOBS: list[Job] = [
-    Job("touches.top_up", top_up_touches),
-    Job("touches.emit_due", emit_touches),
-    Job("referrals.follow_up_overdue", follow_up_job),
-    Job("idempotency.purge_expired", purge_idempotency_keys),
-    Job("contacts.imports", resume_imports),
-    Job("scores.nightly", NightlyScoresJob()),
-]
-
-
 async def run_jobs(
-    db: Database, clock: Clock, settings: Settings, jobs: list[Job] | None = None
+    db: Database, clock: Clock, settings: Settings, jobs: Sequence[Job]
 ) -> dict[str, object]:
     """One tick: every job once, in order; returns each job's result (or its error).
 
     Each run counts in ``rapport_scheduler_ticks_total{job, result="ok"|"error"}``.
     """
     results: dict[str, object] = {}
-    for job in JOBS if jobs is None else jobs:
+    for job in jobs:
         try:
             results[job.name] = await job.run(db, clock, settings)
         except Exception as exc:  # one broken job must not starve the others
@@ -151,9 +92,7 @@ async def run_jobs(
 class Scheduler:
     """The lifespan's worker: starts APScheduler, and ``stop()`` waits for a running tick."""
 
-    def __init__(
-        self, db: Database, clock: Clock, settings: Settings, jobs: list[Job] | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, jobs: Sequence[Job]) -> None:
         self.db, self.clock, self.settings, self.jobs = db, clock, settings, jobs
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._running: asyncio.Task[dict[str, object]] | None = None

@@ -1,4 +1,8 @@
-"""Workspaces: creating a tenant with its first key, and changing its settings."""
+"""Workspaces: creating a tenant with its first key, and changing its settings.
+
+A new workspace also gets its copies of the built-in touch plans; that whole step is
+``app.services.provisioning.provision_workspace``, since platform imports no domain.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from app.models.platform.api_key import ALL_SCOPES, ApiKey
 from app.models.platform.workspace import Workspace, WorkspaceUpdate
 from app.services.platform import api_keys
 from app.services.platform.versioning import check_version
-from app.services.touches.builtin_plans import seed_builtin_plans
 
 
 async def create_workspace(
@@ -26,7 +29,6 @@ async def create_workspace(
     key, token = await api_keys.create_api_key(
         session, workspace.id, name="initial admin key", scopes=list(ALL_SCOPES), at=at
     )
-    await seed_builtin_plans(session, workspace.id, at=at)  # editable copies, from data
     return workspace, key, token
 
 

@@ -22,7 +22,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import Database
 from app.models.referrals.tables import Referral
-from app.services.platform.events import record_events
+from app.services.platform import record_events
 from app.services.referrals.notices import referral_payloads
 
 BATCH = 500

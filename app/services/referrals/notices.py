@@ -15,13 +15,12 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.tables import Contact
-from app.models.platform.workspace import Workspace
+from app.models.contacts import Contact
+from app.models.platform import Workspace
 from app.models.referrals.schemas import ReferralRead
 from app.models.referrals.tables import Referral
-from app.services.touches import timing as touch_timing
-from app.services.touches.outreach import create_touch
-from app.services.touches.referrer_notes import suggested_message, thank_you_key, thank_you_subject
+from app.services import touches
+from app.services.touches import create_touch, suggested_message, thank_you_key, thank_you_subject
 
 
 def referrer_data(contact: Contact | None) -> dict[str, Any] | None:
@@ -109,8 +108,8 @@ async def schedule_thank_you(
     if referrer is None:
         return
     referred = _person(people, workspace.id, referral.referred_contact_id)
-    day = touch_timing.business_day_after(referral.received_at, tz=workspace.time_zone, days=1)
-    due = touch_timing.due_at(
+    day = touches.business_day_after(referral.received_at, tz=workspace.time_zone, days=1)
+    due = touches.due_at(
         day,
         tz=referrer.time_zone or workspace.time_zone,
         window_start=workspace.send_window_start,

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.referrals.schemas import ReciprocityRead, ReciprocityRow, ReciprocitySide
 from app.models.referrals.tables import STAGES, Referral
 

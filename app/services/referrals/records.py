@@ -18,9 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models.contacts.schemas import ContactCreate
-from app.models.contacts.tables import Contact
-from app.models.platform.member import Member
+from app.models.contacts import Contact, ContactCreate
+from app.models.platform import Member
 from app.models.referrals.schemas import (
     NewContact,
     ReferralCreate,
@@ -28,11 +27,14 @@ from app.models.referrals.schemas import (
     ReferralWarning,
 )
 from app.models.referrals.tables import PIPELINE, Referral, ReferralStageHistory
-from app.services.contacts import people as contacts
-from app.services.platform.events import record_event
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
-from app.services.platform.workspaces import get_workspace
+from app.services import contacts
+from app.services.platform import (
+    PageRequest,
+    check_version,
+    get_workspace,
+    keyset_page,
+    record_event,
+)
 from app.services.referrals.experiments.assignment import program_for_referrer
 from app.services.referrals.notices import referral_payload, schedule_thank_you
 from app.services.referrals.rewards.rules import apply_rules

@@ -25,8 +25,7 @@ from app.models.referrals.tables import (
     ReferralStageHistory,
     Stage,
 )
-from app.services.platform.events import record_event
-from app.services.platform.versioning import check_version
+from app.services.platform import check_version, record_event
 from app.services.referrals.notices import referral_payload
 from app.services.referrals.records import get_referral
 from app.services.referrals.rewards import rules as reward_rules

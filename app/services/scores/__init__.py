@@ -1,1 +1,5 @@
 """TODO"""
+
+from app.services.scores.nightly import NightlyScoresJob
+
+__all__ = ["NightlyScoresJob"]

@@ -23,11 +23,10 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.log_schemas import ENGAGING_DIRECTIONS
-from app.models.contacts.tables import ADVOCACY_STAGES
+from app.models.contacts import ADVOCACY_STAGES, ENGAGING_DIRECTIONS
 from app.models.scores.schemas import StageFacts
-from app.services.analytics.settings import get_settings
-from app.services.platform.events import record_events
+from app.services.analytics import get_settings
+from app.services.platform import record_events
 
 # The same directions as ``last_engaged_at`` and the lapse rule count as engagement.
 _DIRECTIONS = ", ".join(f"'{d}'" for d in sorted(ENGAGING_DIRECTIONS))

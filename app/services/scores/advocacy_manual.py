@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.scores.schemas import AdvocacyRead, StageChangeRead
 from app.models.scores.tables import ContactStageHistory
-from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page
 from app.services.scores.advocacy import apply_suggestions, record_stage_change, suggestion_for
 
 

@@ -21,11 +21,9 @@ from typing import Any
 from sqlalchemy import TextClause, func, literal, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.scores.schemas import LosingTouchItem
-from app.services.platform.events import record_events
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.workspaces import get_workspace
+from app.services.platform import PageRequest, get_workspace, keyset_page, record_events
 
 MARK: TextClause = text(
     """

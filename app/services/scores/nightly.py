@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
-from app.models.platform.workspace import Workspace
+from app.models.platform import Workspace
 from app.models.scores.schemas import RecomputeResult
 from app.models.scores.tables import ScoreRun
 from app.services.scores.advocacy import apply_suggestions

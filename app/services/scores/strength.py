@@ -18,7 +18,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.scores.schemas import (
     ComponentRead,
     ContactScoreRead,
@@ -28,10 +28,8 @@ from app.models.scores.schemas import (
     ScorePoint,
 )
 from app.models.scores.tables import ContactScore, ContactScoreHistory, ScoreParamSet
-from app.services.analytics.formulas import recency_weight
-from app.services.analytics.settings import get_settings
-from app.services.platform.pagination import PageRequest, SortKey, keyset_page
-from app.services.platform.workspaces import get_workspace
+from app.services.analytics import get_settings, recency_weight
+from app.services.platform import PageRequest, SortKey, get_workspace, keyset_page
 from app.services.scores.strength_sql import (
     BASELINE_HOURS,
     CADENCE_PER_YEAR,

@@ -1,1 +1,44 @@
 """TODO"""
+
+from app.services.touches.builtin_plans import seed_builtin_plans
+from app.services.touches.enrollment_status import (
+    cancel_future_touches,
+    cancel_future_touches_many,
+    pause_on_reply,
+)
+from app.services.touches.enrollments import (
+    SYNC_LIMIT,
+    auto_enroll,
+    auto_enroll_insert,
+    auto_enroll_pick,
+)
+from app.services.touches.jobs import emit_touches, top_up_touches
+from app.services.touches.outreach import create_touch
+from app.services.touches.planning import materialize
+from app.services.touches.referrer_notes import suggested_message, thank_you_key, thank_you_subject
+from app.services.touches.replan import replan_contact, replan_contacts
+from app.services.touches.timing import observance_date
+from app.services.touches.window import business_day_after, due_at
+
+__all__ = [
+    "SYNC_LIMIT",
+    "auto_enroll",
+    "auto_enroll_insert",
+    "auto_enroll_pick",
+    "business_day_after",
+    "cancel_future_touches",
+    "cancel_future_touches_many",
+    "create_touch",
+    "due_at",
+    "emit_touches",
+    "materialize",
+    "observance_date",
+    "pause_on_reply",
+    "replan_contact",
+    "replan_contacts",
+    "seed_builtin_plans",
+    "suggested_message",
+    "thank_you_key",
+    "thank_you_subject",
+    "top_up_touches",
+]

@@ -4,7 +4,7 @@ Published versions of these plans differ from firm to firm, so their content liv
 ``app/data/builtin_plans.json`` and every workspace gets its own editable copy: a firm
 changes its 33 Touch without a release, and a new release never overwrites their edits.
 
-New workspaces are seeded by ``create_workspace``. Workspaces that existed before the
+New workspaces are seeded by ``provision_workspace``. Workspaces that existed before the
 touches migration are seeded by that migration (``0003t``), from the same file, so no
 request ever has to seed lazily. Seeding inserts only the keys a workspace lacks, and it
 runs once per workspace (at creation, or in the migration), so a plan the firm deleted

@@ -21,10 +21,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, Unauthenticated
-from app.models.contacts.tables import Contact, Observance
-from app.models.platform.member import Member
+from app.models.contacts import Contact, Observance
+from app.models.platform import Member
 from app.models.touches.tables import CalendarToken, Touch
-from app.services.platform.tokens import digest
+from app.services.platform import digest
 from app.services.touches.render import display_name
 from app.services.touches.timing import observance_date
 

@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.services.platform.fanout import fan_out
+from app.services.platform import fan_out
 from app.services.touches.enrollment_status import complete_finished
 from app.services.touches.render import (
     contact_context,

@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.touches.tables import Enrollment, Touch, TouchPlan
-from app.services.platform.events import record_events
+from app.services.platform import record_events
 from app.services.touches.steps import DONE
 
 

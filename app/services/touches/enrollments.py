@@ -45,11 +45,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
 from app.errors import Conflict, NotFound
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.touches.tables import Enrollment, TouchPlan
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
-from app.services.touches import materialize as touch_materialize
+from app.services.platform import PageRequest, check_version, keyset_page
+from app.services.touches import planning as touch_materialize
 from app.services.touches.enrollment_status import (
     cancel_future_touches,
     cancel_future_touches_many,

@@ -1,6 +1,6 @@
 """Touches: ad-hoc creation, reading and filtering, and outcomes reported by senders.
 
-Plan touches are created by materialisation (``app.services.touches.materialize``); this
+Plan touches are created by materialisation (``app.services.touches.planning``); this
 module is the entry point for everything else, including other features that schedule a
 one-off touch (a referral's thank-you).
 """
@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.models.contacts.log_schemas import InteractionChannel
-from app.models.contacts.tables import Contact
-from app.models.platform.member import Member
+from app.models.contacts import Contact, Interaction, InteractionChannel
+from app.models.platform import Member
 from app.models.touches.tables import TOUCH_CHANNELS, TOUCH_MODES, Touch
-from app.services.contacts.interactions import log_interaction
-from app.services.platform.events import record_events
-from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page, record_events
 from app.services.touches.enrollment_status import complete_finished
 
 
@@ -185,18 +182,27 @@ def touch_event(touch: Touch) -> dict[str, Any]:
 
 
 async def _log_interaction(session: AsyncSession, touch: Touch, *, at: datetime) -> None:
-    """The communication log entry of a completed touch: outbound, linked to the touch."""
-    await log_interaction(
-        session,
-        touch.workspace_id,
-        touch.contact_id,
-        channel=INTERACTION_CHANNEL.get(touch.channel, "note"),
-        direction="outbound",
-        occurred_at=at,
-        member_id=touch.assignee_id,
-        summary=touch.subject or touch.content_kind,
-        touch_id=touch.id,
-        at=at,
+    """The communication log entry of a completed touch: outbound, linked to the touch.
+
+    Written here as one insert rather than through the contacts domain's
+    ``log_interaction``: touches sit below contacts (contacts enrol and re-plan), and an
+    outbound entry for a touch of this contact needs none of what that adds (the contact,
+    member and touch are this touch's own; outbound counts as no engagement and pauses
+    no plan).
+    """
+    await session.execute(
+        insert(Interaction).values(
+            workspace_id=touch.workspace_id,
+            id=uuid.uuid4(),
+            contact_id=touch.contact_id,
+            member_id=touch.assignee_id,
+            channel=INTERACTION_CHANNEL.get(touch.channel, "note"),
+            direction="outbound",
+            occurred_at=at,
+            summary=touch.subject or touch.content_kind,
+            touch_id=touch.id,
+            created_at=at,
+        )
     )
 
 

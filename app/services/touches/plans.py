@@ -16,11 +16,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import FieldError, NotFound, ValidationFailed
-from app.models.platform.member import Member
+from app.models.platform import Member
 from app.models.touches.plan_schemas import StepIn, TouchPlanCreate, TouchPlanUpdate
 from app.models.touches.tables import TouchPlan, TouchPlanStep
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
+from app.services.platform import PageRequest, check_version, keyset_page
 from app.services.touches import replan as touch_replan
 from app.services.touches.render import check_step_templates, template_problem
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 
 _UPDATES = {
     "contacted": "I have reached out to {referred} and will keep you posted.",

@@ -15,7 +15,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.touches.tables import Touch
-from app.services.touches.materialize import materialize
+from app.services.touches.planning import materialize
 
 
 async def forget_future(

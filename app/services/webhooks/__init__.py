@@ -1,1 +1,5 @@
 """TODO"""
+
+from app.services.webhooks.dispatcher import WebhookDispatcher
+
+__all__ = ["WebhookDispatcher"]

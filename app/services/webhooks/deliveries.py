@@ -16,7 +16,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
-from app.models.platform.event import Event
+from app.models.platform import Event
 from app.models.webhooks.tables import (
     WebhookAttempt,
     WebhookAttemptRead,
@@ -25,8 +25,7 @@ from app.models.webhooks.tables import (
     WebhookDeliveryRead,
     WebhookEndpoint,
 )
-from app.services.platform.events import public_event_id
-from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page, public_event_id
 
 OPEN = ("pending", "delivering")
 FINISHED = ("succeeded", "failed", "cancelled")

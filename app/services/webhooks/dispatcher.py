@@ -32,7 +32,7 @@ from app.clock import Clock
 from app.config import WEBHOOK_LEASE_MARGIN_SECONDS, Settings
 from app.db import Database
 from app.metrics import WEBHOOK_ATTEMPTS
-from app.services.platform.events import public_event_id
+from app.services.platform import public_event_id
 from app.services.webhooks import health as webhook_health
 from app.services.webhooks.bookkeeping import Claimed, Result, claim, finish, insert_attempts
 from app.services.webhooks.retry import next_attempt_at

@@ -16,17 +16,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
-from app.models.platform.event import Event
-from app.models.platform.event_catalogue import WEBHOOK_TEST
+from app.models.platform import WEBHOOK_TEST, Event
 from app.models.webhooks.tables import (
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
 )
-from app.services.platform.events import public_event_id, record_event
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
+from app.services.platform import (
+    PageRequest,
+    check_version,
+    keyset_page,
+    public_event_id,
+    record_event,
+)
 from app.services.webhooks.deliveries import cancel_open_deliveries
 from app.services.webhooks.ssrf import Resolver, check_url, system_resolver
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.platform.event_catalogue import WEBHOOK_DELIVERY_FAILED, WEBHOOK_ENDPOINT_DISABLED
-from app.services.platform.events import public_event_id, record_events
+from app.models.platform import WEBHOOK_DELIVERY_FAILED, WEBHOOK_ENDPOINT_DISABLED
+from app.services.platform import public_event_id, record_events
 from app.services.webhooks.bookkeeping import Result
 from app.services.webhooks.deliveries import cancel_open_deliveries
 

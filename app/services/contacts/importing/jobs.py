@@ -40,7 +40,7 @@ from app.models.contacts.imports import (
     ContactImport,
     ContactImportChunk,
 )
-from app.models.platform.member import Member
+from app.models.platform import Member
 from app.services.contacts.importing.parse import RawRow
 from app.services.contacts.importing.prepare import validate_chunk
 from app.services.contacts.importing.stage import Chunk, Lookahead, next_chunk, stage_rows

@@ -26,6 +26,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts.tables import Contact
+from app.services import platform, touches
 from app.services.contacts.importing.events import (
     batch_times,
     consent_columns,
@@ -35,8 +36,6 @@ from app.services.contacts.importing.insert import insert_contacts
 from app.services.contacts.importing.prepare import Checked
 from app.services.contacts.importing.rows import WRITTEN, Key, Outcome, Row, claim, known_keys
 from app.services.contacts.importing.update import update_known
-from app.services.platform import events
-from app.services.touches import enrollments
 
 BATCH_SIZE = 1000
 _CONSENT = WRITTEN.index("consent")
@@ -88,7 +87,7 @@ async def write_rows(
         total.stop += outcome.stop
         total.replan += outcome.replan
     total.errors.sort(key=lambda e: int(e["line"]))
-    await events.record_serialised_events(session, workspace_id, total.events, at=at)
+    await platform.record_serialised_events(session, workspace_id, total.events, at=at)
     await _touch_hooks(session, workspace_id, total, at)
     return total
 
@@ -98,13 +97,11 @@ async def _touch_hooks(
 ) -> None:
     """The hooks ``contacts.update_contact`` runs, once for the batch."""
     stopped = set(out.stop)
-    await enrollments.cancel_future_touches_many(
-        session, workspace_id, out.stop, "do_not_contact", at
-    )
+    await touches.cancel_future_touches_many(session, workspace_id, out.stop, "do_not_contact", at)
     replan = [c for c in dict.fromkeys(out.replan) if c not in stopped]
-    await enrollments.replan_contacts(session, workspace_id, replan, at=at)
+    await touches.replan_contacts(session, workspace_id, replan, at=at)
     enrol = list(dict.fromkeys(out.enrol))  # touches planned by the top-up job, not here
-    await enrollments.auto_enroll(session, workspace_id, enrol, at, plan_now=0)
+    await touches.auto_enroll(session, workspace_id, enrol, at, plan_now=0)
 
 
 async def _write_chunk(

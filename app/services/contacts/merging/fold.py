@@ -35,8 +35,9 @@ from sqlalchemy.types import Uuid
 from app.errors import NotFound, ValidationFailed
 from app.models.contacts.schemas import ContactRead
 from app.models.contacts.tables import ADVOCACY_STAGES, Contact
+from app.services import touches
 from app.services.contacts.engagement import merge_participants
-from app.services.contacts.merging.history import merge_enrollments, merge_scores
+from app.services.contacts.merging.history import merge_assignments, merge_enrollments, merge_scores
 from app.services.contacts.relationships import merge_relationships
 from app.services.contacts.rows import (
     READ_COLUMNS,
@@ -45,9 +46,7 @@ from app.services.contacts.rows import (
     derive,
     to_read,
 )
-from app.services.platform.events import record_events
-from app.services.referrals.experiments.assignment import merge_assignments
-from app.services.touches import enrollments
+from app.services.platform import record_events
 
 MergeHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[None]]
 TimedMergeHook = Callable[
@@ -158,12 +157,10 @@ async def _touch_hooks(
 ) -> None:
     """The kept contact's touches follow its merged row (see the module docstring)."""
     if do_not_contact:
-        await enrollments.cancel_future_touches(
-            session, workspace_id, keep_id, "do_not_contact", at
-        )
+        await touches.cancel_future_touches(session, workspace_id, keep_id, "do_not_contact", at)
         return
-    await enrollments.replan_contact(session, workspace_id, keep_id, at=at)
-    await enrollments.auto_enroll(session, workspace_id, [keep_id], at)
+    await touches.replan_contact(session, workspace_id, keep_id, at=at)
+    await touches.auto_enroll(session, workspace_id, [keep_id], at)
 
 
 async def merge_contacts(

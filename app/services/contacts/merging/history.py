@@ -1,4 +1,4 @@
-"""Merge hooks for what a contact accumulates over time: plans, touches, scores.
+"""Merge hooks for what a contact accumulates over time: plans, touches, scores, arms.
 
 Re-pointing these can collide with a unique key, so each hook decides which row survives:
 
@@ -7,6 +7,8 @@ Re-pointing these can collide with a unique key, so each hook decides which row 
   contact's is cancelled (reason ``merged``) with its touches not yet due; the cancelled
   enrolment still moves, so the plan's history stays whole. Every other enrolment moves
   as it is.
+* experiment assignments: the kept contact keeps their own arm where both were assigned,
+  elsewhere they inherit the merged contact's arm.
 * touches all move, sent and completed ones included, so ``interactions.touch_id`` keeps
   pointing at a touch of the contact that logged it.
 * ``contact_scores`` holds one row per contact: the kept contact's row wins, the merged
@@ -22,8 +24,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.referrals import ExperimentAssignment
 
 _CANCEL_DUPLICATE_ENROLMENTS = text(
     """
@@ -102,3 +106,26 @@ async def merge_scores(
     params = {"ws": workspace_id, "keep": keep_id, "other": other_id}
     for stmt in (_MOVE_SCORE, _MOVE_SCORE_HISTORY):
         await session.execute(stmt, params)
+
+
+async def merge_assignments(
+    session: AsyncSession, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID
+) -> None:
+    """Contact-merge hook: the kept contact keeps their own arm where both were assigned
+    (their referrals already used it); elsewhere they inherit the merged contact's arm."""
+    mine = ExperimentAssignment
+    keeps = select(mine.experiment_id).where(
+        mine.workspace_id == workspace_id, mine.contact_id == keep_id
+    )
+    await session.execute(
+        delete(mine).where(
+            mine.workspace_id == workspace_id,
+            mine.contact_id == other_id,
+            mine.experiment_id.in_(keeps),
+        )
+    )
+    await session.execute(
+        update(mine)
+        .where(mine.workspace_id == workspace_id, mine.contact_id == other_id)
+        .values(contact_id=keep_id)
+    )

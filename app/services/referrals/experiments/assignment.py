@@ -12,14 +12,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.referrals.experiments import Experiment, ExperimentArm, ExperimentAssignment
 from app.models.referrals.rewards import RewardProgram
-from app.services.analytics.stats import assign_arm
+from app.services.analytics import assign_arm
 
 COHORT_BATCH = 5_000
 
@@ -122,26 +122,3 @@ async def program_for_referrer(
         RewardProgram.workspace_id == workspace_id, RewardProgram.is_default.is_(True)
     )
     return (await session.execute(default)).scalar_one_or_none()
-
-
-async def merge_assignments(
-    session: AsyncSession, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID
-) -> None:
-    """Contact-merge hook: the kept contact keeps their own arm where both were assigned
-    (their referrals already used it); elsewhere they inherit the merged contact's arm."""
-    mine = ExperimentAssignment
-    keeps = select(mine.experiment_id).where(
-        mine.workspace_id == workspace_id, mine.contact_id == keep_id
-    )
-    await session.execute(
-        delete(mine).where(
-            mine.workspace_id == workspace_id,
-            mine.contact_id == other_id,
-            mine.experiment_id.in_(keeps),
-        )
-    )
-    await session.execute(
-        update(mine)
-        .where(mine.workspace_id == workspace_id, mine.contact_id == other_id)
-        .values(contact_id=keep_id)
-    )

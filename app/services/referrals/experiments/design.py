@@ -26,8 +26,7 @@ from app.models.referrals.experiments import (
     ExperimentUpdate,
 )
 from app.models.referrals.rewards import RewardProgram
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
+from app.services.platform import PageRequest, check_version, keyset_page
 from app.services.referrals.experiments.assignment import arms_of, assign_cohort
 
 DESIGN_FIELDS = ("starts_at", "ends_at", "primary_metric", "min_sample", "currency")

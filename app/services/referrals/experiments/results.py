@@ -26,8 +26,7 @@ from app.models.referrals.experiments import (
 )
 from app.models.referrals.rewards import Reward
 from app.models.referrals.tables import Referral
-from app.services.analytics.formulas import conversion_rate, roi_percent
-from app.services.analytics.stats import RateComparison, compare_rates
+from app.services.analytics import RateComparison, compare_rates, conversion_rate, roi_percent
 from app.services.referrals.experiments.design import get_experiment
 
 CONFIDENCE = 0.95

@@ -16,10 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
-from app.models.contacts.tables import Contact
+from app.models.contacts import Contact
 from app.models.referrals.rewards import LedgerTotal, Reward
-from app.services.platform.events import record_event
-from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page, record_event
 from app.services.referrals.rewards.rules import reward_payload
 
 

@@ -22,8 +22,7 @@ from app.models.referrals.rewards import (
     RewardProgramUpdate,
     RewardRule,
 )
-from app.services.platform.pagination import PageRequest, keyset_page
-from app.services.platform.versioning import check_version
+from app.services.platform import PageRequest, check_version, keyset_page
 
 
 def _rules_json(rules: list[RewardRule]) -> list[dict[str, Any]]:

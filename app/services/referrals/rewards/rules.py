@@ -26,8 +26,8 @@ from app.models.referrals.rewards import (
     RewardRule,
 )
 from app.models.referrals.tables import Referral
-from app.services.analytics.formulas import Tier, apply_cap, reward_amount
-from app.services.platform.events import record_event
+from app.services.analytics import Tier, apply_cap, reward_amount
+from app.services.platform import record_event
 
 OPEN_STATUSES = ("pending", "approved")
 

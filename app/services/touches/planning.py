@@ -31,8 +31,8 @@ from sqlalchemy import and_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.tables import Contact, Observance
-from app.models.platform.workspace import Workspace
+from app.models.contacts import Contact, Observance
+from app.models.platform import Workspace
 from app.models.touches.tables import Enrollment, Touch
 from app.services.touches.steps import DONE, PlanSpec, due_at_cached, load_plans, step_dates
 
