@@ -17,30 +17,8 @@ from app.db import Database
 from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
-from app.routers.analytics.money import router as analytics_router
-from app.routers.analytics.people import router as analytics_people_router
-from app.routers.contacts.engagement import router as engagement_router
-from app.routers.contacts.interactions import router as interactions_router
-from app.routers.contacts.observances import router as observances_router
-from app.routers.contacts.people import router as contacts_router
-from app.routers.contacts.relationships import router as relationships_router
-from app.routers.contacts.service_records import router as service_records_router
-from app.routers.contacts.transfer import router as contacts_transfer_router
-from app.routers.platform import api_keys, events, health, members, workspace
-from app.routers.platform.route_prefixes import screen_routers
-from app.routers.referrals.experiments import router as experiments_router
-from app.routers.referrals.pipeline import router as referrals_router
-from app.routers.referrals.reward_programs import router as reward_programs_router
-from app.routers.referrals.rewards import router as rewards_router
-from app.routers.scores.advocacy import router as advocacy_router
-from app.routers.scores.strength import router as scores_router
-from app.routers.touches.calendar import router as calendar_router
-from app.routers.touches.enrollments import router as enrollments_router
-from app.routers.touches.outreach import router as touches_router
-from app.routers.touches.plans import router as touch_plans_router
-from app.routers.webhooks.deliveries import router as webhook_deliveries_router
-from app.routers.webhooks.docs import router as webhook_docs_router
-from app.routers.webhooks.endpoints import router as webhook_endpoints_router
+from app.routers import analytics, contacts, platform, referrals, scores, touches, webhooks
+from app.routers.platform import screen_routers
 from app.services.platform import KeyResolver
 from app.state import AppState
 
@@ -49,32 +27,13 @@ IMPORT_PATHS = ("/v1/contacts/imports",)
 # Routes are matched in this order, one by one: the busiest come first (a GET of a contact
 # matched ~20 routes of health, workspace, keys, members and events before its own).
 ROUTERS = (
-    contacts_transfer_router,  # before contacts: /contacts/imports, /contacts/export
-    contacts_router,  # before any router with /contacts/{id}: it holds /contacts/duplicates
-    health.router,
-    workspace.router,
-    api_keys.router,
-    members.router,
-    events.router,
-    observances_router,
-    interactions_router,
-    relationships_router,
-    service_records_router,
-    engagement_router,
-    webhook_endpoints_router,
-    webhook_deliveries_router,
-    referrals_router,
-    reward_programs_router,
-    rewards_router,
-    experiments_router,
-    touch_plans_router,
-    enrollments_router,
-    touches_router,
-    calendar_router,
-    scores_router,
-    advocacy_router,
-    analytics_router,
-    analytics_people_router,
+    *contacts.routers,
+    *platform.routers,
+    *webhooks.routers,
+    *referrals.routers,
+    *touches.routers,
+    *scores.routers,
+    *analytics.routers,
 )
 
 DESCRIPTION = """
@@ -156,7 +115,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     screen_routers(app)
-    app.webhooks.include_router(webhook_docs_router)  # documents what we send, serves nothing
+    app.webhooks.include_router(webhooks.event_docs)  # documents what we send, serves nothing
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

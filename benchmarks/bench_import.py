@@ -113,7 +113,7 @@ def _start_fork_server() -> None:
     """Start the validation workers' fork server with the app loaded, as ``rapport serve``
     has it. A worker runs the parent's main script again before its first task (as a
     spawned process does; on Python 3.11 a ``__main__`` preload does not prevent it).
-    Under ``rapport serve`` that script imports ``app.cli.main`` only (22 ms); this one imports
+    Under ``rapport serve`` that script imports ``app.cli`` only (22 ms); this one imports
     the whole app, which cost the worker 1.9 s of CPU and held up the first batch the
     import validated ahead, unless the fork server has loaded the app already."""
     forkserver.set_forkserver_preload(["app.main", "app.services.contacts.importing.prepare"])
@@ -125,7 +125,7 @@ async def main(rows: int, again: bool) -> None:
     database = Database.from_url(url, pool_size=2)
     try:
         app, _workspace, token = await bench_app(database, url)
-        # As ``rapport serve`` runs it (app.cli.production_app): the startup heap frozen,
+        # As ``rapport serve`` runs it (app.cli.serve.production_app): the startup heap frozen,
         # so the collector's full passes do not walk SQLAlchemy's, FastAPI's and
         # pydantic's ~250,000 objects (without it they were a fifth of the import's CPU).
         gc.collect()

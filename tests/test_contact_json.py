@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 
 from app.db import Database
-from app.models.contacts.schemas import ContactRead
+from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact
 from app.services.contacts.documents import DISPLAY_NAME, READ_JSON
 from app.services.contacts.rows import READ_COLUMNS, display_name, to_read

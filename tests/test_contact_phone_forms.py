@@ -6,8 +6,8 @@ from __future__ import annotations
 import phonenumbers
 import pytest
 
-from app.models.contacts import schemas as contact_schemas
-from app.models.contacts.schemas import ContactCreate, phone_forms
+from app.models.contacts import inputs as contact_schemas
+from app.models.contacts.inputs import ContactCreate, phone_forms
 
 NUMBERS = [
     ("(415) 555-0123", "US"),

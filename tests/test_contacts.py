@@ -11,7 +11,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import text
 
 from app.db import Database
-from app.models.contacts.schemas import EmailEntry
+from app.models.contacts.inputs import EmailEntry
 from tests.conftest import Tenant
 from tests.contact_fixtures import locs, new_contact, new_member
 from tests.webhook_helpers import register_endpoint

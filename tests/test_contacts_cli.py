@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import main
+from app.cli import main
 from app.config import get_settings
 from app.db import Database
-from app.services.contacts.importing.jobs import get_job
+from app.services.contacts.importing.jobs import get_import
 from tests.conftest import make_tenant
 
 
@@ -50,7 +50,9 @@ def test_import_contacts_command_reports_progress_and_rows(
         database = Database.from_url(committed_url, pool_size=1)
         try:
             async with database.transaction() as session:
-                job = await get_job(session, uuid.UUID(workspace), uuid.UUID(result["import_id"]))
+                job = await get_import(
+                    session, uuid.UUID(workspace), uuid.UUID(result["import_id"])
+                )
                 return job.status, job.processed_rows
         finally:
             await database.dispose()

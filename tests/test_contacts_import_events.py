@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.db import Database
 from app.json_codec import to_json
-from app.models.contacts.schemas import ContactRead
+from app.models.contacts.reads import ContactRead
 from app.services.contacts.importing.events import (
     KNOWN,
     batch_times,

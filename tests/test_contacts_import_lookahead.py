@@ -16,7 +16,7 @@ from app.db import Database
 from app.models.contacts.imports import ContactImport
 from app.services.contacts.importing import jobs as contacts_import
 from app.services.contacts.importing import stage as contacts_import_stage
-from app.services.contacts.importing.jobs import import_batch, resume_imports, run_job
+from app.services.contacts.importing.jobs import import_batch, resume_imports, run_import
 from app.services.contacts.importing.parse import iter_rows, read_rows
 from app.services.contacts.importing.prepare import validate_rows
 from app.services.contacts.importing.stage import Chunk, Lookahead, chunk_json
@@ -29,7 +29,7 @@ async def _enqueue(
     db: Database, tenant: Tenant, body: str, ahead: Lookahead | None = None
 ) -> ContactImport:
     async with db.transaction() as session:
-        return await contacts_import.enqueue(
+        return await contacts_import.enqueue_import(
             session, tenant.id, "csv", iter_rows(body.encode(), "csv"), at=T0, ahead=ahead
         )
 
@@ -77,10 +77,10 @@ async def test_a_job_takes_the_batches_validated_while_it_was_staged(
     monkeypatch.setattr(contacts_import, "validate_chunk", _refuse)
     ahead = Lookahead()
     job = await _enqueue(db, tenant, SEVEN, ahead)  # chunks 1 and 2 of 4 validated ahead
-    assert await run_job(db, clock, tenant.id, job.id, ahead=ahead)  # 3 and 4 as it goes
+    assert await run_import(db, clock, tenant.id, job.id, ahead=ahead)  # 3 and 4 as it goes
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
     async with db.transaction() as session:
-        done = await contacts_import.get_job(session, tenant.id, job.id)
+        done = await contacts_import.get_import(session, tenant.id, job.id)
     assert (done.status, done.total_rows, done.created_count) == ("completed", 7, 7)
 
 
@@ -92,10 +92,10 @@ async def test_batches_validated_while_staged_are_dropped_once_another_run_moved
     job = await _enqueue(db, tenant, SEVEN, ahead)  # all four chunks validated ahead
     async with db.transaction() as session:  # another run imports rows 1 and 2
         await import_batch(session, tenant.id, job.id, at=T0)
-    assert await run_job(db, clock, tenant.id, job.id, ahead=ahead)
+    assert await run_import(db, clock, tenant.id, job.id, ahead=ahead)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
     async with db.transaction() as session:
-        done = await contacts_import.get_job(session, tenant.id, job.id)
+        done = await contacts_import.get_import(session, tenant.id, job.id)
     assert (done.status, done.processed_rows, done.created_count) == ("completed", 7, 7)
 
 
@@ -113,7 +113,7 @@ async def test_a_run_stopped_between_batches_resumes_without_duplicates(
         raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        await run_job(db, clock, tenant.id, job.id, progress=stop)
+        await run_import(db, clock, tenant.id, job.id, progress=stop)
     url = f"/v1/contacts/imports/{job.id}"
     stopped = (await client.get(url, headers=tenant.headers)).json()
     assert (stopped["status"], stopped["processed_rows"]) == ("running", 2)
@@ -151,7 +151,7 @@ async def test_a_validation_worker_that_died_is_replaced_by_validating_inline(
     monkeypatch.setattr(contacts_import, "BATCH_ROWS", 2)
     monkeypatch.setattr(contacts_import_stage, "validate_chunk", _die)
     job = await _enqueue(db, tenant, SEVEN)
-    assert await run_job(db, clock, tenant.id, job.id)
+    assert await run_import(db, clock, tenant.id, job.id)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]
     assert "validating inline" in caplog.text
 
@@ -186,5 +186,5 @@ async def test_a_file_of_one_batch_is_validated_inline_without_a_worker(
     ahead = Lookahead()
     job = await _enqueue(db, tenant, SEVEN, ahead)  # seven rows: one chunk of 1,000
     assert ahead.tail() is None  # nothing started: no worker forked for one batch
-    assert await run_job(db, clock, tenant.id, job.id, ahead=ahead)
+    assert await run_import(db, clock, tenant.id, job.id, ahead=ahead)
     assert await _crm_ids(db, tenant) == ["1", "2", "3", "4", "5", "6", "7"]

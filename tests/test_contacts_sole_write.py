@@ -1,5 +1,5 @@
 """POST /v1/contacts commits its one statement on its own when that is the whole create
-(``app.db.fetch_sole_write``), and goes the transactional way when it is not: a plan
+(``app.driver.fetch_sole_write``), and goes the transactional way when it is not: a plan
 enrols the contact, it claims external ids, its owner is no member, or the request began
 a transaction (an ``Idempotency-Key``). Both ways answer alike and leave the same rows.
 
@@ -21,11 +21,11 @@ from sqlalchemy import func, select, text
 from app.clock import FrozenClock
 from app.db import Database, SealedSession
 from app.main import create_app
-from app.models.contacts.schemas import ContactCreate
+from app.models.contacts.inputs import ContactCreate
 from app.models.contacts.tables import Contact
 from app.models.platform.event import Event
 from app.models.touches.tables import Enrollment, Touch
-from app.services.contacts import people as contacts
+from app.services.contacts import creation as contacts
 from tests.conftest import T0, Tenant, make_settings, make_tenant
 from tests.contact_fixtures import locs, new_member, replica_clients
 

@@ -1,4 +1,4 @@
-"""Statements run on the asyncpg connection itself (``app.db.fetch_row``, and writes)
+"""Statements run on the asyncpg connection itself (``app.driver.fetch_row``, and writes)
 behave like SQLAlchemy's: a connection the server dropped fails one request, then is
 replaced, and a write sent first still runs inside the request's transaction."""
 
@@ -58,7 +58,7 @@ async def test_a_write_on_the_driver_first_runs_inside_the_request_transaction(
     production: Database, clock: FrozenClock
 ) -> None:
     """With keys cached, a create's one statement is the first of its transaction and goes
-    to the driver (``app.db._begin``): a refused create must roll it back whole, and an
+    to the driver (``app.driver._begin``): a refused create must roll it back whole, and an
     accepted one must commit with its event."""
     tenant = await make_tenant(production)
     app = create_app(make_settings(api_key_cache_seconds=5), database=production, clock=clock)

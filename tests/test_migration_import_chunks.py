@@ -18,7 +18,7 @@ from app.db import Database
 from app.json_codec import to_json
 from app.migrations import alembic_config
 from app.models.contacts.imports import ContactImport
-from app.services.contacts.importing.jobs import run_job
+from app.services.contacts.importing.jobs import run_import
 from tests.conftest import T0, _admin, _with_database, make_tenant
 
 ROWS = 2500  # three chunks: 1000, 1000 and 500 rows
@@ -109,7 +109,7 @@ async def test_staged_rows_become_chunks_and_the_import_finishes(old_url: str) -
         await db.dispose()
 
         await asyncio.to_thread(command.upgrade, alembic_config(old_url), "head")
-        assert await run_job(db, FrozenClock(T0), tenant.id, job_id)
+        assert await run_import(db, FrozenClock(T0), tenant.id, job_id)
         async with db.transaction() as session:
             done = await session.get(ContactImport, (tenant.id, job_id))
             assert done is not None

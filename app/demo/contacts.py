@@ -23,14 +23,7 @@ from app.models.contacts import (
     ServiceRecordCreate,
 )
 from app.models.platform import Member
-from app.services.contacts import (
-    engagement,
-    interactions,
-    observances,
-    relationships,
-    service_records,
-)
-from app.services.contacts import people as contacts
+from app.services import contacts
 
 # (first, last, segment, allied category, days since last inbound call or None, tags)
 PEOPLE: tuple[tuple[str, str, str, str | None, int | None, list[str]], ...] = (
@@ -80,10 +73,10 @@ async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: d
         )
         ids.append(contact.id)
         birthday = ObservanceCreate(kind="birthday", month=(n % 12) + 1, day=(n * 3) % 28 + 1)
-        await observances.add_observance(session, workspace_id, contact.id, birthday, at=at)
+        await contacts.add_observance(session, workspace_id, contact.id, birthday, at=at)
         days = person[4]
         if days is not None:
-            await interactions.log_interaction(
+            await contacts.log_interaction(
                 session,
                 workspace_id,
                 contact.id,
@@ -94,7 +87,7 @@ async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: d
                 at=at,
             )
     spouse = RelationshipCreate(related_id=ids[3], type="spouse")
-    await relationships.add_relationship(session, workspace_id, ids[2], spouse, at=at)
+    await contacts.add_relationship(session, workspace_id, ids[2], spouse, at=at)
     sale = ServiceRecordCreate.model_validate(
         {
             "date": (at - timedelta(days=200)).date(),
@@ -104,8 +97,8 @@ async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: d
             "ratings": {"communication": 9, "quality": 9, "value": 8, "satisfaction": 10},
         }
     )
-    await service_records.add_service_record(session, workspace_id, ids[2], sale, at=at)
-    party = await engagement.create_activity(
+    await contacts.add_service_record(session, workspace_id, ids[2], sale, at=at)
+    party = await contacts.create_activity(
         session,
         workspace_id,
         ActivityCreate(
@@ -118,4 +111,4 @@ async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: d
         at=at,
     )
     went = ParticipantsSet(contact_ids=[ids[4], ids[6], ids[7]], status="attended")
-    await engagement.set_participants(session, workspace_id, party.id, went, at=at)
+    await contacts.set_participants(session, workspace_id, party.id, went, at=at)

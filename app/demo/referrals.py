@@ -14,10 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts import ContactCreate
 from app.models.referrals import NewContact, ReferralCreate, RewardProgramCreate, TransitionCreate
-from app.services.contacts import people as contacts
-from app.services.referrals import records as referrals
-from app.services.referrals import stages as referral_stages
-from app.services.referrals.rewards import programs as reward_programs
+from app.services import contacts, referrals
 
 DEFAULT_PROGRAM = RewardProgramCreate.model_validate(
     {
@@ -70,7 +67,7 @@ async def _contact(
 
 
 async def seed_referrals(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
-    await reward_programs.create_program(session, workspace_id, DEFAULT_PROGRAM, at=at)
+    await referrals.create_program(session, workspace_id, DEFAULT_PROGRAM, at=at)
     maria = await _contact(
         session,
         workspace_id,
@@ -104,7 +101,7 @@ async def seed_referrals(session: AsyncSession, workspace_id: uuid.UUID, *, at: 
             at=at,
         )
         for step, stage in enumerate(stages, start=1):
-            await referral_stages.transition_referral(
+            await referrals.transition_referral(
                 session,
                 workspace_id,
                 created.referral.id,

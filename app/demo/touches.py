@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.touches import TouchPlan
-from app.services.touches import enrollments
+from app.services import touches
 
 
 async def seed_touches(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
@@ -27,7 +27,7 @@ async def seed_touches(session: AsyncSession, workspace_id: uuid.UUID, *, at: da
         ("8x8", "prospect", at.date() - timedelta(weeks=3)),
     ):
         if key in plans:
-            await enrollments.enroll_many(
+            await touches.enroll_many(
                 session,
                 workspace_id,
                 plan_id=plans[key],

@@ -10,7 +10,7 @@ from app.demo.contacts import seed_contacts
 from app.demo.referrals import seed_referrals
 from app.demo.touches import seed_touches
 from app.models.platform import MemberCreate
-from app.services.platform import members
+from app.services import platform
 
 
 async def seed_demo(url: str, workspace_id: uuid.UUID) -> None:
@@ -23,7 +23,7 @@ async def seed_demo(url: str, workspace_id: uuid.UUID) -> None:
                 ("Sam Ortega", "sam@demo.rapport.dev", "agent"),
                 ("Priya Nair", "priya@demo.rapport.dev", "assistant"),
             ):
-                await members.create_member(
+                await platform.create_member(
                     session, workspace_id, MemberCreate(name=name, email=email, role=role), at=now
                 )
             await seed_contacts(session, workspace_id, at=now)

@@ -1,4 +1,7 @@
-"""TODO"""
+"""Contact tables and schemas: people and businesses, their CRM ids, observances, the
+communication log, relationships, service records, engagement activities and import
+jobs. Public face: the names below.
+"""
 
 from app.models.contacts.engagement import (
     ActivityCreate,
@@ -7,13 +10,13 @@ from app.models.contacts.engagement import (
     ParticipantsSet,
 )
 from app.models.contacts.imports import ContactImport, ContactImportChunk
+from app.models.contacts.inputs import ContactCreate
 from app.models.contacts.log_schemas import (
     ENGAGING_DIRECTIONS,
     InteractionChannel,
     ObservanceCreate,
 )
 from app.models.contacts.relationships import ContactRelationship, RelationshipCreate
-from app.models.contacts.schemas import ContactCreate
 from app.models.contacts.service_records import ServiceRecord, ServiceRecordCreate
 from app.models.contacts.tables import (
     ADVOCACY_STAGES,

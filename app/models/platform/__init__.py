@@ -1,4 +1,7 @@
-"""TODO"""
+"""Platform tables and shared schema plumbing: workspaces, members, API keys, the event
+outbox and its catalogue, stored idempotent responses; the table base (naming
+convention, tenant keys), money types and the input/output base models every domain uses.
+"""
 
 from app.models.platform.api_key import ApiKey
 from app.models.platform.base import (

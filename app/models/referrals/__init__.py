@@ -1,4 +1,6 @@
-"""TODO"""
+"""Referral tables and schemas: referrals and their stage history, reward programs and the
+rewards ledger, experiments with their arms and assignments. Public face: the names below.
+"""
 
 from app.models.referrals.experiments import Experiment, ExperimentArm, ExperimentAssignment
 from app.models.referrals.rewards import Reward, RewardProgram, RewardProgramCreate

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Score tables and schemas: each contact's relationship strength and its history, advocacy
+stage history, scoring runs and parameter sets. Public face: the names below.
+"""
 
 from app.models.scores.tables import (
     ContactScore,

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Webhook tables and schemas: endpoints, deliveries (one per event and endpoint) and every
+attempt made. Public face: the names below.
+"""
 
 from app.models.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 

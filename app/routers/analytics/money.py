@@ -15,7 +15,7 @@ from app.models.analytics.schemas import (
 from app.models.analytics.settings import AnalyticsSettingsRead, AnalyticsSettingsUpdate
 from app.problems import PRECONDITION
 from app.routers.analytics.period import PeriodDep
-from app.routers.platform.common import api_router, set_etag
+from app.routers.platform import api_router, set_etag
 from app.services.analytics import funnel as analytics_funnel
 from app.services.analytics import settings as analytics_settings
 from app.services.analytics import value as analytics_value

@@ -14,7 +14,7 @@ from app.models.analytics.people_schemas import (
     TeamReport,
 )
 from app.routers.analytics.period import PeriodDep
-from app.routers.platform.common import api_router
+from app.routers.platform import api_router
 from app.services.analytics import engagement as analytics_engagement
 from app.services.analytics import partners as analytics_partners
 from app.services.analytics import team as analytics_team

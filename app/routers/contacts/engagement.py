@@ -18,7 +18,7 @@ from app.models.contacts.engagement import (
 )
 from app.models.platform import Page
 from app.problems import NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, set_etag
+from app.routers.platform import api_router, set_etag
 from app.services.contacts import engagement
 
 router = api_router("engagement")

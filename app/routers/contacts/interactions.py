@@ -16,7 +16,7 @@ from app.models.contacts.log_schemas import (
 )
 from app.models.platform import Page
 from app.problems import NOT_FOUND
-from app.routers.platform.common import api_router
+from app.routers.platform import api_router
 from app.services.contacts import interactions
 from app.services.contacts.people import require_contact
 

@@ -10,18 +10,13 @@ from fastapi import Depends, Path, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth, query_model
-from app.models.contacts.schemas import (
-    ContactCreate,
-    ContactRead,
-    ContactUpdate,
-    ContactUpsert,
-    DuplicateGroup,
-    MergeRequest,
-)
+from app.models.contacts.inputs import ContactCreate, ContactUpdate, ContactUpsert
+from app.models.contacts.reads import ContactRead, DuplicateGroup, MergeRequest
 from app.models.contacts.tables import AdvocacyStage, Segment
 from app.models.platform import Page
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, json_response, page_response, set_etag
+from app.routers.platform import api_router, json_response, page_response, set_etag
+from app.services.contacts import creation, upsert
 from app.services.contacts import duplicates as contacts_duplicates
 from app.services.contacts import people as contacts
 from app.services.contacts.documents import ContactDocument
@@ -126,7 +121,7 @@ async def create_contact(
     body: ContactCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Create a contact; an external id already held by another contact is a 409."""
-    contact = await contacts.create_contact(session, auth.workspace_id, body, at=clock.now())
+    contact = await creation.create_contact(session, auth.workspace_id, body, at=clock.now())
     return _document_response(contact, status.HTTP_201_CREATED)
 
 
@@ -167,7 +162,7 @@ async def upsert_contact(
     Safe to repeat and to race: concurrent calls for one id end with one contact. On
     update only the fields sent change.
     """
-    contact, created = await contacts.upsert_by_external_id(
+    contact, created = await upsert.upsert_by_external_id(
         session, auth.workspace_id, source, external_id, body, at=clock.now()
     )
     return _document_response(contact, status.HTTP_201_CREATED if created else status.HTTP_200_OK)

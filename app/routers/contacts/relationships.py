@@ -10,7 +10,7 @@ from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.contacts.relationships import RelationshipCreate, RelationshipRead
 from app.models.platform import Page
 from app.problems import CONFLICT, NOT_FOUND
-from app.routers.platform.common import api_router
+from app.routers.platform import api_router
 from app.services.contacts import relationships
 
 router = api_router("relationships")

@@ -10,7 +10,7 @@ from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.contacts.service_records import ServiceRecordCreate, ServiceRecordRead
 from app.models.platform import Page
 from app.problems import NOT_FOUND
-from app.routers.platform.common import api_router
+from app.routers.platform import api_router
 from app.services.contacts import service_records
 
 router = api_router("service-records")

@@ -8,13 +8,12 @@ from typing import Annotated, Any, ClassVar
 from fastapi import BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.deps import ClockDep, ReadAuth, SessionDep, WriteAuth
+from app.deps import ClockDep, ReadAuth, SessionDep, WriteAuth, app_state
 from app.errors import DomainError, ValidationFailed
 from app.models.contacts.imports import ImportRead
 from app.models.platform import Problem
 from app.problems import MEDIA_TYPE, NOT_FOUND
-from app.routers.platform.common import api_router
-from app.routers.platform.route import app_state
+from app.routers.platform import api_router
 from app.services.contacts.export import ExportFormat, export_contacts
 from app.services.contacts.importing import jobs as contacts_import
 from app.services.contacts.importing.parse import FileRefused, iter_rows
@@ -84,14 +83,14 @@ async def import_contacts(
     ahead = Lookahead()  # validates the first batches while the rest is staged
     try:
         rows = iter_rows(await request.body(), fmt)
-        job = await contacts_import.enqueue(
+        job = await contacts_import.enqueue_import(
             session, auth.workspace_id, fmt, rows, at=clock.now(), ahead=ahead
         )
     except FileRefused as exc:
         raise ValidationFailed.on(["body"], str(exc)) from None
     # Runs once the response is sent, so after this request's transaction committed.
     db = app_state(request).db
-    run = contacts_import.run_job
+    run = contacts_import.run_import
     background.add_task(run, db, clock, auth.workspace_id, job.id, ahead=ahead)
     response.headers["Location"] = f"/v1/contacts/imports/{job.id}"
     return ImportRead.model_validate(job)
@@ -100,7 +99,7 @@ async def import_contacts(
 @router.get("/contacts/imports/{import_id}", operation_id="getContactImport", responses=NOT_FOUND)
 async def get_import(import_id: uuid.UUID, auth: ReadAuth, session: SessionDep) -> ImportRead:
     """Progress (rows done of total) and the rejected rows with their line numbers."""
-    job = await contacts_import.get_job(session, auth.workspace_id, import_id)
+    job = await contacts_import.get_import(session, auth.workspace_id, import_id)
     return ImportRead.model_validate(job)
 
 

@@ -7,12 +7,11 @@ import uuid
 from fastapi import Request, Response, status
 from sqlalchemy import event
 
-from app.deps import AdminAuth, ClockDep, PageDep, SessionDep
+from app.deps import AdminAuth, ClockDep, PageDep, SessionDep, app_state
 from app.models.platform.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from app.models.platform.common import Page
 from app.problems import CONFLICT, NOT_FOUND
 from app.routers.platform.common import api_router, page_of
-from app.routers.platform.route import app_state
 from app.services.platform import api_keys
 
 router = api_router("api-keys")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from app.routers.platform.route import app_state
+from app.deps import app_state
 from app.services.platform import health
 
 router = APIRouter(tags=["operations"])

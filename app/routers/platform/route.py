@@ -3,7 +3,7 @@
 The request owns the transaction: a session is opened before the handler runs, committed
 after the response is rendered (so a serialisation error rolls back too) and rolled back
 on any error. A write that is one statement may commit it alone instead
-(``app.db.fetch_sole_write``); its session then never begins, and there is nothing to
+(``app.driver.fetch_sole_write``); its session then never begins, and there is nothing to
 commit. Reads (GET, HEAD, OPTIONS) run on a read-only session without a
 transaction (``Database.read_session``): they had nothing to commit, and the ``BEGIN``
 and ``ROLLBACK`` around them were two of a read's three database round trips (four with
@@ -28,36 +28,15 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from app.deps import app_state, authenticate
 from app.json_codec import from_json
 from app.models.platform.common import secret_fields
 from app.services.platform import idempotency
-from app.services.platform.auth import AuthContext
 from app.state import AppState
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("content-type", "location", "etag")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_AUTH = "rapport.auth"  # the scope key of the request's resolved key
-
-
-def app_state(request: Request) -> AppState:
-    state: AppState = request.app.state.rapport
-    return state
-
-
-async def authenticate(request: Request) -> AuthContext:
-    """Resolve the bearer key once per request; later callers reuse the result."""
-    # Kept in the scope, not ``request.state``: a missing attribute of Starlette's State
-    # raises (and formats) an AttributeError, 4% of a GET of a contact (py-spy).
-    cached: AuthContext | None = request.scope.get(_AUTH)
-    if cached is not None:
-        return cached
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    state = app_state(request)
-    auth = await state.keys.resolve(state.db, token.strip() if scheme.lower() == "bearer" else None)
-    request.scope[_AUTH] = auth
-    return auth
 
 
 _CANONICAL_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -16,7 +16,7 @@ from app.models.referrals.experiments import (
     ExperimentUpdate,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, set_etag
+from app.routers.platform import api_router, set_etag
 from app.services.referrals.experiments import design as experiments
 from app.services.referrals.experiments import results as experiment_results
 

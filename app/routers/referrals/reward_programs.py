@@ -10,7 +10,7 @@ from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteA
 from app.models.platform import Page
 from app.models.referrals.rewards import RewardProgramCreate, RewardProgramRead, RewardProgramUpdate
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, page_of, set_etag
+from app.routers.platform import api_router, page_of, set_etag
 from app.services.referrals.rewards import programs as reward_programs
 
 router = api_router("rewards")

@@ -10,7 +10,7 @@ from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.platform import Page
 from app.models.referrals.rewards import RewardCancel, RewardLedger, RewardRead, RewardStatus
 from app.problems import CONFLICT, NOT_FOUND
-from app.routers.platform.common import api_router, page_of, set_etag
+from app.routers.platform import api_router, page_of, set_etag
 from app.services.referrals.rewards import ledger as rewards
 
 router = api_router("rewards")

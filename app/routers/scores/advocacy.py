@@ -10,7 +10,7 @@ from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.platform import Page
 from app.models.scores.schemas import AdvocacyRead, AdvocacySet, LosingTouchItem, StageChangeRead
 from app.problems import NOT_FOUND
-from app.routers.platform.common import api_router, as_is, page_of
+from app.routers.platform import api_router, as_is, page_of
 from app.services.scores import advocacy_manual, lapses
 
 router = api_router("advocacy")

@@ -17,7 +17,7 @@ from app.models.scores.schemas import (
     ScorePoint,
 )
 from app.problems import NOT_FOUND
-from app.routers.platform.common import api_router, as_is, page_of
+from app.routers.platform import api_router, as_is, page_of
 from app.services.scores import nightly as score_jobs
 from app.services.scores import strength as scores
 

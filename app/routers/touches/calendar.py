@@ -11,7 +11,7 @@ from fastapi.security import APIKeyQuery
 from app.deps import ClockDep, SessionDep, WriteAuth
 from app.models.touches.schemas import CalendarTokenRead
 from app.problems import NOT_FOUND
-from app.routers.platform.common import api_router
+from app.routers.platform import api_router
 from app.services.touches import calendar as calendar_feed
 
 router = api_router("calendar")

@@ -17,7 +17,7 @@ from app.models.touches.schemas import (
     EnrollmentStatus,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, page_of, set_etag
+from app.routers.platform import api_router, page_of, set_etag
 from app.services.touches import enrollments
 
 router = api_router("enrollments")

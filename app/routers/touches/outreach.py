@@ -12,7 +12,7 @@ from app.models.platform import Page
 from app.models.touches.plan_schemas import TouchChannel
 from app.models.touches.schemas import TouchCreate, TouchOutcomeIn, TouchRead, TouchStatus
 from app.problems import CONFLICT, NOT_FOUND
-from app.routers.platform.common import api_router, page_of, set_etag
+from app.routers.platform import api_router, page_of, set_etag
 from app.services.touches import outreach as touches
 
 router = api_router("touches")

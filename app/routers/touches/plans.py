@@ -15,7 +15,7 @@ from app.models.touches.plan_schemas import (
     plan_read,
 )
 from app.problems import NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, set_etag
+from app.routers.platform import api_router, set_etag
 from app.services.touches import plans as touch_plans
 
 router = api_router("touch-plans")

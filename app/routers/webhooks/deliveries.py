@@ -16,7 +16,7 @@ from app.models.webhooks.tables import (
     WebhookDeliveryRead,
 )
 from app.problems import CONFLICT, NOT_FOUND
-from app.routers.platform.common import api_router
+from app.routers.platform import api_router
 from app.services.webhooks import deliveries as service
 
 router = api_router("webhooks")

@@ -17,7 +17,7 @@ from app.models.webhooks.tables import (
     WebhookTestResult,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform.common import api_router, page_of, set_etag
+from app.routers.platform import api_router, page_of, set_etag
 from app.services.webhooks import endpoints as service
 
 router = api_router("webhooks")

@@ -1,4 +1,8 @@
-"""TODO"""
+"""Analytics: referral value and ROI, the funnel and lead-source mix, team performance,
+allied resources, the satisfaction model, engagement vs advocacy; and the pure formulas
+and statistics other domains reuse (reward amounts, recency weights, arm assignment,
+exact rate comparisons). Public face: the names below; imports platform only.
+"""
 
 from app.services.analytics.formulas import (
     Tier,

@@ -14,7 +14,7 @@ from typing import cast
 from sqlalchemy import Table, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models.contacts.schemas import ContactRead
+from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact
 from app.services.contacts.rows import external_ids_of
 from app.services.platform import json_object

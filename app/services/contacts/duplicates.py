@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.contacts.schemas import DuplicateGroup, DuplicateReason
+from app.models.contacts.reads import DuplicateGroup, DuplicateReason
 from app.models.contacts.tables import NAME_NORM
 from app.services.platform import PageRequest, decode_cursor, encode_cursor
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, tuple_
 
 from app.db import Database
 from app.json_codec import to_json
-from app.models.contacts.schemas import ContactRead
+from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact
 from app.services.contacts.rows import READ_COLUMNS, to_read
 

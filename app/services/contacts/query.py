@@ -21,7 +21,7 @@ from sqlalchemy import String, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db import DriverStatement, fetch_rows
+from app.driver import DriverStatement, fetch_rows
 from app.errors import ValidationFailed
 from app.models.contacts.tables import Contact
 from app.services.contacts.documents import READ_JSON

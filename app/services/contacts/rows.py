@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import FieldError, ValidationFailed
-from app.models.contacts.schemas import ContactCreate, ContactRead, ContactUpdate, phone_forms
+from app.models.contacts.inputs import ContactCreate, ContactUpdate, phone_forms
+from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact, ContactExternalId
 from app.models.platform import Member
 

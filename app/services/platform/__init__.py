@@ -19,6 +19,7 @@ from app.services.platform.events import (
 from app.services.platform.fanout import fan_out
 from app.services.platform.idempotency import purge_idempotency_keys
 from app.services.platform.json_sql import json_object
+from app.services.platform.members import create_member
 from app.services.platform.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -48,6 +49,7 @@ __all__ = [
     "SortKey",
     "check_version",
     "create_api_key",
+    "create_member",
     "create_workspace",
     "cut_page",
     "decode_cursor",

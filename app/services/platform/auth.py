@@ -68,7 +68,7 @@ class KeyResolver:
 
         Looked up on a read session of its own, not the request's: a write request's
         session then holds no transaction until its own first statement, so a create
-        that is one statement can commit alone (``app.db.fetch_sole_write``).
+        that is one statement can commit alone (``app.driver.fetch_sole_write``).
         """
         if not token:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")

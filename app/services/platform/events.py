@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db import DriverStatement, fetch_column
+from app.driver import DriverStatement, fetch_column
 from app.json_codec import to_json
 from app.models.platform.event import Event, EventRead
 from app.models.platform.event_catalogue import WEBHOOK_TEST

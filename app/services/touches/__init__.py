@@ -1,17 +1,21 @@
-"""TODO"""
+"""Touches: touch plans and the built-in ones, enrolments, when steps fall (timing, send
+windows), planning ahead, rendering, emitting due touches as events, outcomes, and the
+calendar feed. Public face: the names below; imports platform only.
+"""
 
+from app.services.touches.audiences import (
+    SYNC_LIMIT,
+    auto_enroll,
+    auto_enroll_insert,
+    auto_enroll_pick,
+)
 from app.services.touches.builtin_plans import seed_builtin_plans
 from app.services.touches.enrollment_status import (
     cancel_future_touches,
     cancel_future_touches_many,
     pause_on_reply,
 )
-from app.services.touches.enrollments import (
-    SYNC_LIMIT,
-    auto_enroll,
-    auto_enroll_insert,
-    auto_enroll_pick,
-)
+from app.services.touches.enrollments import enroll_many
 from app.services.touches.jobs import emit_touches, top_up_touches
 from app.services.touches.outreach import create_touch
 from app.services.touches.planning import materialize
@@ -31,6 +35,7 @@ __all__ = [
     "create_touch",
     "due_at",
     "emit_touches",
+    "enroll_many",
     "materialize",
     "observance_date",
     "pause_on_reply",

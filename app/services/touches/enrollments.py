@@ -1,14 +1,14 @@
 """Enrolments: a contact on a plan from a start date, and what changes their course.
 
 Enrolling one contact or a whole segment is one ``INSERT … SELECT``; touches are then
-planned ahead (``touch_materialize``). Pausing drops the touches not yet sent (they are
+planned ahead (``planning``). Pausing drops the touches not yet sent (they are
 planned again on resume, from the resume time, under the same occurrence keys, so nothing
 is sent twice); cancelling marks them ``cancelled`` so the history says why.
 
 Hooks other features call:
-* ``auto_enroll(session, workspace_id, contact_ids, at)`` after contacts are created or
-  their segment or tags change: enrols them in every active plan whose audience they
-  entered, once per plan and contact, ever.
+* ``auto_enroll(session, workspace_id, contact_ids, at)`` (``audiences``) after contacts
+  are created or their segment or tags change: enrols them in every active plan whose
+  audience they entered, once per plan and contact, ever.
 * ``pause_on_reply(session, workspace_id, contact_id, at)`` after an inbound interaction.
 * ``cancel_future_touches(session, workspace_id, contact_id, reason, at)`` when a contact
   becomes do-not-contact.
@@ -23,32 +23,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    Date,
-    DateTime,
-    Table,
-    Uuid,
-    and_,
-    any_,
-    bindparam,
-    exists,
     func,
     literal,
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause, Select
 
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
 from app.models.touches.tables import Enrollment, TouchPlan
 from app.services.platform import PageRequest, check_version, keyset_page
 from app.services.touches import planning as touch_materialize
+from app.services.touches.audiences import SYNC_LIMIT, auto_enroll
 from app.services.touches.enrollment_status import (
     cancel_future_touches,
     cancel_future_touches_many,
@@ -58,8 +49,10 @@ from app.services.touches.enrollment_status import (
 )
 from app.services.touches.replan import replan_contact, replan_contacts
 
-# The hooks other features call, kept importable from here (they live in enrollment_status).
+# The hooks other features call, kept importable from here (they live in enrollment_status,
+# audiences and replan).
 __all__ = [
+    "SYNC_LIMIT",
     "auto_enroll",
     "cancel_future_touches",
     "cancel_future_touches_many",
@@ -73,7 +66,6 @@ __all__ = [
     "replan_contacts",
 ]
 
-SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans the rest
 OPEN = ("active", "paused")
 
 
@@ -195,109 +187,6 @@ async def enroll_many(
         session, workspace_id, plan_id, where, start=start, source="bulk", at=at
     )
     return len(ids), total - len(ids)
-
-
-def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Select[Any]:
-    """The enrolments ``auto_enroll`` would make for the rows of ``contacts`` that pass
-    ``where``: every active plan of their workspace whose audience they are in, never
-    twice. The rows need ``workspace_id``, ``id``, ``segment``, ``tags`` and
-    ``do_not_contact``; binds ``start``, ``horizon`` and ``at``.
-
-    ``contacts`` is the contacts table, the rows a contact ``INSERT … RETURNING`` gives a
-    statement that creates a contact and enrols it at once (``create_contact``: a
-    data-modifying CTE; the table would not show the new row to the same statement), or
-    the values of a contact about to be inserted (whether it would be enrolled at all).
-    """
-    c = contacts.c
-    plans = cast(Table, TouchPlan.__table__)
-    plan = plans.c
-    enrolled = cast(Table, Enrollment.__table__)
-    audience = (c.segment == any_(plan.audience_segments)) | c.tags.overlap(plan.audience_tags)
-    already = exists().where(
-        enrolled.c.workspace_id == c.workspace_id,
-        enrolled.c.plan_id == plan.id,
-        enrolled.c.contact_id == c.id,
-    )
-    at = bindparam("at", type_=DateTime(timezone=True))
-    cols: dict[str, Any] = {
-        "workspace_id": c.workspace_id,
-        "status": literal("active"),
-        "start_date": bindparam("start", type_=Date),
-        "materialized_until": bindparam("horizon", type_=Date),  # nothing planned yet
-        "version": literal(1),
-        "created_at": at,
-        "updated_at": at,
-        "plan_id": plan.id,
-        "source": literal("auto"),
-        "id": func.gen_random_uuid(),
-        "contact_id": c.id,
-    }
-    return (
-        select(*[v.label(k) for k, v in cols.items()])
-        .select_from(contacts)
-        .join(plans, and_(plan.workspace_id == c.workspace_id, plan.active.is_(True)))
-        .where(*where, c.do_not_contact.is_(False), audience, ~already)
-    )
-
-
-def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any:
-    """``auto_enroll``'s ``INSERT … SELECT`` of ``auto_enroll_pick``.
-
-    Built once by each caller: building it per call cost more CPU than the rest of
-    ``POST /v1/contacts`` (py-spy).
-    """
-    pick = auto_enroll_pick(contacts, *where)
-    enrolled = cast(Table, Enrollment.__table__)
-    # Core, on the table: the ORM would read the parameters as rows to bulk-insert.
-    return (
-        insert(enrolled)
-        .from_select([c.name for c in pick.selected_columns], pick)
-        .on_conflict_do_nothing()
-        .returning(enrolled.c.id)
-    )
-
-
-def _auto_enroll_statement() -> Any:
-    contacts = cast(Table, Contact.__table__)
-    return auto_enroll_insert(
-        contacts,
-        contacts.c.workspace_id == bindparam("workspace_id", type_=Uuid),
-        contacts.c.id == any_(bindparam("contact_ids", type_=ARRAY(Uuid))),
-    )
-
-
-_AUTO_ENROLL = _auto_enroll_statement()
-
-
-async def auto_enroll(
-    session: AsyncSession,
-    workspace_id: uuid.UUID,
-    contact_ids: Sequence[uuid.UUID],
-    at: datetime,
-    *,
-    plan_now: int = SYNC_LIMIT,
-) -> int:
-    """Enrol these contacts in every active plan whose audience they are now in.
-
-    A contact is enrolled automatically in a plan once, ever: leaving and re-entering the
-    audience, or finishing the plan, does not enrol them again (enrol by hand for that).
-    The start date is today (UTC). Returns the number of enrolments created. Up to
-    ``plan_now`` of them get their touches planned at once; the top-up job plans the rest
-    (a bulk import passes 0, so a big file is not slowed down by planning).
-    """
-    if not contact_ids:
-        return 0
-    start = at.date()
-    params = {
-        "workspace_id": workspace_id,
-        "contact_ids": list(contact_ids),
-        "start": start,
-        "horizon": start - timedelta(days=1),
-        "at": at,
-    }
-    ids = [r.id for r in await session.execute(_AUTO_ENROLL, params)]
-    await touch_materialize.materialize(session, [(workspace_id, i) for i in ids[:plan_now]], at=at)
-    return len(ids)
 
 
 async def get_enrollment(

@@ -29,7 +29,7 @@ import orjson
 from pydantic import TypeAdapter
 
 from app.json_codec import to_json
-from app.models.contacts.schemas import AddressRead, ConsentRead, ContactRead
+from app.models.contacts.reads import AddressRead, ConsentRead, ContactRead
 from app.services.contacts.rows import display_name, stamp_consent
 
 #: Fields whose values a derived row holds as the JSON has them (strings, booleans,

@@ -21,7 +21,7 @@ from sqlalchemy import ARRAY, Boolean, Integer, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import DriverStatement, fetch_column
+from app.driver import DriverStatement, fetch_column
 from app.models.contacts.tables import Contact
 from app.services.contacts.importing.rows import WRITTEN
 

@@ -1,8 +1,8 @@
 """Contact import jobs: accept a file at once, import it in committed batches.
 
-``enqueue`` stores the job (``queued``) and the file's parsed rows, with their line
+``enqueue_import`` stores the job (``queued``) and the file's parsed rows, with their line
 numbers, in the request's transaction, so the request answers at once and a job is never
-lost. ``run_job`` then imports ``BATCH_ROWS`` rows per transaction: each batch takes the
+lost. ``run_import`` then imports ``BATCH_ROWS`` rows per transaction: each batch takes the
 job's row lock with ``FOR UPDATE SKIP LOCKED``, writes its contacts, deletes its staged
 chunk and updates the job's progress, and commits. So:
 
@@ -11,7 +11,7 @@ chunk and updates the job's progress, and commits. So:
   and the next run resumes after the last committed batch; nothing is imported twice;
 * two workers never import the same batch (the second skips the locked job).
 
-The API starts ``run_job`` right after its response (a background task of the app); the
+The API starts ``run_import`` right after its response (a background task of the app); the
 scheduler's ``contacts.imports`` job resumes any import still open (interrupted, or whose
 batch failed), so an import finishes even when the process that accepted it died. A
 batch that fails ``MAX_ATTEMPTS`` times fails the job (``detail`` says why).
@@ -55,7 +55,7 @@ RESUME_LIMIT = 20  # open imports looked at per scheduler tick
 Progress = Callable[[ContactImport], Awaitable[None] | None]
 
 
-async def enqueue(
+async def enqueue_import(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     fmt: str,
@@ -66,7 +66,7 @@ async def enqueue(
 ) -> ContactImport:
     """Store a ``queued`` job and its parsed rows; nothing is imported yet. ``rows`` are
     staged as they are read (``FileRefused`` from them leaves the transaction to roll
-    back), and ``ahead``, to be handed to the job's ``run_job``, validates the first
+    back), and ``ahead``, to be handed to the job's ``run_import``, validates the first
     batches meanwhile (if the transaction then fails to commit, nothing runs it: the
     worker is shut down when it is collected)."""
     job = ContactImport(
@@ -92,7 +92,7 @@ async def enqueue(
     return job
 
 
-async def get_job(
+async def get_import(
     session: AsyncSession, workspace_id: uuid.UUID, job_id: uuid.UUID
 ) -> ContactImport:
     stmt = select(ContactImport).where(
@@ -252,7 +252,7 @@ async def _refresh_statistics(db: Database, imported: int, *, known: float = -1.
     return estimate
 
 
-async def run_job(
+async def run_import(
     db: Database,
     clock: Clock,
     workspace_id: uuid.UUID,
@@ -269,7 +269,7 @@ async def run_job(
     stops between batches so a scheduler tick stays short. Each batch validates the next
     one in another process while its own statements run (``Lookahead``): the CPU work of
     one and the database work of the other overlap, and each batch still commits on its
-    own. ``ahead`` is the one the job was staged with (``enqueue``), validating its first
+    own. ``ahead`` is the one the job was staged with (``enqueue_import``), validating its first
     batches already.
     """
     ahead = ahead or Lookahead()
@@ -318,5 +318,5 @@ async def resume_imports(db: Database, clock: Clock, settings: Settings) -> int:
     for workspace_id, job_id in open_jobs:
         if time.monotonic() >= deadline:
             break
-        await run_job(db, clock, workspace_id, job_id, deadline=deadline)
+        await run_import(db, clock, workspace_id, job_id, deadline=deadline)
     return len(open_jobs)

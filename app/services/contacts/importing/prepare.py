@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.json_codec import from_json, to_json
-from app.models.contacts.schemas import ContactCreate, phone_forms
+from app.models.contacts.inputs import ContactCreate, phone_forms
 from app.services.contacts.importing.events import created_body
 from app.services.contacts.importing.insert import AS_JSON
 from app.services.contacts.importing.parse import RawRow

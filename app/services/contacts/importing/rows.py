@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import DriverStatement, fetch_column
+from app.driver import DriverStatement, fetch_column
 from app.json_codec import to_json
 from app.models.contacts.tables import ContactExternalId
 from app.services.contacts.rows import WRITABLE_COLUMNS, stamp_consent

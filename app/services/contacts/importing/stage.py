@@ -27,7 +27,7 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import DriverStatement, fetch_column, fetch_written_row
+from app.driver import DriverStatement, fetch_column, fetch_written_row
 from app.json_codec import to_json
 from app.services.contacts.importing.parse import RawRow
 from app.services.contacts.importing.prepare import Checked, validate_chunk
@@ -163,7 +163,7 @@ def _worker_pool() -> Executor | None:
 
 
 class Lookahead:
-    """The next batches of one ``run_job``: read in a batch's transaction (or handed over
+    """The next batches of one ``run_import``: read in a batch's transaction (or handed over
     by the request that staged them, ``prime``), validated in another process while the
     batches before them write, each taken by its batch if still current.
 

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
 
 from app.errors import NotFound, ValidationFailed
-from app.models.contacts.schemas import ContactRead
+from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import ADVOCACY_STAGES, Contact
 from app.services import touches
 from app.services.contacts.engagement import merge_participants

@@ -13,10 +13,14 @@ import asyncio
 import sys
 import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from app.cli.database import migrated_url
 from app.models.contacts import ContactImport
 from app.services.contacts import RawRow
+
+if TYPE_CHECKING:
+    from app.cli.database import Subparsers
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -38,20 +42,19 @@ async def import_rows(
 ) -> ContactImport:
     from app.clock import SystemClock
     from app.db import Database
-    from app.services.contacts.importing import jobs as contacts_import
-    from app.services.contacts.importing.stage import Lookahead
-    from app.services.platform.workspaces import get_workspace
+    from app.services import contacts
+    from app.services.platform import get_workspace
 
     db = Database.from_url(url, pool_size=1)
     clock = SystemClock()
-    ahead = Lookahead()  # validates the first batches while the file is staged
+    ahead = contacts.Lookahead()  # validates the first batches while the file is staged
     try:
         async with db.transaction() as session:
             await get_workspace(session, workspace_id)
-            job = await contacts_import.enqueue(
+            job = await contacts.enqueue_import(
                 session, workspace_id, fmt, rows, at=clock.now(), ahead=ahead
             )
-        await contacts_import.run_job(
+        await contacts.run_import(
             db,
             clock,
             workspace_id,
@@ -60,7 +63,7 @@ async def import_rows(
             ahead=ahead,
         )
         async with db.transaction() as session:
-            job = await contacts_import.get_job(session, workspace_id, job.id)
+            job = await contacts.get_import(session, workspace_id, job.id)
         _bar(job, out)
         out.write("\n")
         return job
@@ -70,9 +73,8 @@ async def import_rows(
 
 
 def cmd_import_contacts(args: argparse.Namespace) -> int:
-    from app.cli.main import _migrated_url
     from app.errors import NotFound
-    from app.services.contacts.importing.parse import FileRefused, read_rows
+    from app.services.contacts import FileRefused, read_rows
 
     try:
         workspace_id = uuid.UUID(args.workspace)
@@ -91,7 +93,7 @@ def cmd_import_contacts(args: argparse.Namespace) -> int:
     except FileRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1
-    url = _migrated_url()
+    url = migrated_url()
     try:
         job = asyncio.run(import_rows(url, workspace_id, rows, fmt, sys.stderr))
     except NotFound:
@@ -109,12 +111,14 @@ def cmd_import_contacts(args: argparse.Namespace) -> int:
     return 0 if job.error_count == 0 else 1
 
 
-def add_import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: Subparsers) -> None:
     imports = sub.add_parser("import", help="bulk imports").add_subparsers(
         dest="what", required=True
     )
-    contacts = imports.add_parser("contacts", help="import contacts from a CSV or JSONL file")
-    contacts.add_argument("file")
-    contacts.add_argument("--workspace", required=True)
-    contacts.add_argument("--format", choices=["csv", "jsonl"], default=None)
-    contacts.set_defaults(func=cmd_import_contacts)
+    contacts_parser = imports.add_parser(
+        "contacts", help="import contacts from a CSV or JSONL file"
+    )
+    contacts_parser.add_argument("file")
+    contacts_parser.add_argument("--workspace", required=True)
+    contacts_parser.add_argument("--format", choices=["csv", "jsonl"], default=None)
+    contacts_parser.set_defaults(func=cmd_import_contacts)

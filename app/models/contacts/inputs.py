@@ -1,4 +1,4 @@
-"""API schemas of contacts: what a client may send and what it gets back.
+"""API schemas of contacts: what a client may send (the documents it reads are ``reads``).
 
 The table lives in ``app.models.contacts.tables``; these schemas do the validating (e-mail syntax,
 E.164 phones, IANA zones, size limits) so the service only sees well-formed values.
@@ -9,7 +9,6 @@ resources) are checked by the service on the merged state.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -28,9 +27,7 @@ from app.models.platform import (
     EmailAddress,
     InputModel,
     IsoDate,
-    OutputModel,
     TimeZoneName,
-    UtcDatetime,
     omit_null,
 )
 
@@ -317,97 +314,3 @@ class ContactUpdate(_ContactRules):
 
 class ContactUpsert(ContactUpdate):
     """Body of the by-external-id upsert: creates with these fields, or updates only them."""
-
-
-class EmailRead(OutputModel):
-    address: str
-    type: EmailType
-    primary: bool
-
-
-class PhoneRead(OutputModel):
-    number: str = Field(description="E.164", examples=["+14155550123"])
-    type: PhoneType
-    primary: bool
-
-
-class ConsentEntryRead(OutputModel):
-    status: ConsentStatus
-    at: UtcDatetime
-    source: str | None = None
-
-
-class ConsentRead(OutputModel):
-    email: ConsentEntryRead | None = None
-    sms: ConsentEntryRead | None = None
-    call: ConsentEntryRead | None = None
-    mail: ConsentEntryRead | None = None
-
-
-class AddressRead(OutputModel):
-    line1: str | None = None
-    line2: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-
-
-class FamilyMemberRead(OutputModel):
-    name: str
-    relation: str
-    birthday: date | None = None
-
-
-class ContactRead(OutputModel):
-    id: uuid.UUID
-    kind: ContactKind
-    display_name: str
-    first_name: str | None
-    last_name: str | None
-    company_name: str | None
-    company: str | None
-    job_title: str | None
-    emails: list[EmailRead]
-    phones: list[PhoneRead]
-    primary_email: str | None
-    primary_phone: str | None
-    address: AddressRead | None
-    time_zone: str | None
-    locale: str | None
-    owner_id: uuid.UUID | None
-    segment: Segment
-    allied_category: str | None
-    advocacy_stage: AdvocacyStage
-    advocacy_stage_manual: bool
-    family: list[FamilyMemberRead]
-    interests: list[str]
-    tags: list[str]
-    custom_fields: dict[str, Any]
-    consent: ConsentRead
-    do_not_contact: bool
-    external_ids: dict[str, str]
-    last_engaged_at: datetime | None = Field(description="Latest inbound or two-way engagement.")
-    lapsed_at: datetime | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class MergeRequest(InputModel):
-    other_id: uuid.UUID = Field(description="The contact folded into this one and then deleted.")
-
-
-DuplicateReason = Literal["email", "name", "phone", "similar_name"]
-
-
-class DuplicateGroup(OutputModel):
-    reason: DuplicateReason = Field(
-        description="`similar_name`: names that sound alike (Soundex of each word, in any "
-        "order), e.g. Jon Smith and John Smyth."
-    )
-    value: str = Field(
-        description="The shared e-mail, E.164 phone or normalised name; for `similar_name` "
-        "the names, separated by ` / `."
-    )
-    contact_ids: list[uuid.UUID]
