@@ -23,8 +23,8 @@ run: install
 test: install lint typecheck hadolint pytest
 
 lint:
-	$(BIN)/ruff check app tests alembic benchmarks
-	$(BIN)/ruff format --check app tests alembic benchmarks
+	$(BIN)/ruff check app tests alembic benchmarks openapi
+	$(BIN)/ruff format --check app tests alembic benchmarks openapi
 
 typecheck:
 	$(BIN)/mypy app

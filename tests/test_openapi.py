@@ -51,3 +51,39 @@ def test_problem_schema_and_bearer_scheme_are_documented() -> None:
         "bearerFormat": "rk_live_…",
         "description": "An API key of the workspace: `Authorization: Bearer rk_live_…`.",
     }
+
+
+def test_component_names_are_unique_and_carry_no_module_path() -> None:
+    """A generated client names its classes after these: ``app__models__…`` or two
+    schemas with one title would reach every integrator's code."""
+    components: dict[str, dict[str, dict[str, object]]] = _spec()["components"]  # type: ignore[assignment]
+    schemas = components["schemas"]
+    assert [name for name in schemas if "__" in name] == []
+    titles = [str(schema.get("title", name)) for name, schema in schemas.items()]
+    assert sorted(t for t in titles if titles.count(t) > 1) == []
+
+
+def test_every_operation_has_a_short_english_summary() -> None:
+    """Written for a person ("List contacts"), not derived from the handler's name
+    ("List Contacts Route")."""
+    app = create_app(make_settings())
+    handlers = {
+        route.operation_id: route.name
+        for route in app.routes
+        if getattr(route, "operation_id", None)
+    }
+    paths: dict[str, dict[str, dict[str, object]]] = _spec()["paths"]  # type: ignore[assignment]
+    summaries = []
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            summary = str(op.get("summary", ""))
+            summaries.append(summary)
+            handler = handlers.get(str(op["operationId"]), "")
+            assert summary, f"{method} {path} has no summary"
+            assert summary != handler.replace("_", " ").title(), f"{method} {path}: {summary}"
+            assert summary[0].isupper(), f"{method} {path}: {summary}"
+            assert not summary.endswith("."), f"{method} {path}: {summary}"
+            assert len(summary) <= 60, f"{method} {path}: {summary}"
+            words = summary.split()[1:]
+            assert not all(w[0].isupper() for w in words if w[0].isalpha()), summary
+    assert len(summaries) == len(set(summaries))

@@ -153,7 +153,7 @@ class TransitionCreate(InputModel):
         return self
 
 
-class StageChangeRead(OutputModel):
+class ReferralStageChangeRead(OutputModel):
     id: uuid.UUID
     referral_id: uuid.UUID
     from_stage: Stage | None

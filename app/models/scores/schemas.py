@@ -117,7 +117,7 @@ class AdvocacySet(InputModel):
     stage: AdvocacyStage = Field(description="Set by hand; later suggestions no longer apply.")
 
 
-class StageChangeRead(OutputModel):
+class AdvocacyStageChangeRead(OutputModel):
     id: uuid.UUID
     contact_id: uuid.UUID
     from_stage: AdvocacyStage | None

@@ -24,7 +24,9 @@ from app.services.platform import MAX_LIMIT
 router = api_router("analytics")
 
 
-@router.get("/analytics/settings", operation_id="getAnalyticsSettings")
+@router.get(
+    "/analytics/settings", operation_id="getAnalyticsSettings", summary="Get analytics settings"
+)
 async def get_analytics_settings(
     auth: ReadAuth, session: SessionDep, response: Response
 ) -> AnalyticsSettingsRead:
@@ -34,7 +36,12 @@ async def get_analytics_settings(
     return read
 
 
-@router.patch("/analytics/settings", operation_id="updateAnalyticsSettings", responses=PRECONDITION)
+@router.patch(
+    "/analytics/settings",
+    operation_id="updateAnalyticsSettings",
+    summary="Change analytics settings",
+    responses=PRECONDITION,
+)
 async def update_analytics_settings(
     body: AnalyticsSettingsUpdate,
     auth: AdminAuth,
@@ -51,7 +58,11 @@ async def update_analytics_settings(
     return read
 
 
-@router.get("/analytics/referral-value", operation_id="getReferralValue")
+@router.get(
+    "/analytics/referral-value",
+    operation_id="getReferralValue",
+    summary="Show referral value and ROI",
+)
 async def get_referral_value(
     auth: ReadAuth,
     session: SessionDep,
@@ -66,7 +77,9 @@ async def get_referral_value(
     )
 
 
-@router.get("/analytics/funnel", operation_id="getReferralFunnel")
+@router.get(
+    "/analytics/funnel", operation_id="getReferralFunnel", summary="Show the referral funnel"
+)
 async def get_referral_funnel(
     auth: ReadAuth, session: SessionDep, period: PeriodDep
 ) -> FunnelReport:
@@ -75,7 +88,9 @@ async def get_referral_funnel(
     return await analytics_funnel.funnel(session, auth.workspace_id, period)
 
 
-@router.get("/analytics/lead-sources", operation_id="getLeadSourceMix")
+@router.get(
+    "/analytics/lead-sources", operation_id="getLeadSourceMix", summary="Show the lead-source mix"
+)
 async def get_lead_source_mix(
     auth: ReadAuth,
     session: SessionDep,

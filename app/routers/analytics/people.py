@@ -22,7 +22,7 @@ from app.services.analytics import team as analytics_team
 router = api_router("analytics")
 
 
-@router.get("/analytics/team", operation_id="getTeamPerformance")
+@router.get("/analytics/team", operation_id="getTeamPerformance", summary="Show team performance")
 async def get_team_performance(
     auth: ReadAuth, session: SessionDep, clock: ClockDep, period: PeriodDep
 ) -> TeamReport:
@@ -31,7 +31,11 @@ async def get_team_performance(
     return await analytics_team.team_performance(session, auth.workspace_id, period, at=clock.now())
 
 
-@router.get("/analytics/allied-resources", operation_id="getAlliedResources")
+@router.get(
+    "/analytics/allied-resources",
+    operation_id="getAlliedResources",
+    summary="Review allied resources",
+)
 async def get_allied_resources(
     auth: ReadAuth,
     session: SessionDep,
@@ -47,7 +51,11 @@ async def get_allied_resources(
     return await analytics_partners.allied_resources(session, auth.workspace_id, period, by=rank_by)
 
 
-@router.get("/analytics/satisfaction", operation_id="getSatisfactionModel")
+@router.get(
+    "/analytics/satisfaction",
+    operation_id="getSatisfactionModel",
+    summary="Fit the satisfaction model",
+)
 async def get_satisfaction_model(
     auth: ReadAuth, session: SessionDep, period: PeriodDep
 ) -> SatisfactionModel:
@@ -56,7 +64,11 @@ async def get_satisfaction_model(
     return await analytics_partners.satisfaction_model(session, auth.workspace_id, period)
 
 
-@router.get("/analytics/engagement-advocacy", operation_id="getEngagementAdvocacy")
+@router.get(
+    "/analytics/engagement-advocacy",
+    operation_id="getEngagementAdvocacy",
+    summary="Compare engagement and advocacy",
+)
 async def get_engagement_advocacy(
     auth: ReadAuth,
     session: SessionDep,

@@ -25,7 +25,11 @@ router = api_router("engagement")
 PATH = "/engagement-activities/{activity_id}"
 
 
-@router.get("/engagement-activities", operation_id="listEngagementActivities")
+@router.get(
+    "/engagement-activities",
+    operation_id="listEngagementActivities",
+    summary="List engagement activities",
+)
 async def list_activities(
     auth: ReadAuth, session: SessionDep, page: PageDep, kind: ActivityKind | None = None
 ) -> Page[ActivityRead]:
@@ -39,6 +43,7 @@ async def list_activities(
 @router.post(
     "/engagement-activities",
     operation_id="createEngagementActivity",
+    summary="Create an engagement activity",
     status_code=status.HTTP_201_CREATED,
 )
 async def create_activity(
@@ -50,7 +55,12 @@ async def create_activity(
     return ActivityRead.model_validate(activity)
 
 
-@router.get(PATH, operation_id="getEngagementActivity", responses=NOT_FOUND)
+@router.get(
+    PATH,
+    operation_id="getEngagementActivity",
+    summary="Get an engagement activity",
+    responses=NOT_FOUND,
+)
 async def get_activity(
     activity_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> ActivityRead:
@@ -60,7 +70,10 @@ async def get_activity(
 
 
 @router.patch(
-    PATH, operation_id="updateEngagementActivity", responses={**NOT_FOUND, **PRECONDITION}
+    PATH,
+    operation_id="updateEngagementActivity",
+    summary="Change an engagement activity",
+    responses={**NOT_FOUND, **PRECONDITION},
 )
 async def update_activity(
     activity_id: uuid.UUID,
@@ -81,6 +94,7 @@ async def update_activity(
 @router.delete(
     PATH,
     operation_id="deleteEngagementActivity",
+    summary="Delete an engagement activity",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )
@@ -89,7 +103,12 @@ async def delete_activity(activity_id: uuid.UUID, auth: WriteAuth, session: Sess
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(f"{PATH}/participants", operation_id="listParticipants", responses=NOT_FOUND)
+@router.get(
+    f"{PATH}/participants",
+    operation_id="listParticipants",
+    summary="List an activity's participants",
+    responses=NOT_FOUND,
+)
 async def list_participants(
     activity_id: uuid.UUID,
     auth: ReadAuth,
@@ -103,7 +122,12 @@ async def list_participants(
     return Page[ParticipantRead](data=items, next_cursor=cursor)
 
 
-@router.post(f"{PATH}/participants", operation_id="setParticipants", responses=NOT_FOUND)
+@router.post(
+    f"{PATH}/participants",
+    operation_id="setParticipants",
+    summary="Record participants",
+    responses=NOT_FOUND,
+)
 async def set_participants(
     activity_id: uuid.UUID,
     body: ParticipantsSet,
@@ -120,6 +144,7 @@ async def set_participants(
 @router.delete(
     f"{PATH}/participants/{{contact_id}}",
     operation_id="removeParticipant",
+    summary="Remove a participant",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )

@@ -26,6 +26,7 @@ router = api_router("interactions")
 @router.post(
     "/contacts/{contact_id}/interactions",
     operation_id="createInteraction",
+    summary="Log an interaction",
     status_code=status.HTTP_201_CREATED,
     responses=NOT_FOUND,
 )
@@ -45,6 +46,7 @@ async def create_interaction(
 @router.get(
     "/contacts/{contact_id}/interactions",
     operation_id="listContactInteractions",
+    summary="List a contact's interactions",
     responses=NOT_FOUND,
 )
 async def list_contact_interactions(
@@ -58,7 +60,7 @@ async def list_contact_interactions(
     return Page[InteractionRead](data=items, next_cursor=cursor)
 
 
-@router.get("/interactions", operation_id="listInteractions")
+@router.get("/interactions", operation_id="listInteractions", summary="List interactions")
 async def list_interactions(
     auth: ReadAuth,
     session: SessionDep,

@@ -17,7 +17,10 @@ router = api_router("observances")
 
 
 @router.get(
-    "/contacts/{contact_id}/observances", operation_id="listObservances", responses=NOT_FOUND
+    "/contacts/{contact_id}/observances",
+    operation_id="listObservances",
+    summary="List a contact's observances",
+    responses=NOT_FOUND,
 )
 async def list_observances(
     contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep, page: PageDep, clock: ClockDep
@@ -32,6 +35,7 @@ async def list_observances(
 @router.post(
     "/contacts/{contact_id}/observances",
     operation_id="createObservance",
+    summary="Add an observance",
     status_code=status.HTTP_201_CREATED,
     responses=NOT_FOUND,
 )
@@ -51,6 +55,7 @@ async def create_observance(
 @router.delete(
     "/contacts/{contact_id}/observances/{observance_id}",
     operation_id="deleteObservance",
+    summary="Remove an observance",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )

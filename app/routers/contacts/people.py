@@ -100,6 +100,7 @@ ExternalIdPath = Annotated[str, Path(min_length=1, max_length=255)]
 @router.get(
     "/contacts",
     operation_id="listContacts",
+    summary="List contacts",
     openapi_extra={"parameters": LIST_PARAMETERS},
     response_model=Page[ContactRead],
 )
@@ -113,6 +114,7 @@ async def list_contacts_route(auth: ReadAuth, session: SessionDep, query: ListQu
 @router.post(
     "/contacts",
     operation_id="createContact",
+    summary="Create a contact",
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
     response_model=ContactRead,
@@ -133,7 +135,11 @@ def _document_response(contact: ContactDocument, status_code: int) -> Response:
     return response
 
 
-@router.get("/contacts/duplicates", operation_id="listContactDuplicates")
+@router.get(
+    "/contacts/duplicates",
+    operation_id="listContactDuplicates",
+    summary="List likely duplicate contacts",
+)
 async def list_duplicates(
     auth: ReadAuth, session: SessionDep, page: PageDep
 ) -> Page[DuplicateGroup]:
@@ -146,6 +152,7 @@ async def list_duplicates(
 @router.put(
     "/contacts/by-external-id/{source}/{external_id}",
     operation_id="upsertContactByExternalId",
+    summary="Create or update a contact by external id",
     responses={201: {"model": ContactRead, "description": "Created"}, **CONFLICT},
     response_model=ContactRead,
 )
@@ -171,6 +178,7 @@ async def upsert_contact(
 @router.get(
     "/contacts/{contact_id}",
     operation_id="getContact",
+    summary="Get a contact",
     responses=NOT_FOUND,
     response_model=ContactRead,
 )
@@ -184,6 +192,7 @@ async def get_contact(contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep
 @router.patch(
     "/contacts/{contact_id}",
     operation_id="updateContact",
+    summary="Change a contact",
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 async def update_contact(
@@ -206,6 +215,7 @@ async def update_contact(
 @router.delete(
     "/contacts/{contact_id}",
     operation_id="deleteContact",
+    summary="Erase a contact",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )
@@ -220,6 +230,7 @@ async def delete_contact(
 @router.post(
     "/contacts/{contact_id}/merge",
     operation_id="mergeContact",
+    summary="Merge a contact into another",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def merge_contact(

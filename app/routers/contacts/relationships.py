@@ -19,6 +19,7 @@ router = api_router("relationships")
 @router.get(
     "/contacts/{contact_id}/relationships",
     operation_id="listRelationships",
+    summary="List a contact's relationships",
     responses=NOT_FOUND,
 )
 async def list_relationships(
@@ -34,6 +35,7 @@ async def list_relationships(
 @router.post(
     "/contacts/{contact_id}/relationships",
     operation_id="createRelationship",
+    summary="Relate two contacts",
     status_code=status.HTTP_201_CREATED,
     responses={**NOT_FOUND, **CONFLICT},
 )
@@ -53,6 +55,7 @@ async def create_relationship(
 @router.delete(
     "/contacts/{contact_id}/relationships/{relationship_id}",
     operation_id="deleteRelationship",
+    summary="Remove a relationship",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )

@@ -19,6 +19,7 @@ router = api_router("service-records")
 @router.get(
     "/contacts/{contact_id}/service-records",
     operation_id="listServiceRecords",
+    summary="List a contact's service records",
     responses=NOT_FOUND,
 )
 async def list_service_records(
@@ -34,6 +35,7 @@ async def list_service_records(
 @router.post(
     "/contacts/{contact_id}/service-records",
     operation_id="createServiceRecord",
+    summary="Record a service",
     status_code=status.HTTP_201_CREATED,
     responses=NOT_FOUND,
 )
@@ -53,6 +55,7 @@ async def create_service_record(
 @router.delete(
     "/contacts/{contact_id}/service-records/{record_id}",
     operation_id="deleteServiceRecord",
+    summary="Remove a service record",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )

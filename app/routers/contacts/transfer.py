@@ -49,6 +49,7 @@ class UnsupportedMediaType(DomainError):
 @router.post(
     "/contacts/imports",
     operation_id="importContacts",
+    summary="Import contacts",
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=IMPORT_BODY,
     responses={
@@ -96,7 +97,12 @@ async def import_contacts(
     return ImportRead.model_validate(job)
 
 
-@router.get("/contacts/imports/{import_id}", operation_id="getContactImport", responses=NOT_FOUND)
+@router.get(
+    "/contacts/imports/{import_id}",
+    operation_id="getContactImport",
+    summary="Get an import's progress",
+    responses=NOT_FOUND,
+)
 async def get_import(import_id: uuid.UUID, auth: ReadAuth, session: SessionDep) -> ImportRead:
     """Progress (rows done of total) and the rejected rows with their line numbers."""
     job = await contacts_import.get_import(session, auth.workspace_id, import_id)
@@ -106,6 +112,7 @@ async def get_import(import_id: uuid.UUID, auth: ReadAuth, session: SessionDep) 
 @router.get(
     "/contacts/export",
     operation_id="exportContacts",
+    summary="Export contacts",
     response_class=StreamingResponse,
     responses={
         200: {

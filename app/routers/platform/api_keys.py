@@ -17,7 +17,7 @@ from app.services.platform import api_keys
 router = api_router("api-keys")
 
 
-@router.get("/api-keys", operation_id="listApiKeys")
+@router.get("/api-keys", operation_id="listApiKeys", summary="List API keys")
 async def list_api_keys(auth: AdminAuth, session: SessionDep, page: PageDep) -> Page[ApiKeyRead]:
     """Keys of this workspace, newest last; secrets are never shown again."""
     keys, cursor = await api_keys.list_api_keys(session, auth.workspace_id, page)
@@ -27,6 +27,7 @@ async def list_api_keys(auth: AdminAuth, session: SessionDep, page: PageDep) -> 
 @router.post(
     "/api-keys",
     operation_id="createApiKey",
+    summary="Create an API key",
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
 )
@@ -43,6 +44,7 @@ async def create_api_key(
 @router.delete(
     "/api-keys/{key_id}",
     operation_id="revokeApiKey",
+    summary="Revoke an API key",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )

@@ -13,7 +13,7 @@ from app.services.platform import events
 router = api_router("events")
 
 
-@router.get("/events", operation_id="listEvents")
+@router.get("/events", operation_id="listEvents", summary="Read the event feed")
 async def list_events(
     auth: ReadAuth,
     session: SessionDep,

@@ -21,7 +21,7 @@ class Health(BaseModel):
     detail: str | None = None
 
 
-@router.get("/healthz", operation_id="healthz")
+@router.get("/healthz", operation_id="healthz", summary="Check liveness")
 async def healthz() -> Health:
     """The process is alive and serving; says nothing about the database."""
     return Health(status="ok")
@@ -30,6 +30,7 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     operation_id="readyz",
+    summary="Check readiness",
     responses={503: {"model": Health, "description": "Not ready to take traffic."}},
 )
 async def readyz(request: Request) -> JSONResponse:
@@ -45,6 +46,7 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get(
     "/metrics",
     operation_id="metrics",
+    summary="Read Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
 )

@@ -16,7 +16,7 @@ from app.services.platform import members
 router = api_router("members")
 
 
-@router.get("/members", operation_id="listMembers")
+@router.get("/members", operation_id="listMembers", summary="List members")
 async def list_members(
     auth: ReadAuth,
     session: SessionDep,
@@ -28,7 +28,11 @@ async def list_members(
 
 
 @router.post(
-    "/members", operation_id="createMember", status_code=status.HTTP_201_CREATED, responses=CONFLICT
+    "/members",
+    operation_id="createMember",
+    summary="Add a member",
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
 )
 async def create_member(
     body: MemberCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
@@ -39,7 +43,9 @@ async def create_member(
     return MemberRead.model_validate(member)
 
 
-@router.get("/members/{member_id}", operation_id="getMember", responses=NOT_FOUND)
+@router.get(
+    "/members/{member_id}", operation_id="getMember", summary="Get a member", responses=NOT_FOUND
+)
 async def get_member(
     member_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> MemberRead:
@@ -51,6 +57,7 @@ async def get_member(
 @router.patch(
     "/members/{member_id}",
     operation_id="updateMember",
+    summary="Change a member",
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 async def update_member(
@@ -72,6 +79,7 @@ async def update_member(
 @router.delete(
     "/members/{member_id}",
     operation_id="deleteMember",
+    summary="Remove a member",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )

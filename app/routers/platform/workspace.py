@@ -13,7 +13,7 @@ from app.services.platform import workspaces
 router = api_router("workspace")
 
 
-@router.get("/workspace", operation_id="getWorkspace")
+@router.get("/workspace", operation_id="getWorkspace", summary="Get the workspace")
 async def get_workspace(auth: ReadAuth, session: SessionDep, response: Response) -> WorkspaceRead:
     """The workspace this API key belongs to, with its settings."""
     workspace = await workspaces.get_workspace(session, auth.workspace_id)
@@ -21,7 +21,12 @@ async def get_workspace(auth: ReadAuth, session: SessionDep, response: Response)
     return WorkspaceRead.of(workspace)
 
 
-@router.patch("/workspace", operation_id="updateWorkspace", responses=PRECONDITION)
+@router.patch(
+    "/workspace",
+    operation_id="updateWorkspace",
+    summary="Change the workspace settings",
+    responses=PRECONDITION,
+)
 async def update_workspace(
     body: WorkspaceUpdate,
     auth: AdminAuth,

@@ -23,7 +23,12 @@ from app.services.referrals.experiments import results as experiment_results
 router = api_router("experiments")
 
 
-@router.post("/experiments", operation_id="createExperiment", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/experiments",
+    operation_id="createExperiment",
+    summary="Design an experiment",
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_experiment(
     body: ExperimentCreate,
     auth: WriteAuth,
@@ -41,7 +46,7 @@ async def create_experiment(
     return await experiments.read(session, experiment)
 
 
-@router.get("/experiments", operation_id="listExperiments")
+@router.get("/experiments", operation_id="listExperiments", summary="List experiments")
 async def list_experiments(
     auth: ReadAuth, session: SessionDep, page: PageDep, status: ExperimentStatus | None = None
 ) -> Page[ExperimentRead]:
@@ -53,7 +58,12 @@ async def list_experiments(
     )
 
 
-@router.get("/experiments/{experiment_id}", operation_id="getExperiment", responses=NOT_FOUND)
+@router.get(
+    "/experiments/{experiment_id}",
+    operation_id="getExperiment",
+    summary="Get an experiment",
+    responses=NOT_FOUND,
+)
 async def get_experiment(
     experiment_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> ExperimentRead:
@@ -65,6 +75,7 @@ async def get_experiment(
 @router.patch(
     "/experiments/{experiment_id}",
     operation_id="updateExperiment",
+    summary="Change an experiment",
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 async def update_experiment(
@@ -87,6 +98,7 @@ async def update_experiment(
 @router.delete(
     "/experiments/{experiment_id}",
     operation_id="deleteExperiment",
+    summary="Delete an experiment",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**NOT_FOUND, **CONFLICT},
 )
@@ -101,6 +113,7 @@ async def delete_experiment(
 @router.post(
     "/experiments/{experiment_id}/start",
     operation_id="startExperiment",
+    summary="Start an experiment",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def start_experiment(
@@ -122,6 +135,7 @@ async def start_experiment(
 @router.post(
     "/experiments/{experiment_id}/stop",
     operation_id="stopExperiment",
+    summary="Stop an experiment",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def stop_experiment(
@@ -142,6 +156,7 @@ async def stop_experiment(
 @router.get(
     "/experiments/{experiment_id}/results",
     operation_id="getExperimentResults",
+    summary="Get an experiment's results",
     responses=NOT_FOUND,
 )
 async def get_experiment_results(

@@ -15,7 +15,7 @@ from app.models.referrals.schemas import (
     ReferralCreated,
     ReferralRead,
     ReferralUpdate,
-    StageChangeRead,
+    ReferralStageChangeRead,
     TransitionCreate,
 )
 from app.models.referrals.tables import Direction, Stage
@@ -31,6 +31,7 @@ router = api_router("referrals")
 @router.post(
     "/referrals",
     operation_id="createReferral",
+    summary="Record a referral",
     status_code=status.HTTP_201_CREATED,
     responses=CONFLICT,
 )
@@ -56,7 +57,7 @@ async def create_referral(
     return ReferralCreated(**read.model_dump(), warnings=created.warnings)
 
 
-@router.get("/referrals", operation_id="listReferrals")
+@router.get("/referrals", operation_id="listReferrals", summary="List referrals")
 async def list_referrals(
     auth: ReadAuth,
     session: SessionDep,
@@ -81,7 +82,12 @@ async def list_referrals(
     return page_of(items, cursor, ReferralRead.model_validate)
 
 
-@router.get("/referrals/{referral_id}", operation_id="getReferral", responses=NOT_FOUND)
+@router.get(
+    "/referrals/{referral_id}",
+    operation_id="getReferral",
+    summary="Get a referral",
+    responses=NOT_FOUND,
+)
 async def get_referral(
     referral_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> ReferralRead:
@@ -93,6 +99,7 @@ async def get_referral(
 @router.patch(
     "/referrals/{referral_id}",
     operation_id="updateReferral",
+    summary="Correct a referral",
     responses={**NOT_FOUND, **PRECONDITION},
 )
 async def update_referral(
@@ -115,6 +122,7 @@ async def update_referral(
 @router.post(
     "/referrals/{referral_id}/transitions",
     operation_id="transitionReferral",
+    summary="Move a referral to another stage",
     responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 async def transition_referral(
@@ -137,19 +145,23 @@ async def transition_referral(
 
 
 @router.get(
-    "/referrals/{referral_id}/history", operation_id="listReferralHistory", responses=NOT_FOUND
+    "/referrals/{referral_id}/history",
+    operation_id="listReferralHistory",
+    summary="List a referral's stage history",
+    responses=NOT_FOUND,
 )
 async def list_referral_history(
     referral_id: uuid.UUID, auth: ReadAuth, session: SessionDep
-) -> Page[StageChangeRead]:
+) -> Page[ReferralStageChangeRead]:
     """Every stage the referral went through, oldest first (never more than one page)."""
     entries = await referral_stages.list_history(session, auth.workspace_id, referral_id)
-    return page_of(entries, None, StageChangeRead.model_validate)
+    return page_of(entries, None, ReferralStageChangeRead.model_validate)
 
 
 @router.get(
     "/contacts/{contact_id}/reciprocity",
     operation_id="getContactReciprocity",
+    summary="Show reciprocity with a contact",
     responses=NOT_FOUND,
 )
 async def get_contact_reciprocity(

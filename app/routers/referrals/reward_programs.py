@@ -19,6 +19,7 @@ router = api_router("rewards")
 @router.post(
     "/reward-programs",
     operation_id="createRewardProgram",
+    summary="Create a reward program",
     status_code=status.HTTP_201_CREATED,
 )
 async def create_reward_program(
@@ -35,7 +36,7 @@ async def create_reward_program(
     return RewardProgramRead.model_validate(program)
 
 
-@router.get("/reward-programs", operation_id="listRewardPrograms")
+@router.get("/reward-programs", operation_id="listRewardPrograms", summary="List reward programs")
 async def list_reward_programs(
     auth: ReadAuth, session: SessionDep, page: PageDep
 ) -> Page[RewardProgramRead]:
@@ -43,7 +44,12 @@ async def list_reward_programs(
     return page_of(items, cursor, RewardProgramRead.model_validate)
 
 
-@router.get("/reward-programs/{program_id}", operation_id="getRewardProgram", responses=NOT_FOUND)
+@router.get(
+    "/reward-programs/{program_id}",
+    operation_id="getRewardProgram",
+    summary="Get a reward program",
+    responses=NOT_FOUND,
+)
 async def get_reward_program(
     program_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> RewardProgramRead:
@@ -55,6 +61,7 @@ async def get_reward_program(
 @router.patch(
     "/reward-programs/{program_id}",
     operation_id="updateRewardProgram",
+    summary="Change a reward program",
     responses={**NOT_FOUND, **PRECONDITION},
 )
 async def update_reward_program(
@@ -78,6 +85,7 @@ async def update_reward_program(
 @router.delete(
     "/reward-programs/{program_id}",
     operation_id="deleteRewardProgram",
+    summary="Delete a reward program",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**NOT_FOUND, **CONFLICT},
 )

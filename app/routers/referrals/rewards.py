@@ -16,7 +16,7 @@ from app.services.referrals.rewards import ledger as rewards
 router = api_router("rewards")
 
 
-@router.get("/rewards", operation_id="listRewards")
+@router.get("/rewards", operation_id="listRewards", summary="List rewards")
 async def list_rewards(
     auth: ReadAuth,
     session: SessionDep,
@@ -34,7 +34,9 @@ async def list_rewards(
     return page_of(items, cursor, RewardRead.model_validate)
 
 
-@router.get("/rewards/{reward_id}", operation_id="getReward", responses=NOT_FOUND)
+@router.get(
+    "/rewards/{reward_id}", operation_id="getReward", summary="Get a reward", responses=NOT_FOUND
+)
 async def get_reward(
     reward_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> RewardRead:
@@ -46,6 +48,7 @@ async def get_reward(
 @router.post(
     "/rewards/{reward_id}/approve",
     operation_id="approveReward",
+    summary="Approve a reward",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def approve_reward(
@@ -58,7 +61,10 @@ async def approve_reward(
 
 
 @router.post(
-    "/rewards/{reward_id}/issue", operation_id="issueReward", responses={**NOT_FOUND, **CONFLICT}
+    "/rewards/{reward_id}/issue",
+    operation_id="issueReward",
+    summary="Mark a reward issued",
+    responses={**NOT_FOUND, **CONFLICT},
 )
 async def issue_reward(
     reward_id: uuid.UUID, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
@@ -73,6 +79,7 @@ async def issue_reward(
 @router.post(
     "/rewards/{reward_id}/cancel",
     operation_id="cancelReward",
+    summary="Cancel a reward",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def cancel_reward(
@@ -93,7 +100,10 @@ async def cancel_reward(
 
 
 @router.get(
-    "/contacts/{contact_id}/rewards", operation_id="getContactRewardLedger", responses=NOT_FOUND
+    "/contacts/{contact_id}/rewards",
+    operation_id="getContactRewardLedger",
+    summary="Show a referrer's reward ledger",
+    responses=NOT_FOUND,
 )
 async def get_contact_reward_ledger(
     contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep, page: PageDep

@@ -8,7 +8,12 @@ from fastapi import Query
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.platform import Page
-from app.models.scores.schemas import AdvocacyRead, AdvocacySet, LosingTouchItem, StageChangeRead
+from app.models.scores.schemas import (
+    AdvocacyRead,
+    AdvocacySet,
+    LosingTouchItem,
+    AdvocacyStageChangeRead,
+)
 from app.problems import NOT_FOUND
 from app.routers.platform import api_router, as_is, page_of
 from app.services.scores import advocacy_manual, lapses
@@ -17,7 +22,10 @@ router = api_router("advocacy")
 
 
 @router.get(
-    "/contacts/{contact_id}/advocacy", operation_id="getContactAdvocacy", responses=NOT_FOUND
+    "/contacts/{contact_id}/advocacy",
+    operation_id="getContactAdvocacy",
+    summary="Get a contact's advocacy stage",
+    responses=NOT_FOUND,
 )
 async def get_contact_advocacy(
     contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep, clock: ClockDep
@@ -29,7 +37,10 @@ async def get_contact_advocacy(
 
 
 @router.put(
-    "/contacts/{contact_id}/advocacy", operation_id="setContactAdvocacy", responses=NOT_FOUND
+    "/contacts/{contact_id}/advocacy",
+    operation_id="setContactAdvocacy",
+    summary="Set a contact's advocacy stage",
+    responses=NOT_FOUND,
 )
 async def set_contact_advocacy(
     contact_id: uuid.UUID, body: AdvocacySet, auth: WriteAuth, session: SessionDep, clock: ClockDep
@@ -43,6 +54,7 @@ async def set_contact_advocacy(
 @router.delete(
     "/contacts/{contact_id}/advocacy/override",
     operation_id="clearContactAdvocacyOverride",
+    summary="Clear an advocacy override",
     responses=NOT_FOUND,
 )
 async def clear_contact_advocacy_override(
@@ -57,11 +69,12 @@ async def clear_contact_advocacy_override(
 @router.get(
     "/contacts/{contact_id}/advocacy/history",
     operation_id="listContactAdvocacyHistory",
+    summary="List a contact's advocacy stage changes",
     responses=NOT_FOUND,
 )
 async def list_contact_advocacy_history(
     contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep, page: PageDep
-) -> Page[StageChangeRead]:
+) -> Page[AdvocacyStageChangeRead]:
     """Every stage change, oldest first, suggested or manual."""
     items, cursor = await advocacy_manual.stage_history(
         session, auth.workspace_id, contact_id, page
@@ -69,7 +82,9 @@ async def list_contact_advocacy_history(
     return page_of(items, cursor, as_is)
 
 
-@router.get("/analytics/losing-touch", operation_id="listLosingTouch")
+@router.get(
+    "/analytics/losing-touch", operation_id="listLosingTouch", summary="List contacts losing touch"
+)
 async def list_losing_touch(
     auth: ReadAuth,
     session: SessionDep,

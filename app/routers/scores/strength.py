@@ -24,7 +24,12 @@ from app.services.scores import strength as scores
 router = api_router("scores")
 
 
-@router.get("/contacts/{contact_id}/score", operation_id="getContactScore", responses=NOT_FOUND)
+@router.get(
+    "/contacts/{contact_id}/score",
+    operation_id="getContactScore",
+    summary="Get a contact's relationship score",
+    responses=NOT_FOUND,
+)
 async def get_contact_score(
     contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep, clock: ClockDep
 ) -> ContactScoreRead:
@@ -36,6 +41,7 @@ async def get_contact_score(
 @router.get(
     "/contacts/{contact_id}/score/history",
     operation_id="listContactScoreHistory",
+    summary="List a contact's score history",
     responses=NOT_FOUND,
 )
 async def list_contact_score_history(
@@ -53,7 +59,7 @@ async def list_contact_score_history(
     return page_of(items, cursor, as_is)
 
 
-@router.get("/scores", operation_id="listScores")
+@router.get("/scores", operation_id="listScores", summary="List relationship scores")
 async def list_scores(
     auth: ReadAuth,
     session: SessionDep,
@@ -69,7 +75,7 @@ async def list_scores(
     return page_of(items, cursor, as_is)
 
 
-@router.post("/scores/recompute", operation_id="recomputeScores")
+@router.post("/scores/recompute", operation_id="recomputeScores", summary="Recompute scores now")
 async def recompute_scores(
     auth: WriteAuth, session: SessionDep, clock: ClockDep
 ) -> RecomputeResult:

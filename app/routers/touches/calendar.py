@@ -27,6 +27,7 @@ feed_token = APIKeyQuery(
 @router.post(
     "/members/{member_id}/calendar-token",
     operation_id="issueCalendarToken",
+    summary="Issue a calendar feed token",
     status_code=status.HTTP_201_CREATED,
     responses=NOT_FOUND,
 )
@@ -43,6 +44,7 @@ async def issue_calendar_token(
 @router.get(
     "/calendar.ics",
     operation_id="getCalendarFeed",
+    summary="Read a member's calendar feed",
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar feed."}},
 )

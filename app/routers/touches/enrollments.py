@@ -23,7 +23,7 @@ from app.services.touches import enrollments
 router = api_router("enrollments")
 
 
-@router.get("/enrollments", operation_id="listEnrollments")
+@router.get("/enrollments", operation_id="listEnrollments", summary="List enrolments")
 async def list_enrollments(
     auth: ReadAuth,
     session: SessionDep,
@@ -41,6 +41,7 @@ async def list_enrollments(
 @router.post(
     "/enrollments",
     operation_id="createEnrollment",
+    summary="Enrol a contact in a plan",
     status_code=status.HTTP_201_CREATED,
     responses={**NOT_FOUND, **CONFLICT},
 )
@@ -69,6 +70,7 @@ async def create_enrollment(
 @router.post(
     "/enrollments/bulk",
     operation_id="createEnrollments",
+    summary="Enrol many contacts in a plan",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def create_enrollments(
@@ -92,7 +94,12 @@ async def create_enrollments(
     return EnrollmentBulkResult(plan_id=body.plan_id, enrolled=enrolled, skipped=skipped)
 
 
-@router.get("/enrollments/{enrollment_id}", operation_id="getEnrollment", responses=NOT_FOUND)
+@router.get(
+    "/enrollments/{enrollment_id}",
+    operation_id="getEnrollment",
+    summary="Get an enrolment",
+    responses=NOT_FOUND,
+)
 async def get_enrollment(
     enrollment_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> EnrollmentRead:
@@ -121,7 +128,10 @@ CHANGE_ERRORS = {**NOT_FOUND, **CONFLICT, **PRECONDITION}
 
 
 @router.post(
-    "/enrollments/{enrollment_id}/pause", operation_id="pauseEnrollment", responses=CHANGE_ERRORS
+    "/enrollments/{enrollment_id}/pause",
+    operation_id="pauseEnrollment",
+    summary="Pause an enrolment",
+    responses=CHANGE_ERRORS,
 )
 async def pause_enrollment(
     enrollment_id: uuid.UUID,
@@ -136,7 +146,10 @@ async def pause_enrollment(
 
 
 @router.post(
-    "/enrollments/{enrollment_id}/resume", operation_id="resumeEnrollment", responses=CHANGE_ERRORS
+    "/enrollments/{enrollment_id}/resume",
+    operation_id="resumeEnrollment",
+    summary="Resume an enrolment",
+    responses=CHANGE_ERRORS,
 )
 async def resume_enrollment(
     enrollment_id: uuid.UUID,
@@ -151,7 +164,10 @@ async def resume_enrollment(
 
 
 @router.post(
-    "/enrollments/{enrollment_id}/cancel", operation_id="cancelEnrollment", responses=CHANGE_ERRORS
+    "/enrollments/{enrollment_id}/cancel",
+    operation_id="cancelEnrollment",
+    summary="Cancel an enrolment",
+    responses=CHANGE_ERRORS,
 )
 async def cancel_enrollment(
     enrollment_id: uuid.UUID,

@@ -18,7 +18,7 @@ from app.services.touches import outreach as touches
 router = api_router("touches")
 
 
-@router.get("/touches", operation_id="listTouches")
+@router.get("/touches", operation_id="listTouches", summary="List touches and tasks")
 async def list_touches(
     auth: ReadAuth,
     session: SessionDep,
@@ -48,6 +48,7 @@ async def list_touches(
 @router.post(
     "/touches",
     operation_id="createTouch",
+    summary="Schedule a one-off touch",
     status_code=status.HTTP_201_CREATED,
     responses=NOT_FOUND,
 )
@@ -74,7 +75,9 @@ async def create_touch(
     return TouchRead.model_validate(touch)
 
 
-@router.get("/touches/{touch_id}", operation_id="getTouch", responses=NOT_FOUND)
+@router.get(
+    "/touches/{touch_id}", operation_id="getTouch", summary="Get a touch", responses=NOT_FOUND
+)
 async def get_touch(
     touch_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> TouchRead:
@@ -86,6 +89,7 @@ async def get_touch(
 @router.post(
     "/touches/{touch_id}/outcome",
     operation_id="recordTouchOutcome",
+    summary="Report a touch's outcome",
     responses={**NOT_FOUND, **CONFLICT},
 )
 async def record_touch_outcome(

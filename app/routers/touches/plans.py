@@ -21,7 +21,7 @@ from app.services.touches import plans as touch_plans
 router = api_router("touch-plans")
 
 
-@router.get("/touch-plans", operation_id="listTouchPlans")
+@router.get("/touch-plans", operation_id="listTouchPlans", summary="List touch plans")
 async def list_touch_plans(
     auth: ReadAuth,
     session: SessionDep,
@@ -32,7 +32,12 @@ async def list_touch_plans(
     return Page[TouchPlanRead](data=[plan_read(p, s) for p, s in items], next_cursor=cursor)
 
 
-@router.post("/touch-plans", operation_id="createTouchPlan", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/touch-plans",
+    operation_id="createTouchPlan",
+    summary="Create a touch plan",
+    status_code=status.HTTP_201_CREATED,
+)
 async def create_touch_plan(
     body: TouchPlanCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
 ) -> TouchPlanRead:
@@ -43,7 +48,12 @@ async def create_touch_plan(
     return plan_read(plan, steps)
 
 
-@router.get("/touch-plans/{plan_id}", operation_id="getTouchPlan", responses=NOT_FOUND)
+@router.get(
+    "/touch-plans/{plan_id}",
+    operation_id="getTouchPlan",
+    summary="Get a touch plan",
+    responses=NOT_FOUND,
+)
 async def get_touch_plan(
     plan_id: uuid.UUID, auth: ReadAuth, session: SessionDep, response: Response
 ) -> TouchPlanRead:
@@ -56,6 +66,7 @@ async def get_touch_plan(
 @router.patch(
     "/touch-plans/{plan_id}",
     operation_id="updateTouchPlan",
+    summary="Change a touch plan",
     responses={**NOT_FOUND, **PRECONDITION},
 )
 async def update_touch_plan(
@@ -78,6 +89,7 @@ async def update_touch_plan(
 @router.delete(
     "/touch-plans/{plan_id}",
     operation_id="deleteTouchPlan",
+    summary="Delete a touch plan",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**NOT_FOUND, **PRECONDITION},
 )

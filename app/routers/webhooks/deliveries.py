@@ -25,6 +25,7 @@ router = api_router("webhooks")
 @router.get(
     "/webhook-endpoints/{endpoint_id}/deliveries",
     operation_id="listWebhookDeliveries",
+    summary="List an endpoint's deliveries",
     responses=NOT_FOUND,
 )
 async def list_deliveries(
@@ -47,6 +48,7 @@ async def list_deliveries(
 @router.post(
     "/webhook-endpoints/{endpoint_id}/replay",
     operation_id="replayWebhookDeliveries",
+    summary="Replay events to an endpoint",
     status_code=status.HTTP_202_ACCEPTED,
     responses={**NOT_FOUND, **CONFLICT},
 )
@@ -71,7 +73,10 @@ async def replay(
 
 
 @router.get(
-    "/webhook-deliveries/{delivery_id}", operation_id="getWebhookDelivery", responses=NOT_FOUND
+    "/webhook-deliveries/{delivery_id}",
+    operation_id="getWebhookDelivery",
+    summary="Get a webhook delivery",
+    responses=NOT_FOUND,
 )
 async def get_delivery(
     delivery_id: uuid.UUID, auth: AdminAuth, session: SessionDep
@@ -83,6 +88,7 @@ async def get_delivery(
 @router.post(
     "/webhook-deliveries/{delivery_id}/retry",
     operation_id="retryWebhookDelivery",
+    summary="Retry a webhook delivery",
     status_code=status.HTTP_202_ACCEPTED,
     responses={**NOT_FOUND, **CONFLICT},
 )

@@ -30,7 +30,9 @@ def _policy(settings: Settings) -> service.UrlPolicy:
     )
 
 
-@router.get("/webhook-endpoints", operation_id="listWebhookEndpoints")
+@router.get(
+    "/webhook-endpoints", operation_id="listWebhookEndpoints", summary="List webhook endpoints"
+)
 async def list_endpoints(
     auth: AdminAuth, session: SessionDep, page: PageDep
 ) -> Page[WebhookEndpointRead]:
@@ -41,6 +43,7 @@ async def list_endpoints(
 @router.post(
     "/webhook-endpoints",
     operation_id="createWebhookEndpoint",
+    summary="Register a webhook endpoint",
     status_code=status.HTTP_201_CREATED,
 )
 async def create_endpoint(
@@ -62,7 +65,10 @@ async def create_endpoint(
 
 
 @router.get(
-    "/webhook-endpoints/{endpoint_id}", operation_id="getWebhookEndpoint", responses=NOT_FOUND
+    "/webhook-endpoints/{endpoint_id}",
+    operation_id="getWebhookEndpoint",
+    summary="Get a webhook endpoint",
+    responses=NOT_FOUND,
 )
 async def get_endpoint(
     endpoint_id: uuid.UUID, auth: AdminAuth, session: SessionDep, response: Response
@@ -75,6 +81,7 @@ async def get_endpoint(
 @router.patch(
     "/webhook-endpoints/{endpoint_id}",
     operation_id="updateWebhookEndpoint",
+    summary="Change a webhook endpoint",
     responses={**NOT_FOUND, **PRECONDITION},
 )
 async def update_endpoint(
@@ -104,6 +111,7 @@ async def update_endpoint(
 @router.delete(
     "/webhook-endpoints/{endpoint_id}",
     operation_id="deleteWebhookEndpoint",
+    summary="Delete a webhook endpoint",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
 )
@@ -116,6 +124,7 @@ async def delete_endpoint(endpoint_id: uuid.UUID, auth: AdminAuth, session: Sess
 @router.post(
     "/webhook-endpoints/{endpoint_id}/rotate-secret",
     operation_id="rotateWebhookSecret",
+    summary="Rotate an endpoint's signing secret",
     responses=NOT_FOUND,
 )
 async def rotate_secret(
@@ -130,6 +139,7 @@ async def rotate_secret(
 @router.post(
     "/webhook-endpoints/{endpoint_id}/test",
     operation_id="testWebhookEndpoint",
+    summary="Send a test event",
     status_code=status.HTTP_202_ACCEPTED,
     responses={**NOT_FOUND, **CONFLICT},
 )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.models.contacts import Contact
-from app.models.scores.schemas import AdvocacyRead, StageChangeRead
+from app.models.scores.schemas import AdvocacyRead, AdvocacyStageChangeRead
 from app.models.scores.tables import ContactStageHistory
 from app.services.platform import PageRequest, keyset_page
 from app.services.scores.advocacy import apply_suggestions, record_stage_change, suggestion_for
@@ -96,7 +96,7 @@ async def clear_override(
 
 async def stage_history(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, page: PageRequest
-) -> tuple[list[StageChangeRead], str | None]:
+) -> tuple[list[AdvocacyStageChangeRead], str | None]:
     """Oldest first."""
     await _lock_free_check(session, workspace_id, contact_id)
     h = ContactStageHistory
@@ -104,7 +104,7 @@ async def stage_history(
     rows, cursor = await keyset_page(
         session, stmt, keys=[h.at, h.id], page=page, sort="stage-history"
     )
-    return [StageChangeRead.model_validate(r[0]) for r in rows], cursor
+    return [AdvocacyStageChangeRead.model_validate(r[0]) for r in rows], cursor
 
 
 async def _lock_free_check(
