@@ -14,8 +14,8 @@ from app.models.referrals.schemas import (
     ReferralCreate,
     ReferralCreated,
     ReferralRead,
-    ReferralUpdate,
     ReferralStageChangeRead,
+    ReferralUpdate,
     TransitionCreate,
 )
 from app.models.referrals.tables import Direction, Stage

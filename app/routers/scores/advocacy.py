@@ -11,8 +11,8 @@ from app.models.platform import Page
 from app.models.scores.schemas import (
     AdvocacyRead,
     AdvocacySet,
-    LosingTouchItem,
     AdvocacyStageChangeRead,
+    LosingTouchItem,
 )
 from app.problems import NOT_FOUND
 from app.routers.platform import api_router, as_is, page_of
