@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts import (
     ActivityCreate,
@@ -61,7 +62,11 @@ def _contact(n: int, person: tuple[Any, ...], owner: uuid.UUID | None) -> Contac
 
 async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
     owners = list(
-        (await session.execute(select(Member.id).where(Member.workspace_id == workspace_id)))
+        (
+            await session.execute(
+                select(col(Member.id)).where(col(Member.workspace_id) == workspace_id)
+            )
+        )
         .scalars()
         .all()
     )

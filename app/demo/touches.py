@@ -12,14 +12,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.touches import TouchPlan
 from app.services import touches
 
 
 async def seed_touches(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
-    stmt = select(TouchPlan.builtin_key, TouchPlan.id).where(
-        TouchPlan.workspace_id == workspace_id, TouchPlan.builtin_key.is_not(None)
+    stmt = select(col(TouchPlan.builtin_key), col(TouchPlan.id)).where(
+        col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.builtin_key).is_not(None)
     )
     plans = {r.builtin_key: r.id for r in await session.execute(stmt)}
     for key, segment, start in (

@@ -14,16 +14,15 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlalchemy import Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     CurrencyCode,
     InputModel,
     Money,
     OutputModel,
     Share,
     TenantMixin,
+    column,
     created_at_column,
     workspace_fk,
 )
@@ -45,22 +44,18 @@ DEFAULT_SCORE_WINDOW_DAYS = 365
 DEFAULT_CORE_ADVOCATE_REFERRALS = 3
 
 
-class AnalyticsSettings(TenantMixin, Base):
+class AnalyticsSettings(TenantMixin, table=True):
     __tablename__ = "analytics_settings"
     __table_args__ = (workspace_fk(),)
 
-    currency: Mapped[str] = mapped_column(String(3), default=DEFAULT_CURRENCY)
-    touch_costs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    tracking_cost_per_referral: Mapped[Decimal] = mapped_column(
-        Numeric(14, 2), default=Decimal("0.00")
-    )
-    over_reliance_share: Mapped[Decimal] = mapped_column(
-        Numeric(5, 4), default=DEFAULT_OVER_RELIANCE_SHARE
-    )
-    score_window_days: Mapped[int] = mapped_column(default=DEFAULT_SCORE_WINDOW_DAYS)
-    core_advocate_referrals: Mapped[int] = mapped_column(default=DEFAULT_CORE_ADVOCATE_REFERRALS)
-    version: Mapped[int] = mapped_column(default=1)
-    updated_at: Mapped[datetime] = created_at_column()
+    currency: str = column(String(3), default=DEFAULT_CURRENCY)
+    touch_costs: dict[str, Any] = column(JSONB, default_factory=dict)
+    tracking_cost_per_referral: Decimal = column(Numeric(14, 2), default=Decimal("0.00"))
+    over_reliance_share: Decimal = column(Numeric(5, 4), default=DEFAULT_OVER_RELIANCE_SHARE)
+    score_window_days: int = DEFAULT_SCORE_WINDOW_DAYS
+    core_advocate_referrals: int = DEFAULT_CORE_ADVOCATE_REFERRALS
+    version: int = 1
+    updated_at: datetime = created_at_column()
 
 
 class AnalyticsSettingsRead(OutputModel):

@@ -13,19 +13,19 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import Index, Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
     InputModel,
     IsoDate,
     Money,
     OutputModel,
     TenantMixin,
+    column,
     created_at_column,
     omit_null,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -43,24 +43,24 @@ ParticipantStatus = Literal["invited", "registered", "attended"]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class EngagementActivity(IdMixin, Base):
+class EngagementActivity(IdMixin, table=True):
     __tablename__ = "engagement_activities"
     __table_args__ = (
         workspace_fk(),
         Index("ix_engagement_activities_workspace_id_date_id", "workspace_id", "date", "id"),
     )
 
-    kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(200))
-    date: Mapped[dt.date]
-    cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
-    audience: Mapped[str | None] = mapped_column(String(500))
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[dt.datetime] = created_at_column()
-    updated_at: Mapped[dt.datetime] = created_at_column()
+    kind: str = column(String(32))
+    name: str = column(String(200))
+    date: dt.date
+    cost: Decimal = column(Numeric(14, 2), default=Decimal(0))
+    audience: str | None = column(String(500), default=None)
+    version: int = 1
+    created_at: dt.datetime = created_at_column()
+    updated_at: dt.datetime = created_at_column()
 
 
-class EngagementParticipant(TenantMixin, Base):
+class EngagementParticipant(TenantMixin, table=True):
     __tablename__ = "engagement_participants"
     __table_args__ = (
         workspace_fk(),
@@ -69,11 +69,11 @@ class EngagementParticipant(TenantMixin, Base):
         Index("ix_engagement_participants_workspace_id_contact_id", "workspace_id", "contact_id"),
     )
 
-    activity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))
-    attended_at: Mapped[dt.datetime | None]
-    updated_at: Mapped[dt.datetime] = created_at_column()
+    activity_id: uuid.UUID = column(primary_key=True)
+    contact_id: uuid.UUID = column(primary_key=True)
+    status: str = column(String(16))
+    attended_at: dt.datetime | None = timestamp(default=None)
+    updated_at: dt.datetime = created_at_column()
 
 
 class ActivityCreate(InputModel):

@@ -15,15 +15,15 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlalchemy import Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
     OutputModel,
     TenantMixin,
+    column,
     created_at_column,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -33,7 +33,7 @@ ImportFormat = Literal["csv", "jsonl"]
 MAX_STORED_ERRORS = 1000
 
 
-class ContactImport(IdMixin, Base):
+class ContactImport(IdMixin, table=True):
     __tablename__ = "contact_imports"
     __table_args__ = (
         workspace_fk(),
@@ -46,21 +46,21 @@ class ContactImport(IdMixin, Base):
         ),
     )
 
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    format: Mapped[str] = mapped_column(String(8))
-    total_rows: Mapped[int] = mapped_column(default=0)
-    processed_rows: Mapped[int] = mapped_column(default=0)
-    created_count: Mapped[int] = mapped_column(default=0)
-    updated_count: Mapped[int] = mapped_column(default=0)
-    error_count: Mapped[int] = mapped_column(default=0)
-    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    detail: Mapped[str | None] = mapped_column(String(2000))
-    attempts: Mapped[int] = mapped_column(default=0)  # failed batch runs, for giving up
-    created_at: Mapped[datetime] = created_at_column()
-    finished_at: Mapped[datetime | None]
+    status: str = column(String(16), default="queued")
+    format: str = column(String(8))
+    total_rows: int = 0
+    processed_rows: int = 0
+    created_count: int = 0
+    updated_count: int = 0
+    error_count: int = 0
+    errors: list[dict[str, Any]] = column(JSONB, default_factory=list)
+    detail: str | None = column(String(2000), default=None)
+    attempts: int = 0
+    created_at: datetime = created_at_column()
+    finished_at: datetime | None = timestamp(default=None)
 
 
-class ContactImportChunk(TenantMixin, Base):
+class ContactImportChunk(TenantMixin, table=True):
     """One batch's worth of parsed rows of an uploaded file, waiting to be imported.
 
     ``rows`` is JSON text, ``[[line, data, errors], ...]``, that only the import's
@@ -76,11 +76,11 @@ class ContactImportChunk(TenantMixin, Base):
         tenant_fk(["import_id"], "contact_imports", ondelete="CASCADE"),
     )
 
-    import_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    line: Mapped[int] = mapped_column(primary_key=True)
-    last_line: Mapped[int]
-    row_count: Mapped[int]
-    rows: Mapped[str] = mapped_column(Text)
+    import_id: uuid.UUID = column(primary_key=True)
+    line: int = column(primary_key=True)
+    last_line: int
+    row_count: int
+    rows: str = column(Text)
 
 
 class RowErrorRead(OutputModel):

@@ -13,13 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 from sqlalchemy import CheckConstraint, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
     InputModel,
     OutputModel,
+    column,
     created_at_column,
     tenant_fk,
     workspace_fk,
@@ -35,7 +34,7 @@ INVERSE: dict[str, str] = {"child": "parent", "parent": "child", "referred_by": 
 INVERSE["referred"] = "referred_by"
 
 
-class ContactRelationship(IdMixin, Base):
+class ContactRelationship(IdMixin, table=True):
     __tablename__ = "contact_relationships"
     __table_args__ = (
         workspace_fk(),
@@ -54,11 +53,11 @@ class ContactRelationship(IdMixin, Base):
         Index("ix_contact_relationships_workspace_id_related_id", "workspace_id", "related_id"),
     )
 
-    contact_id: Mapped[uuid.UUID]
-    related_id: Mapped[uuid.UUID]
-    type: Mapped[str] = mapped_column(String(32))
-    label: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = created_at_column()
+    contact_id: uuid.UUID
+    related_id: uuid.UUID
+    type: str = column(String(32))
+    label: str | None = column(String(100), default=None)
+    created_at: datetime = created_at_column()
 
 
 class RelationshipCreate(InputModel):

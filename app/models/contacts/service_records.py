@@ -14,15 +14,14 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 from sqlalchemy import CheckConstraint, Index, Numeric, SmallInteger, String
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
     InputModel,
     IsoDate,
     Money,
     OutputModel,
+    column,
     created_at_column,
     tenant_fk,
     workspace_fk,
@@ -36,7 +35,7 @@ def _rating_check(name: str) -> CheckConstraint:
     return CheckConstraint(f"rating_{name} BETWEEN 1 AND 10", name=f"rating_{name}_range")
 
 
-class ServiceRecord(IdMixin, Base):
+class ServiceRecord(IdMixin, table=True):
     __tablename__ = "service_records"
     __table_args__ = (
         workspace_fk(),
@@ -50,18 +49,18 @@ class ServiceRecord(IdMixin, Base):
         Index("ix_service_records_workspace_id_partner_id", "workspace_id", "partner_id"),
     )
 
-    contact_id: Mapped[uuid.UUID]
-    date: Mapped[dt.date]
-    service: Mapped[str] = mapped_column(String(200))
-    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
-    member_id: Mapped[uuid.UUID | None]
-    partner_id: Mapped[uuid.UUID | None]
-    rating_communication: Mapped[int | None] = mapped_column(SmallInteger)
-    rating_quality: Mapped[int | None] = mapped_column(SmallInteger)
-    rating_value: Mapped[int | None] = mapped_column(SmallInteger)
-    rating_satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
-    notes: Mapped[str | None] = mapped_column(String(2000))
-    created_at: Mapped[dt.datetime] = created_at_column()
+    contact_id: uuid.UUID
+    date: dt.date
+    service: str = column(String(200))
+    value: Decimal | None = column(Numeric(14, 2), default=None)
+    member_id: uuid.UUID | None = None
+    partner_id: uuid.UUID | None = None
+    rating_communication: int | None = column(SmallInteger, default=None)
+    rating_quality: int | None = column(SmallInteger, default=None)
+    rating_value: int | None = column(SmallInteger, default=None)
+    rating_satisfaction: int | None = column(SmallInteger, default=None)
+    notes: str | None = column(String(2000), default=None)
+    created_at: dt.datetime = created_at_column()
 
 
 class Ratings(InputModel):

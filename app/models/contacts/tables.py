@@ -6,16 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Computed, Index, String, Text, text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
     TenantMixin,
+    column,
     created_at_column,
+    generated,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -47,7 +48,7 @@ NAME_NORM = "btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g'))"
 NAME_KEY = "rapport_name_key(sort_name)"
 
 
-class Contact(IdMixin, Base):
+class Contact(IdMixin, table=True):
     __tablename__ = "contacts"
     __table_args__ = (
         workspace_fk(),
@@ -68,43 +69,43 @@ class Contact(IdMixin, Base):
         Index("ix_contacts_workspace_id_name_norm", "workspace_id", text(NAME_NORM)),
     )
 
-    kind: Mapped[str] = mapped_column(String(16), default="person")
-    first_name: Mapped[str | None] = mapped_column(String(200))
-    last_name: Mapped[str | None] = mapped_column(String(200))
-    company_name: Mapped[str | None] = mapped_column(String(300))
-    sort_name: Mapped[str] = mapped_column(String(600))
-    company: Mapped[str | None] = mapped_column(String(300))
-    job_title: Mapped[str | None] = mapped_column(String(200))
-    emails: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    primary_email: Mapped[str | None] = mapped_column(String(320))
-    primary_phone: Mapped[str | None] = mapped_column(String(32))
-    email_search: Mapped[str | None] = mapped_column(String(4000))
-    phone_search: Mapped[str | None] = mapped_column(String(2000))
-    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    time_zone: Mapped[str | None] = mapped_column(String(64))
-    locale: Mapped[str | None] = mapped_column(String(35))
-    owner_id: Mapped[uuid.UUID | None]
-    segment: Mapped[str] = mapped_column(String(32), default="prospect")
-    allied_category: Mapped[str | None] = mapped_column(String(64))
-    advocacy_stage: Mapped[str] = mapped_column(String(32), default="seeker")
-    advocacy_stage_manual: Mapped[bool] = mapped_column(default=False)
-    family: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    interests: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
-    tags: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
-    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    consent: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    do_not_contact: Mapped[bool] = mapped_column(default=False)
-    last_engaged_at: Mapped[datetime | None]
-    lapsed_at: Mapped[datetime | None]
-    search: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True))
-    name_key: Mapped[str] = mapped_column(Text, Computed(NAME_KEY, persisted=True))
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    kind: str = column(String(16), default="person")
+    first_name: str | None = column(String(200), default=None)
+    last_name: str | None = column(String(200), default=None)
+    company_name: str | None = column(String(300), default=None)
+    sort_name: str = column(String(600))
+    company: str | None = column(String(300), default=None)
+    job_title: str | None = column(String(200), default=None)
+    emails: list[dict[str, Any]] = column(JSONB, default_factory=list)
+    phones: list[dict[str, Any]] = column(JSONB, default_factory=list)
+    primary_email: str | None = column(String(320), default=None)
+    primary_phone: str | None = column(String(32), default=None)
+    email_search: str | None = column(String(4000), default=None)
+    phone_search: str | None = column(String(2000), default=None)
+    address: dict[str, Any] | None = column(JSONB, default=None)
+    time_zone: str | None = column(String(64), default=None)
+    locale: str | None = column(String(35), default=None)
+    owner_id: uuid.UUID | None = None
+    segment: str = column(String(32), default="prospect")
+    allied_category: str | None = column(String(64), default=None)
+    advocacy_stage: str = column(String(32), default="seeker")
+    advocacy_stage_manual: bool = False
+    family: list[dict[str, Any]] = column(JSONB, default_factory=list)
+    interests: list[str] = column(ARRAY(String(100)), default_factory=list)
+    tags: list[str] = column(ARRAY(String(100)), default_factory=list)
+    custom_fields: dict[str, Any] = column(JSONB, default_factory=dict)
+    consent: dict[str, Any] = column(JSONB, default_factory=dict)
+    do_not_contact: bool = False
+    last_engaged_at: datetime | None = timestamp(default=None)
+    lapsed_at: datetime | None = timestamp(default=None)
+    search: str = generated(TSVECTOR, SEARCH_DOCUMENT)
+    name_key: str = generated(Text, NAME_KEY)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class ContactExternalId(TenantMixin, Base):
+class ContactExternalId(TenantMixin, table=True):
     """``(source, external_id)`` → contact: the key CRM syncs upsert by, unique per workspace."""
 
     __tablename__ = "contact_external_ids"
@@ -114,12 +115,12 @@ class ContactExternalId(TenantMixin, Base):
         Index("ix_contact_external_ids_workspace_id_contact_id", "workspace_id", "contact_id"),
     )
 
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    contact_id: Mapped[uuid.UUID]
+    source: str = column(String(64), primary_key=True)
+    external_id: str = column(String(255), primary_key=True)
+    contact_id: uuid.UUID
 
 
-class Observance(IdMixin, Base):
+class Observance(IdMixin, table=True):
     """A yearly date of a contact: birthday, anniversary, home/closing anniversary, custom."""
 
     __tablename__ = "observances"
@@ -130,16 +131,16 @@ class Observance(IdMixin, Base):
         Index("ix_observances_workspace_id_month_day", "workspace_id", "month", "day"),
     )
 
-    contact_id: Mapped[uuid.UUID]
-    kind: Mapped[str] = mapped_column(String(32))
-    label: Mapped[str | None] = mapped_column(String(200))
-    month: Mapped[int]
-    day: Mapped[int]
-    year: Mapped[int | None]
-    created_at: Mapped[datetime] = created_at_column()
+    contact_id: uuid.UUID
+    kind: str = column(String(32))
+    label: str | None = column(String(200), default=None)
+    month: int
+    day: int
+    year: int | None = None
+    created_at: datetime = created_at_column()
 
 
-class Interaction(IdMixin, Base):
+class Interaction(IdMixin, table=True):
     """One entry of the communication log. Inbound and two-way entries count as engagement."""
 
     __tablename__ = "interactions"
@@ -156,12 +157,12 @@ class Interaction(IdMixin, Base):
         Index("ix_interactions_workspace_id_occurred_at_id", "workspace_id", "occurred_at", "id"),
     )
 
-    contact_id: Mapped[uuid.UUID]
-    member_id: Mapped[uuid.UUID | None]
-    channel: Mapped[str] = mapped_column(String(32))
-    direction: Mapped[str] = mapped_column(String(16))
-    occurred_at: Mapped[datetime]
-    summary: Mapped[str | None] = mapped_column(String(10_000))
-    duration_seconds: Mapped[int | None]
-    touch_id: Mapped[uuid.UUID | None]
-    created_at: Mapped[datetime] = created_at_column()
+    contact_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    channel: str = column(String(32))
+    direction: str = column(String(16))
+    occurred_at: datetime = timestamp()
+    summary: str | None = column(String(10000), default=None)
+    duration_seconds: int | None = None
+    touch_id: uuid.UUID | None = None
+    created_at: datetime = created_at_column()

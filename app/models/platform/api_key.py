@@ -9,16 +9,21 @@ from typing import Annotated, Literal
 from pydantic import Field
 from sqlalchemy import Index, String
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, workspace_fk
+from app.models.platform.base import (
+    IdMixin,
+    column,
+    created_at_column,
+    timestamp,
+    workspace_fk,
+)
 from app.models.platform.common import SECRET, InputModel, OutputModel
 
 Scope = Literal["read", "write", "admin"]
 ALL_SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 
 
-class ApiKey(IdMixin, Base):
+class ApiKey(IdMixin, table=True):
     """Only a SHA-256 of the secret is kept; the key itself is shown once, at creation.
 
     The token embeds the workspace id so that resolving it is a primary-key lookup
@@ -31,12 +36,12 @@ class ApiKey(IdMixin, Base):
         Index("uq_api_keys_workspace_id_secret_hash", "workspace_id", "secret_hash", unique=True),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
-    prefix: Mapped[str] = mapped_column(String(32))
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
-    created_at: Mapped[datetime] = created_at_column()
-    revoked_at: Mapped[datetime | None]
+    name: str = column(String(200))
+    prefix: str = column(String(32))
+    secret_hash: str = column(String(64))
+    scopes: list[str] = column(ARRAY(String(16)))
+    created_at: datetime = created_at_column()
+    revoked_at: datetime | None = timestamp(default=None)
 
 
 class ApiKeyCreate(InputModel):

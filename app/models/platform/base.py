@@ -1,24 +1,43 @@
 """Table plumbing shared by every model.
 
-Tables are SQLAlchemy 2.0 typed declarative classes: ``Mapped[...]`` columns type-check
-under ``mypy --strict`` in both ORM and Core statements. Constraint names follow one
-convention so Alembic migrations are deterministic. Every tenant table's primary key,
-unique constraints and foreign keys lead with ``workspace_id``: that is what lets the
-schema be distributed by workspace (Citus) without change, and it makes a cross-tenant
-join impossible to write by accident.
+Tables are SQLModel classes (``class X(IdMixin, table=True)``), as the design card asks:
+one class per table whose fields are its columns. A table is never an input validator:
+API input and output are the separate pydantic schemas of each domain (``InputModel``,
+``OutputModel``), and services build rows from validated input. Hot paths use Core
+statements over the same tables (``X.__table__``, or ``col(X.field)`` in an expression).
+
+Columns keep exactly the SQL types the migrations created: ``column(sa_type, ...)`` names
+the type wherever SQLModel's own choice differs (``VARCHAR`` of a length, ``JSONB``,
+arrays, ``timestamptz`` without SQLModel's converting type), so ``alembic check`` finds
+nothing to change and no value is processed on its way in or out.
+
+Constraint names follow one convention so Alembic migrations are deterministic. Every
+tenant table's primary key, unique constraints and foreign keys lead with
+``workspace_id``: that is what lets the schema be distributed by workspace (Citus) without
+change, and it makes a cross-tenant join impossible to write by accident.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, MetaData, func
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import Uuid
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    MetaData,
+    Table,
+    func,
+)
+from sqlalchemy.orm import registry
+from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.types import TypeEngine
+from sqlmodel import Field, SQLModel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -27,32 +46,81 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+#: ``timestamptz``: every time is stored with its zone and read back aware, in UTC.
+TIMESTAMPTZ = DateTime(timezone=True)
+
+_NO_DEFAULT: Any = ...
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
-        datetime: DateTime(timezone=True),
-        dict[str, Any]: JSONB,
-        uuid.UUID: Uuid,
-    }
+class TableModel(SQLModel, registry=registry(metadata=metadata)):
+    """The base of every table: our metadata (naming convention), not SQLModel's default."""
+
+    #: The Core table, for statements on hot paths (declared for the type checker).
+    __table__: ClassVar[Table]
 
 
-metadata = Base.metadata
+def column(
+    sa_type: TypeEngine[Any] | type[TypeEngine[Any]] | None = None,
+    *,
+    default: Any = _NO_DEFAULT,
+    default_factory: Callable[[], Any] | None = None,
+    primary_key: bool = False,
+    nullable: bool | None = None,
+    server_default: str | ColumnElement[Any] | TextClause | None = None,
+) -> Any:
+    """A table field with its SQL type; nullability follows the annotation (``X | None``).
+
+    ``server_default`` columns get ``None`` as the Python default, so a row can be built
+    without them: the ORM leaves a ``None`` out of its ``INSERT`` and the server fills it.
+    """
+    kwargs: dict[str, Any] = {"primary_key": primary_key}
+    if sa_type is not None:
+        kwargs["sa_type"] = sa_type
+    if nullable is not None:
+        kwargs["nullable"] = nullable
+    if server_default is not None:
+        kwargs["sa_column_kwargs"] = {"server_default": server_default}
+        if default is _NO_DEFAULT and default_factory is None:
+            default = None
+            kwargs.setdefault("nullable", False)
+    if default_factory is not None:
+        return Field(default_factory=default_factory, **kwargs)
+    if default is not _NO_DEFAULT:
+        return Field(default=default, **kwargs)
+    return Field(**kwargs)
 
 
-class TenantMixin:
+def timestamp(*, default: Any = _NO_DEFAULT) -> Any:
+    """A ``timestamptz`` column (``datetime`` fields; ``None`` default when optional)."""
+    return column(TIMESTAMPTZ, default=default)
+
+
+def generated(sa_type: TypeEngine[Any] | type[TypeEngine[Any]], expression: str) -> Any:
+    """A column PostgreSQL computes from the row's others (``GENERATED ALWAYS ... STORED``):
+    never written, read like any other."""
+    return Field(sa_column=Column(sa_type, Computed(expression, persisted=True), nullable=False))
+
+
+def identity_key() -> Any:
+    """A ``bigint`` primary key PostgreSQL numbers itself (``GENERATED BY DEFAULT AS
+    IDENTITY``): rows ordered by insertion, such as the outbox's events."""
+    return Field(sa_column=Column(BigInteger, Identity(always=False), primary_key=True))
+
+
+def created_at_column() -> Any:
+    """When the row was made: given by the writer, or the server's ``now()``."""
+    return column(TIMESTAMPTZ, server_default=func.now())
+
+
+class TenantMixin(TableModel):
     """The leading half of every tenant table's primary key."""
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, sort_order=-20)
+    workspace_id: uuid.UUID = column(primary_key=True)
 
 
 class IdMixin(TenantMixin):
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, sort_order=-10)
-
-
-def created_at_column() -> Mapped[datetime]:
-    return mapped_column(server_default=func.now())
+    id: uuid.UUID = column(primary_key=True, default_factory=uuid.uuid4)
 
 
 def tenant_fk(

@@ -12,10 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import BigInteger, Identity, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 
-from app.models.platform.base import Base, TenantMixin, created_at_column, workspace_fk
+from app.models.platform.base import (
+    TenantMixin,
+    column,
+    created_at_column,
+    identity_key,
+    workspace_fk,
+)
 from app.models.platform.common import OutputModel
 
 #: The contact ids an event's data may carry: the subject of ``contact.*`` events, the
@@ -27,7 +33,7 @@ CONTACT_REFS = (
 )
 
 
-class Event(TenantMixin, Base):
+class Event(TenantMixin, table=True):
     __tablename__ = "events"
     __table_args__ = (
         workspace_fk(),
@@ -38,14 +44,12 @@ class Event(TenantMixin, Base):
         Index("ix_events_contact_refs", text(CONTACT_REFS), postgresql_using="gin"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    event_uid: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
-    txid: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
-    )
-    type: Mapped[str] = mapped_column(String(64))
-    occurred_at: Mapped[datetime] = created_at_column()
-    data: Mapped[dict[str, Any]]
+    id: int = identity_key()
+    event_uid: uuid.UUID = column(default_factory=uuid.uuid4)
+    txid: int = column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
+    type: str = column(String(64))
+    occurred_at: datetime = created_at_column()
+    data: dict[str, Any] = column(JSONB)
 
 
 class EventRead(OutputModel):

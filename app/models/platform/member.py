@@ -8,28 +8,32 @@ from typing import Literal
 
 from pydantic import Field
 from sqlalchemy import Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.platform.base import Base, IdMixin, created_at_column, workspace_fk
+from app.models.platform.base import (
+    IdMixin,
+    column,
+    created_at_column,
+    workspace_fk,
+)
 from app.models.platform.common import EmailAddress, InputModel, OutputModel
 
 Role = Literal["leader", "agent", "assistant"]
 
 
-class Member(IdMixin, Base):
+class Member(IdMixin, table=True):
     __tablename__ = "members"
     __table_args__ = (
         workspace_fk(),
         Index("uq_members_workspace_id_email", "workspace_id", text("lower(email)"), unique=True),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(16), default="agent")
-    active: Mapped[bool] = mapped_column(default=True)
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    name: str = column(String(200))
+    email: str = column(String(320))
+    role: str = column(String(16), default="agent")
+    active: bool = True
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
 class MemberCreate(InputModel):

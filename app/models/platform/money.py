@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 from sqlalchemy import Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.platform.base import column
 
 MONEY_DIGITS = 14
 MONEY_PLACES = 2
@@ -96,10 +97,11 @@ CurrencyCode = Annotated[
 ]
 
 
-def money_column(*, nullable: bool = False) -> Mapped[Any]:
+def money_column(*, nullable: bool = False) -> Any:
     """``Numeric(14, 2)``: up to 999,999,999,999.99, exact, returned as ``Decimal``."""
-    return mapped_column(Numeric(MONEY_DIGITS, MONEY_PLACES, asdecimal=True), nullable=nullable)
+    money = Numeric(MONEY_DIGITS, MONEY_PLACES, asdecimal=True)
+    return column(money, default=None) if nullable else column(money)
 
 
-def currency_column() -> Mapped[str]:
-    return mapped_column(String(3))
+def currency_column() -> Any:
+    return column(String(3))

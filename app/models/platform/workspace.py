@@ -16,10 +16,13 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Double, String
 
-from app.models.platform.base import Base, created_at_column
+from app.models.platform.base import (
+    TableModel,
+    column,
+    created_at_column,
+)
 from app.models.platform.common import InputModel, OutputModel
 
 DEFAULT_WEIGHTS = (0.4, 0.35, 0.25)
@@ -41,28 +44,24 @@ ThankYouChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event
 ThankYouMode = Literal["automated", "manual"]
 
 
-class Workspace(Base):
+class Workspace(TableModel, table=True):
     __tablename__ = "workspaces"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    name: Mapped[str] = mapped_column(String(200))
-    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
-    send_window_start: Mapped[time] = mapped_column(default=time(9, 0))
-    send_window_end: Mapped[time] = mapped_column(default=time(20, 0))
-    lapse_threshold_days: Mapped[int] = mapped_column(default=90)
-    referral_follow_up_hours: Mapped[int] = mapped_column(default=24)
-    referral_thank_you_channel: Mapped[str] = mapped_column(
-        String(16), default="email", server_default="email"
-    )
-    referral_thank_you_mode: Mapped[str] = mapped_column(
-        String(16), default="manual", server_default="manual"
-    )
-    weight_communication: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[0])
-    weight_reciprocity: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[1])
-    weight_appreciation: Mapped[float] = mapped_column(default=DEFAULT_WEIGHTS[2])
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    id: uuid.UUID = column(primary_key=True, default_factory=uuid.uuid4)
+    name: str = column(String(200))
+    time_zone: str = column(String(64), default="UTC")
+    send_window_start: time = time(9, 0)
+    send_window_end: time = time(20, 0)
+    lapse_threshold_days: int = 90
+    referral_follow_up_hours: int = 24
+    referral_thank_you_channel: str = column(String(16), default="email", server_default="email")
+    referral_thank_you_mode: str = column(String(16), default="manual", server_default="manual")
+    weight_communication: float = column(Double, default=DEFAULT_WEIGHTS[0])
+    weight_reciprocity: float = column(Double, default=DEFAULT_WEIGHTS[1])
+    weight_appreciation: float = column(Double, default=DEFAULT_WEIGHTS[2])
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
 class ScoreWeights(InputModel):

@@ -15,20 +15,20 @@ from typing import Literal
 from pydantic import Field, model_validator
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.contacts import Segment
 from app.models.platform import (
     AwareTime,
-    Base,
     CurrencyCode,
     IdMixin,
     InputModel,
     OutputModel,
     TenantMixin,
+    column,
     created_at_column,
     currency_column,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -36,7 +36,7 @@ ExperimentStatus = Literal["draft", "running", "stopped"]
 PrimaryMetric = Literal["referrals_per_referrer", "closed_per_referrer"]
 
 
-class Experiment(IdMixin, Base):
+class Experiment(IdMixin, table=True):
     __tablename__ = "experiments"
     __table_args__ = (
         workspace_fk(),
@@ -44,24 +44,24 @@ class Experiment(IdMixin, Base):
         Index("ix_experiments_workspace_id_status", "workspace_id", "status"),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(String(2_000))
-    status: Mapped[str] = mapped_column(String(16), default="draft")
-    starts_at: Mapped[datetime]
-    ends_at: Mapped[datetime]
-    primary_metric: Mapped[str] = mapped_column(String(32))
-    min_sample: Mapped[int]
-    currency: Mapped[str] = currency_column()
-    cohort_segments: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
-    cohort_tags: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
-    started_at: Mapped[datetime | None]
-    stopped_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    name: str = column(String(200))
+    description: str | None = column(String(2000), default=None)
+    status: str = column(String(16), default="draft")
+    starts_at: datetime = timestamp()
+    ends_at: datetime = timestamp()
+    primary_metric: str = column(String(32))
+    min_sample: int
+    currency: str = currency_column()
+    cohort_segments: list[str] = column(ARRAY(String(32)), default_factory=list)
+    cohort_tags: list[str] = column(ARRAY(String(100)), default_factory=list)
+    started_at: datetime | None = timestamp(default=None)
+    stopped_at: datetime | None = timestamp(default=None)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class ExperimentArm(IdMixin, Base):
+class ExperimentArm(IdMixin, table=True):
     __tablename__ = "experiment_arms"
     __table_args__ = (
         workspace_fk(),
@@ -70,14 +70,14 @@ class ExperimentArm(IdMixin, Base):
         UniqueConstraint("workspace_id", "experiment_id", "position"),
     )
 
-    experiment_id: Mapped[uuid.UUID]
-    position: Mapped[int]
-    name: Mapped[str] = mapped_column(String(100))
-    program_id: Mapped[uuid.UUID]
-    weight: Mapped[int]
+    experiment_id: uuid.UUID
+    position: int
+    name: str = column(String(100))
+    program_id: uuid.UUID
+    weight: int
 
 
-class ExperimentAssignment(TenantMixin, Base):
+class ExperimentAssignment(TenantMixin, table=True):
     __tablename__ = "experiment_assignments"
     __table_args__ = (
         workspace_fk(),
@@ -88,10 +88,10 @@ class ExperimentAssignment(TenantMixin, Base):
         Index("ix_experiment_assignments_workspace_id_contact_id", "workspace_id", "contact_id"),
     )
 
-    experiment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    arm_id: Mapped[uuid.UUID]
-    assigned_at: Mapped[datetime]
+    experiment_id: uuid.UUID = column(primary_key=True)
+    contact_id: uuid.UUID = column(primary_key=True)
+    arm_id: uuid.UUID
+    assigned_at: datetime = timestamp()
 
 
 class ArmSpec(InputModel):

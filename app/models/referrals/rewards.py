@@ -16,21 +16,21 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     CurrencyCode,
     IdMixin,
     InputModel,
     Money,
     OutputModel,
     Percent,
+    column,
     created_at_column,
     currency_column,
     money_column,
     require_tag,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -41,7 +41,7 @@ RewardKind = Literal["gift_card", "cash", "gift", "donation", "event_invitation"
 RewardStatus = Literal["pending", "approved", "issued", "cancelled"]
 
 
-class RewardProgram(IdMixin, Base):
+class RewardProgram(IdMixin, table=True):
     __tablename__ = "reward_programs"
     __table_args__ = (
         workspace_fk(),
@@ -55,16 +55,16 @@ class RewardProgram(IdMixin, Base):
         Index("ix_reward_programs_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(String(2_000))
-    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    is_default: Mapped[bool] = mapped_column(default=False)
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    name: str = column(String(200))
+    description: str | None = column(String(2000), default=None)
+    rules: list[dict[str, Any]] = column(JSONB, default_factory=list)
+    is_default: bool = False
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class Reward(IdMixin, Base):
+class Reward(IdMixin, table=True):
     __tablename__ = "rewards"
     __table_args__ = (
         workspace_fk(),
@@ -81,23 +81,23 @@ class Reward(IdMixin, Base):
         ),
     )
 
-    referral_id: Mapped[uuid.UUID]
-    referrer_id: Mapped[uuid.UUID | None]
-    program_id: Mapped[uuid.UUID]
-    rule_index: Mapped[int]
-    trigger: Mapped[str] = mapped_column(String(32))
-    amount: Mapped[Decimal] = money_column()
-    currency: Mapped[str] = currency_column()
-    kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))
-    available_at: Mapped[datetime]
-    approved_at: Mapped[datetime | None]
-    issued_at: Mapped[datetime | None]
-    cancelled_at: Mapped[datetime | None]
-    cancel_reason: Mapped[str | None] = mapped_column(String(500))
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    referral_id: uuid.UUID
+    referrer_id: uuid.UUID | None = None
+    program_id: uuid.UUID
+    rule_index: int
+    trigger: str = column(String(32))
+    amount: Decimal = money_column()
+    currency: str = currency_column()
+    kind: str = column(String(32))
+    status: str = column(String(16))
+    available_at: datetime = timestamp()
+    approved_at: datetime | None = timestamp(default=None)
+    issued_at: datetime | None = timestamp(default=None)
+    cancelled_at: datetime | None = timestamp(default=None)
+    cancel_reason: str | None = column(String(500), default=None)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
 class _AmountModel(BaseModel):

@@ -14,15 +14,15 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
+    column,
     created_at_column,
     currency_column,
     money_column,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -33,7 +33,7 @@ PIPELINE: tuple[Stage, ...] = (*OPEN_STAGES, "closed")
 STAGES: tuple[Stage, ...] = (*PIPELINE, "lost")
 
 
-class Referral(IdMixin, Base):
+class Referral(IdMixin, table=True):
     __tablename__ = "referrals"
     __table_args__ = (
         workspace_fk(),
@@ -63,31 +63,31 @@ class Referral(IdMixin, Base):
         ),
     )
 
-    direction: Mapped[str] = mapped_column(String(16))
-    source_contact_id: Mapped[uuid.UUID | None]
-    referred_contact_id: Mapped[uuid.UUID | None]
-    partner_contact_id: Mapped[uuid.UUID | None]
-    service: Mapped[str | None] = mapped_column(String(200))
-    currency: Mapped[str] = currency_column()
-    expected_value: Mapped[Decimal | None] = money_column(nullable=True)
-    actual_value: Mapped[Decimal | None] = money_column(nullable=True)
-    fee: Mapped[Decimal | None] = money_column(nullable=True)
-    owner_id: Mapped[uuid.UUID | None]
-    notes: Mapped[str | None] = mapped_column(String(10_000))
-    stage: Mapped[str] = mapped_column(String(16), default="received")
-    lost_reason: Mapped[str | None] = mapped_column(String(500))
-    received_at: Mapped[datetime]
-    stage_changed_at: Mapped[datetime]
-    follow_up_due_at: Mapped[datetime | None]
-    follow_up_notified_at: Mapped[datetime | None]
-    possible_duplicate: Mapped[bool] = mapped_column(default=False)
-    reward_program_id: Mapped[uuid.UUID | None]
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    direction: str = column(String(16))
+    source_contact_id: uuid.UUID | None = None
+    referred_contact_id: uuid.UUID | None = None
+    partner_contact_id: uuid.UUID | None = None
+    service: str | None = column(String(200), default=None)
+    currency: str = currency_column()
+    expected_value: Decimal | None = money_column(nullable=True)
+    actual_value: Decimal | None = money_column(nullable=True)
+    fee: Decimal | None = money_column(nullable=True)
+    owner_id: uuid.UUID | None = None
+    notes: str | None = column(String(10000), default=None)
+    stage: str = column(String(16), default="received")
+    lost_reason: str | None = column(String(500), default=None)
+    received_at: datetime = timestamp()
+    stage_changed_at: datetime = timestamp()
+    follow_up_due_at: datetime | None = timestamp(default=None)
+    follow_up_notified_at: datetime | None = timestamp(default=None)
+    possible_duplicate: bool = False
+    reward_program_id: uuid.UUID | None = None
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class ReferralStageHistory(IdMixin, Base):
+class ReferralStageHistory(IdMixin, table=True):
     """One stage change; ``from_stage`` is null for the entry written at creation."""
 
     __tablename__ = "referral_stage_history"
@@ -103,10 +103,10 @@ class ReferralStageHistory(IdMixin, Base):
         ),
     )
 
-    referral_id: Mapped[uuid.UUID]
-    from_stage: Mapped[str | None] = mapped_column(String(16))
-    to_stage: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime]
-    note: Mapped[str | None] = mapped_column(String(2_000))
-    member_id: Mapped[uuid.UUID | None]
-    created_at: Mapped[datetime] = created_at_column()
+    referral_id: uuid.UUID
+    from_stage: str | None = column(String(16), default=None)
+    to_stage: str = column(String(16))
+    at: datetime = timestamp()
+    note: str | None = column(String(2000), default=None)
+    member_id: uuid.UUID | None = None
+    created_at: datetime = created_at_column()

@@ -18,22 +18,24 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Double, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.models.platform import (
-    Base,
+    TIMESTAMPTZ,
     IdMixin,
     TenantMixin,
+    column,
     created_at_column,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
 StageSource = Literal["manual", "suggested"]
 
 
-class ContactScore(TenantMixin, Base):
+class ContactScore(TenantMixin, table=True):
     __tablename__ = "contact_scores"
     __table_args__ = (
         workspace_fk(),
@@ -49,44 +51,44 @@ class ContactScore(TenantMixin, Base):
         ),
     )
 
-    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    score: Mapped[float]
-    communication: Mapped[float]
-    reciprocity: Mapped[float]
-    appreciation: Mapped[float]
+    contact_id: uuid.UUID = column(primary_key=True)
+    score: float = column(Double)
+    communication: float = column(Double)
+    reciprocity: float = column(Double)
+    appreciation: float = column(Double)
     # Zero by default: a row written without its counts (a fixture, a merge) counted nothing.
-    interactions: Mapped[int] = mapped_column(server_default=text("0"))
-    referrals_received: Mapped[int] = mapped_column(server_default=text("0"))
-    referrals_given: Mapped[int] = mapped_column(server_default=text("0"))
-    events_attended: Mapped[int] = mapped_column(server_default=text("0"))
-    appreciation_touches: Mapped[int] = mapped_column(server_default=text("0"))
-    rewards_issued: Mapped[int] = mapped_column(server_default=text("0"))
-    communication_weighted: Mapped[float] = mapped_column(server_default=text("0"))
-    reciprocity_weighted: Mapped[float] = mapped_column(server_default=text("0"))
-    appreciation_weighted: Mapped[float] = mapped_column(server_default=text("0"))
-    computed_at: Mapped[datetime]
-    previous_score: Mapped[float | None]
-    previous_computed_at: Mapped[datetime | None]
-    change: Mapped[float] = mapped_column(default=0.0)
-    history_score: Mapped[float | None]
+    interactions: int = column(server_default=text("0"))
+    referrals_received: int = column(server_default=text("0"))
+    referrals_given: int = column(server_default=text("0"))
+    events_attended: int = column(server_default=text("0"))
+    appreciation_touches: int = column(server_default=text("0"))
+    rewards_issued: int = column(server_default=text("0"))
+    communication_weighted: float = column(Double, server_default=text("0"))
+    reciprocity_weighted: float = column(Double, server_default=text("0"))
+    appreciation_weighted: float = column(Double, server_default=text("0"))
+    computed_at: datetime = timestamp()
+    previous_score: float | None = column(Double, default=None)
+    previous_computed_at: datetime | None = timestamp(default=None)
+    change: float = column(Double, default=0.0)
+    history_score: float | None = column(Double, default=None)
 
 
-class ContactScoreHistory(TenantMixin, Base):
+class ContactScoreHistory(TenantMixin, table=True):
     __tablename__ = "contact_score_history"
     __table_args__ = (
         workspace_fk(),
         tenant_fk(["contact_id"], "contacts", ondelete="CASCADE"),
     )
 
-    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    computed_at: Mapped[datetime] = mapped_column(primary_key=True)
-    score: Mapped[float]
-    communication: Mapped[float]
-    reciprocity: Mapped[float]
-    appreciation: Mapped[float]
+    contact_id: uuid.UUID = column(primary_key=True)
+    computed_at: datetime = column(TIMESTAMPTZ, primary_key=True)
+    score: float = column(Double)
+    communication: float = column(Double)
+    reciprocity: float = column(Double)
+    appreciation: float = column(Double)
 
 
-class ContactStageHistory(IdMixin, Base):
+class ContactStageHistory(IdMixin, table=True):
     """One advocacy-stage change; ``from_stage`` is null when the first stage was recorded."""
 
     __tablename__ = "contact_stage_history"
@@ -101,26 +103,26 @@ class ContactStageHistory(IdMixin, Base):
         ),
     )
 
-    contact_id: Mapped[uuid.UUID]
-    from_stage: Mapped[str | None] = mapped_column(String(32))
-    to_stage: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime]
-    created_at: Mapped[datetime] = created_at_column()
+    contact_id: uuid.UUID
+    from_stage: str | None = column(String(32), default=None)
+    to_stage: str = column(String(32))
+    source: str = column(String(16))
+    at: datetime = timestamp()
+    created_at: datetime = created_at_column()
 
 
-class ScoreRun(TenantMixin, Base):
+class ScoreRun(TenantMixin, table=True):
     """When the nightly job last scored a workspace, so each replica knows it is done."""
 
     __tablename__ = "score_runs"
     __table_args__ = (workspace_fk(),)
 
-    last_run_at: Mapped[datetime]
-    scored: Mapped[int] = mapped_column(default=0)
-    duration_ms: Mapped[int] = mapped_column(default=0)
+    last_run_at: datetime = timestamp()
+    scored: int = 0
+    duration_ms: int = 0
 
 
-class ScoreParamSet(TenantMixin, Base):
+class ScoreParamSet(TenantMixin, table=True):
     """The parameters of a workspace's latest recompute, shared by every stored score.
 
     Every recompute rewrites every contact's row with the same ``computed_at`` in the same
@@ -131,8 +133,8 @@ class ScoreParamSet(TenantMixin, Base):
     __tablename__ = "score_params"
     __table_args__ = (workspace_fk(),)
 
-    computed_at: Mapped[datetime]
-    window_days: Mapped[int]
-    half_life_days: Mapped[float]
-    weights: Mapped[dict[str, Any]]
-    targets: Mapped[dict[str, Any]]
+    computed_at: datetime = timestamp()
+    window_days: int
+    half_life_days: float = column(Double)
+    weights: dict[str, Any] = column(JSONB)
+    targets: dict[str, Any] = column(JSONB)

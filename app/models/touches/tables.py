@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
-    Base,
     IdMixin,
     TenantMixin,
+    column,
     created_at_column,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -31,7 +31,7 @@ TOUCH_STATUSES = ("scheduled", "due", "sent", "completed", "skipped", "failed", 
 ENROLLMENT_STATUSES = ("active", "paused", "completed", "cancelled")
 
 
-class TouchPlan(IdMixin, Base):
+class TouchPlan(IdMixin, table=True):
     __tablename__ = "touch_plans"
     __table_args__ = (
         workspace_fk(),
@@ -46,21 +46,21 @@ class TouchPlan(IdMixin, Base):
         Index("ix_touch_plans_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(String(4000))
-    audience_segments: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
-    audience_tags: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
-    referral_reminder: Mapped[str] = mapped_column(String(4000))
-    repeat_yearly: Mapped[bool] = mapped_column(default=False)
-    pause_on_reply: Mapped[bool] = mapped_column(default=False)
-    active: Mapped[bool] = mapped_column(default=True)
-    builtin_key: Mapped[str | None] = mapped_column(String(64))
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    name: str = column(String(200))
+    description: str | None = column(String(4000), default=None)
+    audience_segments: list[str] = column(ARRAY(String(32)), default_factory=list)
+    audience_tags: list[str] = column(ARRAY(String(100)), default_factory=list)
+    referral_reminder: str = column(String(4000))
+    repeat_yearly: bool = False
+    pause_on_reply: bool = False
+    active: bool = True
+    builtin_key: str | None = column(String(64), default=None)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class TouchPlanStep(IdMixin, Base):
+class TouchPlanStep(IdMixin, table=True):
     __tablename__ = "touch_plan_steps"
     __table_args__ = (
         workspace_fk(),
@@ -74,21 +74,21 @@ class TouchPlanStep(IdMixin, Base):
         ),
     )
 
-    plan_id: Mapped[uuid.UUID]
-    position: Mapped[int]
-    channel: Mapped[str] = mapped_column(String(16))
-    content_kind: Mapped[str] = mapped_column(String(32))
-    mode: Mapped[str] = mapped_column(String(16))
-    assignee_id: Mapped[uuid.UUID | None]
-    subject_template: Mapped[str | None] = mapped_column(String(2000))
-    body_template: Mapped[str] = mapped_column(Text, default="")
-    timing: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    send_time: Mapped[time | None]
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    plan_id: uuid.UUID
+    position: int
+    channel: str = column(String(16))
+    content_kind: str = column(String(32))
+    mode: str = column(String(16))
+    assignee_id: uuid.UUID | None = None
+    subject_template: str | None = column(String(2000), default=None)
+    body_template: str = column(Text, default="")
+    timing: dict[str, Any] = column(JSONB)
+    send_time: time | None = None
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class Enrollment(IdMixin, Base):
+class Enrollment(IdMixin, table=True):
     __tablename__ = "enrollments"
     __table_args__ = (
         workspace_fk(),
@@ -113,22 +113,22 @@ class Enrollment(IdMixin, Base):
         ),
     )
 
-    plan_id: Mapped[uuid.UUID]
-    contact_id: Mapped[uuid.UUID]
-    status: Mapped[str] = mapped_column(String(16), default="active")
-    source: Mapped[str] = mapped_column(String(16), default="manual")
-    start_date: Mapped[date]
-    materialized_until: Mapped[date]
-    reason: Mapped[str | None] = mapped_column(String(200))
-    paused_at: Mapped[datetime | None]
-    completed_at: Mapped[datetime | None]
-    cancelled_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    plan_id: uuid.UUID
+    contact_id: uuid.UUID
+    status: str = column(String(16), default="active")
+    source: str = column(String(16), default="manual")
+    start_date: date
+    materialized_until: date
+    reason: str | None = column(String(200), default=None)
+    paused_at: datetime | None = timestamp(default=None)
+    completed_at: datetime | None = timestamp(default=None)
+    cancelled_at: datetime | None = timestamp(default=None)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class Touch(IdMixin, Base):
+class Touch(IdMixin, table=True):
     __tablename__ = "touches"
     __table_args__ = (
         workspace_fk(),
@@ -151,33 +151,33 @@ class Touch(IdMixin, Base):
         Index("ix_touches_workspace_id_plan_id_status", "workspace_id", "plan_id", "status"),
     )
 
-    contact_id: Mapped[uuid.UUID]
-    enrollment_id: Mapped[uuid.UUID | None]
-    plan_id: Mapped[uuid.UUID | None]
-    step_id: Mapped[uuid.UUID | None]
-    assignee_id: Mapped[uuid.UUID | None]
-    channel: Mapped[str] = mapped_column(String(16))
-    mode: Mapped[str] = mapped_column(String(16))
-    content_kind: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
-    reason: Mapped[str | None] = mapped_column(String(200))
-    due_at: Mapped[datetime]
-    due_date: Mapped[date | None]
-    occurrence_key: Mapped[str | None] = mapped_column(String(64))
-    subject: Mapped[str | None] = mapped_column(String(2000))
-    body: Mapped[str | None] = mapped_column(Text)
-    referral_reminder: Mapped[str | None] = mapped_column(String(4000))
-    provider_message_id: Mapped[str | None] = mapped_column(String(255))
-    outcome: Mapped[str | None] = mapped_column(String(16))
-    outcome_note: Mapped[str | None] = mapped_column(String(10_000))
-    emitted_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    contact_id: uuid.UUID
+    enrollment_id: uuid.UUID | None = None
+    plan_id: uuid.UUID | None = None
+    step_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    channel: str = column(String(16))
+    mode: str = column(String(16))
+    content_kind: str = column(String(32))
+    status: str = column(String(16), default="scheduled")
+    reason: str | None = column(String(200), default=None)
+    due_at: datetime = timestamp()
+    due_date: date | None = None
+    occurrence_key: str | None = column(String(64), default=None)
+    subject: str | None = column(String(2000), default=None)
+    body: str | None = column(Text, default=None)
+    referral_reminder: str | None = column(String(4000), default=None)
+    provider_message_id: str | None = column(String(255), default=None)
+    outcome: str | None = column(String(16), default=None)
+    outcome_note: str | None = column(String(10000), default=None)
+    emitted_at: datetime | None = timestamp(default=None)
+    finished_at: datetime | None = timestamp(default=None)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class CalendarToken(TenantMixin, Base):
+class CalendarToken(TenantMixin, table=True):
     """A member's read-only calendar feed token, stored as its SHA-256 digest only."""
 
     __tablename__ = "calendar_tokens"
@@ -187,6 +187,6 @@ class CalendarToken(TenantMixin, Base):
         UniqueConstraint("workspace_id", "token_hash"),
     )
 
-    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = created_at_column()
+    member_id: uuid.UUID = column(primary_key=True)
+    token_hash: str = column(String(64))
+    created_at: datetime = created_at_column()

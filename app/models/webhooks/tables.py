@@ -14,18 +14,18 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.platform import (
     SECRET,
-    Base,
     IdMixin,
     InputModel,
     OutputModel,
     UtcDatetime,
+    column,
     created_at_column,
     filter_problem,
     tenant_fk,
+    timestamp,
     workspace_fk,
 )
 
@@ -34,26 +34,26 @@ RESPONSE_BODY_LIMIT = 2048
 MAX_FILTERS = 50
 
 
-class WebhookEndpoint(IdMixin, Base):
+class WebhookEndpoint(IdMixin, table=True):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (workspace_fk(),)
 
-    url: Mapped[str] = mapped_column(String(2048))
-    description: Mapped[str] = mapped_column(String(500), default="")
-    event_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
-    enabled: Mapped[bool] = mapped_column(default=True)
-    secret: Mapped[str] = mapped_column(String(128))
-    previous_secret: Mapped[str | None] = mapped_column(String(128))
-    previous_secret_expires_at: Mapped[datetime | None]
-    disabled_reason: Mapped[str | None] = mapped_column(String(300))
-    first_failure_at: Mapped[datetime | None]
-    last_success_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    url: str = column(String(2048))
+    description: str = column(String(500), default="")
+    event_types: list[str] = column(ARRAY(String(64)), default_factory=list)
+    enabled: bool = True
+    secret: str = column(String(128))
+    previous_secret: str | None = column(String(128), default=None)
+    previous_secret_expires_at: datetime | None = timestamp(default=None)
+    disabled_reason: str | None = column(String(300), default=None)
+    first_failure_at: datetime | None = timestamp(default=None)
+    last_success_at: datetime | None = timestamp(default=None)
+    version: int = 1
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class WebhookDelivery(IdMixin, Base):
+class WebhookDelivery(IdMixin, table=True):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         workspace_fk(),
@@ -87,19 +87,19 @@ class WebhookDelivery(IdMixin, Base):
         ),
     )
 
-    endpoint_id: Mapped[uuid.UUID]
-    event_id: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempt_count: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None]
-    lease_expires_at: Mapped[datetime | None]
-    leased_by: Mapped[str | None] = mapped_column(String(100))
-    last_status_code: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = created_at_column()
+    endpoint_id: uuid.UUID
+    event_id: int = column(BigInteger)
+    status: str = column(String(16), default="pending")
+    attempt_count: int = 0
+    next_attempt_at: datetime | None = timestamp(default=None)
+    lease_expires_at: datetime | None = timestamp(default=None)
+    leased_by: str | None = column(String(100), default=None)
+    last_status_code: int | None = column(Integer, default=None)
+    created_at: datetime = created_at_column()
+    updated_at: datetime = created_at_column()
 
 
-class WebhookAttempt(IdMixin, Base):
+class WebhookAttempt(IdMixin, table=True):
     __tablename__ = "webhook_attempts"
     __table_args__ = (
         workspace_fk(),
@@ -112,12 +112,12 @@ class WebhookAttempt(IdMixin, Base):
         ),
     )
 
-    delivery_id: Mapped[uuid.UUID]
-    attempted_at: Mapped[datetime]
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(500))
-    response_body: Mapped[str | None] = mapped_column(Text)
+    delivery_id: uuid.UUID
+    attempted_at: datetime = timestamp()
+    status_code: int | None = column(Integer, default=None)
+    latency_ms: int = column(Integer, default=0)
+    error: str | None = column(String(500), default=None)
+    response_body: str | None = column(Text, default=None)
 
 
 def _check_filters(values: list[str] | None) -> list[str] | None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.analytics.settings import (
     AnalyticsSettings,
@@ -43,7 +44,7 @@ def _read(row: AnalyticsSettings, *, stored: bool) -> AnalyticsSettingsRead:
 
 async def get_settings(session: AsyncSession, workspace_id: uuid.UUID) -> AnalyticsSettingsRead:
     """The stored settings, or the defaults (version 0) for a workspace that has none."""
-    stmt = select(AnalyticsSettings).where(AnalyticsSettings.workspace_id == workspace_id)
+    stmt = select(AnalyticsSettings).where(col(AnalyticsSettings.workspace_id) == workspace_id)
     row = (await session.execute(stmt)).scalar_one_or_none()
     return _read(row, stored=True) if row is not None else _read(_DEFAULTS, stored=False)
 
@@ -74,7 +75,7 @@ async def update_settings(
     )
     stmt = (
         select(AnalyticsSettings)
-        .where(AnalyticsSettings.workspace_id == workspace_id)
+        .where(col(AnalyticsSettings.workspace_id) == workspace_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.analytics.people_schemas import MemberPerformance, TeamReport
 from app.models.analytics.schemas import PeriodRead
@@ -84,9 +85,9 @@ async def team_performance(
     refs = {r.owner_id: r for r in (await session.execute(REFERRALS, params)).all()}
     touches = {r.assignee_id: r for r in (await session.execute(TOUCHES, params)).all()}
     stmt = (
-        select(Member.id, Member.name)
-        .where(Member.workspace_id == workspace_id)
-        .order_by(Member.name, Member.id)
+        select(col(Member.id), col(Member.name))
+        .where(col(Member.workspace_id) == workspace_id)
+        .order_by(col(Member.name), col(Member.id))
     )
     people: list[tuple[uuid.UUID | None, str]] = [
         (m.id, m.name) for m in (await session.execute(stmt)).all()

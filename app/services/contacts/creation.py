@@ -7,13 +7,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     CTE,
     String,
-    Table,
     bindparam,
     func,
     insert,
@@ -45,8 +44,8 @@ from app.services.contacts.rows import (
     to_read,
 )
 
-_CONTACTS = cast(Table, Contact.__table__)
-_EXTERNAL_IDS = cast(Table, ContactExternalId.__table__)
+_CONTACTS = Contact.__table__
+_EXTERNAL_IDS = ContactExternalId.__table__
 
 
 def _given_row() -> dict[str, Any]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, literal_column
+from sqlalchemy import literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models.contacts.reads import ContactRead
@@ -41,6 +40,6 @@ DISPLAY_NAME: ColumnElement[str] = literal_column(
 )
 READ_JSON: ColumnElement[str] = json_object(
     ContactRead,
-    cast(Table, Contact.__table__),
+    Contact.__table__,
     {"display_name": DISPLAY_NAME, "external_ids": external_ids_of(Contact.__table__.c.id)},
 ).label("document")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.contacts.engagement import (
@@ -40,7 +41,8 @@ async def get_activity(
     session: AsyncSession, workspace_id: uuid.UUID, activity_id: uuid.UUID, *, lock: bool = False
 ) -> EngagementActivity:
     stmt = select(EngagementActivity).where(
-        EngagementActivity.workspace_id == workspace_id, EngagementActivity.id == activity_id
+        col(EngagementActivity.workspace_id) == workspace_id,
+        col(EngagementActivity.id) == activity_id,
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -54,13 +56,13 @@ async def list_activities(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, *, kind: str | None = None
 ) -> tuple[list[EngagementActivity], str | None]:
     """Most recent first."""
-    stmt = select(EngagementActivity).where(EngagementActivity.workspace_id == workspace_id)
+    stmt = select(EngagementActivity).where(col(EngagementActivity.workspace_id) == workspace_id)
     if kind is not None:
-        stmt = stmt.where(EngagementActivity.kind == kind)
+        stmt = stmt.where(col(EngagementActivity.kind) == kind)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[EngagementActivity.date, EngagementActivity.id],
+        keys=[col(EngagementActivity.date), col(EngagementActivity.id)],
         page=page,
         sort="engagement-activities",
         descending=True,
@@ -95,10 +97,10 @@ async def delete_activity(
     stmt = (
         delete(EngagementActivity)
         .where(
-            EngagementActivity.workspace_id == workspace_id,
-            EngagementActivity.id == activity_id,
+            col(EngagementActivity.workspace_id) == workspace_id,
+            col(EngagementActivity.id) == activity_id,
         )
-        .returning(EngagementActivity.id)
+        .returning(col(EngagementActivity.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("engagement activity not found")
@@ -119,7 +121,9 @@ async def set_participants(
     """Upsert one status for many contacts in one statement; attendance is engagement."""
     activity = await get_activity(session, workspace_id, activity_id)
     ids = list(dict.fromkeys(data.contact_ids))
-    known = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.id.in_(ids))
+    known = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id).in_(ids)
+    )
     found = set((await session.execute(known)).scalars())
     missing = [str(i) for i in ids if i not in found]
     if missing:
@@ -143,13 +147,15 @@ async def set_participants(
     insert = pg_insert(Part).values(rows)
     # Attendance is a fact: a later "invited" or "registered" never takes it back (remove
     # the participant to undo a mistake), and it keeps the time it was first recorded.
-    was_there = Part.status == "attended"
+    was_there = col(Part.status) == "attended"
     stmt = insert.on_conflict_do_update(
-        index_elements=[Part.workspace_id, Part.activity_id, Part.contact_id],
+        index_elements=[col(Part.workspace_id), col(Part.activity_id), col(Part.contact_id)],
         set_={
-            "status": case((was_there, Part.status), else_=insert.excluded.status),
+            "status": case((was_there, col(Part.status)), else_=insert.excluded.status),
             "updated_at": insert.excluded.updated_at,
-            "attended_at": case((was_there, Part.attended_at), else_=insert.excluded.attended_at),
+            "attended_at": case(
+                (was_there, col(Part.attended_at)), else_=insert.excluded.attended_at
+            ),
         },
     ).returning(Part)
     result = list((await session.execute(stmt)).scalars())
@@ -167,11 +173,13 @@ async def list_participants(
     status: str | None = None,
 ) -> tuple[list[ParticipantRead], str | None]:
     await get_activity(session, workspace_id, activity_id)
-    stmt = select(Part).where(Part.workspace_id == workspace_id, Part.activity_id == activity_id)
+    stmt = select(Part).where(
+        col(Part.workspace_id) == workspace_id, col(Part.activity_id) == activity_id
+    )
     if status is not None:
-        stmt = stmt.where(Part.status == status)
+        stmt = stmt.where(col(Part.status) == status)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[Part.contact_id], page=page, sort="participants"
+        session, stmt, keys=[col(Part.contact_id)], page=page, sort="participants"
     )
     return [_read(r[0]) for r in rows], cursor
 
@@ -182,11 +190,11 @@ async def remove_participant(
     stmt = (
         delete(Part)
         .where(
-            Part.workspace_id == workspace_id,
-            Part.activity_id == activity_id,
-            Part.contact_id == contact_id,
+            col(Part.workspace_id) == workspace_id,
+            col(Part.activity_id) == activity_id,
+            col(Part.contact_id) == contact_id,
         )
-        .returning(Part.contact_id)
+        .returning(col(Part.contact_id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("participant not found")

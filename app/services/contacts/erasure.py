@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts.tables import Contact
 from app.models.platform import CONTACT_REFS
@@ -153,8 +154,8 @@ async def _reword_thank_yous(
         c.id: c
         for c in await session.scalars(
             select(Contact).where(
-                Contact.workspace_id == workspace_id,
-                Contact.id.in_({row.contact_id for row in found}),
+                col(Contact.workspace_id) == workspace_id,
+                col(Contact.id).in_({row.contact_id for row in found}),
             )
         )
     }

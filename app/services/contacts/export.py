@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from sqlalchemy import select, tuple_
+from sqlmodel import col
 
 from app.db import Database
 from app.json_codec import to_json
@@ -61,10 +62,10 @@ async def export_contacts(
         yield _csv_line(CSV_COLUMNS)
     after: tuple[Any, Any] | None = None
     while True:
-        stmt = select(*READ_COLUMNS).where(Contact.workspace_id == workspace_id)
+        stmt = select(*READ_COLUMNS).where(col(Contact.workspace_id) == workspace_id)
         if after is not None:
             stmt = stmt.where(tuple_(Contact.created_at, Contact.id) > tuple_(*after))
-        stmt = stmt.order_by(Contact.created_at, Contact.id).limit(CHUNK)
+        stmt = stmt.order_by(col(Contact.created_at), col(Contact.id)).limit(CHUNK)
         async with db.sessionmaker() as session:
             rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
         if not rows:

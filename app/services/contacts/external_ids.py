@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict
 from app.models.contacts.tables import ContactExternalId
@@ -44,14 +45,14 @@ async def claim_external_ids(
         pg_insert(ContactExternalId)
         .values(rows)
         .on_conflict_do_nothing()
-        .returning(ContactExternalId.source, ContactExternalId.external_id)
+        .returning(col(ContactExternalId.source), col(ContactExternalId.external_id))
     )
     claimed = {(r.source, r.external_id) for r in await session.execute(stmt)}
     taken = [k for k in external_ids.items() if k not in claimed]
     if taken:  # a key may already be ours: only keys of another contact are lost
-        owners = select(ContactExternalId.source, ContactExternalId.external_id).where(
-            ContactExternalId.workspace_id == workspace_id,
-            ContactExternalId.contact_id == contact_id,
+        owners = select(col(ContactExternalId.source), col(ContactExternalId.external_id)).where(
+            col(ContactExternalId.workspace_id) == workspace_id,
+            col(ContactExternalId.contact_id) == contact_id,
         )
         ours = {(r.source, r.external_id) for r in await session.execute(owners)}
         taken = [k for k in taken if k not in ours]
@@ -65,8 +66,8 @@ async def replace_external_ids(
     external_ids: Mapping[str, str],
 ) -> dict[str, str]:
     stale = delete(ContactExternalId).where(
-        ContactExternalId.workspace_id == workspace_id,
-        ContactExternalId.contact_id == contact_id,
+        col(ContactExternalId.workspace_id) == workspace_id,
+        col(ContactExternalId.contact_id) == contact_id,
     )
     await session.execute(stale)
     taken = await claim_external_ids(session, workspace_id, contact_id, external_ids)
@@ -78,9 +79,9 @@ async def replace_external_ids(
 async def find_by_external_id(
     session: AsyncSession, workspace_id: uuid.UUID, source: str, external_id: str
 ) -> uuid.UUID | None:
-    stmt = select(ContactExternalId.contact_id).where(
-        ContactExternalId.workspace_id == workspace_id,
-        ContactExternalId.source == source,
-        ContactExternalId.external_id == external_id,
+    stmt = select(col(ContactExternalId.contact_id)).where(
+        col(ContactExternalId.workspace_id) == workspace_id,
+        col(ContactExternalId.source) == source,
+        col(ContactExternalId.external_id) == external_id,
     )
     return (await session.execute(stmt)).scalar_one_or_none()

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import ValidationFailed
 from app.models.contacts.log_schemas import (
@@ -75,8 +76,10 @@ async def _check_touch(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, touch_id: uuid.UUID
 ) -> None:
     """The touch an entry fulfils must be one of this contact's, in this workspace."""
-    stmt = select(Touch.id).where(
-        Touch.workspace_id == workspace_id, Touch.id == touch_id, Touch.contact_id == contact_id
+    stmt = select(col(Touch.id)).where(
+        col(Touch.workspace_id) == workspace_id,
+        col(Touch.id) == touch_id,
+        col(Touch.contact_id) == contact_id,
     )
     if (await session.execute(stmt)).first() is None:
         raise ValidationFailed.on(["body", "touch_id"], "no such touch for this contact")
@@ -155,23 +158,23 @@ async def list_interactions(
     occurred_before: datetime | None = None,
 ) -> tuple[list[InteractionRead], str | None]:
     """Newest first."""
-    stmt = select(*_COLUMNS).where(Interaction.workspace_id == workspace_id)
+    stmt = select(*_COLUMNS).where(col(Interaction.workspace_id) == workspace_id)
     if contact_id is not None:
-        stmt = stmt.where(Interaction.contact_id == contact_id)
+        stmt = stmt.where(col(Interaction.contact_id) == contact_id)
     if member_id is not None:
-        stmt = stmt.where(Interaction.member_id == member_id)
+        stmt = stmt.where(col(Interaction.member_id) == member_id)
     if channel is not None:
-        stmt = stmt.where(Interaction.channel == channel)
+        stmt = stmt.where(col(Interaction.channel) == channel)
     if direction is not None:
-        stmt = stmt.where(Interaction.direction == direction)
+        stmt = stmt.where(col(Interaction.direction) == direction)
     if occurred_after is not None:
-        stmt = stmt.where(Interaction.occurred_at >= occurred_after)
+        stmt = stmt.where(col(Interaction.occurred_at) >= occurred_after)
     if occurred_before is not None:
-        stmt = stmt.where(Interaction.occurred_at < occurred_before)
+        stmt = stmt.where(col(Interaction.occurred_at) < occurred_before)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[Interaction.occurred_at, Interaction.id],
+        keys=[col(Interaction.occurred_at), col(Interaction.id)],
         page=page,
         sort="interactions",
         descending=True,

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound
 from app.models.contacts.log_schemas import ObservanceCreate, ObservanceRead
@@ -68,12 +69,12 @@ async def list_observances(
     """In calendar order (month, day)."""
     await require_contact(session, workspace_id, contact_id)
     stmt = select(*_COLUMNS).where(
-        Observance.workspace_id == workspace_id, Observance.contact_id == contact_id
+        col(Observance.workspace_id) == workspace_id, col(Observance.contact_id) == contact_id
     )
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[Observance.month, Observance.day, Observance.id],
+        keys=[col(Observance.month), col(Observance.day), col(Observance.id)],
         page=page,
         sort="observances",
     )
@@ -89,11 +90,11 @@ async def delete_observance(
     stmt = (
         delete(Observance)
         .where(
-            Observance.workspace_id == workspace_id,
-            Observance.contact_id == contact_id,
-            Observance.id == observance_id,
+            col(Observance.workspace_id) == workspace_id,
+            col(Observance.contact_id) == contact_id,
+            col(Observance.id) == observance_id,
         )
-        .returning(Observance.id)
+        .returning(col(Observance.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("observance not found")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts.relationships import (
@@ -63,8 +64,8 @@ async def add_relationship(
         raise ValidationFailed.on(["body", "related_id"], "a contact cannot relate to itself")
     if data.type == "custom" and data.label is None:
         raise ValidationFailed.on(["body", "label"], "a custom relationship needs a label")
-    exists = select(Contact.id).where(
-        Contact.workspace_id == workspace_id, Contact.id == data.related_id
+    exists = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == data.related_id
     )
     if (await session.execute(exists)).first() is None:
         raise ValidationFailed.on(["body", "related_id"], "no such contact in this workspace")
@@ -81,7 +82,14 @@ async def add_relationship(
             created_at=at,
         )
         .on_conflict_do_nothing()
-        .returning(Rel.id, Rel.contact_id, Rel.related_id, Rel.type, Rel.label, Rel.created_at)
+        .returning(
+            col(Rel.id),
+            col(Rel.contact_id),
+            col(Rel.related_id),
+            col(Rel.type),
+            col(Rel.label),
+            col(Rel.created_at),
+        )
     )
     row = (await session.execute(stmt)).first()
     if row is None:
@@ -91,10 +99,15 @@ async def add_relationship(
 
 def _involving(workspace_id: uuid.UUID, contact_id: uuid.UUID) -> Any:
     return select(
-        Rel.id, Rel.contact_id, Rel.related_id, Rel.type, Rel.label, Rel.created_at
+        col(Rel.id),
+        col(Rel.contact_id),
+        col(Rel.related_id),
+        col(Rel.type),
+        col(Rel.label),
+        col(Rel.created_at),
     ).where(
-        Rel.workspace_id == workspace_id,
-        or_(Rel.contact_id == contact_id, Rel.related_id == contact_id),
+        col(Rel.workspace_id) == workspace_id,
+        or_(col(Rel.contact_id) == contact_id, col(Rel.related_id) == contact_id),
     )
 
 
@@ -105,7 +118,7 @@ async def list_relationships(
     rows, cursor = await keyset_page(
         session,
         _involving(workspace_id, contact_id),
-        keys=[Rel.created_at, Rel.id],
+        keys=[col(Rel.created_at), col(Rel.id)],
         page=page,
         sort="relationships",
     )
@@ -121,11 +134,11 @@ async def delete_relationship(
     stmt = (
         delete(Rel)
         .where(
-            Rel.workspace_id == workspace_id,
-            Rel.id == relationship_id,
-            or_(Rel.contact_id == contact_id, Rel.related_id == contact_id),
+            col(Rel.workspace_id) == workspace_id,
+            col(Rel.id) == relationship_id,
+            or_(col(Rel.contact_id) == contact_id, col(Rel.related_id) == contact_id),
         )
-        .returning(Rel.id)
+        .returning(col(Rel.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("relationship not found")
@@ -156,6 +169,6 @@ async def merge_relationships(
             }
         )
     if rows:
-        await session.execute(delete(Rel).where(Rel.id.in_([r.id for r in rows])))
+        await session.execute(delete(Rel).where(col(Rel.id).in_([r.id for r in rows])))
     if moved:
         await session.execute(pg_insert(Rel).values(moved).on_conflict_do_nothing())

@@ -16,6 +16,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from app.errors import FieldError, ValidationFailed
 from app.models.contacts.inputs import ContactCreate, ContactUpdate, phone_forms
@@ -188,7 +189,9 @@ async def check_member(
     """A member referenced from a body must exist in the workspace: else 422 naming ``field``."""
     if member_id is None:
         return
-    stmt = select(Member.id).where(Member.workspace_id == workspace_id, Member.id == member_id)
+    stmt = select(col(Member.id)).where(
+        col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+    )
     if (await session.execute(stmt)).first() is None:
         raise ValidationFailed.on(["body", field], "no such member in this workspace")
 

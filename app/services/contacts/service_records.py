@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.contacts.service_records import (
@@ -25,8 +26,8 @@ async def _check_partner(
 ) -> None:
     if partner_id == contact_id:
         raise ValidationFailed.on(["body", "partner_id"], "a client cannot be their own partner")
-    stmt = select(Contact.segment).where(
-        Contact.workspace_id == workspace_id, Contact.id == partner_id
+    stmt = select(col(Contact.segment)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == partner_id
     )
     segment = (await session.execute(stmt)).scalar_one_or_none()
     if segment is None:
@@ -71,12 +72,12 @@ async def list_service_records(
     """Newest first."""
     await require_contact(session, workspace_id, contact_id)
     stmt = select(ServiceRecord).where(
-        ServiceRecord.workspace_id == workspace_id, ServiceRecord.contact_id == contact_id
+        col(ServiceRecord.workspace_id) == workspace_id, col(ServiceRecord.contact_id) == contact_id
     )
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[ServiceRecord.date, ServiceRecord.id],
+        keys=[col(ServiceRecord.date), col(ServiceRecord.id)],
         page=page,
         sort="service-records",
         descending=True,
@@ -90,11 +91,11 @@ async def delete_service_record(
     stmt = (
         delete(ServiceRecord)
         .where(
-            ServiceRecord.workspace_id == workspace_id,
-            ServiceRecord.contact_id == contact_id,
-            ServiceRecord.id == record_id,
+            col(ServiceRecord.workspace_id) == workspace_id,
+            col(ServiceRecord.contact_id) == contact_id,
+            col(ServiceRecord.id) == record_id,
         )
-        .returning(ServiceRecord.id)
+        .returning(col(ServiceRecord.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("service record not found")

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.platform.api_key import ALL_SCOPES, ApiKey
@@ -43,11 +44,11 @@ async def create_api_key(
 async def list_api_keys(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[ApiKey], str | None]:
-    stmt = select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+    stmt = select(ApiKey).where(col(ApiKey.workspace_id) == workspace_id)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[ApiKey.created_at, ApiKey.id],
+        keys=[col(ApiKey.created_at), col(ApiKey.id)],
         page=page,
         sort="api_keys",
     )
@@ -59,9 +60,9 @@ async def revoke_api_key(
 ) -> None:
     stmt = (
         update(ApiKey)
-        .where(ApiKey.workspace_id == workspace_id, ApiKey.id == key_id)
+        .where(col(ApiKey.workspace_id) == workspace_id, col(ApiKey.id) == key_id)
         .values(revoked_at=at)
-        .returning(ApiKey.id)
+        .returning(col(ApiKey.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("API key not found")

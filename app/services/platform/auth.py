@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from cachetools import TTLCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import Database
 from app.errors import Forbidden, Unauthenticated
@@ -93,10 +94,10 @@ class KeyResolver:
     ) -> AuthContext | None:
         row = (
             await session.execute(
-                select(ApiKey.id, ApiKey.scopes).where(
-                    ApiKey.workspace_id == workspace_id,
-                    ApiKey.secret_hash == hashed,
-                    ApiKey.revoked_at.is_(None),
+                select(col(ApiKey.id), col(ApiKey.scopes)).where(
+                    col(ApiKey.workspace_id) == workspace_id,
+                    col(ApiKey.secret_hash) == hashed,
+                    col(ApiKey.revoked_at).is_(None),
                 )
             )
         ).first()

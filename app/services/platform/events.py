@@ -10,14 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     CTE,
     DateTime,
     FromClause,
     String,
-    Table,
     bindparam,
     func,
     insert,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from app.driver import DriverStatement, fetch_column
 from app.json_codec import to_json
@@ -69,7 +69,7 @@ def recorded_with(rows: FromClause, event_type: str) -> tuple[CTE, CTE]:
     does for events given as parameters. Binds ``at`` and ``test_type``
     (``RECORD_PARAMS``); add the CTEs to the statement (``Select.add_cte``).
     """
-    events = cast(Table, Event.__table__)
+    events = Event.__table__
     at = bindparam("at", type_=DateTime(timezone=True))
     columns = ["workspace_id", "event_uid", "type", "occurred_at", "data"]
     values = select(
@@ -158,16 +158,18 @@ async def list_events(
     own_txid: ColumnElement[int] = literal_column(
         "(pg_current_xact_id_if_assigned()::text)::bigint"
     )
-    stmt = select(Event.event_uid, Event.type, Event.occurred_at, Event.data).where(
-        Event.workspace_id == workspace_id,
-        or_(Event.txid < _visible_horizon(), Event.txid == own_txid),
+    stmt = select(
+        col(Event.event_uid), col(Event.type), col(Event.occurred_at), col(Event.data)
+    ).where(
+        col(Event.workspace_id) == workspace_id,
+        or_(col(Event.txid) < _visible_horizon(), col(Event.txid) == own_txid),
     )
     if types:
-        stmt = stmt.where(Event.type.in_(list(types)))
+        stmt = stmt.where(col(Event.type).in_(list(types)))
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[Event.txid, Event.id],
+        keys=[col(Event.txid), col(Event.id)],
         page=page,
         sort="events",
         tail_cursor=True,
@@ -181,5 +183,5 @@ async def list_events(
 
 
 async def count_events(session: AsyncSession, workspace_id: uuid.UUID) -> int:
-    stmt = select(func.count()).select_from(Event).where(Event.workspace_id == workspace_id)
+    stmt = select(func.count()).select_from(Event).where(col(Event.workspace_id) == workspace_id)
     return int((await session.execute(stmt)).scalar_one())

@@ -23,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.clock import Clock
 from app.config import Settings
@@ -93,9 +94,9 @@ async def begin(
     if not locked:
         raise Conflict("a request with this Idempotency-Key is still being processed")
     stmt = select(IdempotencyRecord).where(
-        IdempotencyRecord.workspace_id == workspace_id,
-        IdempotencyRecord.key == key,
-        IdempotencyRecord.expires_at > at,
+        col(IdempotencyRecord.workspace_id) == workspace_id,
+        col(IdempotencyRecord.key) == key,
+        col(IdempotencyRecord.expires_at) > at,
     )
     record = (await session.execute(stmt)).scalar_one_or_none()
     if record is None:
@@ -145,8 +146,8 @@ async def purge_expired(session: AsyncSession, *, at: datetime, limit: int = 500
     """
     r = IdempotencyRecord
     doomed = (
-        select(r.workspace_id, r.key)
-        .where(r.expires_at <= at)
+        select(col(r.workspace_id), col(r.key))
+        .where(col(r.expires_at) <= at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.platform.member import Member, MemberCreate, MemberUpdate
@@ -18,11 +19,11 @@ from app.services.platform.versioning import check_version
 async def _email_taken(
     session: AsyncSession, workspace_id: uuid.UUID, email: str, but: uuid.UUID | None = None
 ) -> bool:
-    stmt = select(Member.id).where(
-        Member.workspace_id == workspace_id, func.lower(Member.email) == email.lower()
+    stmt = select(col(Member.id)).where(
+        col(Member.workspace_id) == workspace_id, func.lower(col(Member.email)) == email.lower()
     )
     if but is not None:
-        stmt = stmt.where(Member.id != but)
+        stmt = stmt.where(col(Member.id) != but)
     return (await session.execute(stmt)).first() is not None
 
 
@@ -43,7 +44,9 @@ async def create_member(
 async def get_member(
     session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False
 ) -> Member:
-    stmt = select(Member).where(Member.workspace_id == workspace_id, Member.id == member_id)
+    stmt = select(Member).where(
+        col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+    )
     if lock:
         stmt = stmt.with_for_update()
     member = (await session.execute(stmt)).scalar_one_or_none()
@@ -59,13 +62,13 @@ async def list_members(
     *,
     active: bool | None = None,
 ) -> tuple[list[Member], str | None]:
-    stmt = select(Member).where(Member.workspace_id == workspace_id)
+    stmt = select(Member).where(col(Member.workspace_id) == workspace_id)
     if active is not None:
-        stmt = stmt.where(Member.active == active)
+        stmt = stmt.where(col(Member.active) == active)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[Member.created_at, Member.id],
+        keys=[col(Member.created_at), col(Member.id)],
         page=page,
         sort="members",
     )
@@ -100,8 +103,8 @@ async def delete_member(
     """Assignments to the member are cleared by the foreign keys (``ON DELETE SET NULL``)."""
     stmt = (
         delete(Member)
-        .where(Member.workspace_id == workspace_id, Member.id == member_id)
-        .returning(Member.id)
+        .where(col(Member.workspace_id) == workspace_id, col(Member.id) == member_id)
+        .returning(col(Member.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("member not found")

@@ -19,12 +19,18 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Integer, Row, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import Mapped, QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import ValidationFailed
 
-SortKey = QueryableAttribute[Any] | ColumnElement[Any]
+SortKey = QueryableAttribute[Any] | ColumnElement[Any] | Mapped[Any]
+
+
+def _sql_type(key: SortKey) -> Any:
+    """A key's SQL type: a column's own, or a mapped field's column's (``col(X.f)``)."""
+    return getattr(key, "type")  # noqa: B009  (typed on neither ``Mapped`` nor the union)
+
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -108,7 +114,7 @@ def keyset_statement(
     """
     if after:
         row_key = tuple_(*keys)
-        bound = tuple_(*(bindparam(_after(i), type_=k.type) for i, k in enumerate(keys)))
+        bound = tuple_(*(bindparam(_after(i), type_=_sql_type(k)) for i, k in enumerate(keys)))
         stmt = stmt.where(row_key < bound if descending else row_key > bound)
     order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
     labelled = [k.label(f"_page_key_{i}") for i, k in enumerate(keys)]

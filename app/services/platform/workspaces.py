@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound
 from app.models.platform.api_key import ALL_SCOPES, ApiKey
@@ -40,7 +41,7 @@ async def get_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Works
 
 
 async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Workspace:
-    stmt = select(Workspace).where(Workspace.id == workspace_id).with_for_update()
+    stmt = select(Workspace).where(col(Workspace.id) == workspace_id).with_for_update()
     workspace = (await session.execute(stmt)).scalar_one_or_none()
     if workspace is None:
         raise NotFound("workspace not found")

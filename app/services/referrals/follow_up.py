@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.clock import Clock
 from app.config import Settings
@@ -37,21 +38,21 @@ async def emit_overdue_follow_ups(
     The caller commits; a job runner calls again while the result equals ``batch``.
     """
     due = (
-        select(Referral.workspace_id, Referral.id)
+        select(col(Referral.workspace_id), col(Referral.id))
         .where(
-            Referral.direction == "received",
-            Referral.stage == "received",
-            Referral.follow_up_notified_at.is_(None),
-            Referral.follow_up_due_at <= at,
+            col(Referral.direction) == "received",
+            col(Referral.stage) == "received",
+            col(Referral.follow_up_notified_at).is_(None),
+            col(Referral.follow_up_due_at) <= at,
         )
-        .order_by(Referral.follow_up_due_at)
+        .order_by(col(Referral.follow_up_due_at))
         .limit(batch)
         .with_for_update(skip_locked=True)
         .cte("due")
     )
     claim = (
         update(Referral)
-        .where(Referral.workspace_id == due.c.workspace_id, Referral.id == due.c.id)
+        .where(col(Referral.workspace_id) == due.c.workspace_id, col(Referral.id) == due.c.id)
         .values(follow_up_notified_at=at)
         .returning(Referral)
         .execution_options(synchronize_session=False, populate_existing=True)

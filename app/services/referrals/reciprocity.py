@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound
 from app.models.contacts import Contact
@@ -23,26 +24,28 @@ ZERO = Decimal("0.00")
 async def reciprocity(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> ReciprocityRead:
-    exists = select(Contact.id).where(
-        Contact.workspace_id == workspace_id, Contact.id == contact_id
+    exists = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
     )
     if (await session.execute(exists)).first() is None:
         raise NotFound("contact not found")
-    received = and_(Referral.direction == "received", Referral.source_contact_id == contact_id)
-    given = and_(Referral.direction == "given", Referral.partner_contact_id == contact_id)
+    received = and_(
+        col(Referral.direction) == "received", col(Referral.source_contact_id) == contact_id
+    )
+    given = and_(col(Referral.direction) == "given", col(Referral.partner_contact_id) == contact_id)
     side = case((received, "received"), else_="given").label("side")
     stmt = (
         select(
             side,
-            Referral.stage,
-            Referral.currency,
+            col(Referral.stage),
+            col(Referral.currency),
             func.count(),
-            func.coalesce(func.sum(Referral.expected_value), ZERO),
-            func.coalesce(func.sum(Referral.actual_value), ZERO),
-            func.coalesce(func.sum(Referral.fee), ZERO),
+            func.coalesce(func.sum(col(Referral.expected_value)), ZERO),
+            func.coalesce(func.sum(col(Referral.actual_value)), ZERO),
+            func.coalesce(func.sum(col(Referral.fee)), ZERO),
         )
-        .where(Referral.workspace_id == workspace_id, or_(received, given))
-        .group_by(side, Referral.stage, Referral.currency)
+        .where(col(Referral.workspace_id) == workspace_id, or_(received, given))
+        .group_by(side, col(Referral.stage), col(Referral.currency))
     )
     rows: dict[str, list[ReciprocityRow]] = {"received": [], "given": []}
     for name, stage, currency, count, expected, actual, fees in (await session.execute(stmt)).all():

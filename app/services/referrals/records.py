@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts import Contact, ContactCreate
@@ -61,7 +62,9 @@ class Created:
 async def _require_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, field_name: str
 ) -> None:
-    stmt = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+    stmt = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
+    )
     if (await session.execute(stmt)).first() is None:
         raise ValidationFailed.on(["body", field_name], "no such contact in this workspace")
 
@@ -69,7 +72,9 @@ async def _require_contact(
 async def _require_member(
     session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID, field_name: str
 ) -> None:
-    stmt = select(Member.id).where(Member.workspace_id == workspace_id, Member.id == member_id)
+    stmt = select(col(Member.id)).where(
+        col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+    )
     if (await session.execute(stmt)).first() is None:
         raise ValidationFailed.on(["body", field_name], "no such member in this workspace")
 
@@ -105,9 +110,9 @@ async def _referred_contact_id(
     assert person is not None  # the schema requires one of the two
     if person.email:
         # The same person referred twice must not become two prospects.
-        stmt = select(Contact.id).where(
-            Contact.workspace_id == workspace_id,
-            func.lower(Contact.primary_email) == person.email.lower(),
+        stmt = select(col(Contact.id)).where(
+            col(Contact.workspace_id) == workspace_id,
+            func.lower(col(Contact.primary_email)) == person.email.lower(),
         )
         existing = (await session.execute(stmt.limit(1))).scalar_one_or_none()
         if existing is not None:
@@ -133,20 +138,20 @@ async def _earlier_duplicates(
     referral, so the second one always sees the first.
     """
     counterpart = (
-        Referral.source_contact_id
+        col(Referral.source_contact_id)
         if data.direction == "received"
-        else (Referral.partner_contact_id)
+        else col(Referral.partner_contact_id)
     )
     counterpart_id = data.source_contact_id or data.partner_contact_id
     key = f"referral-dup:{workspace_id}:{data.direction}:{counterpart_id}:{referred_id}"
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
-    stmt = select(Referral.id).where(
-        Referral.workspace_id == workspace_id,
-        Referral.direction == data.direction,
+    stmt = select(col(Referral.id)).where(
+        col(Referral.workspace_id) == workspace_id,
+        col(Referral.direction) == data.direction,
         counterpart == counterpart_id,
-        Referral.referred_contact_id == referred_id,
-        Referral.received_at > received_at - DUPLICATE_WINDOW,
-        Referral.received_at < received_at + DUPLICATE_WINDOW,
+        col(Referral.referred_contact_id) == referred_id,
+        col(Referral.received_at) > received_at - DUPLICATE_WINDOW,
+        col(Referral.received_at) < received_at + DUPLICATE_WINDOW,
     )
     return list((await session.execute(stmt)).scalars())
 
@@ -232,7 +237,9 @@ async def create_referral(
 async def get_referral(
     session: AsyncSession, workspace_id: uuid.UUID, referral_id: uuid.UUID, *, lock: bool = False
 ) -> Referral:
-    stmt = select(Referral).where(Referral.workspace_id == workspace_id, Referral.id == referral_id)
+    stmt = select(Referral).where(
+        col(Referral.workspace_id) == workspace_id, col(Referral.id) == referral_id
+    )
     if lock:
         stmt = stmt.with_for_update()
     referral = (await session.execute(stmt)).scalar_one_or_none()
@@ -245,23 +252,23 @@ async def list_referrals(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, filters: ReferralFilters
 ) -> tuple[list[Referral], str | None]:
     """Newest first by received time, so a pipeline view starts with what just came in."""
-    stmt = select(Referral).where(Referral.workspace_id == workspace_id)
+    stmt = select(Referral).where(col(Referral.workspace_id) == workspace_id)
     if filters.direction is not None:
-        stmt = stmt.where(Referral.direction == filters.direction)
+        stmt = stmt.where(col(Referral.direction) == filters.direction)
     if filters.stage is not None:
-        stmt = stmt.where(Referral.stage == filters.stage)
+        stmt = stmt.where(col(Referral.stage) == filters.stage)
     if filters.source_contact_id is not None:
-        stmt = stmt.where(Referral.source_contact_id == filters.source_contact_id)
+        stmt = stmt.where(col(Referral.source_contact_id) == filters.source_contact_id)
     if filters.owner_id is not None:
-        stmt = stmt.where(Referral.owner_id == filters.owner_id)
+        stmt = stmt.where(col(Referral.owner_id) == filters.owner_id)
     if filters.received_after is not None:
-        stmt = stmt.where(Referral.received_at >= filters.received_after)
+        stmt = stmt.where(col(Referral.received_at) >= filters.received_after)
     if filters.received_before is not None:
-        stmt = stmt.where(Referral.received_at < filters.received_before)
+        stmt = stmt.where(col(Referral.received_at) < filters.received_before)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[Referral.received_at, Referral.id],
+        keys=[col(Referral.received_at), col(Referral.id)],
         page=page,
         sort="referrals",
         descending=True,

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, ValidationFailed
 from app.models.referrals.schemas import TransitionCreate
@@ -125,8 +126,8 @@ async def list_history(
     """
     await get_referral(session, workspace_id, referral_id)
     stmt = select(ReferralStageHistory).where(
-        ReferralStageHistory.workspace_id == workspace_id,
-        ReferralStageHistory.referral_id == referral_id,
+        col(ReferralStageHistory.workspace_id) == workspace_id,
+        col(ReferralStageHistory.referral_id) == referral_id,
     )
     entries = list((await session.execute(stmt)).scalars())
     return sorted(entries, key=lambda e: STAGES.index(e.to_stage))

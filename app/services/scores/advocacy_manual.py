@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound
 from app.models.contacts import Contact
@@ -36,8 +37,8 @@ async def get_advocacy(
 
 async def _lock(session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID) -> str:
     stmt = (
-        select(Contact.advocacy_stage)
-        .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+        select(col(Contact.advocacy_stage))
+        .where(col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id)
         .with_for_update()
     )
     stage = (await session.execute(stmt)).scalar_one_or_none()
@@ -58,11 +59,11 @@ async def set_manual_stage(
     current = await _lock(session, workspace_id, contact_id)
     await session.execute(
         update(Contact)
-        .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+        .where(col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id)
         .values(
             advocacy_stage=stage,
             advocacy_stage_manual=True,
-            version=Contact.version + 1,
+            version=col(Contact.version) + 1,
             updated_at=at,
         )
         .execution_options(synchronize_session=False)
@@ -86,8 +87,8 @@ async def clear_override(
     await _lock(session, workspace_id, contact_id)
     await session.execute(
         update(Contact)
-        .where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
-        .values(advocacy_stage_manual=False, version=Contact.version + 1, updated_at=at)
+        .where(col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id)
+        .values(advocacy_stage_manual=False, version=col(Contact.version) + 1, updated_at=at)
         .execution_options(synchronize_session=False)
     )
     await apply_suggestions(session, workspace_id, at=at, contact_id=contact_id)
@@ -100,9 +101,9 @@ async def stage_history(
     """Oldest first."""
     await _lock_free_check(session, workspace_id, contact_id)
     h = ContactStageHistory
-    stmt = select(h).where(h.workspace_id == workspace_id, h.contact_id == contact_id)
+    stmt = select(h).where(col(h.workspace_id) == workspace_id, col(h.contact_id) == contact_id)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[h.at, h.id], page=page, sort="stage-history"
+        session, stmt, keys=[col(h.at), col(h.id)], page=page, sort="stage-history"
     )
     return [AdvocacyStageChangeRead.model_validate(r[0]) for r in rows], cursor
 
@@ -110,6 +111,8 @@ async def stage_history(
 async def _lock_free_check(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
-    stmt = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+    stmt = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
+    )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("contact not found")

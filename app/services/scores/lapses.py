@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import TextClause, func, literal, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts import Contact
 from app.models.scores.schemas import LosingTouchItem
@@ -102,22 +103,22 @@ async def losing_touch(
     since = func.coalesce(Contact.last_engaged_at, Contact.created_at)
     days = func.floor(func.extract("epoch", literal(at) - since) / 86_400)
     stmt = select(
-        Contact.id,
-        Contact.sort_name,
-        Contact.segment,
-        Contact.advocacy_stage,
-        Contact.owner_id,
-        Contact.last_engaged_at,
-        Contact.lapsed_at,
+        col(Contact.id),
+        col(Contact.sort_name),
+        col(Contact.segment),
+        col(Contact.advocacy_stage),
+        col(Contact.owner_id),
+        col(Contact.last_engaged_at),
+        col(Contact.lapsed_at),
         days.label("days"),
-    ).where(Contact.workspace_id == workspace_id)
+    ).where(col(Contact.workspace_id) == workspace_id)
     if lapsed is not None:
-        flag = Contact.lapsed_at.is_not(None) if lapsed else Contact.lapsed_at.is_(None)
+        flag = col(Contact.lapsed_at).is_not(None) if lapsed else col(Contact.lapsed_at).is_(None)
         stmt = stmt.where(flag)
     # asyncpg reads -infinity as datetime.min and writes it back as -infinity, so the
     # cursor of a never-engaged contact resumes exactly where it stopped.
     rows, cursor = await keyset_page(
-        session, stmt, keys=[_ENGAGED, Contact.id], page=page, sort="losing-touch"
+        session, stmt, keys=[_ENGAGED, col(Contact.id)], page=page, sort="losing-touch"
     )
     return [
         LosingTouchItem(

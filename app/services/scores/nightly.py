@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.clock import Clock
 from app.config import Settings
@@ -113,7 +114,11 @@ async def recompute_workspace(
 async def recompute_all(session: AsyncSession, at: datetime) -> dict[uuid.UUID, RecomputeResult]:
     """Every workspace in the caller's transaction (operations, tests); the scheduler uses
     :func:`nightly_scores`, which commits workspace by workspace."""
-    ids = (await session.execute(select(Workspace.id).order_by(Workspace.id))).scalars().all()
+    ids = (
+        (await session.execute(select(col(Workspace.id)).order_by(col(Workspace.id))))
+        .scalars()
+        .all()
+    )
     return {ws: await recompute_workspace(session, ws, at=at) for ws in ids}
 
 

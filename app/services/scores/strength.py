@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound
 from app.models.contacts import Contact
@@ -152,7 +153,7 @@ def _explain(row: Any, params: ScoreParams, *, stored: bool, at: datetime) -> Co
 
 
 async def _stored_params(session: AsyncSession, workspace_id: uuid.UUID) -> ScoreParams | None:
-    stmt = select(ScoreParamSet).where(ScoreParamSet.workspace_id == workspace_id)
+    stmt = select(ScoreParamSet).where(col(ScoreParamSet.workspace_id) == workspace_id)
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         return None
@@ -167,7 +168,9 @@ async def _stored_params(session: AsyncSession, workspace_id: uuid.UUID) -> Scor
 async def _require_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
-    stmt = select(Contact.id).where(Contact.workspace_id == workspace_id, Contact.id == contact_id)
+    stmt = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
+    )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("contact not found")
 
@@ -178,7 +181,7 @@ async def get_score(
     """The stored score; a contact not scored yet is scored for this answer (not stored)."""
     await _require_contact(session, workspace_id, contact_id)
     stmt = select(ContactScore).where(
-        ContactScore.workspace_id == workspace_id, ContactScore.contact_id == contact_id
+        col(ContactScore.workspace_id) == workspace_id, col(ContactScore.contact_id) == contact_id
     )
     stored = (await session.execute(stmt)).scalar_one_or_none()
     if stored is not None:
@@ -193,8 +196,8 @@ async def get_score(
 
 
 def _order_keys(order: ScoreOrder) -> tuple[list[SortKey], bool]:
-    column = ContactScore.score if order.lstrip("-") == "score" else ContactScore.change
-    return [column, ContactScore.contact_id], order.startswith("-")
+    column = col(ContactScore.score) if order.lstrip("-") == "score" else col(ContactScore.change)
+    return [column, col(ContactScore.contact_id)], order.startswith("-")
 
 
 async def list_scores(
@@ -210,10 +213,10 @@ async def list_scores(
         select(*_LIST_COLUMNS)
         .join(
             Contact,
-            (Contact.workspace_id == ContactScore.workspace_id)
-            & (Contact.id == ContactScore.contact_id),
+            (col(Contact.workspace_id) == col(ContactScore.workspace_id))
+            & (col(Contact.id) == col(ContactScore.contact_id)),
         )
-        .where(ContactScore.workspace_id == workspace_id)
+        .where(col(ContactScore.workspace_id) == workspace_id)
     )
     rows, cursor = await keyset_page(
         session, stmt, keys=keys, page=page, sort=f"scores:{order}", descending=descending
@@ -268,11 +271,13 @@ async def score_history(
         h.reciprocity,
         h.appreciation,
     )
-    stmt = select(*columns).where(h.workspace_id == workspace_id, h.contact_id == contact_id)
+    stmt = select(*columns).where(
+        col(h.workspace_id) == workspace_id, col(h.contact_id) == contact_id
+    )
     if since is not None:
-        stmt = stmt.where(h.computed_at >= since)
+        stmt = stmt.where(col(h.computed_at) >= since)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[h.computed_at], page=page, sort="score-history"
+        session, stmt, keys=[col(h.computed_at)], page=page, sort="score-history"
     )
     return [
         ScorePoint(

@@ -11,12 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Date,
     DateTime,
-    Table,
     Uuid,
     and_,
     any_,
@@ -50,9 +49,9 @@ def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Selec
     the values of a contact about to be inserted (whether it would be enrolled at all).
     """
     c = contacts.c
-    plans = cast(Table, TouchPlan.__table__)
+    plans = TouchPlan.__table__
     plan = plans.c
-    enrolled = cast(Table, Enrollment.__table__)
+    enrolled = Enrollment.__table__
     audience = (c.segment == any_(plan.audience_segments)) | c.tags.overlap(plan.audience_tags)
     already = exists().where(
         enrolled.c.workspace_id == c.workspace_id,
@@ -88,7 +87,7 @@ def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any
     ``POST /v1/contacts`` (py-spy).
     """
     pick = auto_enroll_pick(contacts, *where)
-    enrolled = cast(Table, Enrollment.__table__)
+    enrolled = Enrollment.__table__
     # Core, on the table: the ORM would read the parameters as rows to bulk-insert.
     return (
         insert(enrolled)
@@ -99,7 +98,7 @@ def auto_enroll_insert(contacts: FromClause, *where: ColumnElement[bool]) -> Any
 
 
 def _auto_enroll_statement() -> Any:
-    contacts = cast(Table, Contact.__table__)
+    contacts = Contact.__table__
     return auto_enroll_insert(
         contacts,
         contacts.c.workspace_id == bindparam("workspace_id", type_=Uuid),

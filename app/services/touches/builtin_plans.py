@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.touches.plan_schemas import TouchPlanCreate
 from app.models.touches.tables import TouchPlan
@@ -46,8 +47,8 @@ async def seed_builtin_plans(
     session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime
 ) -> int:
     """Give the workspace its copies of the built-in plans it does not have yet."""
-    stmt = select(TouchPlan.builtin_key).where(
-        TouchPlan.workspace_id == workspace_id, TouchPlan.builtin_key.is_not(None)
+    stmt = select(col(TouchPlan.builtin_key)).where(
+        col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.builtin_key).is_not(None)
     )
     have = set((await session.execute(stmt)).scalars())
     created = 0

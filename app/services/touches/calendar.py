@@ -19,6 +19,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import NotFound, Unauthenticated
 from app.models.contacts import Contact, Observance
@@ -41,7 +42,9 @@ async def issue_token(
 ) -> str:
     """A new feed token for the member (the previous one stops working); shown once."""
     found = await session.execute(
-        select(Member.id).where(Member.workspace_id == workspace_id, Member.id == member_id)
+        select(col(Member.id)).where(
+            col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+        )
     )
     if found.first() is None:
         raise NotFound("member not found")
@@ -50,7 +53,7 @@ async def issue_token(
         workspace_id=workspace_id, member_id=member_id, token_hash=digest(token), created_at=at
     )
     stmt = stmt.on_conflict_do_update(
-        index_elements=[CalendarToken.workspace_id, CalendarToken.member_id],
+        index_elements=[col(CalendarToken.workspace_id), col(CalendarToken.member_id)],
         set_={"token_hash": stmt.excluded.token_hash, "created_at": at},
     )
     await session.execute(stmt)
@@ -62,8 +65,9 @@ async def member_for_token(session: AsyncSession, token: str) -> tuple[uuid.UUID
     if match is None:
         raise Unauthenticated("not a calendar feed token")
     workspace_id = uuid.UUID(match.group(1))
-    stmt = select(CalendarToken.member_id).where(
-        CalendarToken.workspace_id == workspace_id, CalendarToken.token_hash == digest(token)
+    stmt = select(col(CalendarToken.member_id)).where(
+        col(CalendarToken.workspace_id) == workspace_id,
+        col(CalendarToken.token_hash) == digest(token),
     )
     member_id = (await session.execute(stmt)).scalar_one_or_none()
     if member_id is None:
@@ -102,52 +106,56 @@ async def feed(session: AsyncSession, token: str, *, at: datetime) -> bytes:
     cal.add("prodid", "-//Rapport//touch calendar//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "Rapport touches")
-    contact_join = and_(Contact.workspace_id == Touch.workspace_id, Contact.id == Touch.contact_id)
+    contact_join = and_(
+        col(Contact.workspace_id) == col(Touch.workspace_id),
+        col(Contact.id) == col(Touch.contact_id),
+    )
     touches = await session.execute(
         select(
-            Touch.id,
-            Touch.channel,
-            Touch.subject,
-            Touch.content_kind,
-            Touch.due_at,
-            Touch.status,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.company_name,
-            Contact.company,
+            col(Touch.id),
+            col(Touch.channel),
+            col(Touch.subject),
+            col(Touch.content_kind),
+            col(Touch.due_at),
+            col(Touch.status),
+            col(Contact.first_name),
+            col(Contact.last_name),
+            col(Contact.company_name),
+            col(Contact.company),
         )
         .join(Contact, contact_join)
         .where(
-            Touch.workspace_id == workspace_id,
-            Touch.assignee_id == member_id,
-            Touch.status.in_(["scheduled", "due"]),
-            Touch.due_at >= at - timedelta(days=PAST_DAYS),
-            Touch.due_at < at + timedelta(days=AHEAD_DAYS),
+            col(Touch.workspace_id) == workspace_id,
+            col(Touch.assignee_id) == member_id,
+            col(Touch.status).in_(["scheduled", "due"]),
+            col(Touch.due_at) >= at - timedelta(days=PAST_DAYS),
+            col(Touch.due_at) < at + timedelta(days=AHEAD_DAYS),
         )
-        .order_by(Touch.due_at)
+        .order_by(col(Touch.due_at))
         .limit(MAX_TOUCHES)
     )
     for row in touches:
         cal.add_component(_touch_event(row, display_name(row._mapping), at))
     observances = await session.execute(
         select(
-            Observance.id,
-            Observance.kind,
-            Observance.label,
-            Observance.month,
-            Observance.day,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.company_name,
-            Contact.company,
+            col(Observance.id),
+            col(Observance.kind),
+            col(Observance.label),
+            col(Observance.month),
+            col(Observance.day),
+            col(Contact.first_name),
+            col(Contact.last_name),
+            col(Contact.company_name),
+            col(Contact.company),
         )
         .join(
             Contact,
             and_(
-                Contact.workspace_id == Observance.workspace_id, Contact.id == Observance.contact_id
+                col(Contact.workspace_id) == col(Observance.workspace_id),
+                col(Contact.id) == col(Observance.contact_id),
             ),
         )
-        .where(Observance.workspace_id == workspace_id, Contact.owner_id == member_id)
+        .where(col(Observance.workspace_id) == workspace_id, col(Contact.owner_id) == member_id)
     )
     today, until = at.date(), at.date() + timedelta(days=365)
     for obs in observances:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.touches.tables import Enrollment, Touch, TouchPlan
 from app.services.platform import record_events
@@ -29,9 +30,9 @@ async def drop_scheduled(
 ) -> None:
     await session.execute(
         delete(Touch).where(
-            Touch.workspace_id == workspace_id,
-            Touch.enrollment_id.in_(list(enrollment_ids)),
-            Touch.status == "scheduled",
+            col(Touch.workspace_id) == workspace_id,
+            col(Touch.enrollment_id).in_(list(enrollment_ids)),
+            col(Touch.status) == "scheduled",
         )
     )
 
@@ -47,9 +48,9 @@ async def cancel_scheduled(
     await session.execute(
         update(Touch)
         .where(
-            Touch.workspace_id == workspace_id,
-            Touch.enrollment_id.in_(list(enrollment_ids)),
-            Touch.status == "scheduled",
+            col(Touch.workspace_id) == workspace_id,
+            col(Touch.enrollment_id).in_(list(enrollment_ids)),
+            col(Touch.status) == "scheduled",
         )
         .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
     )
@@ -62,12 +63,13 @@ async def pause_on_reply(
     stmt = (
         update(Enrollment)
         .where(
-            Enrollment.workspace_id == workspace_id,
-            Enrollment.contact_id == contact_id,
-            Enrollment.status == "active",
-            Enrollment.plan_id.in_(
-                select(TouchPlan.id).where(
-                    TouchPlan.workspace_id == workspace_id, TouchPlan.pause_on_reply.is_(True)
+            col(Enrollment.workspace_id) == workspace_id,
+            col(Enrollment.contact_id) == contact_id,
+            col(Enrollment.status) == "active",
+            col(Enrollment.plan_id).in_(
+                select(col(TouchPlan.id)).where(
+                    col(TouchPlan.workspace_id) == workspace_id,
+                    col(TouchPlan.pause_on_reply).is_(True),
                 )
             ),
         )
@@ -76,9 +78,9 @@ async def pause_on_reply(
             reason="reply",
             paused_at=at,
             updated_at=at,
-            version=Enrollment.version + 1,
+            version=col(Enrollment.version) + 1,
         )
-        .returning(Enrollment.id)
+        .returning(col(Enrollment.id))
     )
     ids = [r.id for r in await session.execute(stmt)]
     if ids:
@@ -110,12 +112,12 @@ async def cancel_future_touches_many(
     stmt = (
         update(Touch)
         .where(
-            Touch.workspace_id == workspace_id,
-            Touch.contact_id.in_(list(contact_ids)),
-            Touch.status == "scheduled",
+            col(Touch.workspace_id) == workspace_id,
+            col(Touch.contact_id).in_(list(contact_ids)),
+            col(Touch.status) == "scheduled",
         )
         .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
-        .returning(Touch.id)
+        .returning(col(Touch.id))
     )
     return len((await session.execute(stmt)).all())
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
@@ -99,13 +100,13 @@ async def _enroll_select(
     cols["id"] = func.gen_random_uuid()
     cols["contact_id"] = Contact.id
     pick = select(*[v.label(k) for k, v in cols.items()]).where(
-        Contact.workspace_id == workspace_id, Contact.do_not_contact.is_(False), contacts
+        col(Contact.workspace_id) == workspace_id, col(Contact.do_not_contact).is_(False), contacts
     )
     stmt = (
         insert(Enrollment)
         .from_select(list(cols), pick)
         .on_conflict_do_nothing()
-        .returning(Enrollment.id)
+        .returning(col(Enrollment.id))
     )
     ids = [r.id for r in await session.execute(stmt)]
     keys = [(workspace_id, i) for i in ids[:SYNC_LIMIT]]
@@ -114,8 +115,8 @@ async def _enroll_select(
 
 
 async def _active_plan(session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> None:
-    stmt = select(TouchPlan.active).where(
-        TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id
+    stmt = select(col(TouchPlan.active)).where(
+        col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id
     )
     active = (await session.execute(stmt)).scalar_one_or_none()
     if active is None:
@@ -135,8 +136,8 @@ async def enroll_contact(
 ) -> Enrollment:
     await _active_plan(session, workspace_id, plan_id)
     contact = await session.execute(
-        select(Contact.do_not_contact).where(
-            Contact.workspace_id == workspace_id, Contact.id == contact_id
+        select(col(Contact.do_not_contact)).where(
+            col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
         )
     )
     dnc = contact.scalar_one_or_none()
@@ -173,14 +174,14 @@ async def enroll_many(
     await _active_plan(session, workspace_id, plan_id)
     conditions = []
     if segments:
-        conditions.append(Contact.segment.in_(list(segments)))
+        conditions.append(col(Contact.segment).in_(list(segments)))
     if tags:
-        conditions.append(Contact.tags.overlap(list(tags)))
+        conditions.append(Contact.__table__.c.tags.overlap(list(tags)))
     if contact_ids:
-        conditions.append(Contact.id.in_(list(contact_ids)))
+        conditions.append(col(Contact.id).in_(list(contact_ids)))
     where = or_(*conditions)
     matching = await session.execute(
-        select(func.count()).where(Contact.workspace_id == workspace_id, where)
+        select(func.count()).where(col(Contact.workspace_id) == workspace_id, where)
     )
     total = int(matching.scalar_one())
     ids = await _enroll_select(
@@ -193,7 +194,7 @@ async def get_enrollment(
     session: AsyncSession, workspace_id: uuid.UUID, enrollment_id: uuid.UUID, *, lock: bool = False
 ) -> Enrollment:
     stmt = select(Enrollment).where(
-        Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
+        col(Enrollment.workspace_id) == workspace_id, col(Enrollment.id) == enrollment_id
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -212,15 +213,19 @@ async def list_enrollments(
     contact_id: uuid.UUID | None,
     status: str | None,
 ) -> tuple[list[Enrollment], str | None]:
-    stmt = select(Enrollment).where(Enrollment.workspace_id == workspace_id)
+    stmt = select(Enrollment).where(col(Enrollment.workspace_id) == workspace_id)
     if plan_id is not None:
-        stmt = stmt.where(Enrollment.plan_id == plan_id)
+        stmt = stmt.where(col(Enrollment.plan_id) == plan_id)
     if contact_id is not None:
-        stmt = stmt.where(Enrollment.contact_id == contact_id)
+        stmt = stmt.where(col(Enrollment.contact_id) == contact_id)
     if status is not None:
-        stmt = stmt.where(Enrollment.status == status)
+        stmt = stmt.where(col(Enrollment.status) == status)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[Enrollment.created_at, Enrollment.id], page=page, sort="enrollments"
+        session,
+        stmt,
+        keys=[col(Enrollment.created_at), col(Enrollment.id)],
+        page=page,
+        sort="enrollments",
     )
     return [r[0] for r in rows], cursor
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts import Contact, Interaction, InteractionChannel
@@ -30,7 +31,9 @@ async def _require(
     workspace_id: uuid.UUID,
     id_: uuid.UUID,
 ) -> None:
-    stmt = select(model.id).where(model.workspace_id == workspace_id, model.id == id_)
+    stmt = select(col(model.id)).where(
+        col(model.workspace_id) == workspace_id, col(model.id) == id_
+    )
     if (await session.execute(stmt)).first() is None:
         raise NotFound(f"{model.__tablename__[:-1]} not found")
 
@@ -95,7 +98,7 @@ async def create_touch(
 async def get_touch(
     session: AsyncSession, workspace_id: uuid.UUID, touch_id: uuid.UUID, *, lock: bool = False
 ) -> Touch:
-    stmt = select(Touch).where(Touch.workspace_id == workspace_id, Touch.id == touch_id)
+    stmt = select(Touch).where(col(Touch.workspace_id) == workspace_id, col(Touch.id) == touch_id)
     if lock:
         stmt = stmt.with_for_update()
     touch = (await session.execute(stmt)).scalar_one_or_none()
@@ -119,24 +122,24 @@ async def list_touches(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, where: TouchFilter
 ) -> tuple[list[Touch], str | None]:
     """Touches by due time: the upcoming view, a member's tasks, a contact's history."""
-    stmt = select(Touch).where(Touch.workspace_id == workspace_id)
+    stmt = select(Touch).where(col(Touch.workspace_id) == workspace_id)
     for column, value in (
-        (Touch.contact_id, where.contact_id),
-        (Touch.assignee_id, where.assignee_id),
-        (Touch.plan_id, where.plan_id),
+        (Touch.__table__.c.contact_id, where.contact_id),
+        (Touch.__table__.c.assignee_id, where.assignee_id),
+        (Touch.__table__.c.plan_id, where.plan_id),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
     if where.status:
-        stmt = stmt.where(Touch.status.in_(list(where.status)))
+        stmt = stmt.where(col(Touch.status).in_(list(where.status)))
     if where.channel:
-        stmt = stmt.where(Touch.channel.in_(list(where.channel)))
+        stmt = stmt.where(col(Touch.channel).in_(list(where.channel)))
     if where.due_after is not None:
-        stmt = stmt.where(Touch.due_at >= where.due_after)
+        stmt = stmt.where(col(Touch.due_at) >= where.due_after)
     if where.due_before is not None:
-        stmt = stmt.where(Touch.due_at < where.due_before)
+        stmt = stmt.where(col(Touch.due_at) < where.due_before)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[Touch.due_at, Touch.id], page=page, sort="touches"
+        session, stmt, keys=[col(Touch.due_at), col(Touch.id)], page=page, sort="touches"
     )
     return [r[0] for r in rows], cursor
 

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import and_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts import Contact, Observance
 from app.models.platform import Workspace
@@ -72,30 +73,30 @@ async def load_targets(
         return []
     stmt = (
         select(
-            Enrollment.workspace_id,
-            Enrollment.id,
-            Enrollment.contact_id,
-            Enrollment.plan_id,
-            Enrollment.start_date,
-            Enrollment.materialized_until,
-            Contact.time_zone,
-            Workspace.time_zone.label("ws_time_zone"),
-            Workspace.send_window_start,
-            Workspace.send_window_end,
-            Contact.owner_id,
-            Contact.do_not_contact,
+            col(Enrollment.workspace_id),
+            col(Enrollment.id),
+            col(Enrollment.contact_id),
+            col(Enrollment.plan_id),
+            col(Enrollment.start_date),
+            col(Enrollment.materialized_until),
+            col(Contact.time_zone),
+            Workspace.__table__.c.time_zone.label("ws_time_zone"),
+            col(Workspace.send_window_start),
+            col(Workspace.send_window_end),
+            col(Contact.owner_id),
+            col(Contact.do_not_contact),
         )
         .join(
             Contact,
             and_(
-                Contact.workspace_id == Enrollment.workspace_id,
-                Contact.id == Enrollment.contact_id,
+                col(Contact.workspace_id) == col(Enrollment.workspace_id),
+                col(Contact.id) == col(Enrollment.contact_id),
             ),
         )
-        .join(Workspace, Workspace.id == Enrollment.workspace_id)
+        .join(Workspace, col(Workspace.id) == col(Enrollment.workspace_id))
         .where(
-            tuple_(Enrollment.workspace_id, Enrollment.id).in_(list(keys)),
-            Enrollment.status == "active",
+            tuple_(col(Enrollment.workspace_id), col(Enrollment.id)).in_(list(keys)),
+            col(Enrollment.status) == "active",
         )
     )
     return [
@@ -123,13 +124,13 @@ async def _observances(
     if not contacts or not kinds:
         return found
     stmt = (
-        select(Observance.workspace_id, Observance.contact_id, Observance.kind)
-        .add_columns(Observance.month, Observance.day)
+        select(col(Observance.workspace_id), col(Observance.contact_id), col(Observance.kind))
+        .add_columns(col(Observance.month), col(Observance.day))
         .where(
-            tuple_(Observance.workspace_id, Observance.contact_id).in_(list(contacts)),
-            Observance.kind.in_(kinds),
+            tuple_(col(Observance.workspace_id), col(Observance.contact_id)).in_(list(contacts)),
+            col(Observance.kind).in_(kinds),
         )
-        .order_by(Observance.created_at)
+        .order_by(col(Observance.created_at))
     )
     for r in await session.execute(stmt):
         found.setdefault((r.workspace_id, r.contact_id), {}).setdefault(r.kind, (r.month, r.day))
@@ -218,7 +219,7 @@ async def materialize(
     inserted = 0
     stmt = insert(Touch).on_conflict_do_nothing(constraint=_TOUCH_KEY)
     for i in range(0, len(rows), INSERT_CHUNK):
-        result = await session.execute(stmt.returning(Touch.id), rows[i : i + INSERT_CHUNK])
+        result = await session.execute(stmt.returning(col(Touch.id)), rows[i : i + INSERT_CHUNK])
         inserted += len(result.all())
     if advanced:
         await session.execute(
@@ -243,12 +244,12 @@ async def top_up(session: AsyncSession, *, at: datetime, limit: int = 500) -> in
     ``materialized_until`` (active only) makes finding them cost what they number.
     """
     stmt = (
-        select(Enrollment.workspace_id, Enrollment.id)
+        select(col(Enrollment.workspace_id), col(Enrollment.id))
         .where(
-            Enrollment.status == "active",
-            Enrollment.materialized_until < at.date() + timedelta(days=HORIZON_DAYS),
+            col(Enrollment.status) == "active",
+            col(Enrollment.materialized_until) < at.date() + timedelta(days=HORIZON_DAYS),
         )
-        .order_by(Enrollment.materialized_until)
+        .order_by(col(Enrollment.materialized_until))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.models.platform import Member
@@ -39,7 +40,9 @@ async def _check(
         errors.extend(check_step_templates(loc, step.subject_template, step.body_template))
     named = {s.assignee_id for s in steps or () if s.assignee_id is not None}
     if named:
-        stmt = select(Member.id).where(Member.workspace_id == workspace_id, Member.id.in_(named))
+        stmt = select(col(Member.id)).where(
+            col(Member.workspace_id) == workspace_id, col(Member.id).in_(named)
+        )
         found = set((await session.execute(stmt)).scalars())
         for i, step in enumerate(steps or ()):
             if step.assignee_id is not None and step.assignee_id not in found:
@@ -109,7 +112,9 @@ async def create_plan(
 async def get_plan(
     session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID, *, lock: bool = False
 ) -> TouchPlan:
-    stmt = select(TouchPlan).where(TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id)
+    stmt = select(TouchPlan).where(
+        col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id
+    )
     if lock:
         stmt = stmt.with_for_update()
     plan = (await session.execute(stmt)).scalar_one_or_none()
@@ -123,8 +128,11 @@ async def steps_of(
 ) -> dict[uuid.UUID, list[TouchPlanStep]]:
     stmt = (
         select(TouchPlanStep)
-        .where(TouchPlanStep.workspace_id == workspace_id, TouchPlanStep.plan_id.in_(plan_ids))
-        .order_by(TouchPlanStep.plan_id, TouchPlanStep.position)
+        .where(
+            col(TouchPlanStep.workspace_id) == workspace_id,
+            col(TouchPlanStep.plan_id).in_(plan_ids),
+        )
+        .order_by(col(TouchPlanStep.plan_id), col(TouchPlanStep.position))
     )
     found: dict[uuid.UUID, list[TouchPlanStep]] = {pid: [] for pid in plan_ids}
     for step in (await session.execute(stmt)).scalars():
@@ -135,11 +143,15 @@ async def steps_of(
 async def list_plans(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, *, active: bool | None
 ) -> tuple[list[tuple[TouchPlan, list[TouchPlanStep]]], str | None]:
-    stmt = select(TouchPlan).where(TouchPlan.workspace_id == workspace_id)
+    stmt = select(TouchPlan).where(col(TouchPlan.workspace_id) == workspace_id)
     if active is not None:
-        stmt = stmt.where(TouchPlan.active == active)
+        stmt = stmt.where(col(TouchPlan.active) == active)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[TouchPlan.created_at, TouchPlan.id], page=page, sort="touch_plans"
+        session,
+        stmt,
+        keys=[col(TouchPlan.created_at), col(TouchPlan.id)],
+        page=page,
+        sort="touch_plans",
     )
     plans = [r[0] for r in rows]
     steps = await steps_of(session, workspace_id, [p.id for p in plans])
@@ -158,7 +170,8 @@ async def _replace_steps(
     if gone:
         await session.execute(
             delete(TouchPlanStep).where(
-                TouchPlanStep.workspace_id == plan.workspace_id, TouchPlanStep.id.in_(gone)
+                col(TouchPlanStep.workspace_id) == plan.workspace_id,
+                col(TouchPlanStep.id).in_(gone),
             )
         )
     for i, step in enumerate(new):
@@ -230,5 +243,7 @@ async def delete_plan(
     check_version(plan.version, expected_version)
     await touch_replan.forget_future(session, workspace_id, plan_id, at=None)
     await session.execute(
-        delete(TouchPlan).where(TouchPlan.workspace_id == workspace_id, TouchPlan.id == plan_id)
+        delete(TouchPlan).where(
+            col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id
+        )
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.touches.tables import Touch
 from app.services.touches.planning import materialize
@@ -23,10 +24,12 @@ async def forget_future(
 ) -> None:
     """Drop a plan's touches still scheduled (due after ``at``; all of them if None)."""
     stmt = delete(Touch).where(
-        Touch.workspace_id == workspace_id, Touch.plan_id == plan_id, Touch.status == "scheduled"
+        col(Touch.workspace_id) == workspace_id,
+        col(Touch.plan_id) == plan_id,
+        col(Touch.status) == "scheduled",
     )
     if at is not None:
-        stmt = stmt.where(Touch.due_at > at)
+        stmt = stmt.where(col(Touch.due_at) > at)
     await session.execute(stmt)
 
 
@@ -80,11 +83,11 @@ async def replan_contacts(
         return 0
     await session.execute(
         delete(Touch).where(
-            Touch.workspace_id == workspace_id,
-            Touch.contact_id.in_(list(contact_ids)),
-            Touch.enrollment_id.is_not(None),
-            Touch.status == "scheduled",
-            Touch.due_at > at,
+            col(Touch.workspace_id) == workspace_id,
+            col(Touch.contact_id).in_(list(contact_ids)),
+            col(Touch.enrollment_id).is_not(None),
+            col(Touch.status) == "scheduled",
+            col(Touch.due_at) > at,
         )
     )
     reset = await session.execute(

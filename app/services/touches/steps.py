@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.touches.plan_schemas import TIMING_ADAPTER
 from app.models.touches.tables import TouchPlan, TouchPlanStep
@@ -106,15 +107,15 @@ async def load_plans(
     if not wanted:
         return {}
     plans = await session.execute(
-        select(TouchPlan.workspace_id, TouchPlan.id, TouchPlan.repeat_yearly).where(
-            tuple_(TouchPlan.workspace_id, TouchPlan.id).in_(wanted)
+        select(col(TouchPlan.workspace_id), col(TouchPlan.id), col(TouchPlan.repeat_yearly)).where(
+            tuple_(col(TouchPlan.workspace_id), col(TouchPlan.id)).in_(wanted)
         )
     )
     steps: dict[tuple[uuid.UUID, uuid.UUID], list[StepSpec]] = {k: [] for k in wanted}
     rows = await session.execute(
         select(TouchPlanStep)
-        .where(tuple_(TouchPlanStep.workspace_id, TouchPlanStep.plan_id).in_(wanted))
-        .order_by(TouchPlanStep.position)
+        .where(tuple_(col(TouchPlanStep.workspace_id), col(TouchPlanStep.plan_id)).in_(wanted))
+        .order_by(col(TouchPlanStep.position))
     )
     for s in rows.scalars():
         steps[(s.workspace_id, s.plan_id)].append(

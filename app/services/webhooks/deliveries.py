@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.platform import Event
@@ -31,16 +32,16 @@ OPEN = ("pending", "delivering")
 FINISHED = ("succeeded", "failed", "cancelled")
 
 _COLUMNS = (
-    WebhookDelivery.id,
-    WebhookDelivery.endpoint_id,
-    Event.event_uid,
-    Event.type,
-    WebhookDelivery.status,
-    WebhookDelivery.attempt_count,
-    WebhookDelivery.next_attempt_at,
-    WebhookDelivery.last_status_code,
-    WebhookDelivery.created_at,
-    WebhookDelivery.updated_at,
+    col(WebhookDelivery.id),
+    col(WebhookDelivery.endpoint_id),
+    col(Event.event_uid),
+    col(Event.type),
+    col(WebhookDelivery.status),
+    col(WebhookDelivery.attempt_count),
+    col(WebhookDelivery.next_attempt_at),
+    col(WebhookDelivery.last_status_code),
+    col(WebhookDelivery.created_at),
+    col(WebhookDelivery.updated_at),
 )
 
 
@@ -62,8 +63,8 @@ def _read(row: Any) -> WebhookDeliveryRead:
 def _with_event() -> Any:
     return select(*_COLUMNS).join(
         Event,
-        (Event.workspace_id == WebhookDelivery.workspace_id)
-        & (Event.id == WebhookDelivery.event_id),
+        (col(Event.workspace_id) == col(WebhookDelivery.workspace_id))
+        & (col(Event.id) == col(WebhookDelivery.event_id)),
     )
 
 
@@ -72,8 +73,9 @@ async def _endpoint_enabled(
 ) -> bool:
     enabled = (
         await session.execute(
-            select(WebhookEndpoint.enabled).where(
-                WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id
+            select(col(WebhookEndpoint.enabled)).where(
+                col(WebhookEndpoint.workspace_id) == workspace_id,
+                col(WebhookEndpoint.id) == endpoint_id,
             )
         )
     ).scalar_one_or_none()
@@ -103,7 +105,7 @@ async def list_deliveries(
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[WebhookDelivery.created_at, WebhookDelivery.id],
+        keys=[col(WebhookDelivery.created_at), col(WebhookDelivery.id)],
         page=page,
         sort="webhook_deliveries",
         descending=True,
@@ -127,10 +129,10 @@ async def get_delivery(
         await session.execute(
             select(WebhookAttempt)
             .where(
-                WebhookAttempt.workspace_id == workspace_id,
-                WebhookAttempt.delivery_id == delivery_id,
+                col(WebhookAttempt.workspace_id) == workspace_id,
+                col(WebhookAttempt.delivery_id) == delivery_id,
             )
-            .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+            .order_by(col(WebhookAttempt.attempted_at), col(WebhookAttempt.id))
         )
     ).scalars()
     return WebhookDeliveryDetail(
@@ -156,8 +158,11 @@ async def retry_delivery(
     """Send again as soon as a dispatcher is free."""
     current = (
         await session.execute(
-            select(WebhookDelivery.status, WebhookDelivery.endpoint_id)
-            .where(WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.id == delivery_id)
+            select(col(WebhookDelivery.status), col(WebhookDelivery.endpoint_id))
+            .where(
+                col(WebhookDelivery.workspace_id) == workspace_id,
+                col(WebhookDelivery.id) == delivery_id,
+            )
             .with_for_update()
         )
     ).first()
@@ -169,7 +174,10 @@ async def retry_delivery(
         raise Conflict("the endpoint is disabled; enable it before retrying")
     await session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.id == delivery_id)
+        .where(
+            col(WebhookDelivery.workspace_id) == workspace_id,
+            col(WebhookDelivery.id) == delivery_id,
+        )
         .values(**_requeue_values(at))
     )
     return await get_delivery(session, workspace_id, delivery_id)
@@ -191,13 +199,13 @@ async def replay(
     result = await session.execute(
         update(WebhookDelivery)
         .where(
-            WebhookDelivery.workspace_id == workspace_id,
-            WebhookDelivery.endpoint_id == endpoint_id,
-            WebhookDelivery.created_at >= since,
-            WebhookDelivery.status.in_(statuses),
+            col(WebhookDelivery.workspace_id) == workspace_id,
+            col(WebhookDelivery.endpoint_id) == endpoint_id,
+            col(WebhookDelivery.created_at) >= since,
+            col(WebhookDelivery.status).in_(statuses),
         )
         .values(**_requeue_values(at))
-        .returning(WebhookDelivery.id)
+        .returning(col(WebhookDelivery.id))
     )
     return len(result.all())
 
@@ -215,8 +223,10 @@ async def cancel_open_deliveries(
     result = await session.execute(
         update(WebhookDelivery)
         .where(
-            tuple_(WebhookDelivery.workspace_id, WebhookDelivery.endpoint_id).in_(list(endpoints)),
-            WebhookDelivery.status.in_(OPEN),
+            tuple_(col(WebhookDelivery.workspace_id), col(WebhookDelivery.endpoint_id)).in_(
+                list(endpoints)
+            ),
+            col(WebhookDelivery.status).in_(OPEN),
         )
         .values(
             status="cancelled",
@@ -225,6 +235,6 @@ async def cancel_open_deliveries(
             leased_by=None,
             updated_at=at,
         )
-        .returning(WebhookDelivery.id)
+        .returning(col(WebhookDelivery.id))
     )
     return len(result.all())

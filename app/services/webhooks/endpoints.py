@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.platform import WEBHOOK_TEST, Event
@@ -89,7 +90,7 @@ async def get_endpoint(
     session: AsyncSession, workspace_id: uuid.UUID, endpoint_id: uuid.UUID, *, lock: bool = False
 ) -> WebhookEndpoint:
     stmt = select(WebhookEndpoint).where(
-        WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id
+        col(WebhookEndpoint.workspace_id) == workspace_id, col(WebhookEndpoint.id) == endpoint_id
     )
     if lock:
         # An edit never changes the key: NO KEY UPDATE lets fan-outs (FOR KEY SHARE) go on.
@@ -103,11 +104,11 @@ async def get_endpoint(
 async def list_endpoints(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[WebhookEndpoint], str | None]:
-    stmt = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
+    stmt = select(WebhookEndpoint).where(col(WebhookEndpoint.workspace_id) == workspace_id)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[WebhookEndpoint.created_at, WebhookEndpoint.id],
+        keys=[col(WebhookEndpoint.created_at), col(WebhookEndpoint.id)],
         page=page,
         sort="webhook_endpoints",
     )
@@ -151,8 +152,11 @@ async def delete_endpoint(
     """Deliveries and attempts go with it (``ON DELETE CASCADE``); events stay."""
     stmt = (
         delete(WebhookEndpoint)
-        .where(WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id)
-        .returning(WebhookEndpoint.id)
+        .where(
+            col(WebhookEndpoint.workspace_id) == workspace_id,
+            col(WebhookEndpoint.id) == endpoint_id,
+        )
+        .returning(col(WebhookEndpoint.id))
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("webhook endpoint not found")
@@ -183,16 +187,18 @@ async def send_test(
     event_id = await record_event(session, workspace_id, WEBHOOK_TEST, data, at=at)
     delivery_id = (
         await session.execute(
-            select(WebhookDelivery.id).where(
-                WebhookDelivery.workspace_id == workspace_id,
-                WebhookDelivery.endpoint_id == endpoint_id,
-                WebhookDelivery.event_id == event_id,
+            select(col(WebhookDelivery.id)).where(
+                col(WebhookDelivery.workspace_id) == workspace_id,
+                col(WebhookDelivery.endpoint_id) == endpoint_id,
+                col(WebhookDelivery.event_id) == event_id,
             )
         )
     ).scalar_one()
     event_uid = (
         await session.execute(
-            select(Event.event_uid).where(Event.workspace_id == workspace_id, Event.id == event_id)
+            select(col(Event.event_uid)).where(
+                col(Event.workspace_id) == workspace_id, col(Event.id) == event_id
+            )
         )
     ).scalar_one()
     return public_event_id(event_uid), delivery_id

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.clock import Clock
 from app.config import Settings
@@ -96,7 +97,7 @@ async def get_import(
     session: AsyncSession, workspace_id: uuid.UUID, job_id: uuid.UUID
 ) -> ContactImport:
     stmt = select(ContactImport).where(
-        ContactImport.workspace_id == workspace_id, ContactImport.id == job_id
+        col(ContactImport.workspace_id) == workspace_id, col(ContactImport.id) == job_id
     )
     job = (await session.execute(stmt)).scalar_one_or_none()
     if job is None:
@@ -105,7 +106,7 @@ async def get_import(
 
 
 async def _members(session: AsyncSession, workspace_id: uuid.UUID) -> set[uuid.UUID]:
-    stmt = select(Member.id).where(Member.workspace_id == workspace_id)
+    stmt = select(col(Member.id)).where(col(Member.workspace_id) == workspace_id)
     return set((await session.execute(stmt)).scalars().all())
 
 
@@ -128,9 +129,9 @@ async def import_batch(
     stmt = (
         select(ContactImport)
         .where(
-            ContactImport.workspace_id == workspace_id,
-            ContactImport.id == job_id,
-            ContactImport.status.in_(OPEN_STATUSES),
+            col(ContactImport.workspace_id) == workspace_id,
+            col(ContactImport.id) == job_id,
+            col(ContactImport.status).in_(OPEN_STATUSES),
         )
         .with_for_update(skip_locked=True)
     )
@@ -163,7 +164,9 @@ async def import_batch(
         outcome = await write_rows(session, workspace_id, job_id, checked, members, at=at)
         await session.execute(
             delete(c).where(
-                c.workspace_id == workspace_id, c.import_id == job_id, c.line <= chunk.line
+                col(c.workspace_id) == workspace_id,
+                col(c.import_id) == job_id,
+                col(c.line) <= chunk.line,
             )
         )
         job.processed_rows += chunk.row_count
@@ -191,15 +194,15 @@ async def _record_failure(
         attempts = (
             await session.execute(
                 update(job)
-                .where(job.workspace_id == workspace_id, job.id == job_id)
-                .values(attempts=job.attempts + 1, detail=message)
-                .returning(job.attempts)
+                .where(col(job.workspace_id) == workspace_id, col(job.id) == job_id)
+                .values(attempts=col(job.attempts) + 1, detail=message)
+                .returning(col(job.attempts))
             )
         ).scalar_one()
         if attempts >= MAX_ATTEMPTS:
             await session.execute(
                 update(job)
-                .where(job.workspace_id == workspace_id, job.id == job_id)
+                .where(col(job.workspace_id) == workspace_id, col(job.id) == job_id)
                 .values(
                     status="failed",
                     finished_at=at,
@@ -208,8 +211,8 @@ async def _record_failure(
             )
             await session.execute(
                 delete(ContactImportChunk).where(
-                    ContactImportChunk.workspace_id == workspace_id,
-                    ContactImportChunk.import_id == job_id,
+                    col(ContactImportChunk.workspace_id) == workspace_id,
+                    col(ContactImportChunk.import_id) == job_id,
                 )
             )
 
@@ -309,9 +312,9 @@ async def resume_imports(db: Database, clock: Clock, settings: Settings) -> int:
     async with db.transaction() as session:
         open_jobs: list[Any] = list(
             await session.execute(
-                select(ContactImport.workspace_id, ContactImport.id)
-                .where(ContactImport.status.in_(OPEN_STATUSES))
-                .order_by(ContactImport.created_at)
+                select(col(ContactImport.workspace_id), col(ContactImport.id))
+                .where(col(ContactImport.status).in_(OPEN_STATUSES))
+                .order_by(col(ContactImport.created_at))
                 .limit(RESUME_LIMIT)
             )
         )

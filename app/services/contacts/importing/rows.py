@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.driver import DriverStatement, fetch_column
 from app.json_codec import to_json
@@ -139,8 +140,8 @@ async def unclaim(
     if claims:
         await session.execute(
             delete(Ext).where(
-                Ext.workspace_id == workspace_id,
-                tuple_(Ext.contact_id, Ext.source, Ext.external_id).in_(
+                col(Ext.workspace_id) == workspace_id,
+                tuple_(col(Ext.contact_id), col(Ext.source), col(Ext.external_id)).in_(
                     [(c, s, e) for c, (s, e) in claims]
                 ),
             )

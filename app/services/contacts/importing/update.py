@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts.tables import Contact
 from app.services.contacts.importing.rows import WRITTEN, Key, Outcome, Row, claim, unclaim
@@ -44,7 +45,7 @@ async def update_known(
         return
     stmt = (
         select(*READ_COLUMNS)
-        .where(Contact.workspace_id == workspace_id, Contact.id.in_(list(targets)))
+        .where(col(Contact.workspace_id) == workspace_id, col(Contact.id).in_(list(targets)))
         .with_for_update(of=Contact)
     )
     current = {r["id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
@@ -102,11 +103,11 @@ async def update_known(
         columns = Contact.__table__.c
         write = (
             update(Contact)
-            .where(Contact.workspace_id == workspace_id, Contact.id == bindparam("b_id"))
+            .where(col(Contact.workspace_id) == workspace_id, col(Contact.id) == bindparam("b_id"))
             .values(
                 {
                     **{k: bindparam(f"v_{k}", type_=columns[k].type) for k in WRITTEN},
-                    "version": Contact.version + 1,
+                    "version": col(Contact.version) + 1,
                     "updated_at": at,
                 }
             )

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts.tables import Contact
 from app.services import platform, touches
@@ -177,7 +178,9 @@ async def _insert_new(
             out.fail(row.line, ["external_ids"], "claimed by a concurrent write; import again")
     if losing:  # undo the rows (their claims that won go with them by cascade)
         await conn.execute(
-            delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(losing))
+            delete(Contact).where(
+                col(Contact.workspace_id) == workspace_id, col(Contact.id).in_(losing)
+            )
         )
     for cid, event in zip(ids, events, strict=True):
         if cid in losing:

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import column, delete, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Uuid
+from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.contacts.reads import ContactRead
@@ -176,8 +177,8 @@ async def merge_contacts(
         raise ValidationFailed.on(["body", "other_id"], "a contact cannot be merged into itself")
     stmt = (
         select(*READ_COLUMNS)
-        .where(Contact.workspace_id == workspace_id, Contact.id.in_([keep_id, other_id]))
-        .order_by(Contact.id)  # lock in a fixed order: two opposite merges cannot deadlock
+        .where(col(Contact.workspace_id) == workspace_id, col(Contact.id).in_([keep_id, other_id]))
+        .order_by(col(Contact.id))  # lock in a fixed order: two opposite merges cannot deadlock
         .with_for_update(of=Contact)
     )
     rows = {r["id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
@@ -189,14 +190,16 @@ async def merge_contacts(
     row = merged_row(keep, other)
     await _repoint(session, workspace_id, keep_id, other_id, at)
     await session.execute(
-        delete(Contact).where(Contact.workspace_id == workspace_id, Contact.id == other_id)
+        delete(Contact).where(
+            col(Contact.workspace_id) == workspace_id, col(Contact.id) == other_id
+        )
     )
     stored = (
         (
             await session.execute(
                 update(Contact)
-                .where(Contact.workspace_id == workspace_id, Contact.id == keep_id)
-                .values(**row, version=Contact.version + 1, updated_at=at)
+                .where(col(Contact.workspace_id) == workspace_id, col(Contact.id) == keep_id)
+                .values(**row, version=col(Contact.version) + 1, updated_at=at)
                 .returning(*STORED_COLUMNS)
             )
         )

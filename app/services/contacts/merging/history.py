@@ -26,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.referrals import ExperimentAssignment
 
@@ -114,18 +115,18 @@ async def merge_assignments(
     """Contact-merge hook: the kept contact keeps their own arm where both were assigned
     (their referrals already used it); elsewhere they inherit the merged contact's arm."""
     mine = ExperimentAssignment
-    keeps = select(mine.experiment_id).where(
-        mine.workspace_id == workspace_id, mine.contact_id == keep_id
+    keeps = select(col(mine.experiment_id)).where(
+        col(mine.workspace_id) == workspace_id, col(mine.contact_id) == keep_id
     )
     await session.execute(
         delete(mine).where(
-            mine.workspace_id == workspace_id,
-            mine.contact_id == other_id,
-            mine.experiment_id.in_(keeps),
+            col(mine.workspace_id) == workspace_id,
+            col(mine.contact_id) == other_id,
+            col(mine.experiment_id).in_(keeps),
         )
     )
     await session.execute(
         update(mine)
-        .where(mine.workspace_id == workspace_id, mine.contact_id == other_id)
+        .where(col(mine.workspace_id) == workspace_id, col(mine.contact_id) == other_id)
         .values(contact_id=keep_id)
     )

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts import Contact
 from app.models.referrals.experiments import Experiment, ExperimentArm, ExperimentAssignment
@@ -28,10 +29,10 @@ async def arms_of(session: AsyncSession, experiment: Experiment) -> list[Experim
     stmt = (
         select(ExperimentArm)
         .where(
-            ExperimentArm.workspace_id == experiment.workspace_id,
-            ExperimentArm.experiment_id == experiment.id,
+            col(ExperimentArm.workspace_id) == experiment.workspace_id,
+            col(ExperimentArm.experiment_id) == experiment.id,
         )
-        .order_by(ExperimentArm.position)
+        .order_by(col(ExperimentArm.position))
     )
     return list((await session.execute(stmt)).scalars())
 
@@ -62,16 +63,16 @@ async def assign_cohort(session: AsyncSession, experiment: Experiment, at: datet
     if not (experiment.cohort_segments or experiment.cohort_tags):
         return
     arms = await arms_of(session, experiment)
-    stmt = select(Contact.id).where(Contact.workspace_id == experiment.workspace_id)
+    stmt = select(col(Contact.id)).where(col(Contact.workspace_id) == experiment.workspace_id)
     if experiment.cohort_segments:
-        stmt = stmt.where(Contact.segment.in_(experiment.cohort_segments))
+        stmt = stmt.where(col(Contact.segment).in_(experiment.cohort_segments))
     if experiment.cohort_tags:
-        stmt = stmt.where(Contact.tags.overlap(experiment.cohort_tags))
+        stmt = stmt.where(Contact.__table__.c.tags.overlap(experiment.cohort_tags))
     after: uuid.UUID | None = None
     while True:  # keyset batches: bounded memory and statement size whatever the cohort
-        page = stmt if after is None else stmt.where(Contact.id > after)
+        page = stmt if after is None else stmt.where(col(Contact.id) > after)
         batch = list(
-            (await session.execute(page.order_by(Contact.id).limit(COHORT_BATCH))).scalars()
+            (await session.execute(page.order_by(col(Contact.id)).limit(COHORT_BATCH))).scalars()
         )
         await record(session, experiment, arms, batch, at)
         if len(batch) < COHORT_BATCH:
@@ -85,10 +86,10 @@ async def assign(
     """The contact's arm: recorded on first use, read back ever after."""
     arms = await arms_of(session, experiment)
     await record(session, experiment, arms, [contact_id], at)
-    stmt = select(ExperimentAssignment.arm_id).where(
-        ExperimentAssignment.workspace_id == experiment.workspace_id,
-        ExperimentAssignment.experiment_id == experiment.id,
-        ExperimentAssignment.contact_id == contact_id,
+    stmt = select(col(ExperimentAssignment.arm_id)).where(
+        col(ExperimentAssignment.workspace_id) == experiment.workspace_id,
+        col(ExperimentAssignment.experiment_id) == experiment.id,
+        col(ExperimentAssignment.contact_id) == contact_id,
     )
     arm_id = (await session.execute(stmt)).scalar_one()
     return next(a for a in arms if a.id == arm_id)
@@ -107,18 +108,18 @@ async def program_for_referrer(
     stmt = (
         select(Experiment)
         .where(
-            Experiment.workspace_id == workspace_id,
-            Experiment.status == "running",
-            Experiment.starts_at <= received_at,
-            Experiment.ends_at > received_at,
+            col(Experiment.workspace_id) == workspace_id,
+            col(Experiment.status) == "running",
+            col(Experiment.starts_at) <= received_at,
+            col(Experiment.ends_at) > received_at,
         )
-        .order_by(Experiment.starts_at, Experiment.id)
+        .order_by(col(Experiment.starts_at), col(Experiment.id))
         .limit(1)
     )
     experiment = (await session.execute(stmt)).scalar_one_or_none()
     if experiment is not None:
         return (await assign(session, experiment, contact_id, at=at)).program_id
-    default = select(RewardProgram.id).where(
-        RewardProgram.workspace_id == workspace_id, RewardProgram.is_default.is_(True)
+    default = select(col(RewardProgram.id)).where(
+        col(RewardProgram.workspace_id) == workspace_id, col(RewardProgram.is_default).is_(True)
     )
     return (await session.execute(default)).scalar_one_or_none()

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.referrals.experiments import (
@@ -34,8 +35,8 @@ DESIGN_FIELDS = ("starts_at", "ends_at", "primary_metric", "min_sample", "curren
 
 async def _set_arms(session: AsyncSession, experiment: Experiment, arms: Sequence[ArmSpec]) -> None:
     ids = {a.program_id for a in arms}
-    stmt = select(RewardProgram.id).where(
-        RewardProgram.workspace_id == experiment.workspace_id, RewardProgram.id.in_(ids)
+    stmt = select(col(RewardProgram.id)).where(
+        col(RewardProgram.workspace_id) == experiment.workspace_id, col(RewardProgram.id).in_(ids)
     )
     found = set((await session.execute(stmt)).scalars())
     for i, arm in enumerate(arms):
@@ -43,8 +44,8 @@ async def _set_arms(session: AsyncSession, experiment: Experiment, arms: Sequenc
             raise ValidationFailed.on(["body", "arms", i, "program_id"], "no such reward program")
     await session.execute(
         delete(ExperimentArm).where(
-            ExperimentArm.workspace_id == experiment.workspace_id,
-            ExperimentArm.experiment_id == experiment.id,
+            col(ExperimentArm.workspace_id) == experiment.workspace_id,
+            col(ExperimentArm.experiment_id) == experiment.id,
         )
     )
     for position, arm in enumerate(arms):
@@ -97,7 +98,7 @@ async def get_experiment(
     session: AsyncSession, workspace_id: uuid.UUID, experiment_id: uuid.UUID, *, lock: bool = False
 ) -> Experiment:
     stmt = select(Experiment).where(
-        Experiment.workspace_id == workspace_id, Experiment.id == experiment_id
+        col(Experiment.workspace_id) == workspace_id, col(Experiment.id) == experiment_id
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -110,11 +111,15 @@ async def get_experiment(
 async def list_experiments(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, *, status: str | None
 ) -> tuple[list[Experiment], str | None]:
-    stmt = select(Experiment).where(Experiment.workspace_id == workspace_id)
+    stmt = select(Experiment).where(col(Experiment.workspace_id) == workspace_id)
     if status is not None:
-        stmt = stmt.where(Experiment.status == status)
+        stmt = stmt.where(col(Experiment.status) == status)
     rows, cursor = await keyset_page(
-        session, stmt, keys=[Experiment.created_at, Experiment.id], page=page, sort="experiments"
+        session,
+        stmt,
+        keys=[col(Experiment.created_at), col(Experiment.id)],
+        page=page,
+        sort="experiments",
     )
     return [r[0] for r in rows], cursor
 
@@ -175,11 +180,11 @@ async def start_experiment(
     experiment = await get_experiment(session, workspace_id, experiment_id, lock=True)
     if experiment.status != "draft":
         raise Conflict(f"only a draft experiment can start (this one is {experiment.status})")
-    overlap = select(Experiment.id).where(
-        Experiment.workspace_id == workspace_id,
-        Experiment.status == "running",
-        Experiment.starts_at < experiment.ends_at,
-        Experiment.ends_at > experiment.starts_at,
+    overlap = select(col(Experiment.id)).where(
+        col(Experiment.workspace_id) == workspace_id,
+        col(Experiment.status) == "running",
+        col(Experiment.starts_at) < experiment.ends_at,
+        col(Experiment.ends_at) > experiment.starts_at,
     )
     if (other := (await session.execute(overlap)).scalar()) is not None:
         raise Conflict(f"running experiment {other} overlaps this one's period")

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from app.models.referrals.experiments import (
     ArmResult,
@@ -57,10 +58,10 @@ async def results(
             await session.execute(
                 select(ExperimentArm)
                 .where(
-                    ExperimentArm.workspace_id == workspace_id,
-                    ExperimentArm.experiment_id == experiment.id,
+                    col(ExperimentArm.workspace_id) == workspace_id,
+                    col(ExperimentArm.experiment_id) == experiment.id,
                 )
-                .order_by(ExperimentArm.position)
+                .order_by(col(ExperimentArm.position))
             )
         ).scalars()
     )
@@ -135,12 +136,12 @@ def _compare(experiment: Experiment, arms: list[ArmResult]) -> list[Comparison]:
 
 async def _referrers(session: AsyncSession, experiment: Experiment) -> dict[uuid.UUID, int]:
     stmt = (
-        select(ExperimentAssignment.arm_id, func.count())
+        select(col(ExperimentAssignment.arm_id), func.count())
         .where(
-            ExperimentAssignment.workspace_id == experiment.workspace_id,
-            ExperimentAssignment.experiment_id == experiment.id,
+            col(ExperimentAssignment.workspace_id) == experiment.workspace_id,
+            col(ExperimentAssignment.experiment_id) == experiment.id,
         )
-        .group_by(ExperimentAssignment.arm_id)
+        .group_by(col(ExperimentAssignment.arm_id))
     )
     return {arm_id: int(n) for arm_id, n in (await session.execute(stmt)).all()}
 
@@ -148,36 +149,36 @@ async def _referrers(session: AsyncSession, experiment: Experiment) -> dict[uuid
 def _in_period(experiment: Experiment) -> list[ColumnElement[bool]]:
     """Referrals received within the period from referrers assigned in this experiment."""
     return [
-        Referral.workspace_id == experiment.workspace_id,
-        Referral.direction == "received",
-        Referral.received_at >= experiment.starts_at,
-        Referral.received_at < experiment.ends_at,
+        col(Referral.workspace_id) == experiment.workspace_id,
+        col(Referral.direction) == "received",
+        col(Referral.received_at) >= experiment.starts_at,
+        col(Referral.received_at) < experiment.ends_at,
     ]
 
 
 def _assigned() -> ColumnElement[bool]:
     return and_(
-        ExperimentAssignment.workspace_id == Referral.workspace_id,
-        ExperimentAssignment.contact_id == Referral.source_contact_id,
+        col(ExperimentAssignment.workspace_id) == col(Referral.workspace_id),
+        col(ExperimentAssignment.contact_id) == col(Referral.source_contact_id),
     )
 
 
 async def _referral_counts(
     session: AsyncSession, experiment: Experiment
 ) -> dict[uuid.UUID, tuple[int, int, Decimal]]:
-    is_closed = Referral.stage == "closed"
-    counted = and_(is_closed, Referral.currency == experiment.currency)
+    is_closed = col(Referral.stage) == "closed"
+    counted = and_(is_closed, col(Referral.currency) == experiment.currency)
     stmt = (
         select(
-            ExperimentAssignment.arm_id,
+            col(ExperimentAssignment.arm_id),
             func.count(),
             func.count().filter(is_closed),
-            func.coalesce(func.sum(Referral.actual_value).filter(counted), ZERO),
+            func.coalesce(func.sum(col(Referral.actual_value)).filter(counted), ZERO),
         )
         .select_from(Referral)
         .join(ExperimentAssignment, _assigned())
-        .where(ExperimentAssignment.experiment_id == experiment.id, *_in_period(experiment))
-        .group_by(ExperimentAssignment.arm_id)
+        .where(col(ExperimentAssignment.experiment_id) == experiment.id, *_in_period(experiment))
+        .group_by(col(ExperimentAssignment.arm_id))
     )
     return {
         arm: (n, closed, Decimal(value or ZERO))
@@ -187,19 +188,22 @@ async def _referral_counts(
 
 async def _reward_costs(session: AsyncSession, experiment: Experiment) -> dict[uuid.UUID, Decimal]:
     stmt = (
-        select(ExperimentAssignment.arm_id, func.sum(Reward.amount))
+        select(col(ExperimentAssignment.arm_id), func.sum(col(Reward.amount)))
         .select_from(Reward)
         .join(
             Referral,
-            and_(Referral.workspace_id == Reward.workspace_id, Referral.id == Reward.referral_id),
+            and_(
+                col(Referral.workspace_id) == col(Reward.workspace_id),
+                col(Referral.id) == col(Reward.referral_id),
+            ),
         )
         .join(ExperimentAssignment, _assigned())
         .where(
-            ExperimentAssignment.experiment_id == experiment.id,
-            Reward.status != "cancelled",
-            Reward.currency == experiment.currency,
+            col(ExperimentAssignment.experiment_id) == experiment.id,
+            col(Reward.status) != "cancelled",
+            col(Reward.currency) == experiment.currency,
             *_in_period(experiment),
         )
-        .group_by(ExperimentAssignment.arm_id)
+        .group_by(col(ExperimentAssignment.arm_id))
     )
     return {arm: Decimal(total) for arm, total in (await session.execute(stmt)).all()}

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
@@ -33,7 +34,9 @@ class RewardFilters:
 async def get_reward(
     session: AsyncSession, workspace_id: uuid.UUID, reward_id: uuid.UUID, *, lock: bool = False
 ) -> Reward:
-    stmt = select(Reward).where(Reward.workspace_id == workspace_id, Reward.id == reward_id)
+    stmt = select(Reward).where(
+        col(Reward.workspace_id) == workspace_id, col(Reward.id) == reward_id
+    )
     if lock:
         stmt = stmt.with_for_update()
     reward = (await session.execute(stmt)).scalar_one_or_none()
@@ -46,19 +49,19 @@ async def list_rewards(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest, filters: RewardFilters
 ) -> tuple[list[Reward], str | None]:
     """Newest first."""
-    stmt = select(Reward).where(Reward.workspace_id == workspace_id)
+    stmt = select(Reward).where(col(Reward.workspace_id) == workspace_id)
     if filters.status is not None:
-        stmt = stmt.where(Reward.status == filters.status)
+        stmt = stmt.where(col(Reward.status) == filters.status)
     if filters.referrer_id is not None:
-        stmt = stmt.where(Reward.referrer_id == filters.referrer_id)
+        stmt = stmt.where(col(Reward.referrer_id) == filters.referrer_id)
     if filters.referral_id is not None:
-        stmt = stmt.where(Reward.referral_id == filters.referral_id)
+        stmt = stmt.where(col(Reward.referral_id) == filters.referral_id)
     if filters.program_id is not None:
-        stmt = stmt.where(Reward.program_id == filters.program_id)
+        stmt = stmt.where(col(Reward.program_id) == filters.program_id)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[Reward.created_at, Reward.id],
+        keys=[col(Reward.created_at), col(Reward.id)],
         page=page,
         sort="rewards",
         descending=True,
@@ -133,16 +136,16 @@ async def ledger(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[LedgerTotal], list[Reward], str | None]:
     """A referrer's rewards (newest first, paged) and totals per currency and status."""
-    exists = select(Contact.id).where(
-        Contact.workspace_id == workspace_id, Contact.id == contact_id
+    exists = select(col(Contact.id)).where(
+        col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
     )
     if (await session.execute(exists)).first() is None:
         raise NotFound("contact not found")
     totals_stmt = (
-        select(Reward.currency, Reward.status, func.count(), func.sum(Reward.amount))
-        .where(Reward.workspace_id == workspace_id, Reward.referrer_id == contact_id)
-        .group_by(Reward.currency, Reward.status)
-        .order_by(Reward.currency, Reward.status)
+        select(col(Reward.currency), col(Reward.status), func.count(), func.sum(col(Reward.amount)))
+        .where(col(Reward.workspace_id) == workspace_id, col(Reward.referrer_id) == contact_id)
+        .group_by(col(Reward.currency), col(Reward.status))
+        .order_by(col(Reward.currency), col(Reward.status))
     )
     totals = [
         LedgerTotal(currency=c, status=s, count=n, amount=a)

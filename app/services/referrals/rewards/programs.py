@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.referrals.rewards import (
@@ -34,7 +35,7 @@ async def _clear_default(session: AsyncSession, workspace_id: uuid.UUID, but: An
     key = f"reward-default:{workspace_id}"
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
     stmt = update(RewardProgram).where(
-        RewardProgram.workspace_id == workspace_id, RewardProgram.is_default.is_(True)
+        col(RewardProgram.workspace_id) == workspace_id, col(RewardProgram.is_default).is_(True)
     )
     if but is not None:
         stmt = stmt.where(RewardProgram.id != but)
@@ -69,7 +70,7 @@ async def get_program(
     session: AsyncSession, workspace_id: uuid.UUID, program_id: uuid.UUID, *, lock: bool = False
 ) -> RewardProgram:
     stmt = select(RewardProgram).where(
-        RewardProgram.workspace_id == workspace_id, RewardProgram.id == program_id
+        col(RewardProgram.workspace_id) == workspace_id, col(RewardProgram.id) == program_id
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -82,11 +83,11 @@ async def get_program(
 async def list_programs(
     session: AsyncSession, workspace_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[RewardProgram], str | None]:
-    stmt = select(RewardProgram).where(RewardProgram.workspace_id == workspace_id)
+    stmt = select(RewardProgram).where(col(RewardProgram.workspace_id) == workspace_id)
     rows, cursor = await keyset_page(
         session,
         stmt,
-        keys=[RewardProgram.created_at, RewardProgram.id],
+        keys=[col(RewardProgram.created_at), col(RewardProgram.id)],
         page=page,
         sort="reward-programs",
     )

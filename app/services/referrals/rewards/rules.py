@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.referrals.rewards import (
     FixedAmount,
@@ -62,11 +63,11 @@ def rule_amount(rule: RewardRule, referral: Referral) -> Decimal | None:
 
 async def _program(session: AsyncSession, referral: Referral) -> RewardProgram | None:
     """The referral's program; a referral without one adopts the current default for good."""
-    stmt = select(RewardProgram).where(RewardProgram.workspace_id == referral.workspace_id)
+    stmt = select(RewardProgram).where(col(RewardProgram.workspace_id) == referral.workspace_id)
     if referral.reward_program_id is not None:
-        stmt = stmt.where(RewardProgram.id == referral.reward_program_id)
+        stmt = stmt.where(col(RewardProgram.id) == referral.reward_program_id)
     else:
-        stmt = stmt.where(RewardProgram.is_default.is_(True))
+        stmt = stmt.where(col(RewardProgram.is_default).is_(True))
     program = (await session.execute(stmt)).scalar_one_or_none()
     if program is not None and referral.reward_program_id is None:
         referral.reward_program_id = program.id
@@ -89,14 +90,14 @@ async def _awarded_within(
     assert rule.cap is not None
     key = f"reward-cap:{referral.workspace_id}:{referral.source_contact_id}"
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
-    stmt = select(func.coalesce(func.sum(Reward.amount), 0)).where(
-        Reward.workspace_id == referral.workspace_id,
-        Reward.referrer_id == referral.source_contact_id,
-        Reward.program_id == program_id,
-        Reward.rule_index == index,
-        Reward.currency == rule.currency,
-        Reward.status != "cancelled",
-        Reward.created_at > at - timedelta(days=rule.cap.period_days),
+    stmt = select(func.coalesce(func.sum(col(Reward.amount)), 0)).where(
+        col(Reward.workspace_id) == referral.workspace_id,
+        col(Reward.referrer_id) == referral.source_contact_id,
+        col(Reward.program_id) == program_id,
+        col(Reward.rule_index) == index,
+        col(Reward.currency) == rule.currency,
+        col(Reward.status) != "cancelled",
+        col(Reward.created_at) > at - timedelta(days=rule.cap.period_days),
     )
     return Decimal((await session.execute(stmt)).scalar_one())
 
@@ -170,15 +171,15 @@ async def cancel_open(
     stmt = (
         update(Reward)
         .where(
-            Reward.workspace_id == referral.workspace_id,
-            Reward.referral_id == referral.id,
-            Reward.status.in_(OPEN_STATUSES),
+            col(Reward.workspace_id) == referral.workspace_id,
+            col(Reward.referral_id) == referral.id,
+            col(Reward.status).in_(OPEN_STATUSES),
         )
         .values(
             status="cancelled",
             cancelled_at=at,
             cancel_reason=reason[:500],
-            version=Reward.version + 1,
+            version=col(Reward.version) + 1,
             updated_at=at,
         )
         .returning(Reward)
