@@ -17,10 +17,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
 from app.migrations import alembic_config
-from app.models.platform.base import metadata
+from app.models.platform.base import TableModel, metadata
 
 GLOBAL_TABLES = {"workspaces"}  # the distribution root itself
 
@@ -188,3 +189,12 @@ async def test_database_primary_keys_lead_with_workspace_id(engine: AsyncEngine)
         if r.table_name in _tenant_tables() and r.first_column != "workspace_id"
     )
     assert wrong == []
+
+
+def test_every_table_is_a_sqlmodel_table_class() -> None:
+    """The design card's model layer: each table is declared once, as a SQLModel class."""
+    mapped = {m.local_table.name: m.class_ for m in TableModel._sa_registry.mappers}
+    assert set(mapped) == set(metadata.tables)
+    for cls in mapped.values():
+        assert issubclass(cls, SQLModel), cls
+        assert cls.model_config.get("table") is True, cls
