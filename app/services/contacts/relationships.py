@@ -24,6 +24,15 @@ from app.services.contacts.people import require_contact
 from app.services.platform import PageRequest, keyset_page
 
 Rel = ContactRelationship
+# What a relationship is read as, from either side (``seen_from``).
+_READ = (
+    col(Rel.id),
+    col(Rel.contact_id),
+    col(Rel.related_id),
+    col(Rel.type),
+    col(Rel.label),
+    col(Rel.created_at),
+)
 
 
 def canonical(contact_id: uuid.UUID, related_id: uuid.UUID, kind: str) -> tuple[Any, Any, str]:
@@ -82,14 +91,7 @@ async def add_relationship(
             created_at=at,
         )
         .on_conflict_do_nothing()
-        .returning(
-            col(Rel.id),
-            col(Rel.contact_id),
-            col(Rel.related_id),
-            col(Rel.type),
-            col(Rel.label),
-            col(Rel.created_at),
-        )
+        .returning(*_READ)
     )
     row = (await session.execute(stmt)).first()
     if row is None:
@@ -98,14 +100,7 @@ async def add_relationship(
 
 
 def _involving(workspace_id: uuid.UUID, contact_id: uuid.UUID) -> Any:
-    return select(
-        col(Rel.id),
-        col(Rel.contact_id),
-        col(Rel.related_id),
-        col(Rel.type),
-        col(Rel.label),
-        col(Rel.created_at),
-    ).where(
+    return select(*_READ).where(
         col(Rel.workspace_id) == workspace_id,
         or_(col(Rel.contact_id) == contact_id, col(Rel.related_id) == contact_id),
     )

@@ -1,7 +1,7 @@
 """The periodic scheduler: one APScheduler tick that runs every registered job in turn.
 
 Jobs do no heavy lifting themselves: each opens short transactions and calls a service
-(``touch_materialize.top_up``, ``touch_emit.emit_due_touches``...). Business time comes
+(``planning.top_up``, ``emit.emit_due_touches``...). Business time comes
 from the injected clock, so tests call a job function directly with a ``FrozenClock``
 instead of waiting for APScheduler. Every replica may run the scheduler: the services
 claim their work with ``FOR UPDATE SKIP LOCKED``, so replicas share it, never repeat it.

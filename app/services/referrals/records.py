@@ -3,7 +3,7 @@
 Creating a received referral does everything the firm owes the referrer in one
 transaction: the stage history starts, ``referral.created`` is recorded, the reward
 rules for ``received`` fire, and a thank-you touch is scheduled. Stage changes live in
-``referral_stages``; what the referrer is told lives in ``referral_notices``.
+``stages``; what the referrer is told lives in ``notices``.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from app.models.referrals.tables import (
 from app.services.platform import check_version, record_event
 from app.services.referrals.notices import referral_payload
 from app.services.referrals.records import get_referral
-from app.services.referrals.rewards import rules as reward_rules
+from app.services.referrals.rewards import rules
 
 
 def allowed_targets(stage: str) -> list[Stage]:
@@ -97,13 +97,9 @@ async def transition_referral(
     cancelled: list[str] = []
     if move.to_stage == "lost":
         reason = f"referral lost: {move.lost_reason}"
-        cancelled = [
-            str(r.id) for r in await reward_rules.cancel_open(session, referral, reason, at=at)
-        ]
+        cancelled = [str(r.id) for r in await rules.cancel_open(session, referral, reason, at=at)]
     elif referral.direction == "received":
-        await reward_rules.apply_rules(
-            session, referral, stages_reached(from_stage, move.to_stage), at=at
-        )
+        await rules.apply_rules(session, referral, stages_reached(from_stage, move.to_stage), at=at)
     payload = await referral_payload(
         session,
         referral,

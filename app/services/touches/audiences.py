@@ -32,7 +32,7 @@ from sqlalchemy.sql.selectable import FromClause, Select
 
 from app.models.contacts import Contact
 from app.models.touches.tables import Enrollment, TouchPlan
-from app.services.touches import planning as touch_materialize
+from app.services.touches import planning
 
 SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans the rest
 
@@ -136,5 +136,5 @@ async def auto_enroll(
         "at": at,
     }
     ids = [r.id for r in await session.execute(_AUTO_ENROLL, params)]
-    await touch_materialize.materialize(session, [(workspace_id, i) for i in ids[:plan_now]], at=at)
+    await planning.materialize(session, [(workspace_id, i) for i in ids[:plan_now]], at=at)
     return len(ids)

@@ -39,7 +39,7 @@ from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
 from app.models.touches.tables import Enrollment, TouchPlan
 from app.services.platform import PageRequest, check_version, keyset_page
-from app.services.touches import planning as touch_materialize
+from app.services.touches import planning
 from app.services.touches.audiences import SYNC_LIMIT, auto_enroll
 from app.services.touches.enrollment_status import (
     cancel_future_touches,
@@ -110,7 +110,7 @@ async def _enroll_select(
     )
     ids = [r.id for r in await session.execute(stmt)]
     keys = [(workspace_id, i) for i in ids[:SYNC_LIMIT]]
-    await touch_materialize.materialize(session, keys, at=at)
+    await planning.materialize(session, keys, at=at)
     return ids
 
 
@@ -258,6 +258,6 @@ async def change_status(
     row.updated_at = at
     await session.flush()
     if action == "resume":
-        await touch_materialize.materialize(session, [(workspace_id, row.id)], at=at, not_before=at)
+        await planning.materialize(session, [(workspace_id, row.id)], at=at, not_before=at)
         await session.refresh(row)
     return row

@@ -21,7 +21,7 @@ from app.models.platform import Member
 from app.models.touches.plan_schemas import StepIn, TouchPlanCreate, TouchPlanUpdate
 from app.models.touches.tables import TouchPlan, TouchPlanStep
 from app.services.platform import PageRequest, check_version, keyset_page
-from app.services.touches import replan as touch_replan
+from app.services.touches import replan
 from app.services.touches.render import check_step_templates, template_problem
 
 
@@ -214,18 +214,18 @@ async def update_plan(
     if changes.audience is not None:
         plan.audience_segments = list(changes.audience.segments)
         plan.audience_tags = list(changes.audience.tags)
-    replan = changes.steps is not None or "repeat_yearly" in values
-    if replan:
+    replans = changes.steps is not None or "repeat_yearly" in values
+    if replans:
         # Touches not yet due are planned again from the new steps; drop them first so a
         # removed step's touches go with it (the step's foreign key would only null them).
-        await touch_replan.forget_future(session, workspace_id, plan_id, at=at)
+        await replan.forget_future(session, workspace_id, plan_id, at=at)
     if changes.steps is not None:
         await _replace_steps(session, plan, changes.steps, at=at)
     plan.version += 1
     plan.updated_at = at
     await session.flush()
-    if replan:
-        await touch_replan.replan(session, workspace_id, plan_id, at=at)
+    if replans:
+        await replan.replan(session, workspace_id, plan_id, at=at)
     steps = (await steps_of(session, workspace_id, [plan.id]))[plan.id]
     return plan, steps
 
@@ -241,7 +241,7 @@ async def delete_plan(
     """Delete a plan with its enrolments; touches not yet due go too, history stays."""
     plan = await get_plan(session, workspace_id, plan_id, lock=True)
     check_version(plan.version, expected_version)
-    await touch_replan.forget_future(session, workspace_id, plan_id, at=None)
+    await replan.forget_future(session, workspace_id, plan_id, at=None)
     await session.execute(
         delete(TouchPlan).where(
             col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id

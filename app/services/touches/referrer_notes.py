@@ -1,7 +1,7 @@
 """What Rapport suggests saying to a referrer: status notes and the thank-you.
 
 Plain functions of the people involved, with no database access, so that both the
-referral flow (``referral_notices``) and erasure (``contacts_erasure``, rewording a
+referral flow (``notices``) and erasure (``erasure``, rewording a
 thank-you whose referred person is erased) use the same wording.
 """
 

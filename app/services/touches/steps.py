@@ -1,6 +1,6 @@
 """Plan steps as the scheduler sees them, and the dates and times they fall on.
 
-Loaded once per batch from ``touch_plan_steps`` (timing parsed into ``touch_timing``'s
+Loaded once per batch from ``touch_plan_steps`` (timing parsed into ``timing``'s
 specs) so materialising thousands of enrolments parses each plan once; the UTC instant
 of a (date, zone, window, preferred time) is cached because a bulk enrolment repeats the
 same few combinations millions of times.
@@ -20,7 +20,14 @@ from sqlmodel import col
 
 from app.models.touches.plan_schemas import TIMING_ADAPTER
 from app.models.touches.tables import TouchPlan, TouchPlanStep
-from app.services.touches import timing as tt
+from app.models.touches.timing import (
+    AfterEnrollment,
+    MonthlyOnDay,
+    NthWeekday,
+    ObservanceRelative,
+    YearlyDate,
+)
+from app.services.touches import timing
 
 DONE = date.max  # materialized_until of an enrolment with nothing further to plan
 
@@ -31,9 +38,7 @@ class StepSpec:
     channel: str
     mode: str
     content_kind: str
-    timing: (
-        tt.AfterEnrollment | tt.MonthlyOnDay | tt.NthWeekday | tt.ObservanceRelative | tt.YearlyDate
-    )
+    timing: AfterEnrollment | MonthlyOnDay | NthWeekday | ObservanceRelative | YearlyDate
     send_time: time | None
     assignee_id: uuid.UUID | None
 
@@ -48,18 +53,16 @@ class PlanSpec:
         """Last day of a non-yearly plan's single run (``DONE`` for yearly plans)."""
         if self.repeat_yearly:
             return DONE
-        days = [s.timing.days for s in self.steps if isinstance(s.timing, tt.AfterEnrollment)]
+        days = [s.timing.days for s in self.steps if isinstance(s.timing, AfterEnrollment)]
         end = start + timedelta(days=max(days, default=0))
-        if any(not isinstance(s.timing, tt.AfterEnrollment) for s in self.steps):
+        if any(not isinstance(s.timing, AfterEnrollment) for s in self.steps):
             end = max(end, add_years(start, 1) - timedelta(days=1))
         return end
 
     @property
     def observance_kinds(self) -> set[str]:
         return {
-            s.timing.observance_kind
-            for s in self.steps
-            if isinstance(s.timing, tt.ObservanceRelative)
+            s.timing.observance_kind for s in self.steps if isinstance(s.timing, ObservanceRelative)
         }
 
 
@@ -79,7 +82,7 @@ def step_dates(
     hi: date,
     observances: dict[str, tuple[int, int]],
 ) -> list[date]:
-    if isinstance(step.timing, tt.AfterEnrollment) and plan.repeat_yearly:
+    if isinstance(step.timing, AfterEnrollment) and plan.repeat_yearly:
         found = []
         first = max(0, lo.year - start.year - 11)  # days may reach ten years ahead
         for k in range(first, hi.year - start.year + 1):
@@ -87,7 +90,7 @@ def step_dates(
             if lo <= due <= hi:
                 found.append(due)
         return found
-    return tt.occurrences(
+    return timing.occurrences(
         step.timing, start=start, window_start=lo, window_end=hi, observances=observances
     )
 
@@ -95,9 +98,9 @@ def step_dates(
 @lru_cache(maxsize=65536)
 def due_at_cached(day: date, tz: str, start: time, end: time, preferred: time | None) -> datetime:
     try:
-        return tt.due_at(day, tz=tz, window_start=start, window_end=end, preferred=preferred)
+        return timing.due_at(day, tz=tz, window_start=start, window_end=end, preferred=preferred)
     except (ValueError, KeyError):  # a zone this host's tzdata does not know: use UTC
-        return tt.due_at(day, tz="UTC", window_start=start, window_end=end, preferred=preferred)
+        return timing.due_at(day, tz="UTC", window_start=start, window_end=end, preferred=preferred)
 
 
 async def load_plans(

@@ -2,7 +2,7 @@
 
 Kept free of the database and of FastAPI so the scheduler, the API and the tests share one
 definition of "when is this step due" and so the rules can be checked exhaustively. The
-local time of day (send window, DST) is ``touch_window``'s, re-exported here.
+local time of day (send window, DST) is ``window``'s, re-exported here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Send windows: the local times at which a touch may go out, DST-correct.
 
-Split from ``touch_timing`` (which decides on which *dates* a step falls) because these
+Split from ``timing`` (which decides on which *dates* a step falls) because these
 rules are about instants and zones, and referral thank-yous use them without any plan.
-``touch_timing`` re-exports them, so ``touch_timing.due_at`` keeps working.
+``timing`` re-exports them, so ``timing.due_at`` keeps working.
 """
 
 from __future__ import annotations

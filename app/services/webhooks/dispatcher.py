@@ -33,7 +33,7 @@ from app.config import WEBHOOK_LEASE_MARGIN_SECONDS, Settings
 from app.db import Database
 from app.metrics import WEBHOOK_ATTEMPTS
 from app.services.platform import public_event_id
-from app.services.webhooks import health as webhook_health
+from app.services.webhooks import health
 from app.services.webhooks.bookkeeping import Claimed, Result, claim, finish, insert_attempts
 from app.services.webhooks.retry import next_attempt_at
 from app.services.webhooks.sender import Outcome, new_session, payload_bytes, send
@@ -227,7 +227,7 @@ class WebhookDispatcher:
         async with self.db.transaction() as session:
             ours = await finish(session, results, me=self.name, now=now)
             await insert_attempts(session, attempts)
-            await webhook_health.apply(
+            await health.apply(
                 session,
                 [r for r in results if r.delivery.id in ours],
                 now=now,

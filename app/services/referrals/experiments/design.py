@@ -2,7 +2,7 @@
 
 A draft's design (arms, period, metric, cohort) may change freely; once started it is
 frozen, because referrers were assigned under it. Assignment itself lives in
-``experiment_assignment``.
+``assignment``.
 """
 
 from __future__ import annotations
