@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
@@ -55,6 +55,26 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_concurrency: int = Field(default=32, ge=1, le=512)
 
+    # Members' sign-in: built-in session tokens (HS256 with this key; in development a
+    # key is generated once into the data dir) and OpenID Connect identity providers.
+    session_signing_key: SecretStr | None = None
+    session_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    oidc_leeway_seconds: int = Field(default=60, ge=0, le=600)
+    oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    oidc_allow_private_networks: bool = False
+    oidc_allow_http: bool = False
+    #: Issuers the operator trusts to live on a private network (an in-house Keycloak):
+    #: exact issuer URLs, comma-separated. Any other issuer must resolve to public addresses.
+    oidc_trusted_issuers: str = ""
+    audit_retention_days: int = Field(default=365, ge=1)
+
+    @field_validator("session_signing_key")
+    @classmethod
+    def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("RAPPORT_SESSION_SIGNING_KEY must be at least 32 bytes")
+        return value
+
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule_is_numbers(cls, value: str) -> str:
@@ -83,11 +103,22 @@ class Settings(BaseSettings):
                 raise ValueError("RAPPORT_WEBHOOK_ALLOW_HTTP=true is refused in production mode")
             if not self.database_url:
                 raise ValueError("DATABASE_URL is required in production mode")
+            if self.session_signing_key is None:
+                raise ValueError("RAPPORT_SESSION_SIGNING_KEY is required in production mode")
+            if self.oidc_allow_private_networks or self.oidc_allow_http:
+                raise ValueError(
+                    "RAPPORT_OIDC_ALLOW_PRIVATE_NETWORKS / _ALLOW_HTTP are refused in production "
+                    "mode: list a private issuer in RAPPORT_OIDC_TRUSTED_ISSUERS instead"
+                )
         return self
 
     @property
     def retry_schedule(self) -> tuple[float, ...]:
         return parse_retry_schedule(self.webhook_retry_schedule)
+
+    @property
+    def trusted_issuers(self) -> frozenset[str]:
+        return frozenset(i.strip() for i in self.oidc_trusted_issuers.split(",") if i.strip())
 
 
 def parse_retry_schedule(value: str) -> tuple[float, ...]:

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clock import Clock
 from app.config import Settings
 from app.errors import PreconditionFailed
-from app.services.platform import DEFAULT_LIMIT, MAX_LIMIT, AuthContext, PageRequest
+from app.services.platform import DEFAULT_LIMIT, MAX_LIMIT, AuthContext, PageRequest, act_as
 from app.state import AppState
 
-_AUTH = "rapport.auth"  # the scope key of the request's resolved key
+AUTH_SCOPE_KEY = "rapport.auth"  # the scope key of the request's resolved credential
 
 
 def app_state(request: Request) -> AppState:
@@ -35,14 +35,16 @@ async def authenticate(request: Request) -> AuthContext:
     """Resolve the bearer key once per request; later callers reuse the result."""
     # Kept in the scope, not ``request.state``: a missing attribute of Starlette's State
     # raises (and formats) an AttributeError, 4% of a GET of a contact (py-spy).
-    cached: AuthContext | None = request.scope.get(_AUTH)
+    cached: AuthContext | None = request.scope.get(AUTH_SCOPE_KEY)
     if cached is not None:
         return cached
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     state = app_state(request)
-    auth = await state.keys.resolve(state.db, token.strip() if scheme.lower() == "bearer" else None)
-    request.scope[_AUTH] = auth
+    credential = token.strip() if scheme.lower() == "bearer" else None
+    auth = await state.keys.resolve(state.db, credential, at=state.clock.now())
+    request.scope[AUTH_SCOPE_KEY] = auth
+    act_as(auth)  # the actor stamped on changes, the viewer queries filter by
     return auth
 
 
@@ -60,18 +62,19 @@ class ScopedBearer(HTTPBearer):
     document is the same: every scope shares the scheme name ``HTTPBearer`` and model.
     """
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, *scopes: str) -> None:
         super().__init__(
             scheme_name="HTTPBearer",
             bearerFormat=_BEARER_FORMAT,
             description=_BEARER_DESCRIPTION,
             auto_error=False,
         )
-        self.scope = scope
+        self.scopes = scopes
 
     async def __call__(self, request: Request) -> AuthContext:  # type: ignore[override]
         auth = await authenticate(request)
-        auth.require(self.scope)
+        for scope in self.scopes:
+            auth.require(scope)
         return auth
 
 
@@ -185,5 +188,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ReadAuth = Annotated[AuthContext, Security(ScopedBearer("read"))]
 WriteAuth = Annotated[AuthContext, Security(ScopedBearer("write"))]
 AdminAuth = Annotated[AuthContext, Security(ScopedBearer("admin"))]
+#: A write that hands out read access (a calendar feed token): both scopes.
+ReadWriteAuth = Annotated[AuthContext, Security(ScopedBearer("read", "write"))]
 PageDep = Annotated[PageRequest, Depends(page_params)]
 IfMatchDep = Annotated[int | None, Depends(if_match)]

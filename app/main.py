@@ -19,7 +19,7 @@ from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import analytics, contacts, platform, referrals, scores, touches, webhooks
 from app.routers.platform import screen_routers
-from app.services.platform import KeyResolver
+from app.services.platform import credential_resolver
 from app.state import AppState
 
 log = logging.getLogger("rapport")
@@ -85,6 +85,7 @@ def create_app(
         finally:
             for worker in reversed(state.background):
                 await worker.stop()
+            await state.keys.close()
             if database is None:
                 await state.db.dispose()
 
@@ -109,7 +110,7 @@ def create_app(
             else None
         ),
         clock=clock or SystemClock(),
-        keys=KeyResolver(ttl_seconds=settings.api_key_cache_seconds),
+        keys=credential_resolver(settings),
     )
     install_problem_handlers(app)
     for router in ROUTERS:

@@ -37,6 +37,7 @@ from app.problems import (
     problem_body,
 )
 from app.request_context import reset_request_id, set_request_id
+from app.services.platform import request_principal
 
 access_log = logging.getLogger("rapport.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -166,7 +167,8 @@ class RequestContextMiddleware:
                     f"request body exceeds {limit} bytes",
                 )
                 return
-            await self._answer(scope, receive, send, exchange, limit)
+            with request_principal():
+                await self._answer(scope, receive, send, exchange, limit)
         finally:
             IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started

@@ -8,7 +8,7 @@ from typing import Any
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
-from app.services.platform import KeyResolver
+from app.services.platform import CredentialResolver
 
 
 @dataclass
@@ -16,7 +16,7 @@ class AppState:
     settings: Settings
     database: Database | None
     clock: Clock
-    keys: KeyResolver
+    keys: CredentialResolver
     background: list[Any] = field(default_factory=list)
 
     @property

@@ -122,6 +122,9 @@ def make_settings(**overrides: object) -> Settings:
         "webhook_allow_private_networks": True,
         "webhook_allow_http": True,
         "api_key_cache_seconds": 0,
+        "session_signing_key": "test-only session signing key, 32+ bytes long",
+        "oidc_allow_private_networks": True,
+        "oidc_allow_http": True,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

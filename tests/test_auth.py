@@ -14,7 +14,9 @@ from sqlalchemy import event
 from app import main
 from app.clock import FrozenClock
 from app.db import Database
-from app.services.platform.auth import AuthContext, KeyResolver
+from app.services.platform import auth
+from app.services.platform.auth import CredentialResolver as KeyResolver
+from app.services.platform.principals import AuthContext
 from app.services.platform.tokens import new_api_key
 from tests.conftest import Tenant, make_settings
 
@@ -58,9 +60,7 @@ async def test_missing_scope_is_403(client: httpx.AsyncClient, tenant: Tenant) -
         "/v1/api-keys", json={"name": "reader", "scopes": ["read"]}, headers=tenant.headers
     )
     reader = {"Authorization": f"Bearer {created.json()['key']}"}
-    response = await client.post(
-        "/v1/members", json={"name": "X", "email": "x@example.com"}, headers=reader
-    )
+    response = await client.post("/v1/contacts", json={"first_name": "X"}, headers=reader)
     assert response.status_code == 403
     assert "write" in response.json()["detail"]
     assert (await client.get("/v1/api-keys", headers=reader)).status_code == 403
@@ -131,7 +131,7 @@ async def test_resolver_cache_avoids_round_trips_and_expires_within_ttl(
 def timer(monkeypatch: pytest.MonkeyPatch) -> FakeTimer:
     """The monotonic time of every KeyResolver the app builds from now on."""
     fake = FakeTimer()
-    monkeypatch.setattr(main, "KeyResolver", functools.partial(KeyResolver, timer=fake))
+    monkeypatch.setattr(auth, "CredentialResolver", functools.partial(KeyResolver, timer=fake))
     return fake
 
 
@@ -208,9 +208,10 @@ def test_forget_key_drops_only_that_keys_entries() -> None:
     cache = resolver._cache
     assert cache is not None
     ws = uuid.uuid4()
-    cache["a"] = AuthContext(workspace_id=ws, key_id=kept, scopes=frozenset({"read"}))
-    cache["b"] = AuthContext(workspace_id=ws, key_id=dropped, scopes=frozenset({"read"}))
-    cache["c"] = None  # an unknown key, refused
+    forever = float("inf")
+    cache["a"] = (AuthContext(workspace_id=ws, key_id=kept, scopes=frozenset({"read"})), forever)
+    cache["b"] = (AuthContext(workspace_id=ws, key_id=dropped, scopes=frozenset({"read"})), forever)
+    cache["c"] = (None, forever)  # an unknown key, refused
     resolver.forget_key(dropped)
     assert sorted(cache) == ["a", "c"]
 

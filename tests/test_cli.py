@@ -96,6 +96,7 @@ def test_container_entrypoint_serves_against_a_real_database(
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DATABASE_URL": committed_url,
         "RAPPORT_ENVIRONMENT": "production",
+        "RAPPORT_SESSION_SIGNING_KEY": "a production deployment's own 32+ byte secret",
         "RAPPORT_SCHEDULER_ENABLED": "false",
         "RAPPORT_WEBHOOKS_ENABLED": "false",
     }

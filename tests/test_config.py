@@ -9,7 +9,11 @@ from pydantic import ValidationError
 
 from app.config import Settings
 
-PRODUCTION = {"RAPPORT_ENVIRONMENT": "production", "DATABASE_URL": "postgresql://db/rapport"}
+PRODUCTION = {
+    "RAPPORT_ENVIRONMENT": "production",
+    "DATABASE_URL": "postgresql://db/rapport",
+    "RAPPORT_SESSION_SIGNING_KEY": "a production deployment's own 32+ byte secret",
+}
 
 
 @pytest.fixture
@@ -53,6 +57,29 @@ def test_development_may_open_the_webhook_guard(env: pytest.MonkeyPatch, variabl
 def test_production_requires_a_database_url(env: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         _settings_from(env, {"RAPPORT_ENVIRONMENT": "production"})
+
+
+def test_production_requires_a_session_signing_key(env: pytest.MonkeyPatch) -> None:
+    """Member sessions are signed with it: a key generated at start would differ between
+    replicas and change on every restart, signing members out."""
+    without = {k: v for k, v in PRODUCTION.items() if k != "RAPPORT_SESSION_SIGNING_KEY"}
+    with pytest.raises(ValidationError, match="RAPPORT_SESSION_SIGNING_KEY"):
+        _settings_from(env, without)
+
+
+def test_a_short_session_signing_key_is_refused(env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="at least 32 bytes"):
+        _settings_from(env, {**PRODUCTION, "RAPPORT_SESSION_SIGNING_KEY": "short"})
+
+
+@pytest.mark.parametrize(
+    "variable", ["RAPPORT_OIDC_ALLOW_PRIVATE_NETWORKS", "RAPPORT_OIDC_ALLOW_HTTP"]
+)
+def test_production_refuses_an_open_identity_provider_guard(
+    env: pytest.MonkeyPatch, variable: str
+) -> None:
+    with pytest.raises(ValidationError, match="RAPPORT_OIDC_TRUSTED_ISSUERS"):
+        _settings_from(env, {**PRODUCTION, variable: "true"})
 
 
 @pytest.mark.parametrize("seconds", ["5.01", "6", "60"])

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.errors import ValidationFailed
-from app.services.webhooks.ssrf import (
+from app.services.platform.ssrf import (
     CheckedTarget,
     Resolver,
     UnsafeUrl,
@@ -261,7 +261,7 @@ async def test_dns_rebinding_caught_on_recheck() -> None:
 async def test_system_resolver_failure_is_unsafe_url(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from app.services.webhooks import ssrf
+    from app.services.platform import ssrf
 
     async def boom(self: object, *args: object, **kwargs: object) -> object:
         raise socket.gaierror(socket.EAI_NONAME, "no such host")
@@ -275,7 +275,7 @@ async def test_system_resolver_failure_is_unsafe_url(monkeypatch: pytest.MonkeyP
 async def test_system_resolver_returns_unique_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from app.services.webhooks import ssrf
+    from app.services.platform import ssrf
 
     async def fake(self: object, host: str, port: int, **kwargs: object) -> object:
         v4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_V4, port))

@@ -26,9 +26,10 @@ async def test_signed_body_verifies_and_is_exactly_the_event(db: Database, tenan
     assert got.headers["content-type"] == "application/json"
     assert got.headers["user-agent"] == "Rapport-Webhooks/1.0"
     body = json.loads(got.body)
-    assert set(body) == {"type", "timestamp", "data"}
+    assert set(body) == {"type", "timestamp", "data", "actor"}
     assert body["type"] == "touch.due"
     assert body["data"] == {"n": 0}
+    assert body["actor"] == {"type": "system", "id": None, "name": "system"}
 
 
 async def test_retries_keep_the_id_and_take_a_new_timestamp(db: Database, tenant: Tenant) -> None:

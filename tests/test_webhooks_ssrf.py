@@ -11,8 +11,8 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.main import create_app
 from app.models.webhooks.tables import WebhookEndpointCreate
+from app.services.platform.ssrf import UnsafeUrl
 from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
-from app.services.webhooks.ssrf import UnsafeUrl
 from tests.conftest import T0, Tenant, make_settings
 from tests.test_ssrf import FORBIDDEN_ADDRESSES, PUBLIC_V4, fixed
 from tests.webhook_helpers import harness, register_endpoint

@@ -31,9 +31,9 @@ from app.models.webhooks.tables import (
     WebhookEndpointCreate,
 )
 from app.services.platform.events import public_event_id, record_events
+from app.services.platform.ssrf import Resolver, system_resolver
 from app.services.webhooks.dispatcher import WebhookDispatcher
 from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
-from app.services.webhooks.ssrf import Resolver, system_resolver
 from tests.conftest import T0, Tenant, make_settings
 
 

@@ -15,6 +15,7 @@ JOBS: list[platform.Job] = [
     platform.Job("touches.emit_due", touches.emit_touches),
     platform.Job("referrals.follow_up_overdue", referrals.follow_up_job),
     platform.Job("idempotency.purge_expired", platform.purge_idempotency_keys),
+    platform.Job("audit.purge_expired", platform.purge_audit_log),
     platform.Job("contacts.imports", contacts.resume_imports),
     platform.Job("scores.nightly", scores.NightlyScoresJob()),
 ]

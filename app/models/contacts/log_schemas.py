@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
-from app.models.platform import AwareTime, InputModel, OutputModel
+from app.models.platform import Actor, AwareTime, InputModel, OutputModel
 
 InteractionChannel = Literal["call", "email", "sms", "meeting", "note", "event", "mail"]
 Direction = Literal["inbound", "outbound", "two_way"]
@@ -86,4 +86,5 @@ class InteractionRead(OutputModel):
     summary: str | None
     duration_seconds: int | None
     touch_id: uuid.UUID | None
+    actor: Actor | None = Field(description="Who logged it (none on entries before actors).")
     created_at: datetime

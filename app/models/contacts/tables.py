@@ -63,6 +63,7 @@ class Contact(IdMixin, table=True):
             "id",
         ),
         Index("ix_contacts_workspace_id_segment", "workspace_id", "segment"),
+        Index("ix_contacts_workspace_id_owner_id", "workspace_id", "owner_id"),
         Index("ix_contacts_search", "search", postgresql_using="gin"),
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index("ix_contacts_workspace_id_name_key", "workspace_id", "name_key"),
@@ -165,4 +166,21 @@ class Interaction(IdMixin, table=True):
     summary: str | None = column(String(10000), default=None)
     duration_seconds: int | None = None
     touch_id: uuid.UUID | None = None
+    actor: dict[str, Any] | None = column(JSONB, default=None)
+    created_at: datetime = created_at_column()
+
+
+class ContactShare(TenantMixin, table=True):
+    """A contact shared with a member besides its owner (record visibility ``own``)."""
+
+    __tablename__ = "contact_shares"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["contact_id"], "contacts", ondelete="CASCADE"),
+        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
+        Index("ix_contact_shares_workspace_id_member_id", "workspace_id", "member_id"),
+    )
+
+    contact_id: uuid.UUID = column(primary_key=True)
+    member_id: uuid.UUID = column(primary_key=True)
     created_at: datetime = created_at_column()

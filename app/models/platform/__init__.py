@@ -4,6 +4,7 @@ convention, tenant keys), money types and the input/output base models every dom
 """
 
 from app.models.platform.api_key import ApiKey
+from app.models.platform.audit import Actor, AuditEntry, AuditEntryRead
 from app.models.platform.base import (
     TIMESTAMPTZ,
     IdMixin,
@@ -39,7 +40,7 @@ from app.models.platform.event_catalogue import (
     filter_problem,
 )
 from app.models.platform.idempotency import IdempotencyRecord
-from app.models.platform.member import Member, MemberCreate
+from app.models.platform.member import ROLES, Member, MemberAssist, MemberCreate
 from app.models.platform.money import (
     CurrencyCode,
     Money,
@@ -53,12 +54,16 @@ from app.models.platform.workspace import TimeZoneName, Workspace
 __all__ = [
     "CATALOGUE",
     "CONTACT_REFS",
+    "ROLES",
     "SECRET",
     "TIMESTAMPTZ",
     "WEBHOOK_DELIVERY_FAILED",
     "WEBHOOK_ENDPOINT_DISABLED",
     "WEBHOOK_TEST",
+    "Actor",
     "ApiKey",
+    "AuditEntry",
+    "AuditEntryRead",
     "AwareTime",
     "CurrencyCode",
     "EmailAddress",
@@ -69,6 +74,7 @@ __all__ = [
     "InputModel",
     "IsoDate",
     "Member",
+    "MemberAssist",
     "MemberCreate",
     "Money",
     "OutputModel",

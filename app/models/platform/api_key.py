@@ -14,6 +14,7 @@ from app.models.platform.base import (
     IdMixin,
     column,
     created_at_column,
+    tenant_fk,
     timestamp,
     workspace_fk,
 )
@@ -34,12 +35,15 @@ class ApiKey(IdMixin, table=True):
     __table_args__ = (
         workspace_fk(),
         Index("uq_api_keys_workspace_id_secret_hash", "workspace_id", "secret_hash", unique=True),
+        tenant_fk(["member_id"], "members", ondelete="CASCADE"),
+        Index("ix_api_keys_workspace_id_member_id", "workspace_id", "member_id"),
     )
 
     name: str = column(String(200))
     prefix: str = column(String(32))
     secret_hash: str = column(String(64))
     scopes: list[str] = column(ARRAY(String(16)))
+    member_id: uuid.UUID | None = None
     created_at: datetime = created_at_column()
     revoked_at: datetime | None = timestamp(default=None)
 
@@ -47,6 +51,11 @@ class ApiKey(IdMixin, table=True):
 class ApiKeyCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["CRM sync"])
     scopes: list[Scope] = Field(default=["read", "write"], min_length=1, max_length=3)
+    member_id: uuid.UUID | None = Field(
+        default=None,
+        description="Bind the key to a member: it then acts as that member, within the "
+        "member's role (its scopes are cut to the role's) and record visibility.",
+    )
 
 
 class ApiKeyRead(OutputModel):
@@ -54,6 +63,7 @@ class ApiKeyRead(OutputModel):
     name: str
     prefix: str = Field(description="The first characters of the key, to recognise it by.")
     scopes: list[Scope]
+    member_id: uuid.UUID | None
     created_at: datetime
     revoked_at: datetime | None
 

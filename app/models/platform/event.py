@@ -15,6 +15,7 @@ from pydantic import Field
 from sqlalchemy import BigInteger, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from app.models.platform.audit import Actor
 from app.models.platform.base import (
     TenantMixin,
     column,
@@ -31,6 +32,9 @@ CONTACT_REFS = (
     "data ->> 'source_contact_id'::text, data ->> 'referred_contact_id'::text, "
     "data ->> 'partner_contact_id'::text]"
 )
+
+
+SYSTEM_ACTOR_SQL = """'{"type": "system", "id": null, "name": "system"}'::jsonb"""
 
 
 class Event(TenantMixin, table=True):
@@ -50,6 +54,11 @@ class Event(TenantMixin, table=True):
     type: str = column(String(64))
     occurred_at: datetime = created_at_column()
     data: dict[str, Any] = column(JSONB)
+    # Writers name who acted; an event written by a job (touch.due) or by SQL that names
+    # nobody is the system's. Events from before actors were recorded have none.
+    actor: dict[str, Any] | None = column(
+        JSONB, nullable=True, server_default=text(SYSTEM_ACTOR_SQL)
+    )
 
 
 class EventRead(OutputModel):
@@ -59,3 +68,6 @@ class EventRead(OutputModel):
     type: str = Field(examples=["contact.created"])
     timestamp: datetime
     data: dict[str, Any]
+    actor: Actor | None = Field(
+        default=None, description="Who made the change: a member, an API key, or `system`."
+    )

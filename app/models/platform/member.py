@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from sqlalchemy import Index, String, text
 
+from app.models.platform.api_key import Scope
+from app.models.platform.audit import Actor
 from app.models.platform.base import (
     IdMixin,
+    TenantMixin,
     column,
     created_at_column,
+    tenant_fk,
     workspace_fk,
 )
-from app.models.platform.common import EmailAddress, InputModel, OutputModel
+from app.models.platform.common import SECRET, EmailAddress, InputModel, OutputModel
 
-Role = Literal["leader", "agent", "assistant"]
+Role = Literal["admin", "leader", "agent", "assistant"]
+ROLES: tuple[Role, ...] = ("admin", "leader", "agent", "assistant")
 
 
 class Member(IdMixin, table=True):
@@ -36,11 +41,31 @@ class Member(IdMixin, table=True):
     updated_at: datetime = created_at_column()
 
 
+class MemberAssist(TenantMixin, table=True):
+    """An assistant acts for the agents it is assigned to: it sees what they see."""
+
+    __tablename__ = "member_assists"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["assistant_id"], "members", ondelete="CASCADE"),
+        tenant_fk(["agent_id"], "members", ondelete="CASCADE"),
+        Index("ix_member_assists_workspace_id_agent_id", "workspace_id", "agent_id"),
+    )
+
+    assistant_id: uuid.UUID = column(primary_key=True)
+    agent_id: uuid.UUID = column(primary_key=True)
+
+
 class MemberCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["Dana Whitfield"])
     email: EmailAddress = Field(max_length=320, examples=["dana@example.com"])
     role: Role = "agent"
     active: bool = True
+    assists: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=100,
+        description="For an `assistant`: the members it acts for (it sees what they see).",
+    )
 
 
 class MemberUpdate(InputModel):
@@ -48,6 +73,7 @@ class MemberUpdate(InputModel):
     email: EmailAddress | None = Field(default=None, max_length=320)
     role: Role | None = None
     active: bool | None = None
+    assists: list[uuid.UUID] | None = Field(default=None, max_length=100)
 
 
 class MemberRead(OutputModel):
@@ -56,6 +82,33 @@ class MemberRead(OutputModel):
     email: str
     role: Role
     active: bool
+    assists: list[uuid.UUID] = Field(default_factory=list)
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class SessionCreated(OutputModel):
+    """A member token minted by an admin key (built-in sessions)."""
+
+    member_id: uuid.UUID
+    token: Annotated[str, SECRET] = Field(
+        description="Send it as `Authorization: Bearer <token>` to act as the member. "
+        "Shown once; a replay of this request answers `<redacted>`."
+    )
+    expires_at: datetime
+
+
+class MeRead(OutputModel):
+    """Who the credential acts as: what a front end shows in its header and decides its
+    menus by."""
+
+    workspace_id: uuid.UUID
+    actor: Actor
+    member: MemberRead | None = Field(description="The member, for a member credential.")
+    role: Role | None
+    scopes: list[Scope]
+    sees_all: bool = Field(
+        description="Whether every contact is visible (`false`: only the member's own "
+        "and those shared with them, under the workspace's `own` visibility)."
+    )

@@ -16,7 +16,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from sqlalchemy import Double, String
+from sqlalchemy import Double, Index, String, text
 
 from app.models.platform.base import (
     TableModel,
@@ -42,10 +42,23 @@ def check_time_zone(value: str) -> str:
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(check_time_zone)]
 ThankYouChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
 ThankYouMode = Literal["automated", "manual"]
+Visibility = Literal["team", "own"]
+UnknownMembers = Literal["refuse", "create"]
 
 
 class Workspace(TableModel, table=True):
     __tablename__ = "workspaces"
+    __table_args__ = (
+        # One workspace per identity provider client: a member token names its workspace
+        # by its issuer and audience.
+        Index(
+            "uq_workspaces_idp_issuer_idp_audience",
+            "idp_issuer",
+            "idp_audience",
+            unique=True,
+            postgresql_where=text("idp_issuer IS NOT NULL"),
+        ),
+    )
 
     id: uuid.UUID = column(primary_key=True, default_factory=uuid.uuid4)
     name: str = column(String(200))
@@ -59,6 +72,11 @@ class Workspace(TableModel, table=True):
     weight_communication: float = column(Double, default=DEFAULT_WEIGHTS[0])
     weight_reciprocity: float = column(Double, default=DEFAULT_WEIGHTS[1])
     weight_appreciation: float = column(Double, default=DEFAULT_WEIGHTS[2])
+    visibility: str = column(String(8), default="team", server_default="team")
+    idp_issuer: str | None = column(String(500), default=None)
+    idp_audience: str | None = column(String(500), default=None)
+    idp_member_claim: str = column(String(64), default="email", server_default="email")
+    idp_unknown_members: str = column(String(8), default="refuse", server_default="refuse")
     version: int = 1
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()
@@ -121,6 +139,12 @@ class WorkspaceRead(OutputModel):
     )
     referral_thank_you_mode: ThankYouMode
     score_weights: ScoreWeights
+    visibility: Visibility = Field(
+        description="`team`: every member sees every contact. `own`: agents see only the "
+        "contacts they own or that are shared with them (assistants: their agents'), and "
+        "those contacts' referrals, touches, rewards, scores and analytics; admins and "
+        "leaders see all."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -141,6 +165,7 @@ class WorkspaceRead(OutputModel):
                 reciprocity=ws.weight_reciprocity,
                 appreciation=ws.weight_appreciation,
             ),
+            visibility=ws.visibility,
             version=ws.version,
             created_at=ws.created_at,
             updated_at=ws.updated_at,
@@ -156,3 +181,42 @@ class WorkspaceUpdate(InputModel):
     referral_thank_you_channel: ThankYouChannel | None = None
     referral_thank_you_mode: ThankYouMode | None = None
     score_weights: ScoreWeights | None = None
+    visibility: Visibility | None = None
+
+
+class IdentityProvider(InputModel):
+    """The workspace's OpenID Connect provider, whose tokens sign members in."""
+
+    issuer: str = Field(
+        min_length=8,
+        max_length=500,
+        pattern=r"^https?://[^\s]+$",
+        description="The provider's issuer URL, exactly as its tokens' `iss` claim "
+        "(its discovery document is `<issuer>/.well-known/openid-configuration`).",
+        examples=["https://login.example.com/realms/acme"],
+    )
+    audience: str = Field(
+        min_length=1,
+        max_length=500,
+        description="The client id this app's tokens are issued for (their `aud`).",
+        examples=["rapport-web"],
+    )
+    member_claim: str = Field(
+        default="email",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="The claim whose value is the member's e-mail address.",
+    )
+    unknown_members: UnknownMembers = Field(
+        default="refuse",
+        description="A token naming nobody in the team: `refuse` (401) or `create` the "
+        "person as an `agent`.",
+    )
+
+
+class IdentityProviderRead(OutputModel):
+    issuer: str
+    audience: str
+    member_claim: str
+    unknown_members: UnknownMembers

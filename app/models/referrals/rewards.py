@@ -18,6 +18,7 @@ from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.models.platform import (
+    Actor,
     CurrencyCode,
     IdMixin,
     InputModel,
@@ -92,8 +93,11 @@ class Reward(IdMixin, table=True):
     status: str = column(String(16))
     available_at: datetime = timestamp()
     approved_at: datetime | None = timestamp(default=None)
+    approved_by: dict[str, Any] | None = column(JSONB, default=None)
     issued_at: datetime | None = timestamp(default=None)
+    issued_by: dict[str, Any] | None = column(JSONB, default=None)
     cancelled_at: datetime | None = timestamp(default=None)
+    cancelled_by: dict[str, Any] | None = column(JSONB, default=None)
     cancel_reason: str | None = column(String(500), default=None)
     version: int = 1
     created_at: datetime = created_at_column()
@@ -208,8 +212,13 @@ class RewardRead(OutputModel):
     status: RewardStatus
     available_at: datetime = Field(description="Issuable from then on (after the hold).")
     approved_at: datetime | None
+    approved_by: Actor | None = Field(
+        description="Who approved it (`system` when no approval was required)."
+    )
     issued_at: datetime | None
+    issued_by: Actor | None
     cancelled_at: datetime | None
+    cancelled_by: Actor | None
     cancel_reason: str | None
     version: int
     created_at: datetime

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from app.models.platform import (
+    Actor,
     AwareTime,
     CurrencyCode,
     EmailAddress,
@@ -161,6 +162,7 @@ class ReferralStageChangeRead(OutputModel):
     at: datetime
     note: str | None
     member_id: uuid.UUID | None
+    actor: Actor | None = Field(description="Who moved it (none on entries before actors).")
 
 
 class ReciprocityRow(OutputModel):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.models.platform import (
     IdMixin,
@@ -109,4 +110,5 @@ class ReferralStageHistory(IdMixin, table=True):
     at: datetime = timestamp()
     note: str | None = column(String(2000), default=None)
     member_id: uuid.UUID | None = None
+    actor: dict[str, Any] | None = column(JSONB, default=None)
     created_at: datetime = created_at_column()

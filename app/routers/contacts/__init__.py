@@ -14,6 +14,7 @@ from app.routers.contacts import (
     people,
     relationships,
     service_records,
+    shares,
     transfer,
 )
 
@@ -25,6 +26,7 @@ routers: tuple[APIRouter, ...] = (
     relationships.router,
     service_records.router,
     engagement.router,
+    shares.router,
 )
 
 __all__ = ["routers"]

@@ -8,7 +8,7 @@ before a sibling path parameter that would read it as an id).
 
 from fastapi import APIRouter
 
-from app.routers.platform import api_keys, events, health, members, workspace
+from app.routers.platform import api_keys, audit_log, events, health, me, members, workspace
 from app.routers.platform.common import (
     api_router,
     as_is,
@@ -25,7 +25,9 @@ routers: tuple[APIRouter, ...] = (
     workspace.router,
     api_keys.router,
     members.router,
+    me.router,
     events.router,
+    audit_log.router,
 )
 
 __all__ = [

@@ -36,7 +36,12 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """Issue a key. The `key` field of the response is the only time it is shown."""
     key, token = await api_keys.create_api_key(
-        session, auth.workspace_id, name=body.name, scopes=body.scopes, at=clock.now()
+        session,
+        auth.workspace_id,
+        name=body.name,
+        scopes=body.scopes,
+        member_id=body.member_id,
+        at=clock.now(),
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=token)
 

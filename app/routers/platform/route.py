@@ -28,10 +28,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app.deps import app_state, authenticate
+from app.db import SEALED
+from app.deps import AUTH_SCOPE_KEY, app_state, authenticate
 from app.json_codec import from_json
 from app.models.platform.common import secret_fields
-from app.services.platform import idempotency
+from app.services.platform import audit, idempotency
+from app.services.platform.principals import AuthContext, was_audited
 from app.state import AppState
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -188,6 +190,7 @@ class TransactionalRoute(APIRoute):
             began = False  # a session whose one write committed on its own holds nothing
             try:
                 response = await _run(request, original, state, secrets)
+                await self._audit(request, response, state)
                 began = session.in_transaction()
                 if began:
                     await session.commit()
@@ -201,6 +204,35 @@ class TransactionalRoute(APIRoute):
             return response
 
         return handler
+
+    async def _audit(self, request: Request, response: Response, state: AppState) -> None:
+        """The audit log's row for a successful write no service logged in detail: the
+        operation, its resource (the route's tag) and the resource's id (the ``Location``
+        of what it created, else the last path parameter)."""
+        auth: AuthContext | None = request.scope.get(AUTH_SCOPE_KEY)
+        session = request.state.session
+        if (
+            auth is None
+            or not 200 <= response.status_code < 300
+            or REPLAYED_HEADER in response.headers
+            or was_audited()
+            or session.info.get(SEALED)
+        ):
+            return
+        location = response.headers.get("location")
+        if location:
+            resource_id: str | None = location.rstrip("/").rpartition("/")[2]
+        else:
+            values = list(request.path_params.values())
+            resource_id = str(values[-1]) if values else None
+        await audit.record_request(
+            session,
+            auth.workspace_id,
+            operation=self.operation_id or self.name,
+            resource_type=str(self.tags[0]) if self.tags else "workspace",
+            resource_id=resource_id,
+            at=state.clock.now(),
+        )
 
 
 async def _run(

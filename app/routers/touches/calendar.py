@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Response, Security, status
 from fastapi.security import APIKeyQuery
 
-from app.deps import ClockDep, SessionDep, WriteAuth
+from app.deps import ClockDep, ReadWriteAuth, SessionDep
+from app.errors import Forbidden
 from app.models.touches.schemas import CalendarTokenRead
 from app.problems import NOT_FOUND
 from app.routers.platform import api_router
@@ -32,9 +33,13 @@ feed_token = APIKeyQuery(
     responses=NOT_FOUND,
 )
 async def issue_calendar_token(
-    member_id: uuid.UUID, auth: WriteAuth, session: SessionDep, clock: ClockDep
+    member_id: uuid.UUID, auth: ReadWriteAuth, session: SessionDep, clock: ClockDep
 ) -> CalendarTokenRead:
-    """Issue (or re-issue, revoking the old one) the member's calendar feed token."""
+    """Issue (or re-issue, revoking the old one) the member's calendar feed token. The
+    token reads the member's touches, so it takes the `read` scope as well as `write`, and
+    an agent who sees only their own contacts issues only their own (or their agents')."""
+    if not auth.viewer.everything and member_id not in auth.viewer.member_ids:
+        raise Forbidden("you may issue only your own calendar feed token")
     token = await calendar_feed.issue_token(session, auth.workspace_id, member_id, at=clock.now())
     return CalendarTokenRead(
         member_id=member_id, token=token, url=f"/v1/calendar.ics?token={token}"

@@ -37,6 +37,7 @@ from sqlmodel import col
 
 from app.models.contacts.tables import Contact
 from app.models.platform import CONTACT_REFS
+from app.services.platform import scrub_resources
 from app.services.touches import suggested_message, thank_you_subject
 
 # The contact and every contact merged into it, through chains of merges: their events
@@ -184,7 +185,8 @@ def _erased_body(body: bytes) -> bytes:
 async def scrub_copies(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, at: datetime
 ) -> None:
-    """Remove the person's data from events, stored responses and referral notes."""
+    """Remove the person's data from events, stored responses, referral notes and the
+    audit log's field values (its rows stay: who changed the contact, and when)."""
     found = await session.execute(_SAME_PERSON, {"ws": workspace_id, "cid": str(contact_id)})
     params = {"ws": workspace_id, "ids": [r.id for r in found]}
     await session.execute(_SCRUB_EVENTS, params)
@@ -197,3 +199,4 @@ async def scrub_copies(
         )
     await _reword_thank_yous(session, workspace_id, contact_id)
     await session.execute(_REFERRAL_NOTES, {"ws": workspace_id, "cid": contact_id, "at": at})
+    await scrub_resources(session, workspace_id, "contact", [str(contact_id)])

@@ -25,7 +25,7 @@ from app.models.contacts.log_schemas import (
 )
 from app.models.contacts.tables import Interaction
 from app.models.touches import Touch
-from app.services import touches
+from app.services import platform, touches
 from app.services.contacts.people import require_contact
 from app.services.contacts.rows import check_member
 from app.services.platform import PageRequest, keyset_page
@@ -119,6 +119,7 @@ async def log_interaction(
             summary=summary,
             duration_seconds=duration_seconds,
             touch_id=touch_id,
+            actor=platform.current_actor().as_json(),
             created_at=at,
         )
         .returning(*_COLUMNS)

@@ -44,7 +44,7 @@ from app.services.contacts.rows import (
     input_columns,
     to_read,
 )
-from app.services.platform import check_version, record_event
+from app.services.platform import changes_between, check_version, record_change, record_event
 
 
 def event_data(contact: ContactRead) -> dict[str, Any]:
@@ -137,6 +137,16 @@ async def update_contact(
     if new_ids is not None and "external_ids" in changed:
         external_ids = await replace_external_ids(session, workspace_id, contact_id, new_ids)
     contact = to_read(dict(stored), external_ids)
+    after = {**stored, "external_ids": external_ids}
+    await record_change(
+        session,
+        workspace_id,
+        action="contact.updated",
+        resource_type="contact",
+        resource_id=contact_id,
+        changes=changes_between(current, after, changed),
+        at=at,
+    )
     fields = [c for c in changed if c != "advocacy_stage_manual"]
     data = {**event_data(contact), "changed_fields": fields}
     await record_event(session, workspace_id, "contact.updated", data, at=at)
@@ -181,3 +191,11 @@ async def delete_contact(
     if (await session.execute(stmt)).first() is None:
         raise NotFound("contact not found")
     await record_event(session, workspace_id, "contact.deleted", {"id": str(contact_id)}, at=at)
+    await record_change(
+        session,
+        workspace_id,
+        action="contact.deleted",
+        resource_type="contact",
+        resource_id=contact_id,
+        at=at,
+    )

@@ -7,12 +7,21 @@ Public face: the names below. Platform imports no other domain.
 """
 
 from app.services.platform.api_keys import create_api_key
-from app.services.platform.auth import AuthContext, KeyResolver
+from app.services.platform.audit import (
+    audit_params,
+    audited_with,
+    changes_between,
+    list_audit,
+    purge_audit_log,
+    record_change,
+    scrub_resources,
+)
+from app.services.platform.auth import CredentialResolver, credential_resolver
 from app.services.platform.events import (
-    RECORD_PARAMS,
     public_event_id,
     record_event,
     record_events,
+    record_params,
     record_serialised_events,
     recorded_with,
 )
@@ -32,25 +41,63 @@ from app.services.platform.pagination import (
     keyset_statement,
     page_binds,
 )
+from app.services.platform.principals import (
+    EVERYTHING,
+    ROLE_SCOPES,
+    SYSTEM,
+    Actor,
+    AuthContext,
+    Viewer,
+    act_as,
+    acting_as,
+    current_actor,
+    current_viewer,
+    request_principal,
+    viewer_for,
+)
 from app.services.platform.scheduler import Job, Scheduler, in_batches, run_jobs
+from app.services.platform.ssrf import (
+    CheckedTarget,
+    Resolver,
+    UnsafeUrl,
+    check_url,
+    is_public_address,
+    system_resolver,
+)
 from app.services.platform.tokens import digest
 from app.services.platform.versioning import check_version
 from app.services.platform.workspaces import create_workspace, get_workspace
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "EVERYTHING",
     "MAX_LIMIT",
-    "RECORD_PARAMS",
+    "ROLE_SCOPES",
+    "SYSTEM",
+    "Actor",
     "AuthContext",
+    "CheckedTarget",
+    "CredentialResolver",
     "Job",
-    "KeyResolver",
     "PageRequest",
+    "Resolver",
     "Scheduler",
     "SortKey",
+    "UnsafeUrl",
+    "Viewer",
+    "act_as",
+    "acting_as",
+    "audit_params",
+    "audited_with",
+    "changes_between",
+    "check_url",
     "check_version",
     "create_api_key",
     "create_member",
     "create_workspace",
+    "credential_resolver",
+    "current_actor",
+    "current_viewer",
     "cut_page",
     "decode_cursor",
     "digest",
@@ -58,15 +105,24 @@ __all__ = [
     "fan_out",
     "get_workspace",
     "in_batches",
+    "is_public_address",
     "json_object",
     "keyset_page",
     "keyset_statement",
+    "list_audit",
     "page_binds",
     "public_event_id",
+    "purge_audit_log",
     "purge_idempotency_keys",
+    "record_change",
     "record_event",
     "record_events",
+    "record_params",
     "record_serialised_events",
     "recorded_with",
+    "request_principal",
     "run_jobs",
+    "scrub_resources",
+    "system_resolver",
+    "viewer_for",
 ]

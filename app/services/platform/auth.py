@@ -1,9 +1,20 @@
-"""Resolving an API key to the workspace and scopes it grants.
+"""Resolving a bearer credential to the workspace, scopes, actor and viewer it grants.
 
-A bounded in-process cache answers repeated keys without a database round trip. Its
-entries live at most ``api_key_cache_seconds`` (5 s by default), which is the promise
-made about revocation: a revoked key stops working within that time on every replica,
-and at once on the replica that revoked it (``forget_key`` after the commit).
+Three credentials are accepted in ``Authorization: Bearer``:
+
+* an API key (``rk_live_…``): the workspace's; bound to a member it acts as that member,
+  its scopes cut to the member's role;
+* a built-in member session token (``app.services.platform.sessions``);
+* a token of the workspace's OpenID Connect provider (``app.services.platform.oidc``): the
+  workspace is the one that registered the token's issuer and audience, the member the one
+  whose e-mail address the configured claim names (created as an ``agent`` when the
+  workspace says so).
+
+A removed or deactivated member's credentials are refused. A bounded in-process cache
+answers repeated credentials without a database round trip; its entries live at most
+``api_key_cache_seconds`` (5 s by default, and never past a token's expiry), which is the
+promise made about revocation, deactivation and role changes: they take effect within
+that time on every replica, and at once on the replica that made them.
 """
 
 from __future__ import annotations
@@ -11,40 +22,105 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import jwt
 from cachetools import TTLCache
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from app.config import Settings
 from app.db import Database
-from app.errors import Forbidden, Unauthenticated
-from app.models.platform.api_key import ApiKey
-from app.services.platform.tokens import digest, parse_api_key
+from app.errors import Unauthenticated
+from app.services.platform.oidc import IdentityProviders
+from app.services.platform.principals import (
+    EVERYTHING,
+    ROLE_SCOPES,
+    Actor,
+    AuthContext,
+    viewer_for,
+)
+from app.services.platform.sessions import ISSUER as SESSION_ISSUER
+from app.services.platform.sessions import SessionTokens, signing_key
+from app.services.platform.tokens import API_KEY_PREFIX, digest, parse_api_key
+
+_ASSISTS = (
+    "ARRAY(SELECT a.agent_id FROM member_assists AS a "
+    "WHERE a.workspace_id = m.workspace_id AND a.assistant_id = m.id ORDER BY a.agent_id)"
+)
+_KEY = text(
+    f"""
+    SELECT k.id, k.name, k.scopes, k.member_id, m.name AS member_name, m.role, m.active,
+           w.visibility, {_ASSISTS} AS assists
+      FROM api_keys AS k
+      JOIN workspaces AS w ON w.id = k.workspace_id
+      LEFT JOIN members AS m ON m.workspace_id = k.workspace_id AND m.id = k.member_id
+     WHERE k.workspace_id = :ws AND k.secret_hash = :hashed AND k.revoked_at IS NULL
+    """
+)
+_MEMBER = f"""
+    SELECT m.id, m.name, m.role, m.active, w.visibility, {_ASSISTS} AS assists
+      FROM members AS m JOIN workspaces AS w ON w.id = m.workspace_id
+     WHERE m.workspace_id = :ws AND {{where}}
+    """
+_MEMBER_BY_ID = text(_MEMBER.format(where="m.id = :member"))
+_MEMBER_BY_EMAIL = text(_MEMBER.format(where="lower(m.email) = lower(:email)"))
+_PROVIDER = text(
+    """
+    SELECT id, idp_audience, idp_member_claim, idp_unknown_members
+      FROM workspaces
+     WHERE idp_issuer = :issuer AND idp_audience = ANY(CAST(:audiences AS text[]))
+    """
+)
+_CREATE_MEMBER = text(
+    """
+    INSERT INTO members (workspace_id, id, name, email, role, active, version, created_at,
+                         updated_at)
+    VALUES (:ws, gen_random_uuid(), :name, :email, 'agent', true, 1, :at, :at)
+    ON CONFLICT DO NOTHING
+    """
+)
 
 
-@dataclass(frozen=True)
-class AuthContext:
-    workspace_id: uuid.UUID
-    key_id: uuid.UUID
-    scopes: frozenset[str]
+def member_context(
+    workspace_id: uuid.UUID, row: Any, *, key_id: uuid.UUID | None = None
+) -> AuthContext | None:
+    """A member's context from a row of ``_MEMBER`` (or ``_KEY``); ``None`` if inactive."""
+    if row is None or not row.active:
+        return None
+    member_id: uuid.UUID = row.member_id if key_id is not None else row.id
+    name: str = row.member_name if key_id is not None else row.name
+    viewer = viewer_for(row.role, row.visibility, (member_id, *row.assists))
+    scopes = ROLE_SCOPES.get(row.role, frozenset())
+    if key_id is not None:
+        scopes = scopes & frozenset(row.scopes)
+    return AuthContext(
+        workspace_id=workspace_id,
+        key_id=key_id,
+        scopes=scopes,
+        member_id=member_id,
+        role=row.role,
+        actor=Actor(type="member", id=member_id, name=name),
+        viewer=viewer,
+    )
 
-    def require(self, scope: str) -> None:
-        """``admin`` includes every scope; ``read`` and ``write`` are independent."""
-        if scope not in self.scopes and "admin" not in self.scopes:
-            raise Forbidden(f"this API key lacks the '{scope}' scope")
 
-
-class KeyResolver:
+class CredentialResolver:
     def __init__(
         self,
         *,
         ttl_seconds: float,
+        sessions: SessionTokens | None = None,
+        providers: IdentityProviders | None = None,
+        leeway: timedelta = timedelta(seconds=60),
         maxsize: int = 10_000,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._cache: TTLCache[str, AuthContext | None] | None = (
+        self.sessions = sessions
+        self.providers = providers
+        self.leeway = leeway
+        self._cache: TTLCache[str, tuple[AuthContext | None, float]] | None = (
             TTLCache(maxsize=maxsize, ttl=ttl_seconds, timer=timer) if ttl_seconds > 0 else None
         )
 
@@ -52,55 +128,162 @@ class KeyResolver:
         if self._cache is not None:
             self._cache.clear()
 
+    async def close(self) -> None:
+        if self.providers is not None:
+            await self.providers.close()
+
     def forget_key(self, key_id: uuid.UUID) -> None:
         """Drop a key's cached answer, so this replica refuses it from the next request.
 
         Call it once the revocation has committed: before, a request could reload the key
         from the database while it is still valid there and cache it again.
         """
+        self._forget(lambda c: c.key_id == key_id)
+
+    def forget_member(self, member_id: uuid.UUID) -> None:
+        """After a member's role, activity or assistance changed (committed)."""
+        self._forget(lambda c: c.member_id == member_id)
+
+    def _forget(self, matches: Callable[[AuthContext], bool]) -> None:
         if self._cache is None:
             return
-        for hashed, context in list(self._cache.items()):
-            if context is not None and context.key_id == key_id:
+        for hashed, (context, _expiry) in list(self._cache.items()):
+            if context is not None and matches(context):
                 self._cache.pop(hashed, None)
 
-    async def resolve(self, db: Database, token: str | None) -> AuthContext:
-        """The key's workspace and scopes, or ``Unauthenticated``.
+    async def resolve(
+        self, db: Database, token: str | None, *, at: datetime | None = None
+    ) -> AuthContext:
+        """The credential's context, or ``Unauthenticated``.
 
         Looked up on a read session of its own, not the request's: a write request's
         session then holds no transaction until its own first statement, so a create
         that is one statement can commit alone (``app.driver.fetch_sole_write``).
         """
         if not token:
-            raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+            raise Unauthenticated(
+                "missing credentials: send 'Authorization: Bearer <API key or member token>'"
+            )
+        at = at or datetime.now(UTC)  # the request passes its clock's time
+        hashed = digest(token)
+        now = at.timestamp()
+        if self._cache is not None and hashed in self._cache:
+            context, expiry = self._cache[hashed]
+            if expiry > now:
+                return _known(context, token)
+
+        if token.startswith(API_KEY_PREFIX):
+            context, expiry = await self._api_key(db, token, hashed), float("inf")
+        else:
+            context, expiry = await self._member_token(db, token, at)
+        if self._cache is not None:
+            self._cache[hashed] = (context, expiry)
+        return _known(context, token)
+
+    async def _api_key(self, db: Database, token: str, hashed: str) -> AuthContext | None:
         workspace_id = parse_api_key(token)
         if workspace_id is None:
             raise Unauthenticated("malformed API key")
-        hashed = digest(token)
-        if self._cache is not None and hashed in self._cache:
-            cached = self._cache[hashed]
-        else:
-            async with db.read_session() as reader:
-                cached = await self._load(reader, workspace_id, hashed)
-            if self._cache is not None:
-                self._cache[hashed] = cached
-        if cached is None:
-            raise Unauthenticated("unknown or revoked API key")
-        return cached
-
-    @staticmethod
-    async def _load(
-        session: AsyncSession, workspace_id: uuid.UUID, hashed: str
-    ) -> AuthContext | None:
-        row = (
-            await session.execute(
-                select(col(ApiKey.id), col(ApiKey.scopes)).where(
-                    col(ApiKey.workspace_id) == workspace_id,
-                    col(ApiKey.secret_hash) == hashed,
-                    col(ApiKey.revoked_at).is_(None),
-                )
-            )
-        ).first()
+        async with db.read_session() as reader:
+            row = (await reader.execute(_KEY, {"ws": workspace_id, "hashed": hashed})).first()
         if row is None:
             return None
-        return AuthContext(workspace_id=workspace_id, key_id=row.id, scopes=frozenset(row.scopes))
+        if row.member_id is not None:
+            return member_context(workspace_id, row, key_id=row.id)
+        return AuthContext(
+            workspace_id=workspace_id,
+            key_id=row.id,
+            scopes=frozenset(row.scopes),
+            actor=Actor(type="api_key", id=row.id, name=row.name),
+            viewer=EVERYTHING,
+        )
+
+    async def _member_token(
+        self, db: Database, token: str, at: datetime
+    ) -> tuple[AuthContext | None, float]:
+        try:
+            unverified: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(
+                "the bearer credential is neither an API key nor a token"
+            ) from exc
+        issuer = unverified.get("iss")
+        if issuer == SESSION_ISSUER:
+            if self.sessions is None:
+                raise Unauthenticated("member sessions are not enabled here")
+            claims = self.sessions.verify(token, at=at)
+            async with db.read_session() as reader:
+                by_id = {"ws": claims.workspace_id, "member": claims.member_id}
+                row = (await reader.execute(_MEMBER_BY_ID, by_id)).first()
+            return member_context(claims.workspace_id, row), claims.expires_at.timestamp()
+        if not isinstance(issuer, str):
+            raise Unauthenticated("the token names no issuer")
+        audiences = unverified.get("aud")
+        audiences = [audiences] if isinstance(audiences, str) else audiences
+        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+            raise Unauthenticated("the token names no audience")
+        async with db.read_session() as reader:
+            wanted = {"issuer": issuer, "audiences": audiences}
+            provider = (await reader.execute(_PROVIDER, wanted)).first()
+        if provider is None:
+            raise Unauthenticated("no workspace accepts tokens of this issuer and audience")
+        if self.providers is None:
+            raise Unauthenticated("identity providers are not enabled here")
+        verified = await self.providers.verify(
+            token, issuer=issuer, audience=provider.idp_audience, at=at, leeway=self.leeway
+        )
+        who = verified.get(provider.idp_member_claim)
+        if not isinstance(who, str) or not who:
+            raise Unauthenticated(f"the token has no '{provider.idp_member_claim}' claim")
+        row = await self._member_by_email(db, provider, who, verified, at)
+        return member_context(provider.id, row), float(verified["exp"])
+
+    @staticmethod
+    async def _member_by_email(
+        db: Database, provider: Any, email: str, claims: dict[str, Any], at: datetime
+    ) -> Any:
+        async with db.read_session() as reader:
+            params = {"ws": provider.id, "email": email}
+            row = (await reader.execute(_MEMBER_BY_EMAIL, params)).first()
+        if row is not None or provider.idp_unknown_members != "create":
+            return row
+        name = claims.get("name") if isinstance(claims.get("name"), str) else email
+        async with db.transaction() as session:
+            await _create_member(session, provider.id, str(name)[:200], email[:320], at)
+            return (await session.execute(_MEMBER_BY_EMAIL, params)).first()
+
+
+def _known(context: AuthContext | None, token: str) -> AuthContext:
+    if context is not None:
+        return context
+    if token.startswith(API_KEY_PREFIX):
+        raise Unauthenticated("unknown or revoked API key")
+    raise Unauthenticated("the token's member is unknown to this workspace, removed or inactive")
+
+
+async def _create_member(
+    session: AsyncSession, workspace_id: uuid.UUID, name: str, email: str, at: datetime
+) -> None:
+    """A person the identity provider vouches for joins as an ``agent`` (two first
+    sign-ins at once make one member: the e-mail address is unique per workspace)."""
+    params = {"ws": workspace_id, "name": name, "email": email, "at": at}
+    await session.execute(_CREATE_MEMBER, params)
+
+
+def credential_resolver(settings: Settings) -> CredentialResolver:
+    """The resolver an app builds from its settings: sessions signed with the configured
+    key (or the data dir's development key), providers behind the SSRF guard."""
+    leeway = timedelta(seconds=settings.oidc_leeway_seconds)
+    return CredentialResolver(
+        ttl_seconds=settings.api_key_cache_seconds,
+        sessions=SessionTokens(
+            signing_key(settings), minutes=settings.session_minutes, leeway=leeway
+        ),
+        providers=IdentityProviders(
+            allow_private=settings.oidc_allow_private_networks,
+            allow_http=settings.oidc_allow_http,
+            trusted_issuers=settings.trusted_issuers,
+            timeout_seconds=settings.oidc_timeout_seconds,
+        ),
+        leeway=leeway,
+    )

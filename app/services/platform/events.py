@@ -37,6 +37,7 @@ from app.models.platform.event import Event, EventRead
 from app.models.platform.event_catalogue import WEBHOOK_TEST
 from app.services.platform.fanout import deliveries_of
 from app.services.platform.pagination import PageRequest, keyset_page
+from app.services.platform.principals import current_actor
 
 EVENT_ID_PREFIX = "evt_"
 # The events and their webhook deliveries in one statement: the deliveries are selected
@@ -48,9 +49,9 @@ EVENT_ID_PREFIX = "evt_"
 _RECORD = text(
     f"""
     WITH e AS (
-        INSERT INTO events (workspace_id, event_uid, type, occurred_at, data)
+        INSERT INTO events (workspace_id, event_uid, type, occurred_at, data, actor)
         SELECT CAST(:workspace_id AS uuid), x.uid, x.type, CAST(:at AS timestamptz),
-               CAST(x.data AS jsonb)
+               CAST(x.data AS jsonb), CAST(:actor AS jsonb)
         FROM unnest(CAST(:uids AS uuid[]), CAST(:types AS text[]), CAST(:datas AS text[]))
              WITH ORDINALITY AS x(uid, type, data, n)
         ORDER BY x.n
@@ -66,18 +67,19 @@ def recorded_with(rows: FromClause, event_type: str) -> tuple[CTE, CTE]:
     """CTEs recording an ``event_type`` event for each row of ``rows`` (columns
     ``workspace_id`` and ``data``, the event's JSON as text) and its webhook deliveries:
     for a statement that makes a change and records its event at once, as ``_RECORD``
-    does for events given as parameters. Binds ``at`` and ``test_type``
-    (``RECORD_PARAMS``); add the CTEs to the statement (``Select.add_cte``).
+    does for events given as parameters. Binds ``at``, ``test_type`` and
+    ``actor`` (``record_params()``); add the CTEs to the statement (``Select.add_cte``).
     """
     events = Event.__table__
     at = bindparam("at", type_=DateTime(timezone=True))
-    columns = ["workspace_id", "event_uid", "type", "occurred_at", "data"]
+    columns = ["workspace_id", "event_uid", "type", "occurred_at", "data", "actor"]
     values = select(
         rows.c.workspace_id,
         func.gen_random_uuid(),
         literal(event_type, String),
         at,
         rows.c.data.cast(JSONB),
+        bindparam("actor", type_=String).cast(JSONB),
     )
     recorded = (
         insert(events)
@@ -89,7 +91,9 @@ def recorded_with(rows: FromClause, event_type: str) -> tuple[CTE, CTE]:
     return recorded, deliveries
 
 
-RECORD_PARAMS = {"test_type": WEBHOOK_TEST}
+def record_params() -> dict[str, Any]:
+    """The binds ``recorded_with``'s CTEs need besides ``at``: who acts, from the request."""
+    return {"test_type": WEBHOOK_TEST, "actor": to_json(current_actor().as_json())}
 
 
 def public_event_id(event_uid: uuid.UUID) -> str:
@@ -127,6 +131,7 @@ async def record_serialised_events(
         "types": [event_type for event_type, _ in items],
         "datas": [data for _, data in items],
         "test_type": WEBHOOK_TEST,
+        "actor": to_json(current_actor().as_json()),
     }
     return [int(i) for i in await fetch_column(session, _RECORD_DRIVER, params)]
 
@@ -159,7 +164,11 @@ async def list_events(
         "(pg_current_xact_id_if_assigned()::text)::bigint"
     )
     stmt = select(
-        col(Event.event_uid), col(Event.type), col(Event.occurred_at), col(Event.data)
+        col(Event.event_uid),
+        col(Event.type),
+        col(Event.occurred_at),
+        col(Event.data),
+        col(Event.actor),
     ).where(
         col(Event.workspace_id) == workspace_id,
         or_(col(Event.txid) < _visible_horizon(), col(Event.txid) == own_txid),
@@ -176,7 +185,11 @@ async def list_events(
     )
     return [
         EventRead(
-            id=public_event_id(r.event_uid), type=r.type, timestamp=r.occurred_at, data=r.data
+            id=public_event_id(r.event_uid),
+            type=r.type,
+            timestamp=r.occurred_at,
+            data=r.data,
+            actor=r.actor,
         )
         for r in rows
     ], cursor

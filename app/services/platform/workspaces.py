@@ -13,10 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.models.platform.api_key import ALL_SCOPES, ApiKey
-from app.models.platform.workspace import Workspace, WorkspaceUpdate
+from app.models.platform.workspace import (
+    IdentityProvider,
+    IdentityProviderRead,
+    Workspace,
+    WorkspaceUpdate,
+)
 from app.services.platform import api_keys
+from app.services.platform.oidc import IdentityProviders
 from app.services.platform.versioning import check_version
 
 
@@ -73,6 +79,7 @@ async def update_workspace(
         "referral_follow_up_hours",
         "referral_thank_you_channel",
         "referral_thank_you_mode",
+        "visibility",
     ):
         if field in values and values[field] is not None:
             setattr(workspace, field, values[field])
@@ -80,3 +87,59 @@ async def update_workspace(
     workspace.updated_at = at
     await session.flush()
     return workspace
+
+
+async def get_identity_provider(
+    session: AsyncSession, workspace_id: uuid.UUID
+) -> IdentityProviderRead | None:
+    workspace = await get_workspace(session, workspace_id)
+    if workspace.idp_issuer is None or workspace.idp_audience is None:
+        return None
+    return IdentityProviderRead(
+        issuer=workspace.idp_issuer,
+        audience=workspace.idp_audience,
+        member_claim=workspace.idp_member_claim,
+        unknown_members=workspace.idp_unknown_members,
+    )
+
+
+async def set_identity_provider(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    provider: IdentityProvider,
+    *,
+    providers: IdentityProviders,
+    at: datetime,
+) -> IdentityProviderRead:
+    """Register (or replace) the provider, once its discovery document and key set are
+    reachable through the SSRF guard; one workspace per issuer and audience."""
+    await providers.check_issuer(provider.issuer)
+    workspace = await lock_workspace(session, workspace_id)
+    taken = select(col(Workspace.id)).where(
+        col(Workspace.idp_issuer) == provider.issuer,
+        col(Workspace.idp_audience) == provider.audience,
+        col(Workspace.id) != workspace_id,
+    )
+    if (await session.execute(taken)).first() is not None:
+        raise Conflict("another workspace already uses this issuer and audience")
+    workspace.idp_issuer = provider.issuer
+    workspace.idp_audience = provider.audience
+    workspace.idp_member_claim = provider.member_claim
+    workspace.idp_unknown_members = provider.unknown_members
+    workspace.version += 1
+    workspace.updated_at = at
+    await session.flush()
+    return IdentityProviderRead(**provider.model_dump())
+
+
+async def remove_identity_provider(
+    session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime
+) -> None:
+    workspace = await lock_workspace(session, workspace_id)
+    if workspace.idp_issuer is None:
+        raise NotFound("no identity provider is registered")
+    workspace.idp_issuer = None
+    workspace.idp_audience = None
+    workspace.version += 1
+    workspace.updated_at = at
+    await session.flush()

@@ -28,7 +28,7 @@ from app.models.referrals.schemas import (
     ReferralWarning,
 )
 from app.models.referrals.tables import PIPELINE, Referral, ReferralStageHistory
-from app.services import contacts
+from app.services import contacts, platform
 from app.services.platform import (
     PageRequest,
     check_version,
@@ -222,6 +222,7 @@ async def create_referral(
             from_stage=None,
             to_stage="received",
             at=received_at,
+            actor=platform.current_actor().as_json(),
             created_at=at,
         )
     )

@@ -26,6 +26,7 @@ from app.models.referrals.tables import (
     ReferralStageHistory,
     Stage,
 )
+from app.services import platform
 from app.services.platform import check_version, record_event
 from app.services.referrals.notices import referral_payload
 from app.services.referrals.records import get_referral
@@ -90,6 +91,7 @@ async def transition_referral(
             at=when,
             note=move.note,
             member_id=move.member_id,
+            actor=platform.current_actor().as_json(),
             created_at=at,
         )
     )

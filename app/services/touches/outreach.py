@@ -21,7 +21,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts import Contact, Interaction, InteractionChannel
 from app.models.platform import Member
 from app.models.touches.tables import TOUCH_CHANNELS, TOUCH_MODES, Touch
-from app.services.platform import PageRequest, keyset_page, record_events
+from app.services.platform import PageRequest, current_actor, keyset_page, record_events
 from app.services.touches.enrollment_status import complete_finished
 
 
@@ -204,6 +204,7 @@ async def _log_interaction(session: AsyncSession, touch: Touch, *, at: datetime)
             occurred_at=at,
             summary=touch.subject or touch.content_kind,
             touch_id=touch.id,
+            actor=current_actor().as_json(),
             created_at=at,
         )
     )

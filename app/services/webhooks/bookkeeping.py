@@ -80,7 +80,7 @@ _CLAIM = text(
       AND e.workspace_id = d.workspace_id AND e.id = d.event_id
       AND w.workspace_id = d.workspace_id AND w.id = d.endpoint_id
     RETURNING d.workspace_id, d.id, d.endpoint_id, d.event_id, d.attempt_count,
-              e.event_uid, e.type AS event_type, e.occurred_at, e.data,
+              e.event_uid, e.type AS event_type, e.occurred_at, e.data, e.actor,
               w.url, w.enabled, w.secret, w.previous_secret, w.previous_secret_expires_at
     """
 )
@@ -129,6 +129,7 @@ class Claimed:
     event_type: str
     occurred_at: datetime
     data: dict[str, Any]
+    actor: dict[str, Any] | None
     url: str
     enabled: bool
     secret: str

@@ -32,18 +32,18 @@ from app.clock import Clock
 from app.config import WEBHOOK_LEASE_MARGIN_SECONDS, Settings
 from app.db import Database
 from app.metrics import WEBHOOK_ATTEMPTS
-from app.services.platform import public_event_id
-from app.services.webhooks import health
-from app.services.webhooks.bookkeeping import Claimed, Result, claim, finish, insert_attempts
-from app.services.webhooks.retry import next_attempt_at
-from app.services.webhooks.sender import Outcome, new_session, payload_bytes, send
-from app.services.webhooks.ssrf import (
+from app.services.platform import (
     CheckedTarget,
     Resolver,
     UnsafeUrl,
     check_url,
+    public_event_id,
     system_resolver,
 )
+from app.services.webhooks import health
+from app.services.webhooks.bookkeeping import Claimed, Result, claim, finish, insert_attempts
+from app.services.webhooks.retry import next_attempt_at
+from app.services.webhooks.sender import Outcome, new_session, payload_bytes, send
 
 log = logging.getLogger("rapport.webhooks")
 
@@ -180,7 +180,9 @@ class WebhookDispatcher:
             return Outcome(at, error=f"refused by the SSRF guard: {exc.reason}"[:500])
         payload = payloads.get(d.event_id)
         if payload is None:
-            payload = payloads[d.event_id] = payload_bytes(d.event_type, d.occurred_at, d.data)
+            payload = payloads[d.event_id] = payload_bytes(
+                d.event_type, d.occurred_at, d.data, d.actor
+            )
         return await send(
             self.client,
             target,

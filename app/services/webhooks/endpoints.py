@@ -26,13 +26,15 @@ from app.models.webhooks.tables import (
 )
 from app.services.platform import (
     PageRequest,
+    Resolver,
+    check_url,
     check_version,
     keyset_page,
     public_event_id,
     record_event,
+    system_resolver,
 )
 from app.services.webhooks.deliveries import cancel_open_deliveries
-from app.services.webhooks.ssrf import Resolver, check_url, system_resolver
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 SECRET_BYTES = 32

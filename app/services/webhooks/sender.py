@@ -28,7 +28,7 @@ from yarl import URL
 
 from app.json_codec import to_json
 from app.models.webhooks.tables import RESPONSE_BODY_LIMIT
-from app.services.webhooks.ssrf import CheckedTarget
+from app.services.platform import CheckedTarget
 
 log = logging.getLogger("rapport.webhooks")
 USER_AGENT = "Rapport-Webhooks/1.0"
@@ -52,9 +52,19 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def payload_bytes(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:
+def payload_bytes(
+    event_type: str,
+    occurred_at: datetime,
+    data: dict[str, Any],
+    actor: dict[str, Any] | None = None,
+) -> bytes:
+    """The Standard Webhooks body: ``type``, ``timestamp``, ``data``, and who made the
+    change (``actor``: a member, an API key, or ``system``)."""
     timestamp = occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return to_json({"type": event_type, "timestamp": timestamp, "data": data}).encode()
+    body: dict[str, Any] = {"type": event_type, "timestamp": timestamp, "data": data}
+    if actor is not None:
+        body["actor"] = actor
+    return to_json(body).encode()
 
 
 def signature_header(secrets: list[str], msg_id: str, at: datetime, payload: bytes) -> str:

@@ -19,7 +19,7 @@ from sqlmodel import col
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
 from app.models.referrals.rewards import LedgerTotal, Reward
-from app.services.platform import PageRequest, keyset_page, record_event
+from app.services.platform import PageRequest, current_actor, keyset_page, record_event
 from app.services.referrals.rewards.rules import reward_payload
 
 
@@ -89,6 +89,7 @@ async def approve_reward(
         raise _refuse(reward, "approved")
     reward.status = "approved"
     reward.approved_at = at
+    reward.approved_by = current_actor().as_json()
     _touch(reward, at)
     await session.flush()
     return reward
@@ -107,6 +108,7 @@ async def issue_reward(
         )
     reward.status = "issued"
     reward.issued_at = at
+    reward.issued_by = current_actor().as_json()
     _touch(reward, at)
     await session.flush()
     await record_event(session, workspace_id, "reward.issued", reward_payload(reward), at=at)
@@ -127,6 +129,7 @@ async def cancel_reward(
     reward.status = "cancelled"
     reward.cancelled_at = at
     reward.cancel_reason = reason
+    reward.cancelled_by = current_actor().as_json()
     _touch(reward, at)
     await session.flush()
     return reward

@@ -28,7 +28,7 @@ from app.models.referrals.rewards import (
 )
 from app.models.referrals.tables import Referral
 from app.services.analytics import Tier, apply_cap, reward_amount
-from app.services.platform import record_event
+from app.services.platform import SYSTEM, current_actor, record_event
 
 OPEN_STATUSES = ("pending", "approved")
 
@@ -146,6 +146,7 @@ async def apply_rules(
                 status="pending" if rule.approval_required else "approved",
                 available_at=at + timedelta(days=rule.hold_days),
                 approved_at=None if rule.approval_required else at,
+                approved_by=None if rule.approval_required else SYSTEM.as_json(),
                 version=1,
                 created_at=at,
                 updated_at=at,
@@ -178,6 +179,7 @@ async def cancel_open(
         .values(
             status="cancelled",
             cancelled_at=at,
+            cancelled_by=current_actor().as_json(),
             cancel_reason=reason[:500],
             version=col(Reward.version) + 1,
             updated_at=at,
