@@ -34,6 +34,7 @@ from app.json_codec import from_json
 from app.models.platform.common import secret_fields
 from app.services.platform import audit, idempotency
 from app.services.platform.principals import AuthContext, was_audited
+from app.services.platform.visibility import GUARDED, guard_path
 from app.state import AppState
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -184,11 +185,13 @@ class TransactionalRoute(APIRoute):
                 # No transaction to open or end, no idempotency to check: see app.db.
                 async with state.db.read_session() as reader:
                     request.state.session = reader
+                    await _guard(request, reader)
                     return await original(request)
             session = state.db.sessionmaker()
             request.state.session = session
             began = False  # a session whose one write committed on its own holds nothing
             try:
+                await _guard(request, session)
                 response = await _run(request, original, state, secrets)
                 await self._audit(request, response, state)
                 began = session.in_transaction()
@@ -233,6 +236,15 @@ class TransactionalRoute(APIRoute):
             resource_id=resource_id,
             at=state.clock.now(),
         )
+
+
+async def _guard(request: Request, session: Any) -> None:
+    """Records named in the path must be seen by the request's viewer (record visibility:
+    ``platform.visibility``); a path naming none costs nothing."""
+    if not any(name in GUARDED for name in request.path_params):
+        return
+    auth = await authenticate(request)
+    await guard_path(session, auth.workspace_id, request.path_params)
 
 
 async def _run(

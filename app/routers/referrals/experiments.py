@@ -17,6 +17,7 @@ from app.models.referrals.experiments import (
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform import api_router, set_etag
+from app.services.platform import require_whole_team
 from app.services.referrals.experiments import design as experiments
 from app.services.referrals.experiments import results as experiment_results
 
@@ -164,5 +165,7 @@ async def get_experiment_results(
 ) -> ExperimentResults:
     """Per arm: referrers, referrals, referrals per referrer, conversion to closed, revenue,
     reward cost and ROI; then each arm against the first on the primary metric (rate ratio,
-    confidence interval, p-value), or "insufficient data" below `min_sample` referrers."""
+    confidence interval, p-value), or "insufficient data" below `min_sample` referrers.
+    A whole-team report: 403 for a member who sees only their own contacts."""
+    require_whole_team("an experiment's results")
     return await experiment_results.results(session, auth.workspace_id, experiment_id)

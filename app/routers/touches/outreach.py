@@ -13,6 +13,7 @@ from app.models.touches.plan_schemas import TouchChannel
 from app.models.touches.schemas import TouchCreate, TouchOutcomeIn, TouchRead, TouchStatus
 from app.problems import CONFLICT, NOT_FOUND
 from app.routers.platform import api_router, page_of, set_etag
+from app.services.platform import require_visible_contacts
 from app.services.touches import outreach as touches
 
 router = api_router("touches")
@@ -56,6 +57,7 @@ async def create_touch(
     body: TouchCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
 ) -> TouchRead:
     """Schedule an ad-hoc touch; it is emitted at ``due_at`` like a plan touch."""
+    await require_visible_contacts(session, auth.workspace_id, [body.contact_id])
     touch = await touches.create_touch(
         session,
         auth.workspace_id,

@@ -34,7 +34,7 @@ from app.models.analytics.schemas import PeriodRead
 from app.models.contacts import ENGAGING_DIRECTIONS
 from app.services.analytics.formulas import conversion_rate
 from app.services.analytics.stats import compare_rates
-from app.services.platform import get_workspace
+from app.services.platform import contact_row_sql, get_workspace, text_binds
 
 _DIRECTIONS = ", ".join(f"'{d}'" for d in sorted(ENGAGING_DIRECTIONS))
 
@@ -43,6 +43,7 @@ COHORTS: TextClause = text(
 WITH cohort AS (
     SELECT c.id, c.created_at FROM contacts c
      WHERE c.workspace_id = :ws AND c.created_at < CAST(:start AS timestamptz)
+       AND {contact_row_sql("c")}
 ),
 ev AS (
     SELECT i.contact_id, i.occurred_at AS t FROM interactions i
@@ -118,7 +119,13 @@ async def engagement_advocacy(
     if gap_days is None:
         gap_days = (await get_workspace(session, workspace_id)).lapse_threshold_days
     stop = min(period.ends_at, at)
-    params = {"ws": workspace_id, "start": period.starts_at, "stop": stop, "gap_days": gap_days}
+    params = {
+        "ws": workspace_id,
+        "start": period.starts_at,
+        "stop": stop,
+        "gap_days": gap_days,
+        **text_binds(),
+    }
     rows = {r.lapsed: r for r in (await session.execute(COHORTS, params)).all()}
     lapsed, engaged = _figures(rows.get(True)), _figures(rows.get(False))
     cmp = compare_rates(lapsed.referrals, lapsed.contacts, engaged.referrals, engaged.contacts)

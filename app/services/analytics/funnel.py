@@ -33,6 +33,7 @@ from app.models.referrals import PIPELINE
 from app.services.analytics.formulas import RATE_QUANTUM, conversion_rate
 from app.services.analytics.period import ZERO, money
 from app.services.analytics.settings import get_settings
+from app.services.platform import referral_visible_sql, text_binds
 
 
 def stage_index(column: str) -> str:
@@ -46,12 +47,13 @@ def stage_order(column: str) -> str:
     return f"CASE WHEN {column} = 'lost' THEN {len(PIPELINE)} ELSE {stage_index(column)} END"
 
 
-_REFS = """
+_REFS = f"""
 refs AS (
     SELECT r.id, r.stage FROM referrals r
      WHERE r.workspace_id = :ws AND r.direction = 'received'
        AND r.received_at >= CAST(:start AS timestamptz)
        AND r.received_at < CAST(:end AS timestamptz)
+       AND {referral_visible_sql("r")}
 )"""
 
 REACHED: TextClause = text(
@@ -88,7 +90,12 @@ SELECT to_stage, count(*) AS n,
 async def funnel(
     session: AsyncSession, workspace_id: uuid.UUID, period: PeriodRead
 ) -> FunnelReport:
-    params = {"ws": workspace_id, "start": period.starts_at, "end": period.ends_at}
+    params = {
+        "ws": workspace_id,
+        "start": period.starts_at,
+        "end": period.ends_at,
+        **text_binds(),
+    }
     reached_rows = (await session.execute(REACHED, params)).all()
     stays = {r.to_stage: r for r in (await session.execute(STAYS, params)).all()}
     total = sum(int(r.n) for r in reached_rows)
@@ -147,6 +154,7 @@ SELECT {key} AS key, {label} AS label, count(*) AS n,
    AND r.currency = :cur
    AND r.stage_changed_at >= CAST(:start AS timestamptz)
    AND r.stage_changed_at < CAST(:end AS timestamptz)
+   AND {referral_visible_sql("r")}
  GROUP BY 1
 """
     )
@@ -167,6 +175,7 @@ async def lead_source_mix(
         "cur": settings.currency,
         "start": period.starts_at,
         "end": period.ends_at,
+        **text_binds(),
     }
     rows = (await session.execute(_mix_sql(by), params)).all()
     closed = sum(int(r.n) for r in rows)

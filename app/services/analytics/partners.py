@@ -28,6 +28,7 @@ from app.models.analytics.schemas import PeriodRead
 from app.services.analytics.period import money
 from app.services.analytics.settings import get_settings
 from app.services.analytics.stats import fit_satisfaction
+from app.services.platform import contact_row_sql, referral_visible_sql, text_binds, visible_sql
 
 MIN_FEEDBACK = 10
 _RECEIVED_IN = (
@@ -40,23 +41,24 @@ ALLIED: TextClause = text(
 WITH q AS (
     SELECT partner_id AS id, count(*) AS n, avg(rating_quality) AS quality,
            avg(rating_satisfaction) AS satisfaction
-      FROM service_records
+      FROM service_records s
      WHERE workspace_id = :ws AND partner_id IS NOT NULL
        AND date >= :start_date AND date <= :end_date
+       AND {visible_sql("s.workspace_id", "s.contact_id")}
      GROUP BY partner_id
 ),
 g AS (
     SELECT partner_contact_id AS id, count(*) AS n, {_CLOSED_VALUE} AS v
-      FROM referrals
+      FROM referrals r
      WHERE workspace_id = :ws AND direction = 'given' AND partner_contact_id IS NOT NULL
-       AND {_RECEIVED_IN}
+       AND {_RECEIVED_IN} AND {referral_visible_sql("r")}
      GROUP BY partner_contact_id
 ),
 rc AS (
     SELECT source_contact_id AS id, count(*) AS n, {_CLOSED_VALUE} AS v
-      FROM referrals
+      FROM referrals r
      WHERE workspace_id = :ws AND direction = 'received' AND source_contact_id IS NOT NULL
-       AND {_RECEIVED_IN}
+       AND {_RECEIVED_IN} AND {referral_visible_sql("r")}
      GROUP BY source_contact_id
 ),
 ids AS (
@@ -76,15 +78,17 @@ SELECT c.id,
   LEFT JOIN q ON q.id = c.id
   LEFT JOIN g ON g.id = c.id
   LEFT JOIN rc ON rc.id = c.id
+ WHERE {contact_row_sql("c")}
 """
 )
 
 FEEDBACK: TextClause = text(
-    """
+    f"""
 SELECT rating_communication AS c, rating_quality AS q, rating_value AS v,
        rating_satisfaction AS s
-  FROM service_records
+  FROM service_records s
  WHERE workspace_id = :ws AND date >= :start_date AND date <= :end_date
+   AND {visible_sql("s.workspace_id", "s.contact_id")}
    AND rating_communication IS NOT NULL AND rating_quality IS NOT NULL
    AND rating_value IS NOT NULL AND rating_satisfaction IS NOT NULL
 """
@@ -112,6 +116,7 @@ async def allied_resources(
         "end": period.ends_at,
         "start_date": period.start_date,
         "end_date": period.end_date,
+        **text_binds(),
     }
     partners = [
         AlliedResource(
@@ -142,7 +147,12 @@ async def allied_resources(
 async def satisfaction_model(
     session: AsyncSession, workspace_id: uuid.UUID, period: PeriodRead
 ) -> SatisfactionModel:
-    params = {"ws": workspace_id, "start_date": period.start_date, "end_date": period.end_date}
+    params = {
+        "ws": workspace_id,
+        "start_date": period.start_date,
+        "end_date": period.end_date,
+        **text_binds(),
+    }
     rows = [
         (float(r.c), float(r.q), float(r.v), float(r.s))
         for r in (await session.execute(FEEDBACK, params)).all()

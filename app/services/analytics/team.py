@@ -22,7 +22,7 @@ from app.models.analytics.people_schemas import MemberPerformance, TeamReport
 from app.models.analytics.schemas import PeriodRead
 from app.models.platform import Member
 from app.services.analytics.formulas import conversion_rate
-from app.services.platform import get_workspace
+from app.services.platform import get_workspace, referral_visible_sql, text_binds, visible_sql
 
 ON_TIME_GRACE_HOURS = 24
 _AGE = "extract(epoch FROM f.at - r.received_at)"
@@ -35,6 +35,7 @@ WITH refs AS (
      WHERE r.workspace_id = :ws AND r.direction = 'received'
        AND r.received_at >= CAST(:start AS timestamptz)
        AND r.received_at < CAST(:end AS timestamptz)
+       AND {referral_visible_sql("r")}
 ),
 first AS (
     SELECT h.referral_id, min(h.at) AS at
@@ -69,6 +70,7 @@ SELECT t.assignee_id,
    AND t.status NOT IN ('skipped', 'cancelled')
    AND t.due_at >= CAST(:start AS timestamptz) AND t.due_at < CAST(:end AS timestamptz)
    AND t.due_at <= CAST(:now AS timestamptz)
+   AND {visible_sql("t.workspace_id", "t.contact_id")}
  GROUP BY t.assignee_id
 """
 )
@@ -81,7 +83,13 @@ def _hours(value: Any) -> float | None:
 async def team_performance(
     session: AsyncSession, workspace_id: uuid.UUID, period: PeriodRead, *, at: datetime
 ) -> TeamReport:
-    params = {"ws": workspace_id, "start": period.starts_at, "end": period.ends_at, "now": at}
+    params = {
+        "ws": workspace_id,
+        "start": period.starts_at,
+        "end": period.ends_at,
+        "now": at,
+        **text_binds(),
+    }
     refs = {r.owner_id: r for r in (await session.execute(REFERRALS, params)).all()}
     touches = {r.assignee_id: r for r in (await session.execute(TOUCHES, params)).all()}
     stmt = (

@@ -39,6 +39,7 @@ from app.models.analytics.schemas import (
 from app.services.analytics.formulas import conversion_rate, referral_value, roi_percent
 from app.services.analytics.period import money
 from app.services.analytics.settings import get_settings
+from app.services.platform import referral_visible_sql, text_binds, visible_sql
 
 _IN = "CAST(:start AS timestamptz) AND {col} < CAST(:end AS timestamptz)"
 REFS = f"""
@@ -48,13 +49,16 @@ refs AS (
       FROM referrals r
      WHERE r.workspace_id = :ws AND r.direction = 'received' AND r.currency = :cur
        AND r.received_at >= {_IN.format(col="r.received_at")}
+       AND {referral_visible_sql("r")}
 )"""
 TOUCH_COST = "coalesce(CAST(CAST(:touch_costs AS jsonb) ->> t.channel AS numeric), 0)"
 _T_AT = "coalesce(t.finished_at, t.due_at)"
 DELIVERED = f"""t.workspace_id = :ws AND t.status IN ('sent', 'completed')
-       AND {_T_AT} >= {_IN.format(col=_T_AT)}"""
+       AND {_T_AT} >= {_IN.format(col=_T_AT)}
+       AND {visible_sql("t.workspace_id", "t.contact_id")}"""
 REWARDED = f"""rw.workspace_id = :ws AND rw.status <> 'cancelled' AND rw.currency = :cur
-       AND rw.created_at >= {_IN.format(col="rw.created_at")}"""
+       AND rw.created_at >= {_IN.format(col="rw.created_at")}
+       AND {visible_sql("rw.workspace_id", "rw.referrer_id")}"""
 HELD = "a.workspace_id = :ws AND a.date >= :start_date AND a.date <= :end_date"
 _SOURCE_JOIN = "LEFT JOIN contacts c ON c.workspace_id = :ws AND c.id = r.source_contact_id"
 _DISPLAY = (
@@ -196,7 +200,8 @@ SELECT (SELECT count(*) FROM refs) AS c,
        (SELECT coalesce(sum(a.cost), 0) FROM engagement_activities a WHERE {HELD}) AS activities,
        (SELECT count(*) FROM referrals r
          WHERE r.workspace_id = :ws AND r.direction = 'received' AND r.currency <> :cur
-           AND r.received_at >= {_IN.format(col="r.received_at")}) AS other_currency
+           AND r.received_at >= {_IN.format(col="r.received_at")}
+           AND {referral_visible_sql("r")}) AS other_currency
 """
 )
 
@@ -256,6 +261,7 @@ async def referral_value_report(
         "touch_costs": json.dumps({k: str(v) for k, v in settings.touch_costs.items()}),
         "tc": settings.tracking_cost_per_referral,
         "limit": limit,
+        **text_binds(),
     }
     tc = settings.tracking_cost_per_referral
     rows = (await session.execute(text(_grouped(dim)), params)).all()

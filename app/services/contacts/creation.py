@@ -166,6 +166,9 @@ async def insert_contact(
     ``auto_enroll``'s rules, ``contact.created`` recorded) and plan its enrolments' touches;
     returns its document and the external ids another contact holds (the caller refuses
     the create when there are any, rolling it all back)."""
+    actor = platform.current_actor()
+    if actor.type == "member" and values.get("owner_id") is None:
+        values = {**values, "owner_id": actor.id}  # a member's new contact is theirs
     row = derive({**DEFAULT_ROW, **values})
     check_rules(row)
     contact_id = uuid.uuid4()

@@ -26,39 +26,47 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts.reads import DuplicateGroup, DuplicateReason
 from app.models.contacts.tables import NAME_NORM
-from app.services.platform import PageRequest, decode_cursor, encode_cursor
+from app.services.platform import (
+    PageRequest,
+    contact_row_sql,
+    decode_cursor,
+    encode_cursor,
+    text_binds,
+)
 
 SORT = "contact-duplicates"
 REASONS: tuple[DuplicateReason, ...] = ("email", "name", "phone", "similar_name")
 
+# Only the contacts the viewer sees form groups (``platform.visibility``).
+SEEN = contact_row_sql("c")
 _QUERIES = {
-    "email": """
+    "email": f"""
         SELECT lower(e->>'address') AS key, lower(e->>'address') AS value,
                array_agg(DISTINCT c.id) AS contact_ids
           FROM contacts c, jsonb_array_elements(c.emails) e
-         WHERE c.workspace_id = :ws AND lower(e->>'address') > :after
+         WHERE c.workspace_id = :ws AND lower(e->>'address') > :after AND {SEEN}
          GROUP BY 1 HAVING count(DISTINCT c.id) > 1
          ORDER BY 1 LIMIT :limit
     """,
-    "phone": """
+    "phone": f"""
         SELECT p->>'number' AS key, p->>'number' AS value,
                array_agg(DISTINCT c.id) AS contact_ids
           FROM contacts c, jsonb_array_elements(c.phones) p
-         WHERE c.workspace_id = :ws AND p->>'number' > :after
+         WHERE c.workspace_id = :ws AND p->>'number' > :after AND {SEEN}
          GROUP BY 1 HAVING count(DISTINCT c.id) > 1
          ORDER BY 1 LIMIT :limit
     """,
     "name": f"""
         SELECT {NAME_NORM} AS key, {NAME_NORM} AS value, array_agg(id) AS contact_ids
-          FROM contacts
-         WHERE workspace_id = :ws AND {NAME_NORM} > :after
+          FROM contacts c
+         WHERE workspace_id = :ws AND {NAME_NORM} > :after AND {SEEN}
          GROUP BY {NAME_NORM} HAVING count(*) > 1
          ORDER BY {NAME_NORM} LIMIT :limit
     """,
     "similar_name": f"""
         SELECT name_key AS key, array_agg({NAME_NORM}) AS names, array_agg(id) AS contact_ids
-          FROM contacts
-         WHERE workspace_id = :ws AND name_key > :after
+          FROM contacts c
+         WHERE workspace_id = :ws AND name_key > :after AND {SEEN}
          GROUP BY name_key HAVING min({NAME_NORM}) <> max({NAME_NORM})
          ORDER BY name_key LIMIT :limit
     """,
@@ -86,7 +94,12 @@ async def find_duplicates(
         wanted = page.limit + 1 - len(found)
         if wanted <= 0:
             break
-        params = {"ws": workspace_id, "after": after if reason == start else "", "limit": wanted}
+        params = {
+            "ws": workspace_id,
+            "after": after if reason == start else "",
+            "limit": wanted,
+            **text_binds(),
+        }
         found += [(reason, r) for r in await session.execute(STATEMENTS[reason], params)]
     more = len(found) > page.limit
     found = found[: page.limit]

@@ -21,7 +21,7 @@ from app.models.contacts.engagement import (
 )
 from app.models.contacts.tables import Contact
 from app.services.contacts.interactions import mark_engaged
-from app.services.platform import PageRequest, check_version, keyset_page
+from app.services.platform import PageRequest, check_version, keyset_page, where_visible
 
 Part = EngagementParticipant
 
@@ -124,6 +124,7 @@ async def set_participants(
     known = select(col(Contact.id)).where(
         col(Contact.workspace_id) == workspace_id, col(Contact.id).in_(ids)
     )
+    known = where_visible(known, Contact.__table__, ["id"])  # another agent's: none
     found = set((await session.execute(known)).scalars())
     missing = [str(i) for i in ids if i not in found]
     if missing:
@@ -176,6 +177,7 @@ async def list_participants(
     stmt = select(Part).where(
         col(Part.workspace_id) == workspace_id, col(Part.activity_id) == activity_id
     )
+    stmt = where_visible(stmt, Part.__table__, ["contact_id"])
     if status is not None:
         stmt = stmt.where(col(Part.status) == status)
     rows, cursor = await keyset_page(

@@ -20,6 +20,7 @@ from app.json_codec import to_json
 from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact
 from app.services.contacts.rows import READ_COLUMNS, to_read
+from app.services.platform import Viewer, owner_or_shared, restricted
 
 ExportFormat = Literal["csv", "jsonl"]
 CHUNK = 1000
@@ -54,15 +55,26 @@ def _encode(contacts: list[ContactRead], fmt: ExportFormat) -> bytes:
     return out.getvalue().encode()
 
 
-async def export_contacts(
+def export_contacts(
     db: Database, workspace_id: uuid.UUID, fmt: ExportFormat
 ) -> AsyncIterator[bytes]:
-    """Every contact, oldest first, with every field (the CSV's JSON cells re-import)."""
+    """Every contact the viewer sees, oldest first, with every field (the CSV's JSON
+    cells re-import). The viewer is taken now: the body streams after the request's
+    handler has returned."""
+    return _chunks(db, workspace_id, fmt, restricted())
+
+
+async def _chunks(
+    db: Database, workspace_id: uuid.UUID, fmt: ExportFormat, viewer: Viewer | None
+) -> AsyncIterator[bytes]:
     if fmt == "csv":
         yield _csv_line(CSV_COLUMNS)
     after: tuple[Any, Any] | None = None
     while True:
         stmt = select(*READ_COLUMNS).where(col(Contact.workspace_id) == workspace_id)
+        if viewer is not None:
+            c = Contact.__table__.c
+            stmt = stmt.where(owner_or_shared(c.workspace_id, c.id, c.owner_id, viewer.member_ids))
         if after is not None:
             stmt = stmt.where(tuple_(Contact.created_at, Contact.id) > tuple_(*after))
         stmt = stmt.order_by(col(Contact.created_at), col(Contact.id)).limit(CHUNK)

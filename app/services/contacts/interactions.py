@@ -28,7 +28,7 @@ from app.models.touches import Touch
 from app.services import platform, touches
 from app.services.contacts.people import require_contact
 from app.services.contacts.rows import check_member
-from app.services.platform import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page, where_visible
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -160,6 +160,7 @@ async def list_interactions(
 ) -> tuple[list[InteractionRead], str | None]:
     """Newest first."""
     stmt = select(*_COLUMNS).where(col(Interaction.workspace_id) == workspace_id)
+    stmt = where_visible(stmt, Interaction.__table__, ["contact_id"])
     if contact_id is not None:
         stmt = stmt.where(col(Interaction.contact_id) == contact_id)
     if member_id is not None:

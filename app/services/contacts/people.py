@@ -44,7 +44,15 @@ from app.services.contacts.rows import (
     input_columns,
     to_read,
 )
-from app.services.platform import changes_between, check_version, record_change, record_event
+from app.services.platform import (
+    changes_between,
+    check_version,
+    guard_path_parameter,
+    record_change,
+    record_event,
+    row_check,
+    where_visible,
+)
 
 
 def event_data(contact: ContactRead) -> dict[str, Any]:
@@ -71,6 +79,9 @@ _BY_ID = select(*READ_COLUMNS).where(
     _CONTACTS.c.id == bindparam("contact_id"),
 )
 _BY_ID_LOCKED = _BY_ID.with_for_update(of=_CONTACTS)
+# Every route naming a contact in its path (``/v1/contacts/{contact_id}/…``) is checked
+# against the viewer before its handler runs.
+guard_path_parameter("contact_id", row_check(_CONTACTS, ["id"]), "contact")
 _DOCUMENT_BY_ID = DriverStatement(
     select(READ_JSON, _CONTACTS.c.version).where(
         _CONTACTS.c.workspace_id == bindparam("workspace_id"),
@@ -82,12 +93,13 @@ _DOCUMENT_BY_ID = DriverStatement(
 async def _load_row(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
 ) -> dict[str, Any]:
-    stmt = _BY_ID_LOCKED if lock else _BY_ID
+    stmt = where_visible(_BY_ID_LOCKED if lock else _BY_ID, _CONTACTS, ["id"])
     params = {"workspace_id": workspace_id, "contact_id": contact_id}
     row = (await session.execute(stmt, params)).first()
     if row is None:
         raise NotFound("contact not found")
-    return row._asdict()
+    found: dict[str, Any] = row._asdict()
+    return found
 
 
 async def get_contact(

@@ -25,7 +25,16 @@ from app.driver import DriverStatement, fetch_rows
 from app.errors import ValidationFailed
 from app.models.contacts.tables import Contact
 from app.services.contacts.documents import READ_JSON
-from app.services.platform import PageRequest, SortKey, cut_page, keyset_statement, page_binds
+from app.services.platform import (
+    PageRequest,
+    SortKey,
+    cut_page,
+    keyset_statement,
+    owner_or_shared,
+    page_binds,
+    restricted,
+    viewer_binds,
+)
 
 ContactSort = Literal["name", "-name", "created", "-created", "last_engaged", "-last_engaged"]
 CONTACT_SORTS: tuple[ContactSort, ...] = (
@@ -143,19 +152,22 @@ def _binds(workspace_id: uuid.UUID, f: ContactFilters) -> dict[str, Any]:
 
 @lru_cache(maxsize=512)
 def _page_statement(
-    bound: tuple[str, ...], written: _Written, sort: ContactSort, after: bool
+    bound: tuple[str, ...], written: _Written, sort: ContactSort, after: bool, own: bool
 ) -> DriverStatement:
     """The list statement of one shape of filters, sort and cursor, built once.
 
     Building it per request (a dozen generative calls, then SQLAlchemy's cache key of
     the new statement) cost more CPU than running it (pyinstrument, GET /v1/contacts);
     compiled once to the driver's SQL, it runs on asyncpg (``fetch_rows``) with the
-    request's values as its binds.
+    request's values as its binds. ``own``: only the contacts the viewer sees
+    (``platform.visibility``; bind ``viewer_binds()``).
     """
     stmt = select(READ_JSON).where(
         _C.workspace_id == bindparam("workspace_id"), *(_BOUND[name] for name in bound)
     )
     stmt = stmt.where(*_written(written))
+    if own:
+        stmt = stmt.where(owner_or_shared(_C.workspace_id, _C.id, _C.owner_id))
     keys = sort_keys(sort)
     return DriverStatement(
         keyset_statement(stmt, keys, descending=sort.startswith("-"), after=after)
@@ -184,6 +196,9 @@ async def list_contacts(
     binds = _binds(workspace_id, filters)
     name = f"contacts:{sort}"
     binds.update(page_binds(page, name, 2))
-    stmt = _page_statement(*_shape(filters), sort, page.cursor is not None)
+    own = restricted() is not None
+    if own:
+        binds.update(viewer_binds())
+    stmt = _page_statement(*_shape(filters), sort, page.cursor is not None, own)
     rows, cursor = cut_page(await fetch_rows(session, stmt, binds), arity=2, page=page, sort=name)
     return [row[0] for row in rows], cursor

@@ -21,7 +21,7 @@ from app.models.contacts.relationships import (
 )
 from app.models.contacts.tables import Contact
 from app.services.contacts.people import require_contact
-from app.services.platform import PageRequest, keyset_page
+from app.services.platform import PageRequest, keyset_page, where_visible
 
 Rel = ContactRelationship
 # What a relationship is read as, from either side (``seen_from``).
@@ -76,6 +76,7 @@ async def add_relationship(
     exists = select(col(Contact.id)).where(
         col(Contact.workspace_id) == workspace_id, col(Contact.id) == data.related_id
     )
+    exists = where_visible(exists, Contact.__table__, ["id"])  # another agent's: none
     if (await session.execute(exists)).first() is None:
         raise ValidationFailed.on(["body", "related_id"], "no such contact in this workspace")
     a, b, kind = canonical(contact_id, data.related_id, data.type)
@@ -110,9 +111,12 @@ async def list_relationships(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[RelationshipRead], str | None]:
     await require_contact(session, workspace_id, contact_id)
+    # Both ends seen: a relationship to another agent's contact is not listed.
+    stmt = where_visible(_involving(workspace_id, contact_id), Rel.__table__, ["contact_id"])
+    stmt = where_visible(stmt, Rel.__table__, ["related_id"])
     rows, cursor = await keyset_page(
         session,
-        _involving(workspace_id, contact_id),
+        stmt,
         keys=[col(Rel.created_at), col(Rel.id)],
         page=page,
         sort="relationships",

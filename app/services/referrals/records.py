@@ -59,12 +59,22 @@ class Created:
     warnings: list[ReferralWarning] = field(default_factory=list)
 
 
+# A referral is seen through any of its contacts, or by the member who owns it.
+_CONTACT_COLUMNS = ("source_contact_id", "referred_contact_id", "partner_contact_id")
+platform.guard_path_parameter(
+    "referral_id",
+    platform.row_check(Referral.__table__, _CONTACT_COLUMNS, "owner_id"),
+    "referral",
+)
+
+
 async def _require_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID, field_name: str
 ) -> None:
     stmt = select(col(Contact.id)).where(
         col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
     )
+    stmt = platform.where_visible(stmt, Contact.__table__, ["id"])  # another agent's: none
     if (await session.execute(stmt)).first() is None:
         raise ValidationFailed.on(["body", field_name], "no such contact in this workspace")
 
@@ -254,6 +264,7 @@ async def list_referrals(
 ) -> tuple[list[Referral], str | None]:
     """Newest first by received time, so a pipeline view starts with what just came in."""
     stmt = select(Referral).where(col(Referral.workspace_id) == workspace_id)
+    stmt = platform.where_visible(stmt, Referral.__table__, _CONTACT_COLUMNS, "owner_id")
     if filters.direction is not None:
         stmt = stmt.where(col(Referral.direction) == filters.direction)
     if filters.stage is not None:

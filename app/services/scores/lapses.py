@@ -24,7 +24,13 @@ from sqlmodel import col
 
 from app.models.contacts import Contact
 from app.models.scores.schemas import LosingTouchItem
-from app.services.platform import PageRequest, get_workspace, keyset_page, record_events
+from app.services.platform import (
+    PageRequest,
+    get_workspace,
+    keyset_page,
+    record_events,
+    where_visible,
+)
 
 MARK: TextClause = text(
     """
@@ -112,6 +118,7 @@ async def losing_touch(
         col(Contact.lapsed_at),
         days.label("days"),
     ).where(col(Contact.workspace_id) == workspace_id)
+    stmt = where_visible(stmt, Contact.__table__, ["id"])
     if lapsed is not None:
         flag = col(Contact.lapsed_at).is_not(None) if lapsed else col(Contact.lapsed_at).is_(None)
         stmt = stmt.where(flag)

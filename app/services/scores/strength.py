@@ -30,7 +30,7 @@ from app.models.scores.schemas import (
 )
 from app.models.scores.tables import ContactScore, ContactScoreHistory, ScoreParamSet
 from app.services.analytics import get_settings, recency_weight
-from app.services.platform import PageRequest, SortKey, get_workspace, keyset_page
+from app.services.platform import PageRequest, SortKey, get_workspace, keyset_page, where_visible
 from app.services.scores.strength_sql import (
     BASELINE_HOURS,
     CADENCE_PER_YEAR,
@@ -218,6 +218,7 @@ async def list_scores(
         )
         .where(col(ContactScore.workspace_id) == workspace_id)
     )
+    stmt = where_visible(stmt, Contact.__table__, ["id"])
     rows, cursor = await keyset_page(
         session, stmt, keys=keys, page=page, sort=f"scores:{order}", descending=descending
     )

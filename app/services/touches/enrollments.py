@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    and_,
     func,
     literal,
     or_,
@@ -38,7 +39,17 @@ from sqlmodel import col
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
 from app.models.touches.tables import Enrollment, TouchPlan
-from app.services.platform import PageRequest, check_version, keyset_page
+from app.services.platform import (
+    PageRequest,
+    check_version,
+    guard_path_parameter,
+    keyset_page,
+    owner_or_shared,
+    require_visible_contacts,
+    restricted,
+    row_check,
+    where_visible,
+)
 from app.services.touches import planning
 from app.services.touches.audiences import SYNC_LIMIT, auto_enroll
 from app.services.touches.enrollment_status import (
@@ -68,6 +79,9 @@ __all__ = [
 ]
 
 OPEN = ("active", "paused")
+
+
+guard_path_parameter("enrollment_id", row_check(Enrollment.__table__, ["contact_id"]), "enrollment")
 
 
 def _values(workspace_id: uuid.UUID, start: date, at: datetime) -> dict[str, Any]:
@@ -135,6 +149,7 @@ async def enroll_contact(
     at: datetime,
 ) -> Enrollment:
     await _active_plan(session, workspace_id, plan_id)
+    await require_visible_contacts(session, workspace_id, [contact_id])
     contact = await session.execute(
         select(col(Contact.do_not_contact)).where(
             col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
@@ -180,6 +195,10 @@ async def enroll_many(
     if contact_ids:
         conditions.append(col(Contact.id).in_(list(contact_ids)))
     where = or_(*conditions)
+    viewer = restricted()
+    if viewer is not None:  # only the contacts the member sees are enrolled
+        c = Contact.__table__.c
+        where = and_(where, owner_or_shared(c.workspace_id, c.id, c.owner_id, viewer.member_ids))
     matching = await session.execute(
         select(func.count()).where(col(Contact.workspace_id) == workspace_id, where)
     )
@@ -214,6 +233,7 @@ async def list_enrollments(
     status: str | None,
 ) -> tuple[list[Enrollment], str | None]:
     stmt = select(Enrollment).where(col(Enrollment.workspace_id) == workspace_id)
+    stmt = where_visible(stmt, Enrollment.__table__, ["contact_id"])
     if plan_id is not None:
         stmt = stmt.where(col(Enrollment.plan_id) == plan_id)
     if contact_id is not None:

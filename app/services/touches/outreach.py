@@ -21,8 +21,19 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts import Contact, Interaction, InteractionChannel
 from app.models.platform import Member
 from app.models.touches.tables import TOUCH_CHANNELS, TOUCH_MODES, Touch
-from app.services.platform import PageRequest, current_actor, keyset_page, record_events
+from app.services.platform import (
+    PageRequest,
+    current_actor,
+    guard_path_parameter,
+    keyset_page,
+    record_events,
+    row_check,
+    where_visible,
+)
 from app.services.touches.enrollment_status import complete_finished
+
+# A touch is seen through its contact, or by the member it is assigned to.
+guard_path_parameter("touch_id", row_check(Touch.__table__, ["contact_id"], "assignee_id"), "touch")
 
 
 async def _require(
@@ -123,6 +134,7 @@ async def list_touches(
 ) -> tuple[list[Touch], str | None]:
     """Touches by due time: the upcoming view, a member's tasks, a contact's history."""
     stmt = select(Touch).where(col(Touch.workspace_id) == workspace_id)
+    stmt = where_visible(stmt, Touch.__table__, ["contact_id"], "assignee_id")
     for column, value in (
         (Touch.__table__.c.contact_id, where.contact_id),
         (Touch.__table__.c.assignee_id, where.assignee_id),

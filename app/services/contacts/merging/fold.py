@@ -47,7 +47,7 @@ from app.services.contacts.rows import (
     derive,
     to_read,
 )
-from app.services.platform import record_events
+from app.services.platform import record_events, where_visible
 
 MergeHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[None]]
 TimedMergeHook = Callable[
@@ -181,6 +181,7 @@ async def merge_contacts(
         .order_by(col(Contact.id))  # lock in a fixed order: two opposite merges cannot deadlock
         .with_for_update(of=Contact)
     )
+    stmt = where_visible(stmt, Contact.__table__, ["id"])  # another agent's: none
     rows = {r["id"]: dict(r) for r in (await session.execute(stmt)).mappings()}
     if keep_id not in rows:
         raise NotFound("contact not found")

@@ -19,7 +19,15 @@ from sqlmodel import col
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
 from app.models.referrals.rewards import LedgerTotal, Reward
-from app.services.platform import PageRequest, current_actor, keyset_page, record_event
+from app.services.platform import (
+    PageRequest,
+    current_actor,
+    guard_path_parameter,
+    keyset_page,
+    record_event,
+    row_check,
+    where_visible,
+)
 from app.services.referrals.rewards.rules import reward_payload
 
 
@@ -29,6 +37,10 @@ class RewardFilters:
     referrer_id: uuid.UUID | None = None
     referral_id: uuid.UUID | None = None
     program_id: uuid.UUID | None = None
+
+
+# A reward is seen through the referrer it rewards.
+guard_path_parameter("reward_id", row_check(Reward.__table__, ["referrer_id"]), "reward")
 
 
 async def get_reward(
@@ -50,6 +62,7 @@ async def list_rewards(
 ) -> tuple[list[Reward], str | None]:
     """Newest first."""
     stmt = select(Reward).where(col(Reward.workspace_id) == workspace_id)
+    stmt = where_visible(stmt, Reward.__table__, ["referrer_id"])
     if filters.status is not None:
         stmt = stmt.where(col(Reward.status) == filters.status)
     if filters.referrer_id is not None:
