@@ -33,7 +33,7 @@ from app.services.platform.oidc import IdentityProviders
 from app.services.platform.sessions import AUDIENCE as SESSION_AUDIENCE
 from app.services.platform.sessions import ISSUER as SESSION_ISSUER
 from app.state import AppState
-from tests.conftest import Tenant, make_settings
+from tests.conftest import Tenant, make_settings, make_tenant
 from tests.oidc_provider import DEFAULT_AUDIENCE, OidcProvider, SigningKey, new_key, running
 
 A_EMAIL, B_EMAIL, ADMIN_EMAIL = "a@example.com", "b@example.com", "boss@example.com"
@@ -442,20 +442,35 @@ async def test_an_unknown_person_is_refused_when_the_workspace_says_refuse(team:
 
 
 async def test_an_unknown_person_joins_as_an_agent_when_the_workspace_says_create(
-    team: Team,
+    committed_db: Database, clock: FrozenClock, names: Names, idp: OidcProvider
 ) -> None:
-    changed = await register(team.api, team.tenant, team.idp.issuer, unknown_members="create")
-    assert changed.json()["unknown_members"] == "create"
-    first = await team.me(team.token("New.Person@example.com", name="New Person"))
-    assert first.status_code == 200, first.text
-    me = first.json()
-    assert me["role"] == "agent"
-    assert me["member"]["name"] == "New Person"
-    again = await team.me(team.token("new.person@example.com", jti="second"))
-    assert again.json()["member"]["id"] == me["member"]["id"]  # one member, not two
-    members = await team.api.get("/v1/members", headers=team.tenant.headers)
-    listed = [m for m in members.json()["data"] if m["id"] == me["member"]["id"]]
-    assert [(m["role"], m["active"]) for m in listed] == [("agent", True)]
+    """The first sign-in is a GET (``/v1/me``) yet writes the member: on the resolver's
+    own write connection. Run on a database with real read and write pools (as deployed;
+    the shared test connection would nest that write in the GET's read-only savepoint)."""
+    tenant = await make_tenant(committed_db)
+    async with app_client(committed_db, clock) as api:
+        registered = await register(api, tenant, idp.issuer, unknown_members="create")
+        assert registered.json()["unknown_members"] == "create"
+
+        def token(email: str, **claims: Any) -> str:
+            return idp.mint(idp.claims(at=clock.now(), email=email, **claims))
+
+        first = await api.get(
+            "/v1/me", headers=bearer(token("New.Person@example.com", name="New Person"))
+        )
+        assert first.status_code == 200, first.text
+        me = first.json()
+        assert me["role"] == "agent"
+        assert me["member"]["name"] == "New Person"
+        again = await api.get("/v1/me", headers=bearer(token("new.person@example.com")))
+        assert again.json()["member"]["id"] == me["member"]["id"]  # one member, not two
+        members = await api.get("/v1/members", headers=tenant.headers)
+        listed = [m for m in members.json()["data"] if m["id"] == me["member"]["id"]]
+        assert [(m["role"], m["active"]) for m in listed] == [("agent", True)]
+        contacts = await api.get(
+            "/v1/contacts", headers=bearer(token("new.person@example.com", jti="x"))
+        )
+        assert contacts.status_code == 200
 
 
 # -- removed and deactivated members -------------------------------------------------------

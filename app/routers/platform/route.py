@@ -211,7 +211,7 @@ class TransactionalRoute(APIRoute):
     async def _audit(self, request: Request, response: Response, state: AppState) -> None:
         """The audit log's row for a successful write no service logged in detail: the
         operation, its resource (the route's tag) and the resource's id (the ``Location``
-        of what it created, else the last path parameter)."""
+        or ``id`` of what it created, else the last path parameter)."""
         auth: AuthContext | None = request.scope.get(AUTH_SCOPE_KEY)
         session = request.state.session
         if (
@@ -223,8 +223,11 @@ class TransactionalRoute(APIRoute):
         ):
             return
         location = response.headers.get("location")
+        created = _created_id(response)
         if location:
             resource_id: str | None = location.rstrip("/").rpartition("/")[2]
+        elif created is not None:
+            resource_id = created
         else:
             values = list(request.path_params.values())
             resource_id = str(values[-1]) if values else None
@@ -236,6 +239,19 @@ class TransactionalRoute(APIRoute):
             resource_id=resource_id,
             at=state.clock.now(),
         )
+
+
+def _created_id(response: Response) -> str | None:
+    """The ``id`` of a 201's JSON body (what a create made), if it has one."""
+    body = getattr(response, "body", b"")
+    if response.status_code != 201 or not body or not body.startswith(b"{"):
+        return None
+    try:
+        document = from_json(bytes(body).decode())
+    except ValueError:
+        return None
+    found = document.get("id") if isinstance(document, dict) else None
+    return str(found) if found is not None else None
 
 
 async def _guard(request: Request, session: Any) -> None:

@@ -8,7 +8,9 @@ data dir, so tokens survive a restart. Its issuer ``rapport`` tells it apart fro
 identity provider's tokens.
 
 Expiry is checked against the app's clock (PyJWT would use the wall clock), so tests can
-move time; the signature, issuer and audience are PyJWT's.
+move time; a token stops working exactly at the ``expires_at`` its mint answered (the
+leeway only forgives an ``iat`` a little ahead, from a replica whose clock runs fast);
+the signature, issuer and audience are PyJWT's.
 """
 
 from __future__ import annotations
@@ -91,13 +93,16 @@ class SessionTokens:
             raise Unauthenticated(f"invalid session token: {exc}") from exc
         check_times(claims, at=at, leeway=self.leeway)
         try:
-            return SessionClaims(
+            verified = SessionClaims(
                 workspace_id=uuid.UUID(str(claims["ws"])),
                 member_id=uuid.UUID(str(claims["sub"])),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=at.tzinfo),
             )
         except (KeyError, ValueError) as exc:
             raise Unauthenticated("invalid session token: missing or malformed claims") from exc
+        if verified.expires_at <= at:  # the minted `expires_at` is exact: no leeway past it
+            raise Unauthenticated("session token has expired")
+        return verified
 
 
 def check_times(claims: dict[str, Any], *, at: datetime, leeway: timedelta) -> None:
