@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -137,8 +138,38 @@ def _openapi(app: FastAPI) -> dict[str, object]:
         routes=app.routes,
         webhooks=app.webhooks.routes,
     )
+    _member_tokens(schema)
     app.openapi_schema = schema
     return schema
+
+
+MEMBER_TOKEN = "MemberToken"  # noqa: S105 (a scheme name)
+_MEMBER_TOKEN_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": (
+        "A signed-in member's token, for apps acting as a person: a token of the "
+        "workspace's identity provider (OpenID Connect, `PUT /v1/workspace/identity-provider`)"
+        " or a built-in session token (`POST /v1/members/{member_id}/sessions`). The member's "
+        "role decides what it may do, the workspace's `visibility` what it sees."
+    ),
+}
+
+
+def _member_tokens(schema: dict[str, Any]) -> None:
+    """Declare the second way to authenticate: every operation an API key may call, a
+    member token may call too (``security`` lists the alternatives). FastAPI names one
+    scheme per dependency; both credentials arrive as ``Authorization: Bearer``, resolved
+    by one dependency, so the alternative is added here."""
+    components = schema.setdefault("components", {})
+    schemes = components.setdefault("securitySchemes", {})
+    schemes[MEMBER_TOKEN] = _MEMBER_TOKEN_SCHEME
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            security = operation.get("security") if isinstance(operation, dict) else None
+            if security and {MEMBER_TOKEN: []} not in security:
+                security.append({MEMBER_TOKEN: []})
 
 
 def create_production_app() -> FastAPI:

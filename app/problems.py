@@ -245,8 +245,10 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _problem("Missing, malformed, unknown or revoked API key."),
-    403: _problem("The API key lacks the scope this operation needs."),
+    401: _problem(
+        "Missing, malformed, unknown, expired or revoked credential (API key or member token)."
+    ),
+    403: _problem("The API key's scopes or the member's role do not allow this operation."),
     422: _problem("Invalid input; `errors` names each offending field."),
     500: _problem("Unexpected error; the body carries the request id."),
 }
