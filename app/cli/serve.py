@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import gc
 import json
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,18 @@ def _ensure_demo(url: str, data_dir: Path) -> dict[str, str]:
     return data
 
 
+async def _agent_session(url: str, workspace_id: uuid.UUID) -> tuple[str, str, datetime]:
+    from app.clock import SystemClock
+    from app.db import Database
+    from app.demo import demo_agent_session
+
+    db = Database.from_url(url, pool_size=1)
+    try:
+        return await demo_agent_session(db, workspace_id, get_settings(), at=SystemClock().now())
+    finally:
+        await db.dispose()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -43,12 +57,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         migrate(url)
     if args.demo:
         demo = _ensure_demo(url, settings.data_dir)
+        name, token, expires_at = asyncio.run(_agent_session(url, uuid.UUID(demo["workspace_id"])))
+        base = f"http://{args.host}:{args.port}"
         print(
             f"\nRapport demo workspace {demo['workspace_id']}\n"
-            f"  API key: {demo['api_key']}\n"
-            f"  Docs:    http://{args.host}:{args.port}/docs\n"
-            f"  Try:     curl -H 'Authorization: Bearer {demo['api_key']}' "
-            f"http://{args.host}:{args.port}/v1/workspace\n",
+            f"  API key (admin): {demo['api_key']}\n"
+            f"  Docs:            {base}/docs\n"
+            f"  Try:             curl -H 'Authorization: Bearer {demo['api_key']}' "
+            f"{base}/v1/workspace\n"
+            f"  Member session for {name} (agent), until {expires_at:%Y-%m-%d %H:%M} UTC:\n"
+            f"    {token}\n"
+            f"  Try:             curl -H 'Authorization: Bearer <that token>' {base}/v1/me\n",
             flush=True,
         )
     uvicorn.run(

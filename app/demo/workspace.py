@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import col
 
 from app.clock import SystemClock
+from app.config import Settings
 from app.db import Database
 from app.demo.contacts import seed_contacts
 from app.demo.referrals import seed_referrals
 from app.demo.touches import seed_touches
-from app.models.platform import MemberCreate
+from app.models.platform import Member, MemberCreate
 from app.services import platform
 
 
@@ -31,3 +36,20 @@ async def seed_demo(url: str, workspace_id: uuid.UUID) -> None:
             await seed_touches(session, workspace_id, at=now)
     finally:
         await db.dispose()
+
+
+async def demo_agent_session(
+    db: Database, workspace_id: uuid.UUID, settings: Settings, *, at: datetime
+) -> tuple[str, str, datetime]:
+    """A fresh session token for the demo's agent (name, token, expiry), so a front end can
+    be tried as a signed-in member straight away."""
+    async with db.read_session() as session:
+        stmt = (
+            select(col(Member.id), col(Member.name))
+            .where(col(Member.workspace_id) == workspace_id, col(Member.role) == "agent")
+            .order_by(col(Member.created_at), col(Member.id))
+            .limit(1)
+        )
+        agent = (await session.execute(stmt)).one()
+    token, expires_at = platform.session_tokens(settings).mint(workspace_id, agent.id, at=at)
+    return agent.name, token, expires_at

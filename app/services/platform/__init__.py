@@ -56,6 +56,7 @@ from app.services.platform.principals import (
     viewer_for,
 )
 from app.services.platform.scheduler import Job, Scheduler, in_batches, run_jobs
+from app.services.platform.sessions import session_tokens
 from app.services.platform.ssrf import (
     CheckedTarget,
     Resolver,
@@ -151,6 +152,7 @@ __all__ = [
     "row_check",
     "run_jobs",
     "scrub_resources",
+    "session_tokens",
     "system_resolver",
     "text_binds",
     "viewer_binds",

@@ -42,7 +42,7 @@ from app.services.platform.principals import (
     viewer_for,
 )
 from app.services.platform.sessions import ISSUER as SESSION_ISSUER
-from app.services.platform.sessions import SessionTokens, signing_key
+from app.services.platform.sessions import SessionTokens, session_tokens
 from app.services.platform.tokens import API_KEY_PREFIX, digest, parse_api_key
 
 _ASSISTS = (
@@ -276,9 +276,7 @@ def credential_resolver(settings: Settings) -> CredentialResolver:
     leeway = timedelta(seconds=settings.oidc_leeway_seconds)
     return CredentialResolver(
         ttl_seconds=settings.api_key_cache_seconds,
-        sessions=SessionTokens(
-            signing_key(settings), minutes=settings.session_minutes, leeway=leeway
-        ),
+        sessions=session_tokens(settings),
         providers=IdentityProviders(
             allow_private=settings.oidc_allow_private_networks,
             allow_http=settings.oidc_allow_http,

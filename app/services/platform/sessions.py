@@ -122,3 +122,12 @@ def check_times(claims: dict[str, Any], *, at: datetime, leeway: timedelta) -> N
         raise Unauthenticated("token is not valid yet ('nbf')")
     if iat > now + slack:
         raise Unauthenticated("token was issued in the future ('iat')")
+
+
+def session_tokens(settings: Settings) -> SessionTokens:
+    """The app's session tokens, from its settings (the key, the lifetime, the leeway)."""
+    return SessionTokens(
+        signing_key(settings),
+        minutes=settings.session_minutes,
+        leeway=timedelta(seconds=settings.oidc_leeway_seconds),
+    )
