@@ -15,6 +15,11 @@ Rapport again at half the bare app's median rate (wrk's ``delay()`` paces each
 connection) for the p99 latency. Targets (issue 3): reads >= 0.6 of the bare rate, create >= 0.5,
 p99 < 50 ms at half the bare rate. Everything runs on 127.0.0.1.
 
+``member`` (issue 18) compares ``GET /v1/contacts/{id}`` with the admin API key and with an
+agent's session token, in pairs: under ``visibility: team``, then under ``own`` with every
+contact the agent's (each request then checks the contact is the agent's in SQL). Target:
+the member token costs at most 10% (rate ratio >= 0.9 in every pair).
+
     apt-get install wrk                                   # once
     .venv/bin/python benchmarks/bench_api.py             # embedded PostgreSQL
     .venv/bin/python benchmarks/bench_api.py --only create --rounds 5
@@ -50,7 +55,7 @@ CREATE_BODY = (
 )
 
 
-KINDS = ("get", "list", "create")
+KINDS = ("get", "list", "create", "member")
 
 
 @dataclass
@@ -181,6 +186,7 @@ async def main(
                 [str(BIN / "rapport"), "serve", "--host", "127.0.0.1", "--port", str(rapport_port)],
                 {
                     "DATABASE_URL": url,
+                    "RAPPORT_SESSION_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
                     "RAPPORT_MIGRATE_ON_START": "false",
                     "RAPPORT_SCHEDULER_ENABLED": "false",
                     "RAPPORT_WEBHOOKS_ENABLED": "false",
@@ -251,6 +257,8 @@ async def main(
                 f"{r_p99:>8.1f}ms{paced.p99_ms:>12.1f} ms @{paced.rps:,.0f}/s"
                 f"{'>= ' + str(target):>8}   " + " ".join(f"{x:.2f}" for x in ratios)
             )
+        if "member" in kinds:
+            lines += await _member_rounds(rapport, url, token, ids, seconds, connections, rounds)
         print("\n".join(lines))
     finally:
         for proc in procs:
@@ -258,6 +266,53 @@ async def main(
         for proc in procs:
             proc.wait(timeout=30)
         await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _member_rounds(
+    rapport: str, url: str, key: str, ids: list[str], seconds: int, connections: int, rounds: int
+) -> list[str]:
+    """API key then member token, ``rounds`` pairs, under each visibility."""
+    admin_headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=rapport, headers=admin_headers, timeout=60) as c:
+        body = {"name": "Bench Agent", "email": "agent@bench.example", "role": "agent"}
+        member = (await c.post("/v1/members", json=body)).json()["id"]
+        session = (await c.post(f"/v1/members/{member}/sessions")).json()["token"]
+    lines = [f"{'GET /v1/contacts/{id}':<26}{'key req/s':>12}{'member req/s':>15}{'ratio':>8}"]
+    for visibility in ("team", "own"):
+        if visibility == "own":
+            async with httpx.AsyncClient(base_url=rapport, headers=admin_headers) as c:
+                changed = await c.patch("/v1/workspace", json={"visibility": "own"})
+                assert changed.status_code == 200, changed.text
+            database = Database.from_url(url, pool_size=1)
+            try:
+                async with database.transaction() as s:
+                    await s.execute(text("UPDATE contacts SET owner_id = :m"), {"m": member})
+                    await s.execute(text("ANALYZE contacts"))
+            finally:
+                await database.dispose()
+            await asyncio.sleep(6)  # the resolver caches a member's visibility for 5 s
+        by_key, by_member = _lua("get", key, ids, None), _lua("get", session, ids, None)
+        _wrk(rapport, by_key, 3, connections)
+        _wrk(rapport, by_member, 3, connections)
+        pairs = [
+            (
+                _wrk(rapport, by_key, seconds, connections),
+                _wrk(rapport, by_member, seconds, connections),
+            )
+            for _ in range(rounds)
+        ]
+        errors = sum(k.errors + m.errors for k, m in pairs)
+        if errors:
+            print(f"  member/{visibility}: {errors} non-2xx answers")
+        ratios = [m.rps / k.rps for k, m in pairs]
+        lines.append(
+            f"{'  visibility ' + visibility:<26}"
+            f"{statistics.median(k.rps for k, _ in pairs):>12,.0f}"
+            f"{statistics.median(m.rps for _, m in pairs):>15,.0f}"
+            f"{min(ratios):>8.2f}   (worst pair; target >= 0.9) "
+            + " ".join(f"{x:.2f}" for x in ratios)
+        )
+    return lines
 
 
 if __name__ == "__main__":
