@@ -15,7 +15,13 @@ from app.models.contacts.reads import ContactRead, DuplicateGroup, MergeRequest
 from app.models.contacts.tables import AdvocacyStage, Segment
 from app.models.platform import Page
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, json_response, page_response, set_etag
+from app.routers.platform import (
+    api_router,
+    checks_visibility,
+    json_response,
+    page_response,
+    set_etag,
+)
 from app.services.contacts import creation, upsert
 from app.services.contacts import duplicates as contacts_duplicates
 from app.services.contacts import people as contacts
@@ -182,6 +188,7 @@ async def upsert_contact(
     responses=NOT_FOUND,
     response_model=ContactRead,
 )
+@checks_visibility
 async def get_contact(contact_id: uuid.UUID, auth: ReadAuth, session: SessionDep) -> Response:
     contact = await contacts.get_contact(session, auth.workspace_id, contact_id)
     response = json_response(contact.json)

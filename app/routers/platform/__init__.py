@@ -17,7 +17,7 @@ from app.routers.platform.common import (
     page_response,
     set_etag,
 )
-from app.routers.platform.route import TransactionalRoute
+from app.routers.platform.route import TransactionalRoute, checks_visibility
 from app.routers.platform.route_prefixes import screen_routers
 
 routers: tuple[APIRouter, ...] = (
@@ -34,6 +34,7 @@ __all__ = [
     "TransactionalRoute",
     "api_router",
     "as_is",
+    "checks_visibility",
     "json_response",
     "page_of",
     "page_response",

@@ -48,9 +48,12 @@ from app.services.platform import (
     changes_between,
     check_version,
     guard_path_parameter,
+    owner_or_shared,
     record_change,
     record_event,
+    restricted,
     row_check,
+    viewer_binds,
     where_visible,
 )
 
@@ -88,6 +91,11 @@ _DOCUMENT_BY_ID = DriverStatement(
         _CONTACTS.c.id == bindparam("contact_id"),
     )
 )
+_DOCUMENT_BY_ID_OWN = DriverStatement(
+    _DOCUMENT_BY_ID.statement.where(
+        owner_or_shared(_CONTACTS.c.workspace_id, _CONTACTS.c.id, _CONTACTS.c.owner_id)
+    )
+)
 
 
 async def _load_row(
@@ -106,9 +114,14 @@ async def get_contact(
     session: AsyncSession, workspace_id: uuid.UUID, contact_id: uuid.UUID
 ) -> ContactDocument:
     """A contact by id as its JSON, written by PostgreSQL (``READ_JSON``), read on the
-    driver (``fetch_row``): the busiest read."""
+    driver (``fetch_row``): the busiest read. For a member who sees only their own, the
+    same statement carries the visibility condition (``checks_visibility``)."""
     params = {"workspace_id": workspace_id, "contact_id": contact_id}
-    row = await fetch_row(session, _DOCUMENT_BY_ID, params)
+    statement = _DOCUMENT_BY_ID
+    if restricted() is not None:  # the route leaves the check to this statement
+        statement = _DOCUMENT_BY_ID_OWN
+        params.update(viewer_binds())
+    row = await fetch_row(session, statement, params)
     if row is None:
         raise NotFound("contact not found")
     return ContactDocument(row["document"], row["version"], contact_id)

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.driver import DriverStatement, fetch_row
 from app.errors import Forbidden, NotFound
 from app.services.platform.principals import Viewer, current_viewer
 
@@ -214,22 +215,29 @@ def row_check(
     target: Table, contact_columns: Sequence[str], owner_column: str | None = None
 ) -> PathCheck:
     """A ``PathCheck`` for a table whose rows are seen through the named contact columns
-    (or their owner)."""
+    (or their owner): one statement, compiled once and run on the driver (``fetch_row``),
+    because it runs before every such request of a restricted member."""
+    owner = target.c[owner_column] if owner_column else None
+    seen = any_contact_visible(target.c.workspace_id, [target.c[c] for c in contact_columns], owner)
+    statement = DriverStatement(
+        select(target.c.id).where(
+            and_(
+                target.c.workspace_id == bindparam("workspace_id"),
+                target.c.id == bindparam("record_id"),
+                seen,
+            )
+        )
+    )
 
     async def check(
         session: AsyncSession, workspace_id: uuid.UUID, record_id: uuid.UUID, viewer: Viewer
     ) -> bool:
-        owner = target.c[owner_column] if owner_column else None
-        seen = any_contact_visible(
-            target.c.workspace_id,
-            [target.c[c] for c in contact_columns],
-            owner,
-            viewer.member_ids,
-        )
-        stmt = select(target.c.id).where(
-            and_(target.c.workspace_id == workspace_id, target.c.id == record_id, seen)
-        )
-        return (await session.execute(stmt)).first() is not None
+        params = {
+            "workspace_id": workspace_id,
+            "record_id": record_id,
+            VIEWER_BIND: list(viewer.member_ids),
+        }
+        return await fetch_row(session, statement, params) is not None
 
     return check
 
