@@ -264,6 +264,20 @@ async def test_a_members_writes_are_attributed_in_the_audit_log(
     update = next(e for e in entries if e["action"] == "contact.updated")
     assert update["resource_id"] == world["contact_id"]
     assert update["changes"]["first_name"] == {"before": "Contact", "after": "Renamed"}
+    # The event (and so the webhook payload) names A too; an API key's write names the key.
+    events = await client.get(
+        "/v1/events", params={"types": "contact.updated", "limit": 200}, headers=h["leader"]
+    )
+    mine = [e for e in events.json()["data"] if e["data"]["id"] == world["contact_id"]]
+    assert mine[-1]["actor"] == {"type": "member", "id": a_id, "name": "Avery"}
+    by_key = await client.patch(contact, json={"job_title": "Broker"}, headers=tenant.headers)
+    assert by_key.status_code == 200
+    keyed = await client.get(
+        "/v1/audit-log", params={"resource_id": world["contact_id"]}, headers=h["admin"]
+    )
+    newest = keyed.json()["data"][0]
+    assert newest["actor"]["type"] == "api_key"
+    assert newest["changes"]["job_title"] == {"before": None, "after": "Broker"}
     generic = next(e for e in entries if e["action"] == "createObservance")
     assert generic["resource_type"] == "observances"
     assert uuid.UUID(generic["resource_id"]) == uuid.UUID(added.json()["id"])
