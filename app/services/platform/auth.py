@@ -93,8 +93,11 @@ def member_context(
     name: str = row.member_name if key_id is not None else row.name
     viewer = viewer_for(row.role, row.visibility, (member_id, *row.assists))
     scopes = ROLE_SCOPES.get(row.role, frozenset())
-    if key_id is not None:
-        scopes = scopes & frozenset(row.scopes)
+    if key_id is not None:  # a bound key: its scopes within the role (admin includes all)
+        granted = frozenset(row.scopes)
+        if "admin" in granted:
+            granted |= ROLE_SCOPES["admin"]
+        scopes = scopes & granted
     return AuthContext(
         workspace_id=workspace_id,
         key_id=key_id,
