@@ -226,8 +226,10 @@ class IdentityProviders:
 
 def _pick(keys: PyJWKSet, kid: Any, algorithm: str) -> PyJWK | None:
     """The key named ``kid`` (the only key, when the token names none), for ``algorithm``:
-    a key of another type or algorithm never verifies a token, whatever its header says."""
-    candidates = [k for k in keys.keys if kid is None or k.key_id == kid]
+    a key of another type or algorithm never verifies a token, whatever its header says,
+    nor does an encryption key (``use: enc``, as Keycloak publishes beside its signing keys)."""
+    signing = [k for k in keys.keys if k.public_key_use in (None, "sig")]
+    candidates = [k for k in signing if kid is None or k.key_id == kid]
     if kid is None and len(candidates) != 1:
         return None  # no key id and several keys: which one is not for us to guess
     for key in candidates:
