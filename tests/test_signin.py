@@ -510,6 +510,14 @@ async def test_an_unknown_person_joins_as_an_agent_when_the_workspace_says_creat
             "/v1/contacts", headers=bearer(token("new.person@example.com", jti="x"))
         )
         assert contacts.status_code == 200
+        log = await api.get(
+            "/v1/audit-log", params={"resource_id": me["member"]["id"]}, headers=tenant.headers
+        )
+        joined = log.json()["data"]
+        assert [e["action"] for e in joined] == ["member.created"]
+        assert joined[0]["actor"]["name"] == "identity provider sign-in"
+        unverified = token("someone.else@example.com", email_verified=False)
+        assert_problem(await api.get("/v1/me", headers=bearer(unverified)), 401)
 
 
 # -- removed and deactivated members -------------------------------------------------------
@@ -757,6 +765,18 @@ async def test_a_calendar_token_needs_read_as_well_as_write(team: Team) -> None:
         assert_problem(await team.api.post(url, headers=bearer(key)), 403)
     both = await new_key_of(team.api, team.tenant, scopes=["read", "write"])
     assert (await team.api.post(url, headers=bearer(both))).status_code == 201
+
+
+async def test_an_agent_mints_only_their_own_calendar_token(team: Team) -> None:
+    """Minting revokes the member's previous token: another agent must not be able to
+    (under ``team`` visibility too); an admin may."""
+    a_session = (await team.session_for(team.a))["token"]
+    own = await team.api.post(f"/v1/members/{team.a}/calendar-token", headers=bearer(a_session))
+    assert own.status_code == 201, own.text
+    other = f"/v1/members/{team.b}/calendar-token"
+    assert_problem(await team.api.post(other, headers=bearer(a_session)), 403)
+    admin_session = (await team.session_for(team.admin))["token"]
+    assert (await team.api.post(other, headers=bearer(admin_session))).status_code == 201
 
 
 # -- the SSRF guard on the issuer ----------------------------------------------------------
