@@ -212,8 +212,11 @@ def _reward(status: str, **extra: Any) -> dict[str, Any]:
         "status": status,
         "available_at": "2026-11-23T12:00:00Z",
         "approved_at": "2026-11-23T12:00:00Z",
+        "approved_by": {"type": "system", "id": None, "name": "system"},
         "issued_at": None,
+        "issued_by": None,
         "cancelled_at": None,
+        "cancelled_by": None,
         "cancel_reason": None,
         "version": 1,
         "created_at": "2026-11-23T12:00:00Z",
@@ -322,7 +325,11 @@ CATALOGUE: tuple[EventType, ...] = (
         "reward.issued",
         "A reward was issued to the referrer.",
         _reward(
-            "issued", issued_at="2026-11-30T10:00:00Z", version=2, updated_at="2026-11-30T10:00:00Z"
+            "issued",
+            issued_at="2026-11-30T10:00:00Z",
+            issued_by={"type": "member", "id": MEMBER_ID, "name": "Dana Whitfield"},
+            version=2,
+            updated_at="2026-11-30T10:00:00Z",
         ),
     ),
     EventType(
