@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from app import edge
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -124,6 +125,7 @@ def create_app(
         max_import_bytes=settings.max_import_bytes,
         import_paths=IMPORT_PATHS,
     )
+    edge.install(app, app.state.rapport)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -125,6 +125,9 @@ def make_settings(**overrides: object) -> Settings:
         "session_signing_key": "test-only session signing key, 32+ bytes long",
         "oidc_allow_private_networks": True,
         "oidc_allow_http": True,
+        # Tests send thousands of requests at one frozen instant; tests/test_rate_limits.py
+        # sets the limits it checks.
+        "rate_limit_per_minute": 1_000_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

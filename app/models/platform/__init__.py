@@ -49,6 +49,7 @@ from app.models.platform.money import (
     currency_column,
     money_column,
 )
+from app.models.platform.rate_limit import RateLimitBucket
 from app.models.platform.workspace import TimeZoneName, Workspace
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "Page",
     "Percent",
     "Problem",
+    "RateLimitBucket",
     "Share",
     "TableModel",
     "TenantMixin",

@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.db import SEALED
-from app.deps import AUTH_SCOPE_KEY, app_state, authenticate
+from app.deps import AUTH_SCOPE_KEY, ScopedBearer, app_state, authenticate
 from app.json_codec import from_json
 from app.models.platform.common import secret_fields
 from app.services.platform import audit, idempotency
@@ -191,9 +191,14 @@ class TransactionalRoute(APIRoute):
         original = lean_handler(self, fastapi_handler) or fastapi_handler
         secrets = secret_fields(self.response_model)
         guarded = not getattr(self.endpoint, _CHECKS_VISIBILITY, False)
+        authenticated = _authenticates(self.dependant)
 
         async def handler(request: Request) -> Response:
             state = app_state(request)
+            if authenticated:
+                # The credential and its rate limit first, before any session: a refused
+                # request costs no connection, and a lease of tokens writes.
+                await authenticate(request)
             if request.method in READ_METHODS:
                 # No transaction to open or end, no idempotency to check: see app.db.
                 async with state.db.read_session() as reader:
@@ -254,6 +259,13 @@ class TransactionalRoute(APIRoute):
             resource_id=resource_id,
             at=state.clock.now(),
         )
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    """Whether the route takes a bearer credential (every route but health and feeds)."""
+    return any(
+        isinstance(d.call, ScopedBearer) or _authenticates(d) for d in dependant.dependencies
+    )
 
 
 def _created_id(response: Response) -> str | None:
