@@ -20,7 +20,7 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import analytics, contacts, platform, referrals, scores, touches, webhooks
-from app.routers.platform import screen_routers
+from app.routers.platform import complete_contract, screen_routers
 from app.services.platform import credential_resolver
 from app.state import AppState
 
@@ -141,6 +141,7 @@ def _openapi(app: FastAPI) -> dict[str, object]:
         webhooks=app.webhooks.routes,
     )
     _member_tokens(schema)
+    complete_contract(schema, app.routes)
     app.openapi_schema = schema
     return schema
 

@@ -13,7 +13,7 @@ from app.errors import DomainError, ValidationFailed
 from app.models.contacts.imports import ImportRead
 from app.models.platform import Problem
 from app.problems import MEDIA_TYPE, NOT_FOUND
-from app.routers.platform import api_router
+from app.routers.platform import ACCEPTED_AT, api_router
 from app.services.contacts.export import ExportFormat, export_contacts
 from app.services.contacts.importing import jobs as contacts_import
 from app.services.contacts.importing.parse import FileRefused, iter_rows
@@ -53,11 +53,12 @@ class UnsupportedMediaType(DomainError):
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=IMPORT_BODY,
     responses={
+        **ACCEPTED_AT,
         415: {
             "model": Problem,
             "description": "Send text/csv or application/x-ndjson.",
             "content": {MEDIA_TYPE: {}},
-        }
+        },
     },
 )
 async def import_contacts(
