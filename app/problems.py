@@ -83,8 +83,8 @@ def problem_response(
     )
     if errors is not None:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    if extra:  # members of its own; never one of RFC 9457's (``status`` stays the integer)
+        body.update({k: v for k, v in extra.items() if k not in body})
     return JSONResponse(
         jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
     )

@@ -32,6 +32,7 @@ from app.db import SEALED
 from app.deps import AUTH_SCOPE_KEY, ScopedBearer, app_state, authenticate
 from app.json_codec import from_json
 from app.models.platform.common import secret_fields
+from app.routers.platform.body_errors import locating_parse_errors
 from app.services.platform import audit, idempotency
 from app.services.platform.principals import AuthContext, was_audited
 from app.services.platform.visibility import GUARDED, guard_path
@@ -187,7 +188,7 @@ def checks_visibility(endpoint: E) -> E:
 
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
-        fastapi_handler = super().get_route_handler()
+        fastapi_handler = locating_parse_errors(super().get_route_handler())
         original = lean_handler(self, fastapi_handler) or fastapi_handler
         secrets = secret_fields(self.response_model)
         guarded = not getattr(self.endpoint, _CHECKS_VISIBILITY, False)

@@ -83,9 +83,11 @@ async def list_rewards(
 
 
 def _refuse(reward: Reward, action: str) -> Conflict:
+    """409 naming the reward's state as ``reward_status`` (``status`` is the HTTP one)."""
+    article = "an" if reward.status[:1] in "aeiou" else "a"
     return Conflict(
-        f"a {reward.status} reward cannot be {action}",
-        extra={"status": reward.status},
+        f"{article} {reward.status} reward cannot be {action}",
+        extra={"reward_status": reward.status},
     )
 
 
