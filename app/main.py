@@ -142,6 +142,7 @@ def _openapi(app: FastAPI) -> dict[str, object]:
     )
     _member_tokens(schema)
     complete_contract(schema, app.routes)
+    webhooks.add_event_schemas(schema)
     app.openapi_schema = schema
     return schema
 

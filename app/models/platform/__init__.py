@@ -29,6 +29,7 @@ from app.models.platform.common import (
     UtcDatetime,
     omit_null,
     require_tag,
+    utc_text,
 )
 from app.models.platform.event import CONTACT_REFS, Event
 from app.models.platform.event_catalogue import (
@@ -42,6 +43,7 @@ from app.models.platform.event_catalogue import (
 from app.models.platform.idempotency import IdempotencyRecord
 from app.models.platform.member import ROLES, Member, MemberAssist, MemberCreate
 from app.models.platform.money import (
+    Amount,
     CurrencyCode,
     Money,
     Percent,
@@ -62,6 +64,7 @@ __all__ = [
     "WEBHOOK_ENDPOINT_DISABLED",
     "WEBHOOK_TEST",
     "Actor",
+    "Amount",
     "ApiKey",
     "AuditEntry",
     "AuditEntryRead",
@@ -99,5 +102,6 @@ __all__ = [
     "require_tag",
     "tenant_fk",
     "timestamp",
+    "utc_text",
     "workspace_fk",
 ]

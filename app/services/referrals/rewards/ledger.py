@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
+from app.models.platform import utc_text
 from app.models.referrals.rewards import LedgerTotal, Reward
 from app.services.platform import (
     PageRequest,
@@ -118,8 +119,8 @@ async def issue_reward(
         raise _refuse(reward, "issued" if reward.status != "pending" else "issued before approval")
     if reward.available_at > at:
         raise Conflict(
-            f"the reward is on hold until {reward.available_at.isoformat()}",
-            extra={"available_at": reward.available_at.isoformat()},
+            f"the reward is on hold until {utc_text(reward.available_at)}",
+            extra={"available_at": utc_text(reward.available_at)},
         )
     reward.status = "issued"
     reward.issued_at = at
