@@ -52,7 +52,7 @@ from app.models.platform.money import (
     money_column,
 )
 from app.models.platform.rate_limit import RateLimitBucket
-from app.models.platform.workspace import TimeZoneName, Workspace
+from app.models.platform.workspace import LocalTime, TimeZoneName, Workspace
 
 __all__ = [
     "CATALOGUE",
@@ -77,6 +77,7 @@ __all__ = [
     "IdempotencyRecord",
     "InputModel",
     "IsoDate",
+    "LocalTime",
     "Member",
     "MemberAssist",
     "MemberCreate",
