@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
 
 from app.deps import ClockDep, ReadAuth, SessionDep, WriteAuth, app_state
 from app.errors import DomainError, ValidationFailed
@@ -35,9 +36,28 @@ IMPORT_BODY = {
         "description": "CSV with a header row (first_name, last_name, email, phone, tags, "
         "segment, address.city, consent.email, external_id.<source>, ...; unknown columns "
         "become custom fields), or JSON Lines of contact objects. Up to 100,000 rows.",
-        "content": {"text/csv": _CSV, "application/x-ndjson": _TEXT},
+        "content": {
+            "text/csv": _CSV,
+            "application/x-ndjson": _TEXT,
+            # What a browser's file input sends (a form with the file in ``file``).
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The CSV or JSON Lines file (by its type or name: "
+                            "`.csv`, `.jsonl`, `.ndjson`).",
+                        },
+                    },
+                }
+            },
+        },
     }
 }
+_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 class UnsupportedMediaType(DomainError):
@@ -77,14 +97,17 @@ async def import_contacts(
     already known update that contact.
     """
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fmt = MEDIA_TYPES.get(media)
+    if media == "multipart/form-data":
+        fmt, content = await _uploaded(request)
+    else:
+        fmt, content = MEDIA_TYPES.get(media), await request.body()
     if fmt is None:
         raise UnsupportedMediaType(
             f"content type {media or 'none'!r}: send text/csv or application/x-ndjson"
         )
     ahead = Lookahead()  # validates the first batches while the rest is staged
     try:
-        rows = iter_rows(await request.body(), fmt)
+        rows = iter_rows(content, fmt)
         job = await contacts_import.enqueue_import(
             session, auth.workspace_id, fmt, rows, at=clock.now(), ahead=ahead
         )
@@ -96,6 +119,18 @@ async def import_contacts(
     background.add_task(run, db, clock, auth.workspace_id, job.id, ahead=ahead)
     response.headers["Location"] = f"/v1/contacts/imports/{job.id}"
     return ImportRead.model_validate(job)
+
+
+async def _uploaded(request: Request) -> tuple[str | None, bytes]:
+    """The file of a form (``file``) and its format, by its content type or its name."""
+    limit = app_state(request).settings.max_import_bytes
+    async with request.form(max_files=1, max_fields=10, max_part_size=limit) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed.on(["body", "file"], "attach the file as the form field 'file'")
+        media = (upload.content_type or "").split(";")[0].strip().lower()
+        suffix = "." + (upload.filename or "").rpartition(".")[2].lower()
+        return MEDIA_TYPES.get(media) or _SUFFIXES.get(suffix), await upload.read()
 
 
 @router.get(
