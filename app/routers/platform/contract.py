@@ -110,6 +110,16 @@ def _versioned(route: APIRoute | None) -> bool:
     )
 
 
+def _problem_content(response: dict[str, Any]) -> None:
+    """An error answers ``application/problem+json`` with the ``Problem`` schema: FastAPI
+    puts a route's error model under ``application/json`` (which is never sent) and leaves
+    the media type the route names without a schema."""
+    content = response.get("content", {})
+    if MEDIA_TYPE in content and not content[MEDIA_TYPE].get("schema"):
+        schema = content.pop("application/json", {}).get("schema")
+        content[MEDIA_TYPE] = {"schema": schema or {"$ref": "#/components/schemas/Problem"}}
+
+
 def complete(document: dict[str, Any], routes: Sequence[Any]) -> None:
     """Add the plumbing's headers to every operation of ``document`` (in place)."""
     components = document.setdefault("components", {})
@@ -132,6 +142,7 @@ def _complete_operation(method: str, operation: dict[str, Any], route: APIRoute 
     if limited:
         responses.setdefault("429", _TOO_MANY)
     for code, response in responses.items():
+        _problem_content(response)
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = _ref("X-Request-ID")
         if limited:
