@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # default limit (a workspace or an API key may set its own).
     cors_origins: str = ""
     rate_limit_per_minute: int = Field(default=600, ge=1, le=10_000_000)
+    #: Off where a gateway in front of Rapport already limits each client.
+    rate_limits_enabled: bool = True
 
     @field_validator("cors_origins")
     @classmethod
