@@ -51,6 +51,7 @@ from app.models.platform.money import (
     currency_column,
     money_column,
 )
+from app.models.platform.origins import parse_origins
 from app.models.platform.rate_limit import RateLimitBucket
 from app.models.platform.workspace import LocalTime, TimeZoneName, Workspace
 
@@ -100,6 +101,7 @@ __all__ = [
     "generated",
     "money_column",
     "omit_null",
+    "parse_origins",
     "require_tag",
     "tenant_fk",
     "timestamp",

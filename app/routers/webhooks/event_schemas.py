@@ -73,5 +73,9 @@ def add_event_schemas(document: dict[str, Any]) -> None:
     for event in CATALOGUE:  # the catalogue's example, on the payload and on its data
         example = {"type": event.name, "timestamp": EXAMPLE_TIME, "data": event.example}
         schemas[payload_name(event.name)]["examples"] = [example]
+        # Set again here: FastAPI drops the nulls of the example the route declares.
+        body = document.get("webhooks", {}).get(event.name, {}).get("post", {})
+        for media in body.get("requestBody", {}).get("content", {}).values():
+            media["example"] = example
         data = schemas[EVENT_DATA[event.name].__name__]
         data.setdefault("examples", [event.example])
