@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.platform.api_key import ALL_SCOPES, ApiKey, ApiKeyUpdate
+from app.models.platform.common import utc_text
 from app.models.platform.member import Member
 from app.models.platform.rate_limit import RateLimit
 from app.services.platform.audit import record_change
@@ -111,6 +112,6 @@ async def revoke_api_key(
         action="api_key.revoked",
         resource_type="api_key",
         resource_id=key_id,
-        changes={"revoked_at": {"before": None, "after": at.isoformat()}},
+        changes={"revoked_at": {"before": None, "after": utc_text(at)}},
         at=at,
     )
