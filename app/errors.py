@@ -67,6 +67,14 @@ class Unauthenticated(DomainError):
     slug = "unauthenticated"
 
 
+class ServiceUnavailable(DomainError):
+    """Something Rapport depends on (an identity provider) cannot be reached: try again."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "service-unavailable"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"

@@ -13,6 +13,12 @@ request path changes. Run it on two checkouts in turn, several times, to compare
 Each run seeds a scratch database with 300 contacts through ``POST /v1/contacts`` and
 prints, for ``GET /v1/contacts/{id}`` and ``POST /v1/contacts``, the median and minimum
 of five rounds of ``--requests`` requests (16 in flight).
+
+``--members`` instead compares ``GET /v1/contacts/{id}`` by credential, the rounds
+interleaved (key, leader, agent, key, ...): the admin API key, a leader's session token
+(sees everything: the ``team`` path) and an agent's under ``visibility: own`` owning every
+contact (each read carries the visibility condition). Issue 18's target: a member token
+costs at most 10% more than the key.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ from typing import Any
 PARSER = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
 PARSER.add_argument("--requests", type=int, default=1000, help="requests per round")
 PARSER.add_argument(
+    "--members", action="store_true", help="compare API key and member tokens on GET"
+)
+PARSER.add_argument(
     "--root",
     type=Path,
     default=Path(__file__).resolve().parent.parent,
@@ -41,6 +50,7 @@ ARGUMENTS = PARSER.parse_args()
 sys.path.insert(0, str(ARGUMENTS.root.resolve()))  # before anything imports the app
 
 from bench_contacts_common import admin, bench_app, scratch_database  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from app.db import Database  # noqa: E402
 from app.logging_setup import json_handler  # noqa: E402
@@ -119,6 +129,44 @@ async def _cpu_per_request(
     return rounds
 
 
+async def _members(
+    app: Any, database: Database, headers: list[tuple[bytes, bytes]], get: Any, n: int
+) -> None:
+    """CPU per GET by the key, a leader's token and an agent's (``own``), interleaved."""
+    tokens: dict[str, list[tuple[bytes, bytes]]] = {"API key": headers}
+    for role in ("leader", "agent"):
+        body = json.dumps({"name": role, "email": f"{role}@bench.example", "role": role})
+        member = json.loads(await _call(app, headers, ("POST", "/v1/members", body.encode())))
+        path = f"/v1/members/{member['id']}/sessions"
+        token = json.loads(await _call(app, headers, ("POST", path, b"")))["token"]
+        tokens[f"{role} token"] = [
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+        ]
+        if role == "agent":
+            own = b'{"visibility": "own"}'
+            await _call(app, headers, ("PATCH", "/v1/workspace", own))
+            async with database.transaction() as session:
+                await session.execute(
+                    text("UPDATE contacts SET owner_id = :m"), {"m": member["id"]}
+                )
+    rounds: dict[str, list[float]] = {label: [] for label in tokens}
+    for credential in tokens.values():
+        await _drive(app, credential, get, 200)  # warm: caches, pools
+    for _ in range(5):
+        for label, credential in tokens.items():
+            start = time.process_time()
+            await _drive(app, credential, get, n)
+            rounds[label].append((time.process_time() - start) / n * 1e6)
+    key = statistics.median(rounds["API key"])
+    for label, values in rounds.items():
+        print(
+            f"GET /v1/contacts/{{id}} by {label:13s} CPU per request: median "
+            f"{statistics.median(values):,.0f} us ({statistics.median(values) / key:.2f} of the "
+            f"key's; rounds: {', '.join(f'{r:,.0f}' for r in values)})"
+        )
+
+
 async def main(requests: int) -> None:
     server, name, url = await scratch_database("rapport_cpu")
     database = Database.from_url(url, pool_size=10)
@@ -135,6 +183,9 @@ async def main(requests: int) -> None:
         def get() -> Request:
             return ("GET", f"/v1/contacts/{ids[next(turn) % len(ids)]}", b"")
 
+        if ARGUMENTS.members:
+            await _members(app, database, headers, get, requests)
+            return
         for label, next_request in (("GET /v1/contacts/{id}", get), ("POST /v1/contacts", None)):
             rounds = await _cpu_per_request(
                 app, headers, next_request or (lambda: create), requests

@@ -53,6 +53,9 @@ class SigningKey:
     kid: str
     algorithm: Algorithm
     private: PrivateKey
+    use: str = "sig"
+    #: The JWK's ``alg`` member; ``None`` leaves it out (the key type then implies it).
+    jwk_alg: str | None = None
 
     @property
     def public_jwk(self) -> dict[str, Any]:
@@ -65,7 +68,10 @@ class SigningKey:
         else:
             jwk = OKPAlgorithm.to_jwk(public, as_dict=True)
         jwk.pop("key_ops", None)
-        return {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+        jwk.update(kid=self.kid, use=self.use)
+        if self.jwk_alg is not None:
+            jwk["alg"] = self.jwk_alg
+        return jwk
 
     @property
     def public_pem(self) -> bytes:
@@ -75,7 +81,16 @@ class SigningKey:
         )
 
 
-def new_key(kid: str, algorithm: Algorithm = "RS256") -> SigningKey:
+def new_key(
+    kid: str,
+    algorithm: Algorithm = "RS256",
+    *,
+    use: str = "sig",
+    jwk_alg: str | None = None,
+    with_alg: bool = True,
+) -> SigningKey:
+    """A fresh key; its JWK's ``alg`` is ``algorithm``, or ``jwk_alg``, or (``with_alg``
+    false) absent, as some providers publish it."""
     private: PrivateKey
     if algorithm == "RS256":
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -83,7 +98,8 @@ def new_key(kid: str, algorithm: Algorithm = "RS256") -> SigningKey:
         private = ec.generate_private_key(ec.SECP256R1())
     else:
         private = ed25519.Ed25519PrivateKey.generate()
-    return SigningKey(kid=kid, algorithm=algorithm, private=private)
+    published_alg = (jwk_alg or algorithm) if with_alg else None
+    return SigningKey(kid=kid, algorithm=algorithm, private=private, use=use, jwk_alg=published_alg)
 
 
 def _b64(data: bytes) -> str:
@@ -98,6 +114,7 @@ class OidcProvider:
         self, *, path: str = "", host: str = "127.0.0.1", max_age: int | None = 300
     ) -> None:
         self.max_age = max_age
+        self.down = False
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
         self._keys: dict[str, SigningKey] = {}
@@ -108,6 +125,9 @@ class OidcProvider:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                if provider.down:  # a kept-alive connection of a provider that went down
+                    self.close_connection = True
+                    return
                 path = urlsplit(self.path).path
                 with provider.lock:
                     provider.requests[path] += 1
@@ -172,9 +192,18 @@ class OidcProvider:
 
     # -- keys ----------------------------------------------------------------------------
 
-    def add_key(self, kid: str, algorithm: Algorithm = "RS256") -> SigningKey:
-        """Publish a new key (the first half of a rotation)."""
-        key = new_key(kid, algorithm)
+    def add_key(
+        self,
+        kid: str,
+        algorithm: Algorithm = "RS256",
+        *,
+        use: str = "sig",
+        jwk_alg: str | None = None,
+        with_alg: bool = True,
+    ) -> SigningKey:
+        """Publish a new key (the first half of a rotation); ``use="enc"`` publishes an
+        encryption key, as Keycloak does next to its signing keys."""
+        key = new_key(kid, algorithm, use=use, jwk_alg=jwk_alg, with_alg=with_alg)
         with self.lock:
             self._keys[kid] = key
         return key
@@ -183,6 +212,12 @@ class OidcProvider:
         """Withdraw a key from the JWKS (the second half of a rotation)."""
         with self.lock:
             del self._keys[kid]
+
+    def stop(self) -> None:
+        """The provider goes down: new connections are refused, kept-alive ones closed."""
+        self.down = True
+        self.server.shutdown()
+        self.server.server_close()
 
     def key(self, kid: str) -> SigningKey:
         with self.lock:
@@ -263,5 +298,4 @@ def running(
     try:
         yield provider
     finally:
-        provider.server.shutdown()
-        provider.server.server_close()
+        provider.stop()

@@ -13,6 +13,7 @@ from app.db import Database
 from app.models.platform.base import metadata
 from app.services.contacts.duplicates import STATEMENTS
 from app.services.contacts.merging.fold import MERGE_REFERENCES
+from app.services.platform import text_binds
 from tests.conftest import T0, Tenant
 from tests.contact_fixtures import locs, new_contact
 
@@ -118,7 +119,7 @@ async def test_name_duplicates_are_read_through_indexes(db: Database, tenant: Te
         ):
             plan = await session.execute(
                 text(f"EXPLAIN {STATEMENTS[reason].text}"),
-                {"ws": tenant.id, "after": "", "limit": 51},
+                {"ws": tenant.id, "after": "", "limit": 51, **text_binds()},
             )
             lines = [r[0] for r in plan]
             assert lines[0].startswith("Limit"), lines
@@ -284,6 +285,7 @@ def test_every_reference_to_a_contact_is_registered_for_merge() -> None:
         ("touches", "contact_id"),
         ("contact_scores", "contact_id"),
         ("contact_score_history", "contact_id"),
+        ("contact_shares", "contact_id"),
     }
     references = {
         (t.name, fk.column_keys[-1])

@@ -206,6 +206,8 @@ async def team(
 async def test_a_member_token_reads_the_members_contacts_and_says_who_it_is(
     team: Team,
 ) -> None:
+    """The first promise of issue 18: a browser app holding only the provider's token calls
+    Rapport as member A (the claim ``email`` names A), and ``/v1/me`` tells it who that is."""
     created = await team.api.post(
         "/v1/contacts",
         json={"first_name": "Ada", "owner_id": team.a},
@@ -247,6 +249,8 @@ async def test_registration_reads_discovery_and_keys_once_and_later_tokens_use_t
 
 @pytest.mark.parametrize("algorithm", ["ES256", "EdDSA"])
 async def test_ec_and_eddsa_keys_sign_members_in_too(team: Team, algorithm: Any) -> None:
+    """The three accepted algorithms all verify: ES256 (P-256) and EdDSA (Ed25519) besides
+    the RS256 of the other tests."""
     team.idp.add_key("other", algorithm)
     team.timer.advance(61)  # past the refresh limit: the new kid may be fetched
     response = await team.me(team.token(A_EMAIL, key="other"))
@@ -277,6 +281,8 @@ async def test_two_workspaces_cannot_share_an_issuer_and_audience(
 
 
 async def test_a_rotated_in_key_is_accepted_on_its_first_request(team: Team) -> None:
+    """An unknown ``kid`` makes the key set be fetched again (a minute after the last
+    fetch), so the provider's new key works on its very first token, then from the cache."""
     assert (await team.me(team.token(A_EMAIL))).status_code == 200
     team.idp.add_key("k2", "ES256")
     team.timer.advance(61)  # a minute after the last fetch, well within the max-age
@@ -331,6 +337,8 @@ async def test_unknown_kids_make_the_key_set_be_fetched_at_most_once_a_minute(
 async def test_the_key_set_is_cached_as_long_as_its_cache_control_says(
     api: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock, timer: FakeTimer
 ) -> None:
+    """``Cache-Control: max-age=120`` keeps the key set 120 s, no more (not the 300 s default):
+    the provider decides how long its keys may be trusted without asking again."""
     with running(max_age=120) as idp:
         await add_member(api, tenant, A_EMAIL)
         assert (await register(api, tenant, idp.issuer)).status_code == 200
@@ -343,6 +351,35 @@ async def test_the_key_set_is_cached_as_long_as_its_cache_control_says(
         token = idp.mint(idp.claims(at=clock.now(), email=A_EMAIL, jti="late"))
         assert (await api.get("/v1/me", headers=bearer(token))).status_code == 200
         assert idp.jwks_fetches == 2
+
+
+async def test_encryption_keys_in_the_key_set_neither_break_sign_in_nor_verify_tokens(
+    team: Team,
+) -> None:
+    """Keycloak publishes an RSA-OAEP encryption key next to its signing keys: the set must
+    stay usable, and a key marked ``use: enc`` verifies no signature (RFC 7517 4.2), even
+    when its JWK names no algorithm (the key type alone would say RS256)."""
+    team.idp.add_key("enc-oaep", use="enc", jwk_alg="RSA-OAEP")
+    team.idp.add_key("enc-bare", use="enc", with_alg=False)
+    team.timer.advance(301)  # the cached set is stale: the next token refetches it
+    assert (await team.me(team.token(A_EMAIL))).status_code == 200
+    assert team.idp.jwks_fetches == 2
+    assert_problem(await team.me(team.token(A_EMAIL, key="enc-bare")), 401)
+
+
+async def test_a_provider_outage_is_unnoticed_while_cached_then_answers_503(
+    team: Team,
+) -> None:
+    """Tokens keep working from the cached documents; once they are stale and the
+    provider cannot be reached, tokens cannot be checked: 503 (try again), not 401 (which
+    would sign the person out) nor a 500."""
+    team.idp.stop()
+    team.timer.advance(200)
+    assert (await team.me(team.token(A_EMAIL))).status_code == 200
+    team.timer.advance(101)
+    refused = await team.me(team.token(A_EMAIL, jti="after the max-age"))
+    assert_problem(refused, 503)
+    assert "could not be reached" in refused.json()["detail"]
 
 
 # -- tokens that must be refused -----------------------------------------------------------
@@ -396,6 +433,9 @@ FORGERIES: dict[str, Forge] = {
 
 @pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
 async def test_invalid_and_forged_tokens_are_401_problems(team: Team, forge: Forge) -> None:
+    """Each way a token can be wrong or forged is refused with a 401 problem document, on
+    the lean contact route as on ``/v1/me``; the genuine token works first, so the
+    refusal is the forgery's, not the setup's."""
     assert (await team.me(team.token(A_EMAIL))).status_code == 200  # the control
     team.timer.advance(61)  # an unknown kid may refetch: the refusal is not the limiter's
     for path in ("/v1/me", "/v1/contacts"):
@@ -406,12 +446,10 @@ async def test_invalid_and_forged_tokens_are_401_problems(team: Team, forge: For
 
 async def test_expiry_allows_the_leeway_and_no_more(team: Team) -> None:
     """``exp`` is checked against the app's clock with 60 s of leeway for clocks apart."""
-    exp = int(team.clock.now().timestamp())
-    token = team.token(A_EMAIL, exp=exp)
+    token = team.token(A_EMAIL, exp=int(team.clock.now().timestamp()))
     team.clock.advance(LEEWAY - timedelta(seconds=1))
-    fresh = team.token(A_EMAIL, exp=exp, jti="again")  # a new string: not from the cache
-    assert (await team.me(fresh)).status_code == 200
-    team.clock.advance(timedelta(seconds=2))
+    assert (await team.me(token)).status_code == 200
+    team.clock.advance(timedelta(seconds=2))  # no cache outlives the token's own exp
     assert_problem(await team.me(token), 401)
 
 
@@ -435,6 +473,7 @@ async def test_a_token_relabelled_for_another_workspaces_issuer_is_refused(
 
 
 async def test_an_unknown_person_is_refused_when_the_workspace_says_refuse(team: Team) -> None:
+    """By default the provider vouching for someone does not make them a member."""
     response = await team.me(team.token("stranger@example.com"))
     assert_problem(response, 401)
     members = await team.api.get("/v1/members", headers=team.tenant.headers)
@@ -471,6 +510,14 @@ async def test_an_unknown_person_joins_as_an_agent_when_the_workspace_says_creat
             "/v1/contacts", headers=bearer(token("new.person@example.com", jti="x"))
         )
         assert contacts.status_code == 200
+        log = await api.get(
+            "/v1/audit-log", params={"resource_id": me["member"]["id"]}, headers=tenant.headers
+        )
+        joined = log.json()["data"]
+        assert [e["action"] for e in joined] == ["member.created"]
+        assert joined[0]["actor"]["name"] == "identity provider sign-in"
+        unverified = token("someone.else@example.com", email_verified=False)
+        assert_problem(await api.get("/v1/me", headers=bearer(unverified)), 401)
 
 
 # -- removed and deactivated members -------------------------------------------------------
@@ -507,6 +554,7 @@ async def test_a_removed_or_deactivated_members_credential_is_401_even_just_afte
 
 
 async def test_a_role_change_applies_to_a_cached_token_at_once(team: Team) -> None:
+    """A promotion reaches a token this replica has cached, on the very next request."""
     token = team.token(A_EMAIL)
     assert_problem(await team.api.get("/v1/api-keys", headers=bearer(token)), 403)
     promoted = await team.api.patch(
@@ -531,6 +579,8 @@ async def test_removing_the_identity_provider_stops_its_tokens(team: Team) -> No
 
 
 async def test_a_session_token_works_until_expires_at_and_not_after(team: Team) -> None:
+    """A built-in session lasts exactly until the ``expires_at`` its mint answered (the
+    clock moves, nothing sleeps): the front end can trust that time to sign in again."""
     minted_at = team.clock.now()
     created = await team.session_for(team.a)
     assert created["member_id"] == team.a
@@ -547,6 +597,7 @@ async def test_a_session_token_works_until_expires_at_and_not_after(team: Team) 
 
 
 async def test_only_an_admin_credential_mints_sessions(team: Team) -> None:
+    """Minting a session is acting as anyone: only ``admin`` may (a key or a member)."""
     url = f"/v1/members/{team.b}/sessions"
     read_write = await new_key_of(team.api, team.tenant, scopes=["read", "write"])
     for credential in (read_write, team.token(A_EMAIL)):
@@ -558,6 +609,8 @@ async def test_only_an_admin_credential_mints_sessions(team: Team) -> None:
 async def test_no_session_for_an_inactive_member_or_another_workspaces(
     team: Team, other_tenant: Tenant
 ) -> None:
+    """An inactive member gets no session (422); another workspace's member does not exist
+    for this key (404)."""
     await team.api.patch(
         f"/v1/members/{team.b}", json={"active": False}, headers=team.tenant.headers
     )
@@ -570,6 +623,8 @@ async def test_no_session_for_an_inactive_member_or_another_workspaces(
 async def test_a_session_token_reads_nothing_of_another_workspace(
     team: Team, other_tenant: Tenant
 ) -> None:
+    """A member token is bound to its workspace like an API key: another's records are 404
+    and its lists show nothing of them."""
     contact = await team.api.post(
         "/v1/contacts", json={"first_name": "Theirs"}, headers=other_tenant.headers
     )
@@ -605,6 +660,7 @@ async def test_a_session_token_naming_another_workspace_is_refused(
 
 
 async def test_forged_session_tokens_are_refused(team: Team) -> None:
+    """A session token signed with a guessed key, unsigned, or meant for another audience."""
     now = int(team.clock.now().timestamp())
     claims = {
         "iss": SESSION_ISSUER,
@@ -645,21 +701,32 @@ ADMIN_OPERATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
 async def test_an_agent_token_cannot_call_admin_operations(
     team: Team, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
+    """An agent must not manage the workspace: not mint keys or sessions, not register a
+    provider, not add, promote or remove members (itself included), with an OIDC token
+    or a built-in session alike; the refusal is a 403 problem naming the role."""
     url = path.format(a=team.a, b=team.b)
     for credential in (team.token(A_EMAIL), (await team.session_for(team.a))["token"]):
         response = await team.api.request(method, url, json=body, headers=bearer(credential))
         assert_problem(response, 403)
         assert "agent" in response.json()["detail"]
-    after = await team.api.get(f"/v1/members/{team.a}", headers=team.tenant.headers)
-    assert after.json()["role"] == "agent"  # nothing changed either
+    admin = team.tenant.headers  # and nothing changed:
+    assert (await team.api.get(f"/v1/members/{team.a}", headers=admin)).json()["role"] == "agent"
+    assert (await team.api.get(f"/v1/members/{team.b}", headers=admin)).status_code == 200
+    provider = await team.api.get("/v1/workspace/identity-provider", headers=admin)
+    assert provider.json()["issuer"] == team.idp.issuer
+    keys = (await team.api.get("/v1/api-keys", headers=admin)).json()["data"]
+    assert len(keys) == 1  # the workspace's own key only
 
 
 async def test_an_admin_token_can_call_admin_operations(team: Team) -> None:
+    """The control of the test above: a member with the ``admin`` role manages the workspace."""
     h = bearer(team.token(ADMIN_EMAIL))
-    assert (
-        await team.api.post("/v1/members", json={"name": "C", "email": "c@example.com"}, headers=h)
-    ).status_code == 201
-    assert (await team.api.post("/v1/api-keys", json={"name": "ops"}, headers=h)).status_code == 201
+    member = {"name": "C", "email": "c@example.com"}
+    assert (await team.api.post("/v1/members", json=member, headers=h)).status_code == 201
+    key = await team.api.post("/v1/api-keys", json={"name": "ops"}, headers=h)
+    assert key.status_code == 201
+    session = await team.api.post(f"/v1/members/{team.a}/sessions", headers=h)
+    assert session.status_code == 201
     shown = await team.api.get("/v1/workspace/identity-provider", headers=h)
     assert shown.json()["issuer"] == team.idp.issuer
     again = await team.api.put(
@@ -673,6 +740,8 @@ async def test_an_admin_token_can_call_admin_operations(team: Team) -> None:
 
 
 async def test_a_key_bound_to_a_member_acts_as_that_member_within_the_role(team: Team) -> None:
+    """A key bound to agent A is A (actor, member, role), and its ``admin`` scope is cut to
+    what the role grants; an unbound key stays the workspace's key."""
     key = await new_key_of(
         team.api, team.tenant, member_id=team.a, scopes=["read", "write", "admin"]
     )
@@ -696,6 +765,18 @@ async def test_a_calendar_token_needs_read_as_well_as_write(team: Team) -> None:
         assert_problem(await team.api.post(url, headers=bearer(key)), 403)
     both = await new_key_of(team.api, team.tenant, scopes=["read", "write"])
     assert (await team.api.post(url, headers=bearer(both))).status_code == 201
+
+
+async def test_an_agent_mints_only_their_own_calendar_token(team: Team) -> None:
+    """Minting revokes the member's previous token: another agent must not be able to
+    (under ``team`` visibility too); an admin may."""
+    a_session = (await team.session_for(team.a))["token"]
+    own = await team.api.post(f"/v1/members/{team.a}/calendar-token", headers=bearer(a_session))
+    assert own.status_code == 201, own.text
+    other = f"/v1/members/{team.b}/calendar-token"
+    assert_problem(await team.api.post(other, headers=bearer(a_session)), 403)
+    admin_session = (await team.session_for(team.admin))["token"]
+    assert (await team.api.post(other, headers=bearer(admin_session))).status_code == 201
 
 
 # -- the SSRF guard on the issuer ----------------------------------------------------------
@@ -740,6 +821,7 @@ async def test_an_issuer_the_operator_trusts_may_be_private(
 async def test_a_plain_http_issuer_is_refused_unless_allowed(
     db: Database, clock: FrozenClock, names: Names, tenant: Tenant, idp: OidcProvider
 ) -> None:
+    """In production issuers are https only: plain http is refused before any request."""
     async with app_client(db, clock, oidc_allow_http=False) as api:
         response = await register(api, tenant, idp.issuer)
     assert_problem(response, 422)

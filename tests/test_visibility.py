@@ -281,3 +281,21 @@ async def test_a_members_writes_are_attributed_in_the_audit_log(
     generic = next(e for e in entries if e["action"] == "createObservance")
     assert generic["resource_type"] == "observances"
     assert uuid.UUID(generic["resource_id"]) == uuid.UUID(added.json()["id"])
+
+
+async def test_a_key_bound_to_an_agent_acts_within_the_agents_role(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    team = await _team(client, tenant)
+    world: World = team["world"]
+    body = {"name": "agent's key", "scopes": ["admin"], "member_id": team["people"]["b"]}
+    created = await client.post("/v1/api-keys", json=body, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    bound = _bearer(created.json()["key"])
+    me = await client.get("/v1/me", headers=bound)
+    assert me.json()["actor"]["id"] == team["people"]["b"]
+    assert sorted(me.json()["scopes"]) == ["read", "write"]  # admin, within an agent's role
+    assert (await client.get("/v1/contacts", headers=bound)).status_code == 200
+    assert (await client.get("/v1/api-keys", headers=bound)).status_code == 403
+    mine = await client.get(f"/v1/contacts/{world['contact_id']}", headers=bound)
+    assert mine.status_code == 404  # B's key sees what B sees

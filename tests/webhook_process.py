@@ -50,7 +50,9 @@ class Service:
         )
         self.base_url = f"http://127.0.0.1:{self.port}"
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        # A bounded wait for a real process, not a speed check: on a 2-core machine loaded
+        # by other suites (load 10-12) a start took 24 s, and two at once timed out at 30.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -36,9 +36,10 @@ async def issue_calendar_token(
     member_id: uuid.UUID, auth: ReadWriteAuth, session: SessionDep, clock: ClockDep
 ) -> CalendarTokenRead:
     """Issue (or re-issue, revoking the old one) the member's calendar feed token. The
-    token reads the member's touches, so it takes the `read` scope as well as `write`, and
-    an agent who sees only their own contacts issues only their own (or their agents')."""
-    if not auth.viewer.everything and member_id not in auth.viewer.member_ids:
+    token reads the member's touches, so it takes the `read` scope as well as `write`; a
+    member other than an admin or a leader issues only their own (an assistant, also its
+    agents' under `own` visibility): issuing revokes the previous token."""
+    if not auth.may_act_for(member_id):
         raise Forbidden("you may issue only your own calendar feed token")
     token = await calendar_feed.issue_token(session, auth.workspace_id, member_id, at=clock.now())
     return CalendarTokenRead(

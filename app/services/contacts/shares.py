@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -85,3 +85,21 @@ async def unshare(
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("the contact is not shared with this member")
+
+
+_MERGE_SHARES = text(
+    """
+    INSERT INTO contact_shares (workspace_id, contact_id, member_id, created_at)
+    SELECT workspace_id, :keep, member_id, created_at FROM contact_shares
+     WHERE workspace_id = :ws AND contact_id = :other
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+async def merge_shares(
+    session: AsyncSession, workspace_id: uuid.UUID, keep_id: uuid.UUID, other_id: uuid.UUID
+) -> None:
+    """Merge hook: whoever the merged contact was shared with keeps seeing the survivor
+    (the other's rows go with it by cascade)."""
+    await session.execute(_MERGE_SHARES, {"ws": workspace_id, "keep": keep_id, "other": other_id})

@@ -33,12 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import Database
 from app.errors import Unauthenticated
+from app.services.platform.audit import record_change
 from app.services.platform.oidc import IdentityProviders
 from app.services.platform.principals import (
     EVERYTHING,
     ROLE_SCOPES,
     Actor,
     AuthContext,
+    acting_as,
     viewer_for,
 )
 from app.services.platform.sessions import ISSUER as SESSION_ISSUER
@@ -83,6 +85,7 @@ _CREATE_MEMBER = text(
                          updated_at)
     VALUES (:ws, gen_random_uuid(), :name, :email, 'agent', true, 1, :at, :at)
     ON CONFLICT DO NOTHING
+    RETURNING id
     """
 )
 
@@ -97,8 +100,11 @@ def member_context(
     name: str = row.member_name if key_id is not None else row.name
     viewer = viewer_for(row.role, row.visibility, (member_id, *row.assists))
     scopes = ROLE_SCOPES.get(row.role, frozenset())
-    if key_id is not None:
-        scopes = scopes & frozenset(row.scopes)
+    if key_id is not None:  # a bound key: its scopes within the role (admin includes all)
+        granted = frozenset(row.scopes)
+        if "admin" in granted:
+            granted |= ROLE_SCOPES["admin"]
+        scopes = scopes & granted
     return AuthContext(
         workspace_id=workspace_id,
         key_id=key_id,
@@ -251,6 +257,9 @@ class CredentialResolver:
         who = verified.get(provider.idp_member_claim)
         if not isinstance(who, str) or not who:
             raise Unauthenticated(f"the token has no '{provider.idp_member_claim}' claim")
+        if provider.idp_member_claim == "email" and verified.get("email_verified") is False:
+            # A provider letting people type any address must not let them be an admin.
+            raise Unauthenticated("the identity provider has not verified this e-mail address")
         row = await self._member_by_email(db, provider, who, verified, at)
         return member_context(provider.id, row), float(verified["exp"])
 
@@ -269,6 +278,10 @@ class CredentialResolver:
             return (await session.execute(_MEMBER_BY_EMAIL, params)).first()
 
 
+#: Who adds a member on their first sign-in: Rapport, on the identity provider's word.
+SIGN_IN = Actor(type="system", id=None, name="identity provider sign-in")
+
+
 def _known(context: AuthContext | None, token: str) -> AuthContext:
     if context is not None:
         return context
@@ -283,7 +296,21 @@ async def _create_member(
     """A person the identity provider vouches for joins as an ``agent`` (two first
     sign-ins at once make one member: the e-mail address is unique per workspace)."""
     params = {"ws": workspace_id, "name": name, "email": email, "at": at}
-    await session.execute(_CREATE_MEMBER, params)
+    created = (await session.execute(_CREATE_MEMBER, params)).scalar_one_or_none()
+    if created is not None:
+        with acting_as(SIGN_IN):
+            await record_change(
+                session,
+                workspace_id,
+                action="member.created",
+                resource_type="member",
+                resource_id=created,
+                changes={
+                    "email": {"before": None, "after": email},
+                    "role": {"before": None, "after": "agent"},
+                },
+                at=at,
+            )
 
 
 def credential_resolver(settings: Settings) -> CredentialResolver:

@@ -31,7 +31,7 @@ import httpx
 import jwt
 from jwt import PyJWK, PyJWKSet
 
-from app.errors import Unauthenticated, ValidationFailed
+from app.errors import ServiceUnavailable, Unauthenticated, ValidationFailed
 from app.services.platform.sessions import check_times
 from app.services.platform.ssrf import Resolver, UnsafeUrl, check_url, system_resolver
 
@@ -137,8 +137,11 @@ class IdentityProviders:
             if found is None and self._may_refresh(issuer):
                 keys = await self._key_set(issuer, refresh=True)
                 found = _pick(keys, kid, algorithm)
-        except (ProviderError, UnsafeUrl) as exc:
-            raise Unauthenticated(f"the identity provider could not be reached: {exc}") from exc
+        except ProviderError as exc:  # an outage, not a bad token: the app should retry,
+            # not sign the person out
+            raise ServiceUnavailable(f"the identity provider could not be reached: {exc}") from exc
+        except UnsafeUrl as exc:
+            raise Unauthenticated(f"the identity provider's address is refused: {exc}") from exc
         if found is None:
             raise Unauthenticated("the token's signing key is not in the provider's key set")
         return found
@@ -226,8 +229,10 @@ class IdentityProviders:
 
 def _pick(keys: PyJWKSet, kid: Any, algorithm: str) -> PyJWK | None:
     """The key named ``kid`` (the only key, when the token names none), for ``algorithm``:
-    a key of another type or algorithm never verifies a token, whatever its header says."""
-    candidates = [k for k in keys.keys if kid is None or k.key_id == kid]
+    a key of another type or algorithm never verifies a token, whatever its header says,
+    nor does an encryption key (``use: enc``, as Keycloak publishes beside its signing keys)."""
+    signing = [k for k in keys.keys if k.public_key_use in (None, "sig")]
+    candidates = [k for k in signing if kid is None or k.key_id == kid]
     if kid is None and len(candidates) != 1:
         return None  # no key id and several keys: which one is not for us to guess
     for key in candidates:

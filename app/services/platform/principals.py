@@ -100,6 +100,14 @@ class AuthContext:
         """Whose bucket a request draws from: the API key's, else the member's."""
         return self.key_id or self.member_id
 
+    def may_act_for(self, member_id: uuid.UUID) -> bool:
+        """Whether this credential may act on ``member_id``'s own things (their calendar
+        feed): any API key not bound to a member, admins and leaders, the member
+        themselves, and an assistant for the agents it assists under ``own`` visibility."""
+        if self.member_id is None or self.role in SEES_ALL_ROLES:
+            return True
+        return member_id == self.member_id or member_id in self.viewer.member_ids
+
     def require(self, scope: str) -> None:
         """``admin`` includes every scope; ``read`` and ``write`` are independent."""
         if scope not in self.scopes and "admin" not in self.scopes:

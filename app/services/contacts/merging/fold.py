@@ -48,6 +48,7 @@ from app.services.contacts.rows import (
     derive,
     to_read,
 )
+from app.services.contacts.shares import merge_shares
 from app.services.platform import record_events, where_visible
 
 MergeHook = Callable[[AsyncSession, uuid.UUID, uuid.UUID, uuid.UUID], Awaitable[None]]
@@ -67,7 +68,12 @@ MERGE_REFERENCES: list[tuple[str, str]] = [
     ("rewards", "referrer_id"),
     ("contact_stage_history", "contact_id"),
 ]
-MERGE_HOOKS: list[MergeHook] = [merge_relationships, merge_participants, merge_assignments]
+MERGE_HOOKS: list[MergeHook] = [
+    merge_relationships,
+    merge_participants,
+    merge_assignments,
+    merge_shares,
+]
 MERGE_TIMED_HOOKS: list[TimedMergeHook] = [merge_enrollments, merge_scores]
 
 _SCALARS = (
