@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint typecheck openapi hadolint pytest bench clean
+.PHONY: run test install lint typecheck openapi hadolint pytest bench clean browser clients
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -20,7 +20,23 @@ run: install
 	$(BIN)/rapport serve --demo
 
 ## The whole gate: lint, format, types, Dockerfile, OpenAPI drift, tests.
-test: install lint typecheck hadolint pytest
+test: install browser clients lint typecheck hadolint pytest
+
+## Tools the suite drives besides Python, from Debian's packages where missing: Chromium
+## (tests/test_browser.py), Node and npm with the pinned TypeScript client tools
+## (tests/test_generated_clients.py). A test skips, saying why, only if they cannot install.
+TS_CLIENT := tests/clients/typescript
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "make browser: chromium could not be installed; tests/test_browser.py will skip"
+
+clients: $(TS_CLIENT)/node_modules/.package-lock.json
+
+$(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package-lock.json
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq nodejs npm; } \
+		|| echo "make clients: node and npm could not be installed; the TypeScript check will skip"
+	@! command -v npm >/dev/null 2>&1 || (cd $(TS_CLIENT) && npm ci --no-audit --no-fund --ignore-scripts)
 
 lint:
 	$(BIN)/ruff check app tests alembic benchmarks openapi

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.models.platform import parse_origins
+
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 #: Seconds kept free at the end of a webhook lease for recording a round's results: an
 #: attempt may only start if it can end (timeout) this long before the lease does.
@@ -68,6 +70,24 @@ class Settings(BaseSettings):
     oidc_trusted_issuers: str = ""
     audit_retention_days: int = Field(default=365, ge=1)
 
+    # The integrator's contract: browser origins allowed besides each workspace's own list
+    # (exact origins, comma-separated; `*` only outside production), and each credential's
+    # default limit (a workspace or an API key may set its own).
+    cors_origins: str = ""
+    rate_limit_per_minute: int = Field(default=600, ge=1, le=10_000_000)
+    #: Off where a gateway in front of Rapport already limits each client.
+    rate_limits_enabled: bool = True
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_exact(cls, value: str) -> str:
+        parse_origins(value)
+        return value
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return parse_origins(self.cors_origins)
+
     @field_validator("session_signing_key")
     @classmethod
     def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -105,6 +125,8 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL is required in production mode")
             if self.session_signing_key is None:
                 raise ValueError("RAPPORT_SESSION_SIGNING_KEY is required in production mode")
+            if "*" in self.allowed_origins:
+                raise ValueError("RAPPORT_CORS_ORIGINS=* is refused in production mode")
             if self.oidc_allow_private_networks or self.oidc_allow_http:
                 raise ValueError(
                     "RAPPORT_OIDC_ALLOW_PRIVATE_NETWORKS / _ALLOW_HTTP are refused in production "

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from app import edge
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -19,7 +20,7 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import analytics, contacts, platform, referrals, scores, touches, webhooks
-from app.routers.platform import screen_routers
+from app.routers.platform import complete_contract, screen_routers
 from app.services.platform import credential_resolver
 from app.state import AppState
 
@@ -124,6 +125,7 @@ def create_app(
         max_import_bytes=settings.max_import_bytes,
         import_paths=IMPORT_PATHS,
     )
+    edge.install(app, app.state.rapport)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -139,6 +141,8 @@ def _openapi(app: FastAPI) -> dict[str, object]:
         webhooks=app.webhooks.routes,
     )
     _member_tokens(schema)
+    complete_contract(schema, app.routes)
+    webhooks.add_event_schemas(schema)
     app.openapi_schema = schema
     return schema
 

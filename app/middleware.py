@@ -23,6 +23,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,19 +89,34 @@ class _Exchange:
     overflow: bool = False
 
 
+def _nul_errors(path: str, query: bytes) -> list[dict[str, Any]]:
+    """Where the URL's NUL bytes are: ``["path"]`` or ``["query", name]``, as a 422 names
+    any other bad input."""
+    errors: list[dict[str, Any]] = []
+    if "\x00" in path:
+        errors.append({"loc": ["path"], "msg": "NUL bytes are not allowed", "type": "value_error"})
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            loc = ["query", name.replace("\x00", "")]
+            errors.append({"loc": loc, "msg": "NUL bytes are not allowed", "type": "value_error"})
+    return errors or [{"loc": ["query"], "msg": "NUL bytes are not allowed", "type": "value_error"}]
+
+
 async def _send_problem(
-    send: Send, exchange: _Exchange, status: int, slug: str, title: str, detail: str
+    send: Send,
+    exchange: _Exchange,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
-    body = json.dumps(
-        problem_body(
-            status,
-            slug,
-            title,
-            detail,
-            instance=exchange.path,
-            request_id=exchange.request_id,
-        )
-    ).encode()
+    problem = problem_body(
+        status, slug, title, detail, instance=exchange.path, request_id=exchange.request_id
+    )
+    if errors is not None:
+        problem["errors"] = errors
+    body = json.dumps(problem).encode()
     exchange.status = status
     exchange.started = True
     request_id = exchange.request_id
@@ -153,6 +169,7 @@ class RequestContextMiddleware:
                     "validation-failed",
                     "Validation failed",
                     "NUL bytes are not allowed in the URL",
+                    _nul_errors(path, scope.get("query_string", b"")),
                 )
                 return
             limit = self.max_import_bytes if path in self.import_paths else self.max_body_bytes

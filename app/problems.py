@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.errors import DomainError, ValidationFailed
+from app.errors import DomainError, TooManyRequests, ValidationFailed
 from app.models.platform import Problem
 from app.request_context import current_request_id
 
@@ -83,8 +83,8 @@ def problem_response(
     )
     if errors is not None:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    if extra:  # members of its own; never one of RFC 9457's (``status`` stays the integer)
+        body.update({k: v for k, v in extra.items() if k not in body})
     return JSONResponse(
         jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
     )
@@ -102,6 +102,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         exc.slug,

@@ -8,7 +8,7 @@ from typing import Any
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
-from app.services.platform import CredentialResolver
+from app.services.platform import CredentialResolver, OriginRegistry, RateLimiter
 
 
 @dataclass
@@ -17,6 +17,8 @@ class AppState:
     database: Database | None
     clock: Clock
     keys: CredentialResolver
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    origins: OriginRegistry = field(default_factory=OriginRegistry)
     background: list[Any] = field(default_factory=list)
 
     @property

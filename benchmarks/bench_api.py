@@ -21,6 +21,10 @@ contact the agent's (each request then checks the contact is the agent's in SQL)
 the member token costs at most 10% (rate ratio >= 0.9 in every round; a round is four
 half-length runs in ABBA order, so a drift in the machine's speed cancels).
 
+``limiter`` (issue 19) compares ``GET /v1/contacts/{id}`` on a twin server with rate limits
+off and on the measured server (limits on, at a limit wrk never reaches), in pairs, with
+the load average before each pair. Target: the limiter costs at most 5% (ratio >= 0.95).
+
     apt-get install wrk                                   # once
     .venv/bin/python benchmarks/bench_api.py             # embedded PostgreSQL
     .venv/bin/python benchmarks/bench_api.py --only create --rounds 5
@@ -59,7 +63,10 @@ CREATE_BODY = (
 )
 
 
-KINDS = ("get", "list", "create", "member")
+KINDS = ("get", "list", "create", "member", "limiter")
+#: Rapport's limit in these runs: far above any rate wrk reaches, so nothing is refused and
+#: the limiter's whole cost (leases included, one every ~200,000 requests) is measured.
+BENCH_LIMIT = "10000000"
 
 
 @dataclass
@@ -194,6 +201,7 @@ async def main(
                     "RAPPORT_MIGRATE_ON_START": "false",
                     "RAPPORT_SCHEDULER_ENABLED": "false",
                     "RAPPORT_WEBHOOKS_ENABLED": "false",
+                    "RAPPORT_RATE_LIMIT_PER_MINUTE": BENCH_LIMIT,
                 },
                 logs / "rapport.log",
                 ROOT,
@@ -263,6 +271,8 @@ async def main(
             )
         if "member" in kinds:
             lines += await _member_rounds(rapport, url, token, ids, seconds, connections, rounds)
+        if "limiter" in kinds:
+            lines += _limiter_rounds(url, rapport, token, ids, seconds, connections, rounds, logs)
         print("\n".join(lines))
     finally:
         for proc in procs:
@@ -330,6 +340,61 @@ async def _member_rounds(
             + " ".join(f"{x:.2f}" for x in ratios)
         )
     return lines
+
+
+def _limiter_rounds(
+    url: str,
+    rapport: str,
+    token: str,
+    ids: list[str],
+    seconds: int,
+    connections: int,
+    rounds: int,
+    logs: Path,
+) -> list[str]:
+    """GET /v1/contacts/{id} on a twin server with rate limits off, then on the server with
+    them on, ``rounds`` pairs (issue 19: the limiter may cost at most 5%)."""
+    port = _free_port()
+    env = {
+        "DATABASE_URL": url,
+        "RAPPORT_SESSION_SIGNING_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "RAPPORT_MIGRATE_ON_START": "false",
+        "RAPPORT_SCHEDULER_ENABLED": "false",
+        "RAPPORT_WEBHOOKS_ENABLED": "false",
+        "RAPPORT_RATE_LIMITS_ENABLED": "false",
+    }
+    args = [str(BIN / "rapport"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    unlimited = _start(args, env, logs / "rapport-unlimited.log", ROOT)
+    try:
+        off = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{off}/healthz", unlimited)
+        script = _lua("get", token, ids, None)
+        _wrk(off, script, 3, connections)
+        _wrk(rapport, script, 3, connections)
+        pairs = []
+        for _ in range(rounds):
+            load = os.getloadavg()[0]
+            pairs.append(
+                (
+                    _wrk(off, script, seconds, connections),
+                    _wrk(rapport, script, seconds, connections),
+                    load,
+                )
+            )
+        ratios = [on.rps / o.rps for o, on, _ in pairs]
+        lines = [f"{'GET, limiter':<26}{'off req/s':>12}{'on req/s':>15}{'ratio':>8}   load before"]
+        for i, (o, on, load) in enumerate(pairs):
+            lines.append(
+                f"{'  pair ' + str(i + 1):<26}{o.rps:>12,.0f}{on.rps:>15,.0f}"
+                f"{on.rps / o.rps:>8.3f}   {load:.2f}"
+            )
+        lines.append(
+            f"{'  median':<26}{'':>12}{'':>15}{statistics.median(ratios):>8.3f}   (target >= 0.95)"
+        )
+        return lines
+    finally:
+        unlimited.terminate()
+        unlimited.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ async def bench_app(database: Database, url: str) -> tuple[Any, uuid.UUID, str]:
         scheduler_enabled=False,
         webhooks_enabled=False,
         max_import_bytes=256 * 1_048_576,
+        # Far above any rate a benchmark reaches: nothing is refused, the limiter still runs
+        # (RAPPORT_RATE_LIMITS_ENABLED=false turns it off, to measure what it costs).
+        rate_limit_per_minute=10_000_000,
     )
     return create_app(settings, database=database), workspace.id, token
 

@@ -28,6 +28,7 @@ from app.db import Database, async_url
 from app.main import create_app
 from app.migrations import upgrade_async
 from app.services.provisioning import provision_workspace
+from tests.contract_checks import ContractChecks
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -125,6 +126,9 @@ def make_settings(**overrides: object) -> Settings:
         "session_signing_key": "test-only session signing key, 32+ bytes long",
         "oidc_allow_private_networks": True,
         "oidc_allow_http": True,
+        # Tests send thousands of requests at one frozen instant; tests/test_rate_limits.py
+        # sets the limits it checks.
+        "rate_limit_per_minute": 1_000_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -141,7 +145,10 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, database=db, clock=clock)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
+    hooks = {"response": [ContractChecks(app)]}  # every answer keeps to the document
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://rapport.test", event_hooks=hooks
+    ) as c:
         yield c
 
 

@@ -21,10 +21,11 @@ import pytest
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.models.platform.event_catalogue import BY_NAME, EVENT_TYPES
+from app.models.platform.event_catalogue import BY_NAME, CATALOGUE, EVENT_TYPES
 from app.services.referrals.follow_up import follow_up_job
 from app.services.touches.jobs import emit_touches
 from tests.conftest import Tenant
+from tests.event_schemas import schema_problems
 from tests.webhook_helpers import harness
 from tests.webhook_receiver import Answer, Received, running
 
@@ -125,6 +126,16 @@ def test_shape_comparison_catches_missing_extra_and_mistyped_keys(
     assert shape_differences(real, example) == expected
 
 
+def test_every_example_is_valid_under_its_documented_schema() -> None:
+    for event in CATALOGUE:
+        assert schema_problems(event.name, event.example) == [], event.name
+
+
+def test_the_document_refuses_a_payload_of_the_wrong_form() -> None:
+    wrong = {**BY_NAME["reward.issued"].example, "amount": 50, "status": "lost"}
+    assert len(schema_problems("reward.issued", wrong)) == 2
+
+
 def test_the_scenarios_together_cover_every_catalogued_type() -> None:
     covered = [*TOUCH_TYPES, *CONTACT_TYPES, *REFERRAL_TYPES, *WEBHOOK_TYPES]
     assert len(covered) == len(set(covered))
@@ -161,6 +172,13 @@ def assert_matches_catalogue(events: dict[str, list[Any]], types: tuple[str, ...
         for difference in shape_differences(payload, BY_NAME[event_type].example)
     ]
     assert problems == [], "payloads and catalogue disagree:\n" + "\n".join(problems)
+    invalid = [
+        f"{event_type} #{n}: {problem}"
+        for event_type in types
+        for n, payload in enumerate(events[event_type])
+        for problem in schema_problems(event_type, payload)
+    ]
+    assert invalid == [], "payloads the document's schemas refuse:\n" + "\n".join(invalid)
 
 
 # --- scenarios ----------------------------------------------------------------------------

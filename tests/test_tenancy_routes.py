@@ -53,6 +53,7 @@ def _const(value: dict[str, Any]) -> Callable[[World], dict[str, Any]]:
 # (method, path template) -> the JSON body to send (``None``: no body). The path's
 # parameters are filled from the world built in workspace A.
 ROUTES: dict[tuple[str, str], Callable[[World], Any]] = {
+    ("PATCH", "/v1/api-keys/{key_id}"): _const({"name": "Renamed"}),
     ("DELETE", "/v1/api-keys/{key_id}"): _none,
     ("GET", "/v1/members/{member_id}"): _none,
     ("PATCH", "/v1/members/{member_id}"): _const({"name": "Renamed"}),

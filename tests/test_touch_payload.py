@@ -115,7 +115,7 @@ async def test_touch_due_carries_everything_a_sender_needs_on_every_channel(
             "channel": channel,
             "mode": "manual" if channel == "call" else "automated",
             "content_kind": "call" if channel == "call" else "newsletter",
-            "due_at": touch.due_at.isoformat(),
+            "due_at": touch.due_at.isoformat().replace("+00:00", "Z"),
             "subject": f"{channel} for Ana (fr-CA)",
             "body": f"{channel}: hello Ana Silva. {reminder}",
             "referral_reminder": reminder,
@@ -141,7 +141,7 @@ async def test_touch_due_carries_everything_a_sender_needs_on_every_channel(
             reminder,
         )
     # 9:00 in Toronto yesterday, the send window's opening in the contact's own zone.
-    assert events["email"]["due_at"] == "2026-11-22T14:00:00+00:00"
+    assert events["email"]["due_at"] == "2026-11-22T14:00:00Z"
     assert [setup["steps"][c].position for c in CHANNELS] == [0, 1, 2, 3, 4]
 
 

@@ -88,7 +88,9 @@ async def test_enabled_scheduler_ticks_at_startup_and_emits_due_touches(
     assert await _stopped(worker)
     (due,) = await events_of(committed_db, tenant.id, "touch.due")
     assert due["channel"] == "card"
-    assert due["due_at"] == (await _due_at(committed_db, tenant.id)).isoformat()
+    assert due["due_at"] == (await _due_at(committed_db, tenant.id)).isoformat().replace(
+        "+00:00", "Z"
+    )
 
 
 async def _stopped(worker: Scheduler) -> bool:

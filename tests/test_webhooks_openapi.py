@@ -29,7 +29,11 @@ def test_every_catalogued_event_is_a_documented_webhook_with_an_example() -> Non
         ids.append(operation["operationId"])
         body = operation["requestBody"]["content"]["application/json"]
         assert body["example"]["type"] == name
-        assert set(body["schema"]["required"]) == {"type", "timestamp", "data"}
+        schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert set(schema["required"]) == {"type", "timestamp", "data"}
+        assert schema["properties"]["type"]["const"] == name
+        assert schema["properties"]["data"]["$ref"].startswith("#/components/schemas/")
+        assert schema["examples"] == [body["example"]]
         headers = {p["name"] for p in operation["parameters"]}
         assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     assert len(set(ids)) == len(CATALOGUE)

@@ -9,6 +9,7 @@ from app.models.contacts.engagement import (
     EngagementParticipant,
     ParticipantsSet,
 )
+from app.models.contacts.events import EVENT_DATA
 from app.models.contacts.imports import ContactImport, ContactImportChunk
 from app.models.contacts.inputs import ContactCreate
 from app.models.contacts.log_schemas import (
@@ -32,6 +33,7 @@ from app.models.contacts.tables import (
 __all__ = [
     "ADVOCACY_STAGES",
     "ENGAGING_DIRECTIONS",
+    "EVENT_DATA",
     "ActivityCreate",
     "AdvocacyStage",
     "Contact",

@@ -178,6 +178,12 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def utc_text(value: dt.datetime) -> str:
+    """A time as the API writes it everywhere: UTC with ``Z`` (pydantic's form of a UTC
+    datetime), for the payloads built without a model."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def _iso_time_only(value: Any) -> Any:
     """Times as the document describes them (RFC 3339 text): pydantic would also read a
     number as a Unix time (schema-driven fuzzing sent ``0`` for a date, as 1970-01-01)."""

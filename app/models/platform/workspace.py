@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import Double, Index, String, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.models.platform.base import (
     TableModel,
@@ -24,6 +25,8 @@ from app.models.platform.base import (
     created_at_column,
 )
 from app.models.platform.common import InputModel, OutputModel
+from app.models.platform.origins import MAX_ORIGINS, Origin
+from app.models.platform.rate_limit import RateLimit, RateLimitRead, rate_limit_of
 
 DEFAULT_WEIGHTS = (0.4, 0.35, 0.25)
 
@@ -51,6 +54,8 @@ class Workspace(TableModel, table=True):
     __table_args__ = (
         # One workspace per identity provider client: a member token names its workspace
         # by its issuer and audience.
+        # CORS: which workspaces list an origin (app.services.platform.origins).
+        Index("ix_workspaces_cors_origins", "cors_origins", postgresql_using="gin"),
         Index(
             "uq_workspaces_idp_issuer_idp_audience",
             "idp_issuer",
@@ -77,6 +82,13 @@ class Workspace(TableModel, table=True):
     idp_audience: str | None = column(String(500), default=None)
     idp_member_claim: str = column(String(64), default="email", server_default="email")
     idp_unknown_members: str = column(String(8), default="refuse", server_default="refuse")
+    # Browser origins the front-end team allows (CORS), and its requests' default limit
+    # (null: the operator's RAPPORT_RATE_LIMIT_PER_MINUTE).
+    cors_origins: list[str] = column(
+        ARRAY(String(200)), default_factory=list, server_default=text("'{}'")
+    )
+    rate_limit_per_minute: int | None = None
+    rate_limit_burst: int | None = None
     version: int = 1
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()
@@ -145,6 +157,15 @@ class WorkspaceRead(OutputModel):
         "those contacts' referrals, touches, rewards, scores and analytics; admins and "
         "leaders see all."
     )
+    cors_origins: list[str] = Field(
+        description="Browser origins allowed to call the API with this workspace's "
+        "credentials (CORS), besides the operator's `RAPPORT_CORS_ORIGINS`.",
+        examples=[["https://app.example.com"]],
+    )
+    rate_limit: RateLimitRead | None = Field(
+        description="Each credential's default request limit; null: the service's default "
+        "(`RAPPORT_RATE_LIMIT_PER_MINUTE`). An API key may override it."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -166,6 +187,8 @@ class WorkspaceRead(OutputModel):
                 appreciation=ws.weight_appreciation,
             ),
             visibility=ws.visibility,
+            cors_origins=ws.cors_origins,
+            rate_limit=rate_limit_of(ws.rate_limit_per_minute, ws.rate_limit_burst),
             version=ws.version,
             created_at=ws.created_at,
             updated_at=ws.updated_at,
@@ -182,6 +205,15 @@ class WorkspaceUpdate(InputModel):
     referral_thank_you_mode: ThankYouMode | None = None
     score_weights: ScoreWeights | None = None
     visibility: Visibility | None = None
+    cors_origins: list[Origin] | None = Field(
+        default=None,
+        max_length=MAX_ORIGINS,
+        description="Replaces the list of browser origins allowed to call the API (CORS), "
+        "e.g. your web app's `https://app.example.com`.",
+    )
+    rate_limit: RateLimit | None = Field(
+        default=None, description="Each credential's default limit; null for the service's."
+    )
 
 
 class IdentityProvider(InputModel):

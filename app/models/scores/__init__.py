@@ -2,6 +2,7 @@
 stage history, scoring runs and parameter sets. Public face: the names below.
 """
 
+from app.models.scores.events import EVENT_DATA
 from app.models.scores.tables import (
     ContactScore,
     ContactScoreHistory,
@@ -11,6 +12,7 @@ from app.models.scores.tables import (
 )
 
 __all__ = [
+    "EVENT_DATA",
     "ContactScore",
     "ContactScoreHistory",
     "ContactStageHistory",

@@ -16,6 +16,8 @@ from app.models.contacts.tables import AdvocacyStage, Segment
 from app.models.platform import Page
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform import (
+    CREATED_AT,
+    LOCATED,
     api_router,
     checks_visibility,
     json_response,
@@ -122,7 +124,7 @@ async def list_contacts_route(auth: ReadAuth, session: SessionDep, query: ListQu
     operation_id="createContact",
     summary="Create a contact",
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **CREATED_AT},
     response_model=ContactRead,
 )
 async def create_contact(
@@ -159,7 +161,11 @@ async def list_duplicates(
     "/contacts/by-external-id/{source}/{external_id}",
     operation_id="upsertContactByExternalId",
     summary="Create or update a contact by external id",
-    responses={201: {"model": ContactRead, "description": "Created"}, **CONFLICT},
+    responses={
+        200: LOCATED,
+        201: {"model": ContactRead, "description": "Created", **LOCATED},
+        **CONFLICT,
+    },
     response_model=ContactRead,
 )
 async def upsert_contact(

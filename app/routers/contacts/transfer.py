@@ -7,13 +7,14 @@ from typing import Annotated, Any, ClassVar
 
 from fastapi import BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
 
 from app.deps import ClockDep, ReadAuth, SessionDep, WriteAuth, app_state
 from app.errors import DomainError, ValidationFailed
 from app.models.contacts.imports import ImportRead
 from app.models.platform import Problem
 from app.problems import MEDIA_TYPE, NOT_FOUND
-from app.routers.platform import api_router
+from app.routers.platform import ACCEPTED_AT, api_router
 from app.services.contacts.export import ExportFormat, export_contacts
 from app.services.contacts.importing import jobs as contacts_import
 from app.services.contacts.importing.parse import FileRefused, iter_rows
@@ -35,9 +36,28 @@ IMPORT_BODY = {
         "description": "CSV with a header row (first_name, last_name, email, phone, tags, "
         "segment, address.city, consent.email, external_id.<source>, ...; unknown columns "
         "become custom fields), or JSON Lines of contact objects. Up to 100,000 rows.",
-        "content": {"text/csv": _CSV, "application/x-ndjson": _TEXT},
+        "content": {
+            "text/csv": _CSV,
+            "application/x-ndjson": _TEXT,
+            # What a browser's file input sends (a form with the file in ``file``).
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The CSV or JSON Lines file (by its type or name: "
+                            "`.csv`, `.jsonl`, `.ndjson`).",
+                        },
+                    },
+                }
+            },
+        },
     }
 }
+_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
 class UnsupportedMediaType(DomainError):
@@ -53,11 +73,12 @@ class UnsupportedMediaType(DomainError):
     status_code=status.HTTP_202_ACCEPTED,
     openapi_extra=IMPORT_BODY,
     responses={
+        **ACCEPTED_AT,
         415: {
             "model": Problem,
             "description": "Send text/csv or application/x-ndjson.",
             "content": {MEDIA_TYPE: {}},
-        }
+        },
     },
 )
 async def import_contacts(
@@ -76,14 +97,17 @@ async def import_contacts(
     already known update that contact.
     """
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fmt = MEDIA_TYPES.get(media)
+    if media == "multipart/form-data":
+        fmt, content = await _uploaded(request)
+    else:
+        fmt, content = MEDIA_TYPES.get(media), await request.body()
     if fmt is None:
         raise UnsupportedMediaType(
             f"content type {media or 'none'!r}: send text/csv or application/x-ndjson"
         )
     ahead = Lookahead()  # validates the first batches while the rest is staged
     try:
-        rows = iter_rows(await request.body(), fmt)
+        rows = iter_rows(content, fmt)
         job = await contacts_import.enqueue_import(
             session, auth.workspace_id, fmt, rows, at=clock.now(), ahead=ahead
         )
@@ -95,6 +119,18 @@ async def import_contacts(
     background.add_task(run, db, clock, auth.workspace_id, job.id, ahead=ahead)
     response.headers["Location"] = f"/v1/contacts/imports/{job.id}"
     return ImportRead.model_validate(job)
+
+
+async def _uploaded(request: Request) -> tuple[str | None, bytes]:
+    """The file of a form (``file``) and its format, by its content type or its name."""
+    limit = app_state(request).settings.max_import_bytes
+    async with request.form(max_files=1, max_fields=10, max_part_size=limit) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed.on(["body", "file"], "attach the file as the form field 'file'")
+        media = (upload.content_type or "").split(";")[0].strip().lower()
+        suffix = "." + (upload.filename or "").rpartition(".")[2].lower()
+        return MEDIA_TYPES.get(media) or _SUFFIXES.get(suffix), await upload.read()
 
 
 @router.get(

@@ -29,9 +29,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.db import SEALED
-from app.deps import AUTH_SCOPE_KEY, app_state, authenticate
+from app.deps import AUTH_SCOPE_KEY, ScopedBearer, app_state, authenticate
 from app.json_codec import from_json
 from app.models.platform.common import secret_fields
+from app.routers.platform.body_errors import locating_parse_errors
 from app.services.platform import audit, idempotency
 from app.services.platform.principals import AuthContext, was_audited
 from app.services.platform.visibility import GUARDED, guard_path
@@ -187,13 +188,20 @@ def checks_visibility(endpoint: E) -> E:
 
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
-        fastapi_handler = super().get_route_handler()
+        fastapi_handler = locating_parse_errors(super().get_route_handler())
         original = lean_handler(self, fastapi_handler) or fastapi_handler
         secrets = secret_fields(self.response_model)
         guarded = not getattr(self.endpoint, _CHECKS_VISIBILITY, False)
+        authenticated = _authenticates(self.dependant)
+        if _versioned(self.response_model):
+            original = _with_etag(original)
 
         async def handler(request: Request) -> Response:
             state = app_state(request)
+            if authenticated:
+                # The credential and its rate limit first, before any session: a refused
+                # request costs no connection, and a lease of tokens writes.
+                await authenticate(request)
             if request.method in READ_METHODS:
                 # No transaction to open or end, no idempotency to check: see app.db.
                 async with state.db.read_session() as reader:
@@ -254,6 +262,38 @@ class TransactionalRoute(APIRoute):
             resource_id=resource_id,
             at=state.clock.now(),
         )
+
+
+def _versioned(model: Any) -> bool:
+    return (
+        inspect.isclass(model)
+        and issubclass(model, BaseModel)
+        and "version" in (model.model_fields)
+    )
+
+
+def _with_etag(handler: Handler) -> Handler:
+    """A resource with a ``version`` always answers its ``ETag`` (the document says so,
+    ``routers.platform.contract``): a route that did not set it gets it from the body."""
+
+    async def tagged(request: Request) -> Response:
+        response = await handler(request)
+        if 200 <= response.status_code < 300 and "etag" not in response.headers:
+            body = getattr(response, "body", b"")
+            document = from_json(bytes(body).decode()) if body[:1] == b"{" else None
+            version = document.get("version") if isinstance(document, dict) else None
+            if isinstance(version, int):
+                response.headers["ETag"] = f'"{version}"'
+        return response
+
+    return tagged
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    """Whether the route takes a bearer credential (every route but health and feeds)."""
+    return any(
+        isinstance(d.call, ScopedBearer) or _authenticates(d) for d in dependant.dependencies
+    )
 
 
 def _created_id(response: Response) -> str | None:

@@ -16,7 +16,7 @@ from app.models.referrals.experiments import (
     ExperimentUpdate,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, set_etag
+from app.routers.platform import CREATED_AT, api_router, set_etag
 from app.services.platform import require_whole_team
 from app.services.referrals.experiments import design as experiments
 from app.services.referrals.experiments import results as experiment_results
@@ -29,6 +29,7 @@ router = api_router("experiments")
     operation_id="createExperiment",
     summary="Design an experiment",
     status_code=status.HTTP_201_CREATED,
+    responses=CREATED_AT,
 )
 async def create_experiment(
     body: ExperimentCreate,

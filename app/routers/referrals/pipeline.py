@@ -20,7 +20,7 @@ from app.models.referrals.schemas import (
 )
 from app.models.referrals.tables import Direction, Stage
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.referrals import reciprocity
 from app.services.referrals import records as referrals
 from app.services.referrals import stages as referral_stages
@@ -33,7 +33,7 @@ router = api_router("referrals")
     operation_id="createReferral",
     summary="Record a referral",
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **CREATED_AT},
 )
 async def create_referral(
     body: ReferralCreate,

@@ -17,7 +17,7 @@ from app.models.touches.schemas import (
     EnrollmentStatus,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.touches import enrollments
 
 router = api_router("enrollments")
@@ -43,7 +43,7 @@ async def list_enrollments(
     operation_id="createEnrollment",
     summary="Enrol a contact in a plan",
     status_code=status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **CREATED_AT},
 )
 async def create_enrollment(
     body: EnrollmentCreate,

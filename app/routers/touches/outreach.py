@@ -12,7 +12,7 @@ from app.models.platform import Page
 from app.models.touches.plan_schemas import TouchChannel
 from app.models.touches.schemas import TouchCreate, TouchOutcomeIn, TouchRead, TouchStatus
 from app.problems import CONFLICT, NOT_FOUND
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.platform import require_visible_contacts
 from app.services.touches import outreach as touches
 
@@ -51,7 +51,7 @@ async def list_touches(
     operation_id="createTouch",
     summary="Schedule a one-off touch",
     status_code=status.HTTP_201_CREATED,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **CREATED_AT},
 )
 async def create_touch(
     body: TouchCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response

@@ -15,7 +15,7 @@ from app.models.touches.plan_schemas import (
     plan_read,
 )
 from app.problems import NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, set_etag
+from app.routers.platform import CREATED_AT, api_router, set_etag
 from app.services.touches import plans as touch_plans
 
 router = api_router("touch-plans")
@@ -37,6 +37,7 @@ async def list_touch_plans(
     operation_id="createTouchPlan",
     summary="Create a touch plan",
     status_code=status.HTTP_201_CREATED,
+    responses=CREATED_AT,
 )
 async def create_touch_plan(
     body: TouchPlanCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response

@@ -27,6 +27,7 @@ from app.driver import (
     fetch_row,
 )
 from app.errors import NotFound
+from app.models.contacts.events import ContactDeletedData, ContactUpdatedData
 from app.models.contacts.inputs import ContactUpdate
 from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact, ContactExternalId
@@ -173,7 +174,7 @@ async def update_contact(
         at=at,
     )
     fields = [c for c in changed if c != "advocacy_stage_manual"]
-    data = {**event_data(contact), "changed_fields": fields}
+    data = ContactUpdatedData(**dict(contact), changed_fields=fields).model_dump(mode="json")
     await record_event(session, workspace_id, "contact.updated", data, at=at)
     await _touch_hooks(session, workspace_id, contact_id, changed, row, at=at)
     return contact
@@ -215,7 +216,8 @@ async def delete_contact(
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("contact not found")
-    await record_event(session, workspace_id, "contact.deleted", {"id": str(contact_id)}, at=at)
+    data = ContactDeletedData(id=contact_id).model_dump(mode="json")
+    await record_event(session, workspace_id, "contact.deleted", data, at=at)
     await record_change(
         session,
         workspace_id,

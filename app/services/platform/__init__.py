@@ -29,6 +29,7 @@ from app.services.platform.fanout import fan_out
 from app.services.platform.idempotency import purge_idempotency_keys
 from app.services.platform.json_sql import json_object
 from app.services.platform.members import create_member
+from app.services.platform.origins import OriginRegistry
 from app.services.platform.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -55,6 +56,7 @@ from app.services.platform.principals import (
     request_principal,
     viewer_for,
 )
+from app.services.platform.rate_limits import Decision, RateLimiter
 from app.services.platform.scheduler import Job, Scheduler, in_batches, run_jobs
 from app.services.platform.sessions import session_tokens
 from app.services.platform.ssrf import (
@@ -96,8 +98,11 @@ __all__ = [
     "AuthContext",
     "CheckedTarget",
     "CredentialResolver",
+    "Decision",
     "Job",
+    "OriginRegistry",
     "PageRequest",
+    "RateLimiter",
     "Resolver",
     "Scheduler",
     "SortKey",

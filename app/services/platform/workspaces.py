@@ -83,6 +83,12 @@ async def update_workspace(
     ):
         if field in values and values[field] is not None:
             setattr(workspace, field, values[field])
+    if changes.cors_origins is not None:
+        workspace.cors_origins = list(dict.fromkeys(changes.cors_origins))
+    if "rate_limit" in values:  # null: back to the service's default
+        limit = changes.rate_limit
+        workspace.rate_limit_per_minute = limit.requests_per_minute if limit else None
+        workspace.rate_limit_burst = limit.burst if limit else None
     workspace.version += 1
     workspace.updated_at = at
     await session.flush()

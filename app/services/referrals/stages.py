@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import Conflict, ValidationFailed
+from app.models.referrals.events import ReferralStageNotice
 from app.models.referrals.schemas import TransitionCreate
 from app.models.referrals.tables import (
     OPEN_STAGES,
@@ -105,6 +106,7 @@ async def transition_referral(
     payload = await referral_payload(
         session,
         referral,
+        ReferralStageNotice,
         from_stage=from_stage,
         to_stage=move.to_stage,
         note=move.note,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.models.contacts import Contact
+from app.models.scores.events import ContactLapsedData
 from app.models.scores.schemas import LosingTouchItem
 from app.services.platform import (
     PageRequest,
@@ -64,17 +65,17 @@ UPDATE contacts c
 
 
 def _event(row: Any, threshold: int) -> tuple[str, dict[str, Any]]:
-    data = {
-        "id": str(row.id),
-        "first_name": row.first_name,
-        "last_name": row.last_name,
-        "company_name": row.company_name,
-        "segment": row.segment,
-        "primary_email": row.primary_email,
-        "last_engaged_at": row.last_engaged_at.isoformat() if row.last_engaged_at else None,
-        "lapse_threshold_days": threshold,
-    }
-    return "contact.lapsed", data
+    data = ContactLapsedData(
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        company_name=row.company_name,
+        segment=row.segment,
+        primary_email=row.primary_email,
+        last_engaged_at=row.last_engaged_at,
+        lapse_threshold_days=threshold,
+    )
+    return "contact.lapsed", data.model_dump(mode="json")
 
 
 async def mark_lapses(

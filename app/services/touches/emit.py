@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.platform import utc_text
 from app.services.platform import fan_out
 from app.services.touches.enrollment_status import complete_finished
 from app.services.touches.render import (
@@ -179,7 +180,7 @@ def payload(
         "channel": row["channel"],
         "mode": row["mode"],
         "content_kind": row["content_kind"],
-        "due_at": row["due_at"].isoformat(),
+        "due_at": utc_text(row["due_at"]),
         "subject": texts["subject"],
         "body": texts["body"],
         "referral_reminder": texts["reminder"],

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.models.touches.events import EnrollmentCompleted
 from app.models.touches.tables import Enrollment, Touch, TouchPlan
 from app.services.platform import record_events
 from app.services.touches.steps import DONE
@@ -158,7 +159,8 @@ async def complete_finished(
     )
     by_workspace: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = {}
     for r in result:
-        data = {"id": str(r.id), "contact_id": str(r.contact_id), "plan_id": str(r.plan_id)}
+        done = EnrollmentCompleted(id=r.id, contact_id=r.contact_id, plan_id=r.plan_id)
+        data = done.model_dump(mode="json")
         by_workspace.setdefault(r.workspace_id, []).append(("enrollment.completed", data))
     for workspace_id, items in by_workspace.items():
         await record_events(session, workspace_id, items, at=at)

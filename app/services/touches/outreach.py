@@ -20,6 +20,7 @@ from sqlmodel import col
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts import Contact, Interaction, InteractionChannel
 from app.models.platform import Member
+from app.models.touches.events import TouchOutcome
 from app.models.touches.tables import TOUCH_CHANNELS, TOUCH_MODES, Touch
 from app.services.platform import (
     PageRequest,
@@ -177,23 +178,26 @@ INTERACTION_CHANNEL: dict[str, InteractionChannel] = {
 
 
 def touch_event(touch: Touch) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": str(touch.id),
-        "contact_id": str(touch.contact_id),
-        "channel": touch.channel,
-        "content_kind": touch.content_kind,
-        "mode": touch.mode,
-        "due_at": touch.due_at.isoformat(),
-        "status": touch.status,
-        "plan_id": str(touch.plan_id) if touch.plan_id else None,
-        "enrollment_id": str(touch.enrollment_id) if touch.enrollment_id else None,
-        "provider_message_id": touch.provider_message_id,
-    }
-    if touch.reason:
-        data["reason"] = touch.reason
-    if touch.finished_at:
-        data["completed_at"] = touch.finished_at.isoformat()
-    return data
+    """``touch.completed`` / ``touch.failed``: ``reason`` and ``completed_at`` only when set."""
+    data = TouchOutcome(
+        id=touch.id,
+        contact_id=touch.contact_id,
+        channel=touch.channel,
+        content_kind=touch.content_kind,
+        mode=touch.mode,
+        due_at=touch.due_at,
+        status=touch.status,
+        plan_id=touch.plan_id,
+        enrollment_id=touch.enrollment_id,
+        provider_message_id=touch.provider_message_id,
+        reason=touch.reason or None,
+        completed_at=touch.finished_at,
+    )
+    document = data.model_dump(mode="json")
+    for optional in ("reason", "completed_at"):
+        if document[optional] is None:
+            del document[optional]
+    return document
 
 
 async def _log_interaction(session: AsyncSession, touch: Touch, *, at: datetime) -> None:
