@@ -3,6 +3,10 @@
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming bodies and
 background tasks behave, and so the size limit can stop reading mid-stream.
 
+A database that is unavailable (``app.outages``: down, refusing connections, not
+answering within the timeout) is answered here too, wherever the request met it: 503
+``service-unavailable`` with ``Retry-After``, and one warning per outage in the log.
+
 Unexpected exceptions are answered here rather than by Starlette's
 ``ServerErrorMiddleware``: that one sits outside this middleware, so by the time it ran
 the request id had been reset, its 500 carried ``request_id: null`` and no
@@ -28,13 +32,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge
 from app.metrics import IN_FLIGHT, LATENCY, REQUESTS
+from app.outages import RETRY_AFTER_SECONDS, outages, unavailable_cause
 from app.problems import (
     INTERNAL_DETAIL,
     INTERNAL_SLUG,
     INTERNAL_TITLE,
     MEDIA_TYPE,
+    UNAVAILABLE_SLUG,
+    UNAVAILABLE_TITLE,
     log_unexpected,
     problem_body,
+    unavailable_detail,
 )
 from app.request_context import reset_request_id, set_request_id
 
@@ -87,8 +95,17 @@ class _Exchange:
     overflow: bool = False
 
 
+_RETRY_AFTER = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+
+
 async def _send_problem(
-    send: Send, exchange: _Exchange, status: int, slug: str, title: str, detail: str
+    send: Send,
+    exchange: _Exchange,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *extra_headers: tuple[bytes, bytes],
 ) -> None:
     body = json.dumps(
         problem_body(
@@ -111,6 +128,7 @@ async def _send_problem(
                 (b"content-type", MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
+                *extra_headers,
             ],
         }
     )
@@ -199,10 +217,27 @@ class RequestContextMiddleware:
                 scope, _limited(receive, limit, exchange), _tagged(send, exchange, limit)
             )
         except Exception as exc:
-            log_unexpected(exc, response_started=exchange.started)
+            cause = unavailable_cause(exc)
+            if cause is None:
+                log_unexpected(exc, response_started=exchange.started)
+            else:
+                outages.failed(cause, where=exchange.path)
             if exchange.started:
                 raise
-            await _send_problem(send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL)
+            if cause is None:
+                await _send_problem(
+                    send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL
+                )
+            else:
+                await _send_problem(
+                    send,
+                    exchange,
+                    503,
+                    UNAVAILABLE_SLUG,
+                    UNAVAILABLE_TITLE,
+                    unavailable_detail(cause),
+                    _RETRY_AFTER,
+                )
 
 
 def _limited(receive: Receive, limit: int, exchange: _Exchange) -> Receive:

@@ -9,7 +9,13 @@ claim their work with ``FOR UPDATE SKIP LOCKED``, so replicas share it, never re
 The jobs themselves belong to their domains (``touches.emit_touches``,
 ``referrals.follow_up_job``...); the list a tick runs, in order, is
 ``app.services.jobs.JOBS``. A job is an async callable ``job(db, clock, settings)``; a
-failing job is logged and does not stop the jobs after it, nor the next tick.
+failing job is logged and does not stop the jobs after it, nor the next tick. A database
+that is unavailable ends the tick instead (the next jobs would only fail the same way),
+logged once per outage (``app.outages``), and the next tick tries again.
+
+The scheduler's jobs run on connections of their own, whose statements may run for
+``RAPPORT_SCHEDULER_STATEMENT_TIMEOUT_MS`` (a big workspace's nightly scores take
+seconds) where a request's are cut at ``RAPPORT_DB_STATEMENT_TIMEOUT_MS``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import Database
 from app.metrics import SCHEDULER_TICKS
+from app.outages import outages, unavailable_cause
 
 log = logging.getLogger("rapport.scheduler")
 
@@ -81,9 +88,13 @@ async def run_jobs(
         try:
             results[job.name] = await job.run(db, clock, settings)
         except Exception as exc:  # one broken job must not starve the others
-            log.exception("scheduler job failed", extra={"job": job.name})
             results[job.name] = exc
             SCHEDULER_TICKS.labels(job=job.name, result="error").inc()
+            cause = unavailable_cause(exc)
+            if cause is not None:  # the others would fail the same way: try next tick
+                outages.failed(cause, where=f"scheduler job {job.name}")
+                return results
+            log.exception("scheduler job failed", extra={"job": job.name})
         else:
             SCHEDULER_TICKS.labels(job=job.name, result="ok").inc()
     return results
