@@ -41,6 +41,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
@@ -114,9 +115,9 @@ def _install_outage_handling(engine: AsyncEngine) -> None:
 
     SQLAlchemy lets an error that is not the driver's own (a refused or reset socket, a
     timeout) through unwrapped, like any ``OSError``, at connect time and on a
-    statement; wrapped, the API can tell it from an unrelated one. A statement the driver timed out leaves its
-    connection mid-protocol: it is closed now and invalidated (only it: the others may
-    be fine, and are checked as they are used).
+    statement; wrapped, the API can tell it from an unrelated one. A statement the
+    driver timed out leaves its connection mid-protocol: it is closed now and
+    invalidated (only it: the others may be fine, and are checked as they are used).
     """
 
     @event.listens_for(engine.sync_engine, "do_connect")
@@ -129,7 +130,9 @@ def _install_outage_handling(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "handle_error")
     def handle_error(context: ExceptionContext) -> BaseException | None:
         original = context.original_exception
-        if is_timeout(original):
+        if is_timeout(original) or isinstance(original.__cause__, asyncpg.InternalClientError):
+            # No answer in time, or a protocol out of step (the server ended the
+            # connection unasked): the connection cannot be trusted with another statement.
             connection = context.connection
             if connection is not None and not connection.invalidated:
                 abandon(connection.connection.driver_connection)

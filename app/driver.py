@@ -96,6 +96,12 @@ async def _run(
         abandon(call.__self__)  # the driver connection ``call`` is a method of
         await invalidate()
         raise DatabaseUnavailable(describe(exc)) from exc
+    except asyncpg.InternalClientError as exc:
+        # The connection's protocol is out of step, as after the server ended it
+        # unasked (a shutdown's "terminating connection"): nothing was sent; drop it.
+        abandon(call.__self__)
+        await invalidate()
+        raise DatabaseUnavailable("connection lost") from exc
     except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
         await invalidate()
         if isinstance(exc, OSError):  # a reset or refused socket: the server went away

@@ -90,6 +90,7 @@ class _Exchange:
 
     request_id: str
     path: str
+    began: float  # time.perf_counter() when it arrived
     status: int = 500
     started: bool = False
     overflow: bool = False
@@ -158,8 +159,8 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else _ids.next()
         token = set_request_id(request_id)
         path: str = scope["path"]
-        exchange = _Exchange(request_id=request_id, path=path)
         started = time.perf_counter()
+        exchange = _Exchange(request_id=request_id, path=path, began=started)
         IN_FLIGHT.inc()
         try:
             if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
@@ -221,7 +222,7 @@ class RequestContextMiddleware:
             if cause is None:
                 log_unexpected(exc, response_started=exchange.started)
             else:
-                outages.failed(cause, where=exchange.path)
+                outages.failed(cause, where=exchange.path, began=exchange.began)
             if exchange.started:
                 raise
             if cause is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import exc as sa_exc
@@ -28,9 +29,11 @@ RETRY_AFTER_SECONDS = 5
 #: new outage (and a new log line): a database that was slow once an hour ago is not
 #: the same outage as the one now.
 OUTAGE_GAP_SECONDS = 60.0
+#: An outage ends at the first success this long after its last failure.
+SETTLE_SECONDS = 1.0
 
 
-class DatabaseUnavailable(Exception):  # noqa: N818 (a condition, not a bug)
+class DatabaseUnavailable(Exception):
     """The database could not be reached or did not answer in time."""
 
 
@@ -85,8 +88,7 @@ def unavailable_cause(exc: BaseException) -> str | None:
     """
     chain = _chain(exc)
     from_database = any(
-        isinstance(e, DatabaseUnavailable | sa_exc.DBAPIError | sa_exc.TimeoutError)
-        for e in chain
+        isinstance(e, DatabaseUnavailable | sa_exc.DBAPIError | sa_exc.TimeoutError) for e in chain
     )
     for e in chain:
         if isinstance(e, (sa_exc.TimeoutError, *_SERVER_UNAVAILABLE)):
@@ -111,23 +113,41 @@ def is_timeout(exc: BaseException) -> bool:
 
 class OutageLog:
     """One warning when an outage starts, one line when it ends; thread-safe, because
-    pool events may fire from any thread that runs the engine."""
+    pool events may fire from any thread that runs the engine.
 
-    def __init__(self, *, gap_seconds: float = OUTAGE_GAP_SECONDS) -> None:
+    Times are ``clock()`` readings (``time.perf_counter``, like the callers' ``began``).
+    A failure of work that began before the last recovery (a request, a readiness check
+    or a tick that was waiting when the database came back) belongs to the outage that
+    just ended: it is counted, not logged as a new outage.
+    """
+
+    def __init__(
+        self,
+        *,
+        gap_seconds: float = OUTAGE_GAP_SECONDS,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.gap_seconds = gap_seconds
+        self.clock = clock
         self._lock = threading.Lock()
         self._since: float | None = None
         self._last: float = 0.0
+        self._ended: float = float("-inf")
         self._failures = 0
+        self.stragglers = 0
 
     @property
     def active(self) -> bool:
         return self._since is not None
 
-    def failed(self, cause: str, *, where: str) -> None:
-        """Count a failure; the first of an outage logs a warning naming ``cause``."""
-        now = time.monotonic()
+    def failed(self, cause: str, *, where: str, began: float | None = None) -> None:
+        """Count a failure of work begun at ``began`` (unknown: now); the first of an
+        outage logs a warning naming ``cause``."""
+        now = self.clock()
         with self._lock:
+            if self._since is None and began is not None and began < self._ended:
+                self.stragglers += 1
+                return
             new = self._since is None or now - self._last > self.gap_seconds
             if new:
                 self._since, self._failures = now, 0
@@ -141,19 +161,25 @@ class OutageLog:
             )
 
     def recovered(self) -> None:
-        """The database answered again: end the outage, if there was one, in one line."""
+        """The database answered again: end the outage, if there was one, in one line.
+
+        Only once no failure came for ``SETTLE_SECONDS``: at an outage's edges some
+        statements still succeed while others fail (a stopping server ends its
+        connections one by one), which is the same outage, not a new one."""
         if self._since is None:  # the common case: no lock, no work
             return
         with self._lock:
             since, failures = self._since, self._failures
-            self._since = None
-        if since is not None:
-            log.info(
-                "database available again after %.1f s (%d failures)",
-                time.monotonic() - since,
-                failures,
-                extra={"down_seconds": round(time.monotonic() - since, 1), "failures": failures},
-            )
+            now = self.clock()
+            if since is None or now - self._last < SETTLE_SECONDS:
+                return
+            self._since, self._ended = None, now
+        log.info(
+            "database available again after %.1f s (%d failures)",
+            now - since,
+            failures,
+            extra={"down_seconds": round(now - since, 1), "failures": failures},
+        )
 
 
 #: The process's one outage log: every engine, request, job and probe reports here.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy import text
 
@@ -26,13 +27,14 @@ _VERSION = text("SELECT version_num FROM alembic_version")
 
 async def readiness_problem(db: Database) -> str | None:
     """What keeps this process from serving, or None when it is ready."""
+    began = time.perf_counter()
     try:
         async with (db.read_engine or db.engine).connect() as conn:
             current = frozenset((await conn.execute(_VERSION)).scalars())
     except Exception as exc:  # readiness always answers; what failed is in the answer
         cause = unavailable_cause(exc)
         if cause is not None:
-            outages.failed(cause, where="readiness")
+            outages.failed(cause, where="readiness", began=began)
             return f"{UNREACHABLE}: {cause}"
         return f"database not migrated or not readable: {describe(exc)}"
     outages.recovered()
@@ -51,16 +53,18 @@ class Readiness:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._check: asyncio.Task[str | None] | None = None
+        self._check_began = 0.0
         self._reported: str | None = None
 
     async def problem(self) -> str | None:
         if self._check is None or self._check.done():
             self._check = asyncio.ensure_future(readiness_problem(self.db))
+            self._check_began = time.perf_counter()
         try:
             async with asyncio.timeout(ANSWER_WITHIN_SECONDS):
                 problem = await asyncio.shield(self._check)
         except TimeoutError:
-            outages.failed("no answer in time", where="readiness")
+            outages.failed("no answer in time", where="readiness", began=self._check_began)
             return f"{UNREACHABLE}: no answer within {ANSWER_WITHIN_SECONDS:g} s"
         if problem is not None and problem.startswith(UNREACHABLE):
             return problem  # an outage: logged once by ``outages``

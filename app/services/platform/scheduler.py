@@ -85,6 +85,7 @@ async def run_jobs(
     """
     results: dict[str, object] = {}
     for job in jobs:
+        began = time.perf_counter()
         try:
             results[job.name] = await job.run(db, clock, settings)
         except Exception as exc:  # one broken job must not starve the others
@@ -92,7 +93,7 @@ async def run_jobs(
             SCHEDULER_TICKS.labels(job=job.name, result="error").inc()
             cause = unavailable_cause(exc)
             if cause is not None:  # the others would fail the same way: try next tick
-                outages.failed(cause, where=f"scheduler job {job.name}")
+                outages.failed(cause, where=f"scheduler job {job.name}", began=began)
                 return results
             log.exception("scheduler job failed", extra={"job": job.name})
         else:
@@ -109,20 +110,27 @@ class Scheduler:
         self._running: asyncio.Task[dict[str, object]] | None = None
 
     async def tick(self) -> None:
-        """Run one tick; a shutdown may cancel this wait, never the tick's own work.
+        """Start one tick, unless the last one is still running (a database that hangs,
+        a long night's scores): then this one is skipped, quietly, where APScheduler's
+        own ``max_instances`` logged a warning at every interval of an outage.
 
-        APScheduler's shutdown cancels the task running this coroutine, and cancelling an
-        ``await`` on a task cancels that task too, so the tick is shielded: ``stop()`` then
-        waits for it (up to ``STOP_GRACE_SECONDS``) and its transactions commit.
+        The tick runs as a task of its own rather than as APScheduler's job, so
+        APScheduler's shutdown, which cancels its running jobs, cannot cut it off:
+        ``stop()`` waits for it (up to ``STOP_GRACE_SECONDS``) and its transactions
+        commit.
         """
+        if self._running is not None:
+            log.debug("tick skipped: the previous tick is still running")
+            return
         running = asyncio.ensure_future(run_jobs(self.db, self.clock, self.settings, self.jobs))
         self._running = running
         running.add_done_callback(self._finished)
-        await asyncio.shield(running)
 
     def _finished(self, task: asyncio.Task[dict[str, object]]) -> None:
         if self._running is task:
             self._running = None
+        if not task.cancelled() and task.exception() is not None:  # run_jobs catches all
+            log.error("scheduler tick failed", exc_info=task.exception())
 
     def start(self) -> None:
         self._aps.add_job(

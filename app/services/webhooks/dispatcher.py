@@ -147,6 +147,7 @@ class WebhookDispatcher:
         delay = min(0.5, self.settings.webhook_poll_seconds)
         retry = False
         while True:
+            began = time.perf_counter()
             try:
                 await self._record(claimed, outcomes, retry=retry)
                 return
@@ -155,7 +156,7 @@ class WebhookDispatcher:
                 margin = WEBHOOK_LEASE_MARGIN_SECONDS + self.settings.db_timeout_seconds
                 if cause is None or time.monotonic() + delay + margin > until:
                     raise
-                outages.failed(cause, where="webhook dispatcher")
+                outages.failed(cause, where="webhook dispatcher", began=began)
             await asyncio.sleep(delay)
             delay, retry = min(2 * delay, OUTAGE_BACKOFF_MAX_SECONDS), True
 
@@ -284,6 +285,7 @@ class WebhookDispatcher:
         poll = self.settings.webhook_poll_seconds
         wait = poll
         while not self._stopping.is_set():
+            began = time.perf_counter()
             try:
                 claimed = await self.run_once()
                 wait = poll
@@ -293,7 +295,7 @@ class WebhookDispatcher:
                     log.exception("webhook dispatch round failed")
                     wait = poll
                 else:  # back off while the database is away; logged once per outage
-                    outages.failed(cause, where="webhook dispatcher")
+                    outages.failed(cause, where="webhook dispatcher", began=began)
                     wait = min(2 * wait, max(poll, OUTAGE_BACKOFF_MAX_SECONDS))
                 claimed = 0
             if claimed < self.settings.webhook_batch_size:
