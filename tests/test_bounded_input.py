@@ -165,3 +165,55 @@ def test_depth_is_counted_on_the_text_outside_strings(document: str, levels: int
     with pytest.raises(TooDeep):
         check_depth(document, levels - 1)
     assert depth(json.loads(document)) == levels
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/v1/contacts", "updated_since"),
+        ("/v1/interactions", "occurred_before"),
+        ("/v1/referrals", "received_before"),
+        ("/v1/touches", "due_before"),
+    ],
+)
+@pytest.mark.parametrize("value", ["0.5", "0", "1e9"])
+async def test_a_time_in_a_query_is_rfc_3339_text_never_a_number(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, param: str, value: str
+) -> None:
+    """Pydantic would read ``?since=0.5`` as a Unix time (1970): the document says
+    date-time, so a number is refused."""
+    response = await client.get(path, params={param: value}, headers=tenant.headers)
+    assert response.status_code == 422, response.text
+    assert ["query", param] in _locs(response)
+    good = await client.get(
+        path, params={param: "2026-11-23T12:00:00+01:00"}, headers=tenant.headers
+    )
+    assert good.status_code == 200, good.text
+
+
+async def test_a_step_send_time_is_local_hh_mm(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    step = {
+        "channel": "email",
+        "content_kind": "newsletter",
+        "mode": "automated",
+        "subject_template": "Hi",
+        "body_template": "Hello",
+        "timing": {"kind": "after_enrollment", "days": 0},
+    }
+    for bad in [0, 3600, "10:00+02:00", "25:00"]:
+        body = {
+            "name": "Plan",
+            "referral_reminder": "Know anyone?",
+            "steps": [{**step, "send_time": bad}],
+        }
+        refused = await client.post("/v1/touch-plans", json=body, headers=tenant.headers)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert ["body", "steps", 0, "send_time"] in _locs(refused)
+    body = {
+        "name": "Plan",
+        "referral_reminder": "Know anyone?",
+        "steps": [{**step, "send_time": "07:30"}],
+    }
+    created = await client.post("/v1/touch-plans", json=body, headers=tenant.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["steps"][0]["send_time"] == "07:30"  # the document's HH:MM

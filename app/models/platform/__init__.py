@@ -48,7 +48,7 @@ from app.models.platform.money import (
     currency_column,
     money_column,
 )
-from app.models.platform.workspace import TimeZoneName, Workspace
+from app.models.platform.workspace import LocalTime, TimeZoneName, Workspace
 
 __all__ = [
     "CATALOGUE",
@@ -68,6 +68,7 @@ __all__ = [
     "IdempotencyRecord",
     "InputModel",
     "IsoDate",
+    "LocalTime",
     "Member",
     "MemberCreate",
     "Money",

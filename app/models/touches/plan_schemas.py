@@ -7,13 +7,13 @@ stored JSON and the scheduler share one definition of "when is this step due".
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
 from app.models.contacts import Segment
-from app.models.platform import InputModel, OutputModel
+from app.models.platform import InputModel, LocalTime, OutputModel
 from app.models.touches.timing import Timing
 
 TouchChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
@@ -59,9 +59,10 @@ class StepIn(InputModel):
         examples=["Hi {{ contact.first_name }},\n...\n{{ referral_reminder }}\n{{ member.name }}"],
     )
     timing: Timing
-    send_time: time | None = Field(
+    send_time: LocalTime | None = Field(
         default=None,
-        description="Preferred contact-local time; pulled inside the workspace send window.",
+        description="Preferred contact-local time (24-hour HH:MM); pulled inside the "
+        "workspace send window.",
         examples=["10:00"],
     )
 
@@ -76,7 +77,7 @@ class StepRead(OutputModel):
     subject_template: str | None
     body_template: str
     timing: Timing
-    send_time: time | None
+    send_time: LocalTime | None = Field(description="Contact-local, 24-hour HH:MM.")
 
 
 class Audience(InputModel):
