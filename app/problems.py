@@ -256,10 +256,18 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _problem("The API key lacks the scope this operation needs."),
     422: _problem("Invalid input; `errors` names each offending field."),
     500: _problem("Unexpected error; the body carries the request id."),
-    503: _problem(
-        "The database is unavailable or did not answer in time. Retry after `Retry-After` "
-        "seconds; a POST retried with the same `Idempotency-Key` is applied once."
-    ),
+    503: {
+        **_problem(
+            "The database is unavailable or did not answer in time. Retry after `Retry-After` "
+            "seconds; a POST retried with the same `Idempotency-Key` is applied once."
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
 }
 ErrorResponses = dict[int | str, dict[str, Any]]
 NOT_FOUND: ErrorResponses = {404: _problem("No such resource in this workspace.")}
