@@ -183,7 +183,7 @@ def _iso_time_only(value: Any) -> Any:
     number as a Unix time (schema-driven fuzzing sent ``0`` for a date, as 1970-01-01),
     in a body or as a query string's ``?since=0.5``."""
     if isinstance(value, int | float) or (
-        isinstance(value, str | bytes) and _NUMBER.fullmatch(value.strip()) is not None
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip()) is not None
     ):
         raise PydanticCustomError("datetime_type", "Input should be a date-time as RFC 3339")
     return value
