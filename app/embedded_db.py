@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import fasteners  # type: ignore[import-untyped]
 
 log = logging.getLogger("rapport.embedded_db")
 INSTALL_HINT = "pip install 'rapport[embedded]'"
@@ -53,6 +52,8 @@ def url_for(pgdata: Path, database: str) -> str:
 def embedded_url(data_dir: Path, database: str = "rapport") -> str:
     """Start (or reuse) the embedded server and return a URL for ``database`` on it."""
     pgserver = _pgserver()
+    import fasteners  # type: ignore[import-untyped]  # pgserver's own dependency
+
     pgdata = pgdata_of(data_dir)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # One process at a time: on a fresh clone the test workers (pytest-xdist) all start
