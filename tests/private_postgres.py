@@ -39,7 +39,9 @@ class PrivatePostgres:
     and ``pause``/``resume`` (SIGSTOP/SIGCONT of every server process: connections hang,
     as with a host that stopped answering)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, password: str | None = None, start: bool = True) -> None:
+        """``password``: connections must give it (scram-sha-256); else all are trusted."""
+        self.password = password
         self.root = Path(tempfile.mkdtemp(prefix="rapport-pg-"))
         self.root.chmod(0o755)
         self.pgdata = self.root / "pgdata"
@@ -48,11 +50,20 @@ class PrivatePostgres:
         self.pgdata.mkdir()
         if self.user is not None:
             shutil.chown(self.pgdata, self.user)
-        self._tool("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
-        self.start()
+        auth = ["--auth=trust"]
+        if password is not None:
+            pwfile = self.root / "pwfile"
+            pwfile.write_text(password)
+            pwfile.chmod(0o644)
+            auth = ["--auth=scram-sha-256", f"--pwfile={pwfile}"]
+        self._tool("initdb", *auth, "--encoding=utf8", "-U", "postgres")
+        if start:
+            self.start()
 
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, password: str | None = None) -> str:
+        secret = password if password is not None else self.password
+        user = "postgres" if secret is None else f"postgres:{secret}"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
     def _tool(self, name: str, *args: str) -> None:
         subprocess.run(

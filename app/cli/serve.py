@@ -101,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"http://{host}:{port}/v1/workspace\n",
                 flush=True,
             )
-        log.info("serving on http://%s:%d with %d worker(s)", host, port, args.workers)
+        log.info("starting on http://%s:%d with %d worker(s)", host, port, args.workers)
         return _serve(sock, args.workers)
     finally:
         sock.close()
