@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-
 log = logging.getLogger("rapport.embedded_db")
 INSTALL_HINT = "pip install 'rapport[embedded]'"
 
