@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint typecheck openapi hadolint pytest bench clean browser clients
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install lint typecheck openapi hadolint compose-config pytest bench clean browser clients
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -15,12 +18,14 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 install: $(STAMP)
 
-## Start the service on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set).
+## Start the service on http://$(HOST):$(PORT) (embedded PostgreSQL unless DATABASE_URL is set).
+## `make run PORT=8001 HOST=0.0.0.0`. The embedded PostgreSQL keeps running afterwards:
+## `.venv/bin/rapport db stop` stops it.
 run: install
-	$(BIN)/rapport serve --demo
+	$(BIN)/rapport serve --demo --host $(HOST) --port $(PORT)
 
-## The whole gate: lint, format, types, Dockerfile, OpenAPI drift, tests.
-test: install browser clients lint typecheck hadolint pytest
+## The whole gate: lint, format, types, Dockerfile, compose file, OpenAPI drift, tests.
+test: install browser clients lint typecheck hadolint compose-config pytest
 
 ## Tools the suite drives besides Python, from Debian's packages where missing: Chromium
 ## (tests/test_browser.py), Node and npm with the pinned TypeScript client tools
@@ -47,6 +52,15 @@ typecheck:
 
 hadolint:
 	$(BIN)/hadolint Dockerfile
+
+# `docker compose config` where the compose plugin is installed; tests/test_deploy.py
+# checks the file's structure everywhere.
+compose-config:
+	@if docker compose version >/dev/null 2>&1; then \
+		POSTGRES_PASSWORD=config-check docker compose config --quiet && echo "compose.yaml: valid"; \
+	else \
+		echo "compose.yaml: docker compose is not installed here, 'docker compose config' not run"; \
+	fi
 
 pytest:
 	$(BIN)/pytest

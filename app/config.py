@@ -7,6 +7,7 @@ safe on a developer's machine, so a forgotten test flag cannot reach real traffi
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,24 @@ DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 WEBHOOK_LEASE_MARGIN_SECONDS = 5.0
 
 
+def default_data_dir() -> Path:
+    """Where the embedded database and the demo key live unless ``RAPPORT_DATA_DIR`` says.
+
+    Never the current folder: a command run from elsewhere would start a second embedded
+    server there, whose keys work nowhere else. A checkout (the package installed from
+    it, editable) keeps its data beside the code, so ``make run``, the tests and any
+    ``rapport`` command of that checkout share one database; an installed package uses
+    the user's data folder (``$XDG_DATA_HOME/rapport``, by default
+    ``~/.local/share/rapport``).
+    """
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "alembic").is_dir():
+        return checkout / ".rapport"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "rapport"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
 
@@ -29,13 +48,27 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "RAPPORT_DATABASE_URL")
     )
-    data_dir: Path = Path(".rapport")
+    data_dir: Path = Field(default_factory=default_data_dir)
     migrate_on_start: bool = True
+    # Where ``rapport serve`` listens: ``PORT`` is what most platforms set.
+    host: str = "127.0.0.1"
+    port: int = Field(
+        default=8000, ge=1, le=65535, validation_alias=AliasChoices("RAPPORT_PORT", "PORT")
+    )
     # Reads get this many connections per process, writes twice as many (app.db). Fewer
     # crowd PostgreSQL less under writes (64 creates in flight cost it 0.26-0.31 ms each
     # on 10 write connections, 0.32-0.34 on 20, 0.46-0.48 on 64), but gets were ~6% slower
     # on 5 read connections than on 10 (2 cores, bench_api's data): see the README.
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    # How long a request waits for the database: a statement (PostgreSQL's own
+    # statement_timeout, and the driver's, for a server that does not answer at all), a
+    # new connection, and a pooled connection each. Past it the request answers 503.
+    db_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    # The scheduler's jobs run long statements on purpose (a night's scores of a big
+    # workspace): they get their own connections with this statement timeout.
+    scheduler_statement_timeout_ms: int = Field(default=600_000, ge=1000, le=86_400_000)
+    # ``rapport serve`` waits this long for a database that is not up yet.
+    db_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
 
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -141,6 +174,10 @@ class Settings(BaseSettings):
     @property
     def trusted_issuers(self) -> frozenset[str]:
         return frozenset(i.strip() for i in self.oidc_trusted_issuers.split(",") if i.strip())
+
+    @property
+    def db_timeout_seconds(self) -> float:
+        return self.db_statement_timeout_ms / 1000
 
 
 def parse_retry_schedule(value: str) -> tuple[float, ...]:

@@ -3,6 +3,10 @@
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming bodies and
 background tasks behave, and so the size limit can stop reading mid-stream.
 
+A database that is unavailable (``app.outages``: down, refusing connections, not
+answering within the timeout) is answered here too, wherever the request met it: 503
+``service-unavailable`` with ``Retry-After``, and one warning per outage in the log.
+
 Unexpected exceptions are answered here rather than by Starlette's
 ``ServerErrorMiddleware``: that one sits outside this middleware, so by the time it ran
 the request id had been reset, its 500 carried ``request_id: null`` and no
@@ -29,13 +33,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge
 from app.metrics import IN_FLIGHT, LATENCY, REQUESTS
+from app.outages import RETRY_AFTER_SECONDS, outages, unavailable_cause
 from app.problems import (
     INTERNAL_DETAIL,
     INTERNAL_SLUG,
     INTERNAL_TITLE,
     MEDIA_TYPE,
+    UNAVAILABLE_SLUG,
+    UNAVAILABLE_TITLE,
     log_unexpected,
     problem_body,
+    unavailable_detail,
 )
 from app.request_context import reset_request_id, set_request_id
 from app.services.platform import request_principal
@@ -84,6 +92,7 @@ class _Exchange:
 
     request_id: str
     path: str
+    began: float  # time.perf_counter() when it arrived
     status: int = 500
     started: bool = False
     overflow: bool = False
@@ -102,6 +111,9 @@ def _nul_errors(path: str, query: bytes) -> list[dict[str, Any]]:
     return errors or [{"loc": ["query"], "msg": "NUL bytes are not allowed", "type": "value_error"}]
 
 
+_RETRY_AFTER = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+
+
 async def _send_problem(
     send: Send,
     exchange: _Exchange,
@@ -109,6 +121,7 @@ async def _send_problem(
     slug: str,
     title: str,
     detail: str,
+    *extra_headers: tuple[bytes, bytes],
     errors: list[dict[str, Any]] | None = None,
 ) -> None:
     problem = problem_body(
@@ -128,6 +141,7 @@ async def _send_problem(
                 (b"content-type", MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
+                *extra_headers,
             ],
         }
     )
@@ -157,8 +171,8 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else _ids.next()
         token = set_request_id(request_id)
         path: str = scope["path"]
-        exchange = _Exchange(request_id=request_id, path=path)
         started = time.perf_counter()
+        exchange = _Exchange(request_id=request_id, path=path, began=started)
         IN_FLIGHT.inc()
         try:
             if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
@@ -169,7 +183,7 @@ class RequestContextMiddleware:
                     "validation-failed",
                     "Validation failed",
                     "NUL bytes are not allowed in the URL",
-                    _nul_errors(path, scope.get("query_string", b"")),
+                    errors=_nul_errors(path, scope.get("query_string", b"")),
                 )
                 return
             limit = self.max_import_bytes if path in self.import_paths else self.max_body_bytes
@@ -218,10 +232,27 @@ class RequestContextMiddleware:
                 scope, _limited(receive, limit, exchange), _tagged(send, exchange, limit)
             )
         except Exception as exc:
-            log_unexpected(exc, response_started=exchange.started)
+            cause = unavailable_cause(exc)
+            if cause is None:
+                log_unexpected(exc, response_started=exchange.started)
+            else:
+                outages.failed(cause, where=exchange.path, began=exchange.began)
             if exchange.started:
                 raise
-            await _send_problem(send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL)
+            if cause is None:
+                await _send_problem(
+                    send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL
+                )
+            else:
+                await _send_problem(
+                    send,
+                    exchange,
+                    503,
+                    UNAVAILABLE_SLUG,
+                    UNAVAILABLE_TITLE,
+                    unavailable_detail(cause),
+                    _RETRY_AFTER,
+                )
 
 
 def _limited(receive: Receive, limit: int, exchange: _Exchange) -> Receive:

@@ -31,6 +31,8 @@ MEDIA_TYPE = "application/problem+json"
 INTERNAL_SLUG = "internal-error"
 INTERNAL_TITLE = "Internal server error"
 INTERNAL_DETAIL = "an unexpected error occurred; quote the request_id when reporting it"
+UNAVAILABLE_SLUG = "service-unavailable"
+UNAVAILABLE_TITLE = "Service unavailable"
 log = logging.getLogger("rapport.errors")
 
 
@@ -52,6 +54,11 @@ def problem_body(
         "instance": instance,
         "request_id": request_id,
     }
+
+
+def unavailable_detail(cause: str) -> str:
+    """What a 503 says: the database's state, never its address or the statement."""
+    return f"the database is unavailable ({cause}); retry later"
 
 
 def log_unexpected(exc: BaseException, *, response_started: bool = False) -> None:
@@ -253,6 +260,18 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _problem("The API key's scopes or the member's role do not allow this operation."),
     422: _problem("Invalid input; `errors` names each offending field."),
     500: _problem("Unexpected error; the body carries the request id."),
+    503: {
+        **_problem(
+            "The database is unavailable or did not answer in time. Retry after `Retry-After` "
+            "seconds; a POST retried with the same `Idempotency-Key` is applied once."
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
 }
 ErrorResponses = dict[int | str, dict[str, Any]]
 NOT_FOUND: ErrorResponses = {404: _problem("No such resource in this workspace.")}

@@ -1,7 +1,9 @@
 """Test fixtures: a real PostgreSQL, migrated once, and an app per test.
 
-Without ``DATABASE_URL`` the embedded server (pgserver) is started under
-``.rapport/``. A template database is migrated once per session; ``db`` runs each test
+Without ``DATABASE_URL`` the test run's own embedded server (pgserver) is started under
+``.rapport/test/`` and stopped at the end (``tests/session_processes.py``, which also
+fails a run that leaves a process behind). A template database is migrated once per
+session; ``db`` runs each test
 inside a transaction that is rolled back, and ``committed_db`` clones the template for
 tests that need real commits (concurrency, crashes, the scheduler).
 """
@@ -39,16 +41,20 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+pytest_plugins = ["tests.session_processes"]
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A URL of the server the tests may create databases on."""
-    configured = os.environ.get("DATABASE_URL")
+    from tests.session_processes import SERVER_URL, TEST_DATA_DIR
+
+    configured = os.environ.get("DATABASE_URL") or os.environ.get(SERVER_URL)
     if configured:
         return configured
     from app.embedded_db import embedded_url
 
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", ROOT / ".rapport"))
-    return embedded_url(data_dir, "postgres")
+    return embedded_url(TEST_DATA_DIR, "postgres")  # a worker started on its own
 
 
 async def _admin(server_url: str, sql: str) -> None:

@@ -159,6 +159,9 @@ async def test_unusable_files_are_refused_whole(client: httpx.AsyncClient, tenan
     assert wrong_type.status_code == 415
     assert ["body"] in locs(await _import(client, tenant, ""))
     assert ["body"] in locs(await _import(client, tenant, "a,a\n1,2\n"))
+    header_only = await _import(client, tenant, "first_name,last_name\n\n")
+    assert ["body"] in locs(header_only)
+    assert "no rows to import" in header_only.text
     not_utf8 = await client.post(
         "/v1/contacts/imports",
         content=b"first_name\n\xff\xfe\n",

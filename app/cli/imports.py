@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.database import migrated_url
-from app.models.contacts import ContactImport
-from app.services.contacts import RawRow
+
+if TYPE_CHECKING:
+    from app.models.contacts import ContactImport
+    from app.services.contacts import RawRow
 
 if TYPE_CHECKING:
     from app.cli.database import Subparsers

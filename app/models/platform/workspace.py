@@ -110,11 +110,16 @@ class ScoreWeights(InputModel):
 
 
 def _parse_hhmm(value: object) -> object:
+    """Local wall-clock times only: ``"HH:MM"`` text (or a ``time`` without a zone, from
+    a stored row). Pydantic would also take a number of seconds, as a time in UTC, which
+    cannot be compared with a local one."""
     if isinstance(value, str):
         if not _HHMM.fullmatch(value):
             raise ValueError("use 24-hour HH:MM, e.g. '09:00'")
         return time(int(value[:2]), int(value[3:]))
-    return value
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    raise ValueError("use 24-hour HH:MM text, e.g. '09:00'")
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")

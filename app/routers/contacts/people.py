@@ -7,13 +7,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth, query_model
 from app.models.contacts.inputs import ContactCreate, ContactUpdate, ContactUpsert
 from app.models.contacts.reads import ContactRead, DuplicateGroup, MergeRequest
 from app.models.contacts.tables import AdvocacyStage, Segment
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform import (
     CREATED_AT,
@@ -69,13 +69,11 @@ class ContactListQuery(BaseModel):
         max_length=200,
         description="Prefix search on name, company, e-mail and phone digits.",
     )
-    engaged_before: AwareDatetime | None = Field(
+    engaged_before: AwareTime | None = Field(
         None, description="Last engaged before this time, or never: the losing-touch view."
     )
-    engaged_after: AwareDatetime | None = Field(
-        None, description="Last engaged at or after this time."
-    )
-    updated_since: AwareDatetime | None = None
+    engaged_after: AwareTime | None = Field(None, description="Last engaged at or after this time.")
+    updated_since: AwareTime | None = None
     lapsed: bool | None = Field(
         None,
         description="`true`: contacts the nightly recompute marked lapsed (no engagement "

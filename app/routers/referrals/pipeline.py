@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Query, Response, status
-from pydantic import AwareDatetime
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.models.referrals.schemas import (
     ReciprocityRead,
     ReferralCreate,
@@ -66,8 +65,8 @@ async def list_referrals(
     stage: Stage | None = None,
     source_contact_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
-    received_after: AwareDatetime | None = Query(default=None, description="Inclusive."),
-    received_before: AwareDatetime | None = Query(default=None, description="Exclusive."),
+    received_after: AwareTime | None = Query(default=None, description="Inclusive."),
+    received_before: AwareTime | None = Query(default=None, description="Exclusive."),
 ) -> Page[ReferralRead]:
     """Newest first by received time."""
     filters = referrals.ReferralFilters(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Query, Response, status
-from pydantic import AwareDatetime
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.models.touches.plan_schemas import TouchChannel
 from app.models.touches.schemas import TouchCreate, TouchOutcomeIn, TouchRead, TouchStatus
 from app.problems import CONFLICT, NOT_FOUND
@@ -29,8 +28,8 @@ async def list_touches(
     plan_id: uuid.UUID | None = None,
     status: list[TouchStatus] = Query(default_factory=list, description="Any of these."),
     channel: list[TouchChannel] = Query(default_factory=list, description="Any of these."),
-    due_after: AwareDatetime | None = Query(default=None, description="due_at >= this."),
-    due_before: AwareDatetime | None = Query(default=None, description="due_at < this."),
+    due_after: AwareTime | None = Query(default=None, description="due_at >= this."),
+    due_before: AwareTime | None = Query(default=None, description="due_at < this."),
 ) -> Page[TouchRead]:
     """Touches in due order. Every active enrolment has at least the next 90 days planned."""
     where = touches.TouchFilter(

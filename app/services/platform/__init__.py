@@ -1,7 +1,7 @@
 """Platform: the ground every domain stands on. Workspaces and their settings, members,
 API keys and who a request speaks for, the event outbox (recorded with each change, fanned
 out to webhook deliveries, read back as the feed), idempotency, keyset pagination,
-optimistic versions, PostgreSQL-built JSON, and the scheduler's runner.
+optimistic versions, PostgreSQL-built JSON, readiness, and the scheduler's runner.
 
 Public face: the names below. Platform imports no other domain.
 """
@@ -26,6 +26,7 @@ from app.services.platform.events import (
     recorded_with,
 )
 from app.services.platform.fanout import fan_out
+from app.services.platform.health import Readiness
 from app.services.platform.idempotency import purge_idempotency_keys
 from app.services.platform.json_sql import json_object
 from app.services.platform.members import create_member
@@ -103,6 +104,7 @@ __all__ = [
     "OriginRegistry",
     "PageRequest",
     "RateLimiter",
+    "Readiness",
     "Resolver",
     "Scheduler",
     "SortKey",

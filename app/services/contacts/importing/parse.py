@@ -209,6 +209,9 @@ def iter_rows(body: bytes, fmt: str) -> Iterator[RawRow]:
 
 
 def _bounded(rows: Iterator[RawRow]) -> Iterator[RawRow]:
+    """At most ``MAX_ROWS`` rows, and at least one: a file with nothing to import (a
+    header alone, blank lines) is a mistake to say at once, not an empty job."""
+    count = 0
     try:
         for count, row in enumerate(rows, start=1):
             if count > MAX_ROWS:
@@ -216,6 +219,8 @@ def _bounded(rows: Iterator[RawRow]) -> Iterator[RawRow]:
             yield row
     except csv.Error as exc:
         raise FileRefused(f"not readable as CSV: {exc}") from None
+    if count == 0:
+        raise FileRefused("the file has no rows to import")
 
 
 def read_rows(body: bytes, fmt: str) -> list[RawRow]:
