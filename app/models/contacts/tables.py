@@ -47,6 +47,12 @@ SEARCH_DOCUMENT = (
 NAME_NORM = "btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g'))"
 NAME_KEY = "rapport_name_key(sort_name)"
 
+# Imports find the contact a row matches by any of its e-mail addresses (without case) or
+# phone numbers (E.164): a JSON array of each list's values, GIN-indexed, so a batch's
+# keys are probed with ``@>`` (``importing.match``), whatever the workspace's size.
+EMAIL_KEYS = "CAST(lower(CAST(jsonb_path_query_array(emails, '$[*].address') AS text)) AS jsonb)"
+PHONE_KEYS = "jsonb_path_query_array(phones, '$[*].number')"
+
 
 class Contact(IdMixin, table=True):
     __tablename__ = "contacts"
@@ -67,6 +73,8 @@ class Contact(IdMixin, table=True):
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index("ix_contacts_workspace_id_name_key", "workspace_id", "name_key"),
         Index("ix_contacts_workspace_id_name_norm", "workspace_id", text(NAME_NORM)),
+        Index("ix_contacts_email_keys", text(EMAIL_KEYS), postgresql_using="gin"),
+        Index("ix_contacts_phone_keys", text(PHONE_KEYS), postgresql_using="gin"),
     )
 
     kind: str = column(String(16), default="person")
