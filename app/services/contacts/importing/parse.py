@@ -45,9 +45,11 @@ JSON_FIELDS = frozenset(
     {"emails", "phones", "address", "family", "custom_fields", "consent", "external_ids"}
 )
 LIST_FIELDS = frozenset({"tags", "interests"})
-# Columns of our own export that are derived or read-only: ignored, never custom fields.
+# Columns of our own export that are derived or read-only, and the ``error`` column of
+# a file of refused rows (``failed``): ignored, never custom fields.
 IGNORED = frozenset(
     {
+        "error",
         "id",
         "display_name",
         "primary_email",
@@ -226,7 +228,7 @@ def read_jsonl(text: str) -> Iterator[RawRow]:
         yield row
 
 
-def _text(body: bytes) -> str:
+def decoded(body: bytes) -> str:
     """The file as text: UTF-8, with or without a byte order mark; anything else is
     refused, saying what it looks like and how to save it right."""
     sample = body[:4096]
@@ -252,7 +254,7 @@ def open_file(body: bytes, fmt: str) -> ImportFile:
     """The file's header and rows as they are read. A file that is not UTF-8 text or has
     no usable header is refused at once, one with too many rows while it is read
     (``FileRefused``): so a request can stage the first rows while it parses the rest."""
-    text = _text(body)
+    text = decoded(body)
     parsed = read_csv(text) if fmt == "csv" else ImportFile([], read_jsonl(text))
     return ImportFile(parsed.columns, _bounded(parsed.rows))
 

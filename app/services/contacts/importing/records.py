@@ -76,7 +76,7 @@ def _quote_problem(error: csv.Error, spanned: int) -> str:
 
 
 def _count_problem(found: int, wanted: int, first: int, last: int) -> str:
-    problem = f"this row has {found} cells, the header has {wanted}"
+    problem = f"this row has {found} cell{'' if found == 1 else 's'}, the header has {wanted}"
     if last > first:
         problem += (
             f"; it runs from line {first} to line {last} because a quoted cell holds line "
