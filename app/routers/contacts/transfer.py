@@ -179,12 +179,22 @@ async def export(
     request: Request,
     auth: ReadAuth,
     format: Annotated[ExportFormat, Query(description="`csv` or `jsonl`.")] = "csv",
+    raw: Annotated[
+        bool,
+        Query(
+            description="CSV: write cells as stored. By default a cell beginning with `=`, "
+            "`+`, `-`, `@`, a tab or a carriage return gets a `'` before it, so a "
+            "spreadsheet shows it as text instead of running it as a formula."
+        ),
+    ] = False,
 ) -> StreamingResponse:
-    """Every contact with every field; CSV cells holding lists or objects are JSON."""
+    """Every contact with every field; CSV cells holding lists or objects are JSON, and
+    cells a spreadsheet would run as formulas are escaped (`raw=true` to keep them as
+    stored; the import reads both). JSON Lines are never escaped."""
     media = "text/csv" if format == "csv" else "application/x-ndjson"
     name = f"contacts.{format}"
     return StreamingResponse(
-        export_contacts(app_state(request).db, auth.workspace_id, format),
+        export_contacts(app_state(request).db, auth.workspace_id, format, raw=raw),
         media_type=f"{media}; charset=utf-8" if format == "csv" else media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -10,6 +10,7 @@ JSON as the API. Empty cells are "not given": on an update they leave the field 
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,9 @@ IGNORED = frozenset(
         "updated_at",
     }
 )
+#: A cell a spreadsheet would run as a formula, perhaps behind the ``'`` escapes that
+#: make it text (``export``): the import takes one ``'`` off such a cell (``unescaped``).
+FORMULA = re.compile(r"'*[=+\-@\t\r]")
 NESTED_PREFIXES = {"address.": "address", "consent.": "consent", "custom.": "custom_fields"}
 NESTED_PREFIXES |= {"external_id.": "external_ids", "external_ids.": "external_ids"}
 
@@ -130,6 +134,11 @@ def _column(name: str) -> _Column:
     return _Column(name, _NESTED, target, key)
 
 
+def unescaped(value: str) -> str:
+    """A cell as it was before an export escaped it for spreadsheets (``'=1+1``: ``=1+1``)."""
+    return value[1:] if value[:1] == "'" and FORMULA.match(value, 1) else value
+
+
 def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
     row = RawRow(line)
     data = row.data
@@ -138,6 +147,8 @@ def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
         value = value.strip()
         if not value or kind == _SKIP:
             continue
+        if value[0] == "'":
+            value = unescaped(value)
         name = column.name
         try:
             if kind == _SCALAR:
