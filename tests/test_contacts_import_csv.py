@@ -148,6 +148,7 @@ def test_errors_name_the_headers_column_the_value_and_plain_words() -> None:
     assert columns == ["email", "phone", "address.city", "custom.source", "crm_id", None]
     assert shown["errors"][1]["message"] == "'12' is not a phone number"
     long_value = shown["errors"][2]["value"]
-    assert len(long_value) == VALUE_CHARS and long_value.endswith("\u2026")
+    assert len(long_value) == VALUE_CHARS
+    assert long_value.endswith("\u2026")
     assert column_of(["emails", 0, "address"], []) == "emails"  # JSON Lines: the key
     assert column_of(["emails", 0, "address"], ["emails"]) == "emails"  # a JSON cell

@@ -80,8 +80,14 @@ async def test_a_fixed_file_imported_again_makes_no_duplicate_and_a_rerun_change
     assert _counts(second) == (3, 0, 3, 0), second  # the good rows matched, nothing to change
     names = sorted((c["first_name"], c["last_name"]) for c in await _contacts(client, tenant))
     assert names == sorted(
-        [("Maria", "Lopez"), ("Lee", "Banks"), ("Ana", "Silva")]
-        + [("Bad", "Email"), ("Unterminated", "Quote"), ("Short", "Row")]
+        [
+            ("Maria", "Lopez"),
+            ("Lee", "Banks"),
+            ("Ana", "Silva"),
+            ("Bad", "Email"),
+            ("Unterminated", "Quote"),
+            ("Short", "Row"),
+        ]
     )
 
     third = await _job(client, tenant, fixed)
@@ -105,8 +111,12 @@ async def test_the_same_email_or_phone_on_two_lines_refuses_both_naming_them(
     assert _counts(job) == (2, 0, 0, 4), job
     by_line = {e["line"]: e for e in job["errors"]}
     assert sorted(by_line) == [2, 3, 4, 5]
-    assert by_line[2]["message"] == by_line[4]["message"] == (
-        "the same e-mail (dana@example.com) is on lines 2 and 4: none of these rows is imported"
+    assert (
+        by_line[2]["message"]
+        == by_line[4]["message"]
+        == (
+            "the same e-mail (dana@example.com) is on lines 2 and 4: none of these rows is imported"
+        )
     )
     assert (by_line[2]["column"], by_line[4]["value"]) == ("email", "dana@example.com")
     assert by_line[3]["message"] == (
@@ -182,16 +192,19 @@ async def test_a_row_matching_two_contacts_is_refused_naming_both(
     job = await _job(client, tenant, "first_name,email\nX,same@example.com\n")
     assert _counts(job) == (0, 0, 0, 1), job
     (error,) = job["errors"]
-    assert one["id"] in error["message"] and two["id"] in error["message"]
+    assert one["id"] in error["message"]
+    assert two["id"] in error["message"]
     assert "matches several contacts by e-mail" in error["message"]
     assert (error["column"], error["value"]) == ("email", "same@example.com")
 
 
-async def test_keys_are_tried_in_the_order_asked(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
+async def test_keys_are_tried_in_the_order_asked(client: httpx.AsyncClient, tenant: Tenant) -> None:
     by_id = await new_contact(
-        client, tenant, first_name="Ext", emails=[{"address": "ext@x.io"}], external_ids={"crm": "1"}
+        client,
+        tenant,
+        first_name="Ext",
+        emails=[{"address": "ext@x.io"}],
+        external_ids={"crm": "1"},
     )
     by_email = await new_contact(client, tenant, first_name="Mail", emails=[{"address": "e@x.io"}])
     body = "external_id.crm,email,job_title\n1,e@x.io,CEO\n"

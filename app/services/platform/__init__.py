@@ -32,12 +32,14 @@ from app.services.platform.pagination import (
     keyset_statement,
     page_binds,
 )
+from app.services.platform.past import CLOCK_SKEW, refuse_future, refuse_future_date
 from app.services.platform.scheduler import Job, Scheduler, in_batches, run_jobs
 from app.services.platform.tokens import digest
 from app.services.platform.versioning import check_version
 from app.services.platform.workspaces import create_workspace, get_workspace
 
 __all__ = [
+    "CLOCK_SKEW",
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "RECORD_PARAMS",
@@ -68,5 +70,7 @@ __all__ = [
     "record_events",
     "record_serialised_events",
     "recorded_with",
+    "refuse_future",
+    "refuse_future_date",
     "run_jobs",
 ]
