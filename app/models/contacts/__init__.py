@@ -26,6 +26,7 @@ from app.models.contacts.tables import (
     Interaction,
     Observance,
     Segment,
+    display_name_sql,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "Segment",
     "ServiceRecord",
     "ServiceRecordCreate",
+    "display_name_sql",
 ]

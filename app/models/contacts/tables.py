@@ -47,6 +47,18 @@ SEARCH_DOCUMENT = (
 NAME_NORM = "btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g'))"
 NAME_KEY = "rapport_name_key(sort_name)"
 
+
+def display_name_sql(alias: str) -> str:
+    """SQL of a contact's ``display_name`` (``services.contacts.rows.display_name``: "First
+    Last", a business's company name) over the ``contacts`` row named ``alias``, for the
+    lists and reports that show contacts by name (never the lowercased ``sort_name``)."""
+    person = f"concat_ws(' ', nullif({alias}.first_name, ''), nullif({alias}.last_name, ''))"
+    return (
+        f"CASE WHEN {alias}.kind = 'business' OR {person} = '' "
+        f"THEN coalesce(nullif({alias}.company_name, ''), {person}) ELSE {person} END"
+    )
+
+
 # Imports find the contact a row matches by any of its e-mail addresses (without case) or
 # phone numbers (E.164): a JSON array of each list's values, GIN-indexed, so a batch's
 # keys are probed with ``@>`` (``importing.match``), whatever the workspace's size.
