@@ -64,6 +64,10 @@ def display_name_sql(alias: str) -> str:
 # keys are probed with ``@>`` (``importing.match``), whatever the workspace's size.
 EMAIL_KEYS = "CAST(lower(CAST(jsonb_path_query_array(emails, '$[*].address') AS text)) AS jsonb)"
 PHONE_KEYS = "jsonb_path_query_array(phones, '$[*].number')"
+# Without GIN's pending list (``fastupdate``): an import probes these indexes a thousand
+# times a batch right after inserting into them, and every probe would read the whole
+# list of entries not yet merged (up to 4 MB): 100,000 rows took 236 s instead of 17.
+_GIN_PROBED: dict[str, Any] = {"postgresql_using": "gin", "postgresql_with": {"fastupdate": "off"}}
 
 
 class Contact(IdMixin, table=True):
@@ -85,8 +89,8 @@ class Contact(IdMixin, table=True):
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index("ix_contacts_workspace_id_name_key", "workspace_id", "name_key"),
         Index("ix_contacts_workspace_id_name_norm", "workspace_id", text(NAME_NORM)),
-        Index("ix_contacts_email_keys", text(EMAIL_KEYS), postgresql_using="gin"),
-        Index("ix_contacts_phone_keys", text(PHONE_KEYS), postgresql_using="gin"),
+        Index("ix_contacts_email_keys", text(EMAIL_KEYS), **_GIN_PROBED),
+        Index("ix_contacts_phone_keys", text(PHONE_KEYS), **_GIN_PROBED),
     )
 
     kind: str = column(String(16), default="person")
