@@ -52,12 +52,14 @@ async def test_transitions_may_run_a_few_minutes_ahead_not_more(
 
 
 async def test_received_at_is_corrected_with_what_follows_from_it(
-    client: httpx.AsyncClient, db: Database, tenant: Tenant
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     source, referred = await add_contact(db, tenant, "Sam"), await add_contact(db, tenant, "Ann")
     referral = await refer(client, tenant, source, referred)
     url = f"/v1/referrals/{referral['id']}"
     earlier = _iso(-timedelta(days=3))
+    theirs = await client.patch(url, json={"received_at": earlier}, headers=other_tenant.headers)
+    assert theirs.status_code == 404
     fixed = await client.patch(url, json={"received_at": earlier}, headers=tenant.headers)
     assert fixed.status_code == 200, fixed.text
     body = fixed.json()
