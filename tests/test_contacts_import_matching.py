@@ -126,6 +126,24 @@ async def test_the_same_email_or_phone_on_two_lines_refuses_both_naming_them(
     assert sorted(c["first_name"] for c in await _contacts(client, tenant)) == ["E", "F"]
 
 
+async def test_numbers_equal_only_once_parsed_are_refused_together_in_a_batch(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    # Reading the file cannot see a vanity number as the digits it stands for; validation
+    # does, and the batch refuses both rows rather than create two contacts.
+    body = "first_name,phone\nA,1-800-FLOWERS\nB,+1 800 356 9377\nC,(415) 555-0199\n"
+    job = await _job(client, tenant, body)
+    assert _counts(job) == (1, 0, 0, 2), job
+    message = (
+        "the same phone number (+18003569377) is on lines 2 and 3: none of these rows is imported"
+    )
+    assert [(e["line"], e["column"], e["message"]) for e in job["errors"]] == [
+        (2, "phone", message),
+        (3, "phone", message),
+    ]
+    assert [c["first_name"] for c in await _contacts(client, tenant)] == ["C"]
+
+
 async def test_a_matched_row_fills_only_what_the_contact_lacks_by_default(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:

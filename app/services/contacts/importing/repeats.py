@@ -13,8 +13,9 @@ after a parse (``(415) 555-0123`` and ``+1 415 555 0123`` are one number) and pa
 every number here would double the import's costliest step. A number is noted by its
 last seven digits, before any extension; only numbers sharing those are parsed, and
 only those equal once parsed are repeats. Spellings this cannot see as one (a vanity
-number, ``1-800-FLOWERS``) are not refused here; a later row then matches the contact
-the earlier one created, like a row of another file would.
+number, ``1-800-FLOWERS``) are not refused here but only within a batch, once validated
+(``batch_refusals``); across batches a later row matches the contact the earlier one
+created, like a row of another file would.
 """
 
 from __future__ import annotations
@@ -90,18 +91,16 @@ class Repeats:
             yield row
 
     def _note(self, line: int, data: dict[str, Any]) -> None:
-        keys: set[Key] = set()
+        # Every row passes here while the request reads the file: no set per row, and a
+        # list of lines only for a key seen before (one line is never its own repeat).
         external = data.get("external_ids")
         if isinstance(external, dict):
             for source, value in external.items():
-                if isinstance(value, str) and value.strip():
-                    keys.add(("external_id", f"{source}:{value.strip()}"))
+                if isinstance(value, str) and (value := value.strip()):
+                    self._see(("external_id", f"{source}:{value}"), line)
         if self._emails:
-            keys.update(("email", a.strip().lower()) for a in _texts(data.get("emails"), "address"))
-        for key in keys:
-            first = self._first.setdefault(key, line)
-            if first != line:
-                self._more.setdefault(key, [first]).append(line)
+            for address in _texts(data.get("emails"), "address"):
+                self._see(("email", address.strip().lower()), line)
         if self._phones:
             region: str | None = None
             for number in set(_texts(data.get("phones"), "number")):
@@ -112,6 +111,13 @@ class Repeats:
                     if isinstance(seen, tuple):
                         self._numbers[_coarse(number)] = seen = [seen]
                     seen.append(entry)
+
+    def _see(self, key: Key, line: int) -> None:
+        first = self._first.setdefault(key, line)
+        if first != line:
+            lines = self._more.setdefault(key, [first])
+            if lines[-1] != line:  # rows come in file order: the same row again
+                lines.append(line)
 
     def _phone_groups(self) -> dict[Key, list[int]]:
         groups: dict[Key, list[int]] = {}
@@ -155,16 +161,28 @@ def batch_refusals(rows: Sequence[Row], match_on: Sequence[str]) -> dict[int, li
     """``refusals`` of a batch's validated rows, by their keys as validated: what the
     file's reading could not see as one (an address differing only in a form that
     validation normalises) still never makes two contacts in one batch."""
+    first: dict[Any, int] = {}  # each key's first line: (source, id), e-mail or number
     lines: dict[Key, list[int]] = {}
+    emails, phones = "email" in match_on, "phone" in match_on
+
+    def see(seen: Any, key: Key, line: int) -> None:
+        earlier = first.setdefault(seen, line)
+        if earlier != line:
+            group = lines.setdefault(key, [earlier])
+            if group[-1] != line:
+                group.append(line)
+
     for row in rows:
-        keys = {("external_id", f"{s}:{e}") for s, e in row.keys}
-        if "email" in match_on:
-            keys.update(("email", a.lower()) for a in row.emails)
-        if "phone" in match_on:
-            keys.update(("phone", p) for p in row.phones)
-        for key in keys:
-            lines.setdefault(key, []).append(row.line)
-    return refusals({k: v for k, v in lines.items() if len(v) > 1})
+        for source, value in row.keys:
+            see((source, value), ("external_id", f"{source}:{value}"), row.line)
+        if emails:
+            for address in row.emails:
+                address = address.lower()
+                see(address, ("email", address), row.line)
+        if phones:
+            for number in row.phones:
+                see(number, ("phone", number), row.line)
+    return refusals(lines)
 
 
 _R = ContactImportRepeat
