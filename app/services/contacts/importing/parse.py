@@ -177,6 +177,8 @@ def _csv_row(line: int, columns: list[_Column], cells: list[str]) -> RawRow:
 
 def _header(cells: list[str]) -> list[str]:
     header = [h.strip() for h in cells]
+    if any("\x00" in h for h in header):  # the job keeps the header: PostgreSQL stores no NUL
+        raise FileRefused("the header row holds a NUL character (a byte of value 0)")
     named = [h for h in header if h]
     if not named:
         raise FileRefused("the file is empty; the first line must be a header")
