@@ -44,20 +44,24 @@ Wrong,Segment,,,,friend,,,,6,
 
 
 async def _import(
-    client: httpx.AsyncClient, tenant: Tenant, body: str, media: str = "text/csv"
+    client: httpx.AsyncClient, tenant: Tenant, body: str, media: str = "text/csv", query: str = ""
 ) -> httpx.Response:
     return await client.post(
-        "/v1/contacts/imports",
+        f"/v1/contacts/imports{query}",
         content=body.encode(),
         headers={**tenant.headers, "Content-Type": media},
     )
 
 
 async def _job(
-    client: httpx.AsyncClient, tenant: Tenant, body: str, media: str = "text/csv"
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    body: str,
+    media: str = "text/csv",
+    query: str = "",
 ) -> dict[str, Any]:
     """Import and return the job as it stands once the response's background work ran."""
-    accepted = await _import(client, tenant, body, media)
+    accepted = await _import(client, tenant, body, media, query)
     assert accepted.status_code == 202, accepted.text
     response = await client.get(accepted.headers["location"], headers=tenant.headers)
     job: dict[str, Any] = response.json()
@@ -106,28 +110,33 @@ async def test_rows_with_known_external_ids_update_only_the_cells_given(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     existing = await new_contact(client, tenant, job_title="Chef", external_ids={"crm": "1"})
-    body = "external_id.crm,last_name,job_title\n1,Lopez-Garcia,\n1,,Head chef\n9,Newman,\n"
-    job = await _job(client, tenant, body)
-    assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 2, 0), job
+    body = "external_id.crm,last_name,job_title,company\n1,Lopez-Garcia,,\n9,Newman,,\n"
+    job = await _job(client, tenant, body, query="?mode=overwrite")
+    assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 1, 0), job
     stored = await _by_crm(client, tenant)
     assert stored["1"]["id"] == existing["id"]
     assert stored["1"]["last_name"] == "Lopez-Garcia"
-    assert stored["1"]["job_title"] == "Head chef"
+    assert stored["1"]["job_title"] == "Chef"  # an empty cell is not given
     assert stored["9"]["last_name"] == "Newman"
 
 
-async def test_repeated_new_external_id_creates_once_then_updates(
+async def test_the_same_new_external_id_on_two_lines_refuses_both(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     rows = [
         {"first_name": "A", "external_ids": {"crm": "7"}},
         {"external_ids": {"crm": "7"}, "job_title": "CEO"},
+        {"first_name": "B", "external_ids": {"crm": "8"}},
     ]
     body = "\n".join(orjson.dumps(r).decode() for r in rows)
     job = await _job(client, tenant, body, "application/x-ndjson")
-    assert (job["created_count"], job["updated_count"]) == (1, 1), job
-    stored = await _by_crm(client, tenant)
-    assert (stored["7"]["first_name"], stored["7"]["job_title"]) == ("A", "CEO")
+    assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 0, 2), job
+    for error in job["errors"]:
+        assert error["message"] == (
+            "the same crm id (7) is on lines 1 and 2: none of these rows is imported"
+        )
+    assert [e["line"] for e in job["errors"]] == [1, 2]
+    assert sorted(await _by_crm(client, tenant)) == ["8"]
 
 
 async def test_jsonl_import_reports_broken_lines(client: httpx.AsyncClient, tenant: Tenant) -> None:

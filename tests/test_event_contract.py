@@ -48,6 +48,7 @@ CONTACT_TYPES = (
 REFERRAL_TYPES = (
     "referral.created",
     "referral.stage_changed",
+    "referral.deleted",
     "referral.follow_up_overdue",
     "reward.created",
     "reward.issued",
@@ -322,6 +323,10 @@ async def test_referral_and_reward_events_match_the_catalogue(
     await post(client, tenant, f"/v1/referrals/{referral['id']}/transitions", move)
     [reward] = (await client.get("/v1/rewards", headers=tenant.headers)).json()["data"]
     await post(client, tenant, f"/v1/rewards/{reward['id']}/issue")
+    mistake = {"source_contact_id": referrer["id"], "referred_contact_id": referred["id"]}
+    mistaken = await post(client, tenant, "/v1/referrals?strict=false", mistake)
+    r = await client.delete(f"/v1/referrals/{mistaken['id']}", headers=tenant.headers)
+    assert r.status_code == 204, r.text
 
     assert_matches_catalogue(await recorded(client, tenant), REFERRAL_TYPES)
 

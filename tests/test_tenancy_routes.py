@@ -118,6 +118,7 @@ ROUTES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("POST", "/v1/webhook-deliveries/{delivery_id}/retry"): _none,
     ("GET", "/v1/referrals/{referral_id}"): _none,
     ("PATCH", "/v1/referrals/{referral_id}"): _const({"notes": "renamed"}),
+    ("DELETE", "/v1/referrals/{referral_id}"): _none,
     ("POST", "/v1/referrals/{referral_id}/transitions"): _const({"to_stage": "contacted"}),
     ("GET", "/v1/referrals/{referral_id}/history"): _none,
     ("GET", "/v1/reward-programs/{program_id}"): _none,

@@ -13,7 +13,7 @@ from tests.conftest import make_settings
 REQUIRED = {
     "touch.due", "touch.completed", "touch.skipped", "touch.failed", "contact.created",
     "contact.updated", "contact.deleted", "contact.merged", "contact.lapsed",
-    "contact.stage_changed", "referral.created", "referral.stage_changed",
+    "contact.stage_changed", "referral.created", "referral.stage_changed", "referral.deleted",
     "referral.follow_up_overdue", "reward.created", "reward.issued", "enrollment.completed",
     "webhook.test", "webhook.delivery_failed", "webhook.endpoint_disabled",
 }  # fmt: skip

@@ -28,6 +28,7 @@ from app.models.contacts.tables import (
     Interaction,
     Observance,
     Segment,
+    display_name_sql,
 )
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "Segment",
     "ServiceRecord",
     "ServiceRecordCreate",
+    "display_name_sql",
 ]

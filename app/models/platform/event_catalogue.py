@@ -314,6 +314,12 @@ CATALOGUE: tuple[EventType, ...] = (
         ),
     ),
     EventType(
+        "referral.deleted",
+        "A referral recorded by mistake was deleted (its id only), with its stage history "
+        "and the rewards not yet issued; a thank-you still waiting was cancelled.",
+        {"id": REFERRAL_ID},
+    ),
+    EventType(
         "referral.follow_up_overdue",
         "A received referral was not contacted within the follow-up target.",
         _referral(

@@ -1,42 +1,14 @@
-"""Browser origins allowed to call the API (CORS): exact origins, never patterns."""
+"""The ``Origin`` type of the API's schemas (a workspace's ``cors_origins``)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
+from app.origins import check_origin, parse_origins
+
 MAX_ORIGINS = 20
-_HOST = re.compile(r"^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$")
-
-
-def check_origin(value: str) -> str:
-    """``https://app.example.com`` or ``http://localhost:3000``: a scheme, a host and an
-    optional port, as a browser sends it in ``Origin`` (lower case, no path, no slash)."""
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or not _HOST.match(parts.hostname)
-        or parts.path
-        or parts.query
-        or parts.fragment
-        or parts.username is not None
-        or value != value.strip().lower()
-        or value != f"{parts.scheme}://{parts.netloc}"
-    ):
-        raise ValueError(
-            f"{value!r} is not an origin: write it as a browser sends it, scheme, host and "
-            "port only, e.g. 'https://app.example.com' or 'http://localhost:3000'"
-        )
-    try:
-        parts.port  # noqa: B018 (raises on a port out of range)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} has an invalid port") from exc
-    return value
-
 
 Origin = Annotated[
     str,
@@ -45,7 +17,4 @@ Origin = Annotated[
 ]
 
 
-def parse_origins(value: str) -> tuple[str, ...]:
-    """``RAPPORT_CORS_ORIGINS``: comma-separated exact origins, or ``*``."""
-    found = tuple(o.strip() for o in value.split(",") if o.strip())
-    return tuple(o if o == "*" else check_origin(o) for o in found)
+__all__ = ["MAX_ORIGINS", "Origin", "check_origin", "parse_origins"]

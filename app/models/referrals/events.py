@@ -42,6 +42,10 @@ class ReferralStageNotice(ReferralNotice):
     )
 
 
+class ReferralDeletedData(OutputModel):
+    id: uuid.UUID = Field(description="The referral deleted (recorded by mistake).")
+
+
 class ReferralOverdueNotice(ReferralNotice):
     hours_since_received: float = Field(description="Hours since the referral came in.")
 
@@ -53,6 +57,7 @@ class RewardNotice(RewardRead):
 EVENT_DATA: dict[str, type[BaseModel]] = {
     "referral.created": ReferralNotice,
     "referral.stage_changed": ReferralStageNotice,
+    "referral.deleted": ReferralDeletedData,
     "referral.follow_up_overdue": ReferralOverdueNotice,
     "reward.created": RewardNotice,
     "reward.issued": RewardNotice,

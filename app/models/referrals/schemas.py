@@ -82,8 +82,13 @@ class ReferralCreate(InputModel):
 
 
 class ReferralUpdate(InputModel):
-    """Descriptive fields; the stage moves only through transitions."""
+    """Descriptive fields, and the received time; the stage moves only through transitions."""
 
+    received_at: AwareTime | None = Field(
+        default=None,
+        description="Correct when the referral came in: not in the future, not after its "
+        "first stage change; the follow-up due time (if not yet notified) moves with it.",
+    )
     service: str | None = Field(default=None, max_length=200)
     currency: CurrencyCode | None = None
     expected_value: Money | None = None

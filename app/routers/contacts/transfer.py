@@ -17,7 +17,14 @@ from app.problems import MEDIA_TYPE, NOT_FOUND
 from app.routers.platform import ACCEPTED_AT, api_router
 from app.services.contacts.export import ExportFormat, export_contacts
 from app.services.contacts.importing import jobs as contacts_import
-from app.services.contacts.importing.parse import FileRefused, iter_rows
+from app.services.contacts.importing.options import (
+    DEFAULT_MATCH_ON,
+    DEFAULT_MODE,
+    ImportOptions,
+    parse_match_on,
+    parse_mode,
+)
+from app.services.contacts.importing.parse import FileRefused, open_file
 from app.services.contacts.importing.stage import Lookahead
 
 router = api_router("contacts")
@@ -35,7 +42,8 @@ IMPORT_BODY = {
         "required": True,
         "description": "CSV with a header row (first_name, last_name, email, phone, tags, "
         "segment, address.city, consent.email, external_id.<source>, ...; unknown columns "
-        "become custom fields), or JSON Lines of contact objects. Up to 100,000 rows.",
+        "become custom fields), or JSON Lines of contact objects, in UTF-8. Up to 100,000 "
+        "rows. Every column is described in docs/IMPORT.md.",
         "content": {
             "text/csv": _CSV,
             "application/x-ndjson": _TEXT,
@@ -66,6 +74,18 @@ class UnsupportedMediaType(DomainError):
     slug: ClassVar[str] = "unsupported-media-type"
 
 
+def _options(match_on: str, mode: str, dry_run: bool) -> ImportOptions:
+    try:
+        keys = parse_match_on(match_on)
+    except ValueError as exc:
+        raise ValidationFailed.on(["query", "match_on"], str(exc)) from None
+    try:
+        policy = parse_mode(mode)
+    except ValueError as exc:
+        raise ValidationFailed.on(["query", "mode"], str(exc)) from None
+    return ImportOptions(keys, policy, dry_run)
+
+
 @router.post(
     "/contacts/imports",
     operation_id="importContacts",
@@ -88,13 +108,39 @@ async def import_contacts(
     clock: ClockDep,
     response: Response,
     background: BackgroundTasks,
+    match_on: Annotated[
+        str,
+        Query(
+            description="The keys that find an existing contact, comma-separated, tried in "
+            "this order: `external_id`, `email`, `phone` (empty: every row creates one). A "
+            "row matching two contacts by the first key that finds any is refused.",
+            max_length=64,
+        ),
+    ] = DEFAULT_MATCH_ON,
+    mode: Annotated[
+        str,
+        Query(
+            description="What a row that matched a contact changes: `fill_empty` (only "
+            "what the contact does not have yet), `overwrite` (what the row gives) or `skip` "
+            "(nothing), then per-column policies: `fill_empty,segment:overwrite,tags:skip`.",
+            max_length=2000,
+        ),
+    ] = DEFAULT_MODE,
+    dry_run: Annotated[
+        bool,
+        Query(
+            description="Validate and match the whole file and report what would be "
+            "created, updated, skipped and refused, writing no contact."
+        ),
+    ] = False,
 ) -> ImportRead:
     """Accept a file and return its import job (``queued``); the rows are imported after.
 
     Poll ``GET /v1/contacts/imports/{id}`` (the ``Location``) for progress and the
     rejected rows. A file that cannot be read at all is refused here (415, 422). Bad rows
-    are reported with their line number and skipped; rows with an external id that is
-    already known update that contact.
+    are reported with their line, column, value and a message, and skipped; rows that
+    share a key (e-mail, phone, external id) with another row of the file are all
+    refused; a row matching an existing contact updates it as ``mode`` says.
     """
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
@@ -105,11 +151,19 @@ async def import_contacts(
         raise UnsupportedMediaType(
             f"content type {media or 'none'!r}: send text/csv or application/x-ndjson"
         )
+    options = _options(match_on, mode, dry_run)
     ahead = Lookahead()  # validates the first batches while the rest is staged
     try:
-        rows = iter_rows(content, fmt)
+        file = open_file(content, fmt)
         job = await contacts_import.enqueue_import(
-            session, auth.workspace_id, fmt, rows, at=clock.now(), ahead=ahead
+            session,
+            auth.workspace_id,
+            fmt,
+            file.rows,
+            at=clock.now(),
+            ahead=ahead,
+            columns=file.columns,
+            options=options,
         )
     except FileRefused as exc:
         raise ValidationFailed.on(["body"], str(exc)) from None
@@ -161,12 +215,22 @@ async def export(
     request: Request,
     auth: ReadAuth,
     format: Annotated[ExportFormat, Query(description="`csv` or `jsonl`.")] = "csv",
+    raw: Annotated[
+        bool,
+        Query(
+            description="CSV: write cells as stored. By default a cell beginning with `=`, "
+            "`+`, `-`, `@`, a tab or a carriage return gets a `'` before it, so a "
+            "spreadsheet shows it as text instead of running it as a formula."
+        ),
+    ] = False,
 ) -> StreamingResponse:
-    """Every contact with every field; CSV cells holding lists or objects are JSON."""
+    """Every contact with every field; CSV cells holding lists or objects are JSON, and
+    cells a spreadsheet would run as formulas are escaped (`raw=true` to keep them as
+    stored; the import reads both). JSON Lines are never escaped."""
     media = "text/csv" if format == "csv" else "application/x-ndjson"
     name = f"contacts.{format}"
     return StreamingResponse(
-        export_contacts(app_state(request).db, auth.workspace_id, format),
+        export_contacts(app_state(request).db, auth.workspace_id, format, raw=raw),
         media_type=f"{media}; charset=utf-8" if format == "csv" else media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

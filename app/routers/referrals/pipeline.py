@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import Query, Response, status
 
-from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
+from app.deps import AdminAuth, ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.platform import AwareTime, Page
 from app.models.referrals.schemas import (
     ReciprocityRead,
@@ -110,12 +110,31 @@ async def update_referral(
     expected: IfMatchDep,
     response: Response,
 ) -> ReferralRead:
-    """Correct descriptive fields; the stage moves only through transitions."""
+    """Correct descriptive fields, or when the referral came in (`received_at`: its
+    follow-up time and first history entry move with it); the stage moves only through
+    transitions. A referral recorded by mistake is deleted instead (admin)."""
     referral = await referrals.update_referral(
         session, auth.workspace_id, referral_id, body, expected_version=expected, at=clock.now()
     )
     set_etag(response, referral.version)
     return ReferralRead.model_validate(referral)
+
+
+@router.delete(
+    "/referrals/{referral_id}",
+    operation_id="deleteReferral",
+    summary="Delete a referral recorded by mistake",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def delete_referral(
+    referral_id: uuid.UUID, auth: AdminAuth, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Delete the referral with its stage history and rewards, and cancel the thank-you
+    touch not yet sent to the referrer; `referral.deleted` is recorded. A referral whose
+    reward was issued cannot be deleted (409, naming the rewards)."""
+    await referrals.delete_referral(session, auth.workspace_id, referral_id, at=clock.now())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

@@ -43,6 +43,7 @@ from app.services.platform.pagination import (
     keyset_statement,
     page_binds,
 )
+from app.services.platform.past import CLOCK_SKEW, refuse_future, refuse_future_date
 from app.services.platform.principals import (
     EVERYTHING,
     ROLE_SCOPES,
@@ -90,6 +91,7 @@ from app.services.platform.visibility import (
 from app.services.platform.workspaces import create_workspace, get_workspace
 
 __all__ = [
+    "CLOCK_SKEW",
     "DEFAULT_LIMIT",
     "EVERYTHING",
     "MAX_LIMIT",
@@ -152,6 +154,8 @@ __all__ = [
     "record_serialised_events",
     "recorded_with",
     "referral_visible_sql",
+    "refuse_future",
+    "refuse_future_date",
     "request_principal",
     "require_visible_contacts",
     "require_whole_team",
