@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts.tables import Contact, Observance
 from app.models.platform.member import Member
+from app.models.platform.workspace import Workspace
 
 ALL_CONSENT = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
 
@@ -60,6 +61,19 @@ async def add_member(
         updated_at=at,
     )
     session.add(member)
+    await session.flush()
+    return member
+
+
+async def add_default_sender(
+    session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime, name: str = "Dana"
+) -> Member:
+    """A member who signs the touches of contacts without an owner (the built-in plans'
+    templates name the member, so they enrol only contacts someone signs for)."""
+    member = await add_member(session, workspace_id, at=at, name=name)
+    workspace = await session.get(Workspace, workspace_id)
+    assert workspace is not None
+    workspace.default_sender_member_id = member.id
     await session.flush()
     return member
 

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 from app.models.platform.api_key import ALL_SCOPES, ApiKey
+from app.models.platform.member import Member
 from app.models.platform.workspace import Workspace, WorkspaceUpdate
 from app.services.platform import api_keys
 from app.services.platform.versioning import check_version
@@ -48,6 +49,16 @@ async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Work
     return workspace
 
 
+async def _require_member(
+    session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    stmt = select(col(Member.id)).where(
+        col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise ValidationFailed.on(["body", "default_sender_member_id"], "no such member")
+
+
 async def update_workspace(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -73,9 +84,15 @@ async def update_workspace(
         "referral_follow_up_hours",
         "referral_thank_you_channel",
         "referral_thank_you_mode",
+        "outcome_grace_days",
     ):
         if field in values and values[field] is not None:
             setattr(workspace, field, values[field])
+    if "default_sender_member_id" in values:
+        sender = values["default_sender_member_id"]
+        if sender is not None:
+            await _require_member(session, workspace_id, sender)
+        workspace.default_sender_member_id = sender
     workspace.version += 1
     workspace.updated_at = at
     await session.flush()
