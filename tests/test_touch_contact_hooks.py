@@ -114,9 +114,7 @@ async def test_do_not_contact_skips_pending_touches_and_clearing_it_resumes_from
     assert sorted(e["id"] for e in skipped) == sorted(t["id"] for t in touches)
     [enrolment] = await enrolments(client, tenant, contact["id"])
     assert (enrolment["status"], enrolment["reason"]) == ("paused", "do_not_contact")
-    r = await client.post(
-        f"/v1/enrollments/{enrolment['id']}/resume", headers=tenant.headers
-    )
+    r = await client.post(f"/v1/enrollments/{enrolment['id']}/resume", headers=tenant.headers)
     assert r.status_code == 409  # not while the contact is do-not-contact
 
     clock.advance(timedelta(days=10))  # weeks 1 and 2 pass while held

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from app.db import Database
 from app.models.platform.event import Event
+from app.models.touches.plan_schemas import TouchPlanCreate
 from app.models.touches.tables import Enrollment, Touch
 from app.services import touches
-from app.models.touches.plan_schemas import TouchPlanCreate
 from app.services.provisioning import provision_workspace
 from app.services.touches import enrollments
 from app.services.touches.emit import emit_due_touches

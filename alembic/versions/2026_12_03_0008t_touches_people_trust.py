@@ -98,9 +98,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint(
-        op.f("ck_experiment_arms_one_treatment"), "experiment_arms", type_="check"
-    )
+    op.drop_constraint(op.f("ck_experiment_arms_one_treatment"), "experiment_arms", type_="check")
     op.drop_constraint(
         op.f("fk_experiment_arms_workspace_id_plan_id_touch_plans"),
         "experiment_arms",
