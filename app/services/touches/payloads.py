@@ -127,6 +127,15 @@ def touch_payload(
     return data
 
 
+#: A postal address in the contact card has every key (null when unknown), as
+#: ``AddressRead`` does: contacts store only the parts they were given.
+_ADDRESS_KEYS = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+def _address(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return {k: value.get(k) for k in _ADDRESS_KEYS} if value else None
+
+
 def contact_card(row: Mapping[str, Any]) -> dict[str, Any]:
     """The contact as a member doing a task needs it: who, and how to reach them."""
     return {
@@ -139,7 +148,7 @@ def contact_card(row: Mapping[str, Any]) -> dict[str, Any]:
         "job_title": row["job_title"],
         "primary_email": row["primary_email"],
         "primary_phone": row["primary_phone"],
-        "address": row["address"],
+        "address": _address(row["address"]),
         "locale": row["locale"],
         "time_zone": row["time_zone"] or row["workspace_time_zone"],
     }
