@@ -86,9 +86,22 @@ async def read(session: AsyncSession, experiment: Experiment) -> ExperimentRead:
     return ExperimentRead.model_validate(data)
 
 
+def _require_design(
+    kind: str, metric: str, arms: Sequence[ArmSpec] | None, cohort: Cohort | None
+) -> None:
+    """Refuse a design its kind does not allow, naming every field at fault."""
+    wrong = check_design(kind, metric, list(arms) if arms is not None else None, cohort)
+    if wrong:
+        raise ValidationFailed(
+            detail="; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in wrong),
+            errors=[FieldError(["body", *loc], msg) for loc, msg in wrong],
+        )
+
+
 async def create_experiment(
     session: AsyncSession, workspace_id: uuid.UUID, data: ExperimentCreate, *, at: datetime
 ) -> Experiment:
+    _require_design(data.kind, data.primary_metric, data.arms, data.cohort)
     cohort = data.cohort or Cohort()
     experiment = Experiment(
         workspace_id=workspace_id,
@@ -166,12 +179,7 @@ async def update_experiment(
     cohort = Cohort.model_validate(
         {"segments": experiment.cohort_segments, "tags": experiment.cohort_tags}
     )
-    wrong = check_design(experiment.kind, experiment.primary_metric, changes.arms, cohort)
-    if wrong:
-        raise ValidationFailed(
-            detail="; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in wrong),
-            errors=[FieldError(["body", *loc], msg) for loc, msg in wrong],
-        )
+    _require_design(experiment.kind, experiment.primary_metric, changes.arms, cohort)
     if changes.arms is not None:
         if len({a.name for a in changes.arms}) != len(changes.arms):
             raise ValidationFailed.on(["body", "arms"], "arm names must be distinct")

@@ -18,16 +18,33 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models.referrals.experiments import Experiment, ExperimentAssignment
+from app.errors import Conflict
+from app.models.referrals.experiments import Experiment, ExperimentArm, ExperimentAssignment
+from app.models.touches import TouchPlan
 from app.services import touches
 from app.services.referrals.experiments.assignment import COHORT_BATCH, arms_of
+
+
+async def _require_active(session: AsyncSession, arms: list[ExperimentArm]) -> None:
+    """Every arm's plan must take enrolments, whether or not the cohort has anyone yet."""
+    stmt = select(col(TouchPlan.id)).where(
+        col(TouchPlan.workspace_id) == arms[0].workspace_id,
+        col(TouchPlan.id).in_([a.plan_id for a in arms]),
+        col(TouchPlan.active).is_(False),
+    )
+    inactive = set((await session.execute(stmt)).scalars())
+    names = [a.name for a in arms if a.plan_id in inactive]
+    if names:
+        raise Conflict(f"the plan of arm(s) {', '.join(names)} is inactive; activate it first")
 
 
 async def enrol_cohort(session: AsyncSession, experiment: Experiment, *, at: datetime) -> int:
     """Enrol each assigned contact in its arm's plan; returns the enrolments made."""
     start = max(experiment.starts_at.date(), at.date())
     enrolled = 0
-    for arm in await arms_of(session, experiment):
+    arms = await arms_of(session, experiment)
+    await _require_active(session, arms)
+    for arm in arms:
         assert arm.plan_id is not None  # a touch plan experiment's arms name plans
         after: uuid.UUID | None = None
         while True:  # keyset batches: bounded statements whatever the cohort

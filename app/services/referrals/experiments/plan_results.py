@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.contacts import ENGAGING_DIRECTIONS
 from app.models.referrals.experiments import METRICS_OF, Comparison, Experiment
 from app.models.referrals.plan_experiments import PlanArmResult, PlanExperimentResults
 from app.services import analytics
@@ -35,6 +36,8 @@ from app.services.referrals.experiments.assignment import arms_of
 from app.services.referrals.experiments.verdicts import CONFIDENCE, verdict
 
 CENT = Decimal("0.01")
+# The directions that count as engagement everywhere (the lapse rule, advocacy stages).
+_ENGAGING = ", ".join(f"'{d}'" for d in sorted(ENGAGING_DIRECTIONS))
 _ASSIGNED = """
     SELECT ea.arm_id, ea.contact_id FROM experiment_assignments AS ea
     WHERE ea.workspace_id = :ws AND ea.experiment_id = :experiment
@@ -52,7 +55,7 @@ _PEOPLE = text(
            count(*) FILTER (WHERE EXISTS (
                SELECT 1 FROM interactions AS i
                WHERE i.workspace_id = :ws AND i.contact_id = a.contact_id
-                 AND i.direction IN ('inbound', 'two_way')
+                 AND i.direction IN ({_ENGAGING})
                  AND i.occurred_at >= :start AND i.occurred_at < :end)
              OR EXISTS (
                SELECT 1 FROM engagement_participants AS p
