@@ -37,6 +37,7 @@ TOUCH_TYPES = (
     "touch.failed",
     "task.assigned",
     "task.due",
+    "task.cancelled",
     "enrollment.completed",
 )
 CONTACT_TYPES = (
@@ -209,7 +210,8 @@ async def test_touch_and_enrolment_events_match_the_catalogue(
     client: httpx.AsyncClient, tenant: Tenant, db: Database, clock: FrozenClock, settings: Settings
 ) -> None:
     """One enrolment: an e-mail touch sent then delivered, one bounced, an SMS skipped (no
-    consent), a call done by the member (a task: assigned, due, completed)."""
+    consent), a call done by the member (a task: assigned, due, completed); another
+    enrolment paused before its day, its task withdrawn."""
     member = await add_member(client, tenant)
     consent = {"email": {"status": "granted"}, "call": {"status": "granted"}}
     jordan = person("Jordan", "Lee", member["id"], consent=consent)
@@ -242,6 +244,11 @@ async def test_touch_and_enrolment_events_match_the_catalogue(
     )
     body = {"plan_id": plan["id"], "contact_id": contact["id"]}
     await post(client, tenant, "/v1/enrollments", body)
+    other = await post(client, tenant, "/v1/contacts", person("Sam", "Roe", member["id"]))
+    paused = await post(
+        client, tenant, "/v1/enrollments", {"plan_id": plan["id"], "contact_id": other["id"]}
+    )
+    await post(client, tenant, f"/v1/enrollments/{paused['id']}/pause")  # its task withdrawn
     clock.advance(timedelta(hours=3))  # 09:00 in Chicago: the send window opens
     assert await emit_touches(db, clock, settings) == 4
 

@@ -12,7 +12,7 @@ from tests.conftest import make_settings
 
 REQUIRED = {
     "touch.due", "touch.sent", "touch.completed", "touch.skipped", "touch.failed",
-    "task.assigned", "task.due", "contact.created",
+    "task.assigned", "task.due", "task.cancelled", "contact.created",
     "contact.updated", "contact.deleted", "contact.merged", "contact.lapsed",
     "contact.stage_changed", "referral.created", "referral.stage_changed",
     "referral.follow_up_overdue", "reward.created", "reward.issued", "enrollment.completed",

@@ -334,6 +334,28 @@ CATALOGUE: tuple[EventType, ...] = (
         "`POST /v1/touches/{id}/outcome` (`completed`).",
         _task("due"),
     ),
+    EventType(
+        "task.cancelled",
+        "A task announced with `task.assigned` will not fall due: take it off the member's "
+        "list. `reason`: `do_not_contact`, `no_consent`, `no_sender`, `stale`, "
+        "`enrollment_paused`, `enrollment_cancelled`, `reply` (the contact answered and the "
+        "plan pauses on reply), `replanned` (the plan or the contact changed and the step "
+        "no longer falls then) or `plan_deleted`. A paused plan that resumes assigns new "
+        "tasks.",
+        {
+            "id": TASK_ID,
+            "reason": "enrollment_paused",
+            "channel": "call",
+            "mode": "manual",
+            "content_kind": "personal_call",
+            "due_at": "2026-12-08T15:00:00+00:00",
+            "assignee_id": MEMBER_ID,
+            "contact_id": CONTACT_ID,
+            "plan_id": PLAN_ID,
+            "step_id": STEP_ID,
+            "enrollment_id": ENROLLMENT_ID,
+        },
+    ),
     EventType("contact.created", "A contact was created.", _contact(version=1)),
     EventType(
         "contact.updated",

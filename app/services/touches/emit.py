@@ -14,8 +14,9 @@ One batch is a fixed number of statements in the caller's transaction, whatever 
 
 A released automated touch is ``touch.due`` (its ``due_at`` is the moment of release,
 inside the window); a released task is ``task.due``, never ``touch.due``; a skipped one
-``touch.skipped``. A touch put back stays ``scheduled`` with its due time moved to the
-window's opening, so no claim sees it before then and it costs nothing meanwhile.
+``touch.skipped`` (and a task skipped or cancelled, ``task.cancelled``). A touch put
+back stays ``scheduled`` with its due time moved to the window's opening, so no claim
+sees it before then and it costs nothing meanwhile.
 
 The claim locks rather than updates: the row lock is what keeps other replicas away
 (``SKIP LOCKED`` gives each a disjoint set), and writing each touch once, with its final
@@ -47,6 +48,7 @@ from app.services.touches.payloads import (
 )
 from app.services.touches.release import Decision, Windows, decide
 from app.services.touches.render import contact_context, render, send_context, shared_only
+from app.services.touches.tasks import cancelled_payload
 
 _CLAIM = text(
     f"""
@@ -164,6 +166,10 @@ def _add(batch: _Batch, claimed: Any) -> None:
     status = decision.status
     if status in ("skipped", "cancelled") and row["enrollment_id"] is not None:
         batch.finished.add((row["workspace_id"], row["enrollment_id"]))
+    if status in ("skipped", "cancelled") and row["mode"] == "manual":
+        assert decision.reason is not None
+        data = cancelled_payload(row, decision.reason)
+        batch.events.add(row["workspace_id"], "task.cancelled", data)
     if status == "skipped":
         data = touch_payload(row, status, decision.reason, texts, due_at=due_at)
         batch.events.add(row["workspace_id"], "touch.skipped", data)

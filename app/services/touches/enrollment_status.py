@@ -25,6 +25,7 @@ from sqlmodel import col
 from app.models.touches.tables import Enrollment, Touch, TouchPlan
 from app.services.platform import record_events
 from app.services.touches.steps import DONE
+from app.services.touches.tasks import WITHDRAWN, announce_cancelled
 
 #: How an enrolment's touches can end, counted in ``enrollment.completed``.
 SETTLED = ("completed", "sent", "skipped", "failed", "cancelled", "unconfirmed")
@@ -36,15 +37,25 @@ _COUNTS = (
 
 
 async def drop_scheduled(
-    session: AsyncSession, workspace_id: uuid.UUID, enrollment_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    enrollment_ids: Sequence[uuid.UUID],
+    *,
+    reason: str,
+    at: datetime,
 ) -> None:
-    await session.execute(
-        delete(Touch).where(
+    """Drop the enrolments' touches not yet due (planned again on resume, under new ids);
+    their announced tasks are withdrawn (``task.cancelled``)."""
+    dropped = await session.execute(
+        delete(Touch)
+        .where(
             col(Touch.workspace_id) == workspace_id,
             col(Touch.enrollment_id).in_(list(enrollment_ids)),
             col(Touch.status) == "scheduled",
         )
+        .returning(*WITHDRAWN)
     )
+    await announce_cancelled(session, (r._mapping for r in dropped), reason, at=at)
 
 
 async def cancel_scheduled(
@@ -55,7 +66,7 @@ async def cancel_scheduled(
     *,
     at: datetime,
 ) -> None:
-    await session.execute(
+    cancelled = await session.execute(
         update(Touch)
         .where(
             col(Touch.workspace_id) == workspace_id,
@@ -63,7 +74,9 @@ async def cancel_scheduled(
             col(Touch.status) == "scheduled",
         )
         .values(status="cancelled", reason=reason, finished_at=at, updated_at=at)
+        .returning(*WITHDRAWN)
     )
+    await announce_cancelled(session, (r._mapping for r in cancelled), reason, at=at)
 
 
 async def pause_on_reply(
@@ -94,7 +107,7 @@ async def pause_on_reply(
     )
     ids = [r.id for r in await session.execute(stmt)]
     if ids:
-        await drop_scheduled(session, workspace_id, ids)
+        await drop_scheduled(session, workspace_id, ids, reason="reply", at=at)
     return len(ids)
 
 

@@ -297,7 +297,7 @@ async def change_status(
         raise Conflict("the contact is do-not-contact; clearing the flag resumes it")
     if action == "pause":
         row.status, row.paused_at, row.reason = "paused", at, "paused"
-        await drop_scheduled(session, workspace_id, [row.id])
+        await drop_scheduled(session, workspace_id, [row.id], reason="enrollment_paused", at=at)
     elif action == "resume":
         row.status, row.paused_at, row.reason = "active", None, None
         row.materialized_until = max(row.start_date, at.date()) - timedelta(days=1)

@@ -28,6 +28,7 @@ from app.services.touches.payloads import EventBatch, rows_of, touch_payload
 from app.services.touches.planning import materialize
 from app.services.touches.render import CONSENT_CHANNEL
 from app.services.touches.replan import replan_contacts
+from app.services.touches.tasks import announce_cancelled
 
 # The consent entry a touch's channel needs, in SQL (``render.CONSENT_CHANNEL``).
 _CONSENT_OF = (
@@ -57,17 +58,20 @@ async def _skip(
     which: str,
     at: datetime,
 ) -> int:
-    """Skip the unsettled touches ``which`` picks, announcing each (``touch.skipped``)."""
+    """Skip the unsettled touches ``which`` picks, announcing each (``touch.skipped``;
+    a task also ``task.cancelled``)."""
     params = {"ws": workspace_id, "contacts": list(contact_ids), "reason": reason, "at": at}
     skipped = await session.execute(text(_SKIP.format(which=which)), params)
     keys = [(r.workspace_id, r.id) for r in skipped]
     batch = EventBatch()
-    for row in await rows_of(session, keys):
+    rows = await rows_of(session, keys)
+    for row in rows:
         texts = {"subject": row["subject"], "body": row["body"]}
         texts["reminder"] = row["referral_reminder"]
         data = touch_payload(row, "skipped", reason, texts, due_at=row["due_at"])
         batch.add(workspace_id, "touch.skipped", data)
     await batch.record(session, at=at)
+    await announce_cancelled(session, rows, reason, at=at)
     return len(keys)
 
 

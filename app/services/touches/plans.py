@@ -241,11 +241,11 @@ async def update_plan(
         plan.audience_segments = list(changes.audience.segments)
         plan.audience_tags = list(changes.audience.tags)
     replans = changes.steps is not None or "repeat_yearly" in values
-    reuse = None
+    dropped = None
     if replans:
         # Touches not yet due are planned again from the new steps; drop them first so a
         # removed step's touches go with it (the step's foreign key would only null them).
-        reuse = await replan.forget_future(session, workspace_id, plan_id, at=at)
+        dropped = await replan.forget_future(session, workspace_id, plan_id, at=at)
     if changes.steps is not None:
         await _replace_steps(session, plan, changes.steps, at=at)
     steps = (await steps_of(session, workspace_id, [plan.id]))[plan.id]
@@ -254,7 +254,7 @@ async def update_plan(
     plan.updated_at = at
     await session.flush()
     if replans:
-        await replan.replan(session, workspace_id, plan_id, at=at, reuse=reuse)
+        await replan.replan(session, workspace_id, plan_id, at=at, dropped=dropped)
     return plan, steps
 
 
@@ -274,7 +274,8 @@ async def delete_plan(
     """
     plan = await get_plan(session, workspace_id, plan_id, lock=True)
     check_version(plan.version, expected_version)
-    await replan.forget_future(session, workspace_id, plan_id, at=None)
+    dropped = await replan.forget_future(session, workspace_id, plan_id, at=None)
+    await replan.withdraw_unplanned(session, dropped, "plan_deleted", at=at)
     try:
         async with session.begin_nested():
             await session.execute(
