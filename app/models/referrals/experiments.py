@@ -262,7 +262,7 @@ class Comparison(OutputModel):
 class ExperimentResults(OutputModel):
     """A reward experiment's results."""
 
-    kind: Literal["reward_program"] = "reward_program"
+    kind: Literal["reward_program"]
     experiment_id: uuid.UUID
     status: ExperimentStatus
     currency: str

@@ -53,7 +53,7 @@ class PlanExperimentResults(OutputModel):
     """A touch plan experiment's results: each count metric of every arm against the
     first arm's, with the same exact test and interval as reward experiments."""
 
-    kind: Literal["touch_plan"] = "touch_plan"
+    kind: Literal["touch_plan"]
     experiment_id: uuid.UUID
     status: ExperimentStatus
     currency: str

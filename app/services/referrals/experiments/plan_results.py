@@ -153,6 +153,7 @@ async def plan_results(session: AsyncSession, experiment: Experiment) -> PlanExp
             )
         )
     return PlanExperimentResults(
+        kind="touch_plan",
         experiment_id=experiment.id,
         status=experiment.status,
         currency=experiment.currency,

@@ -80,6 +80,7 @@ async def results(
             )
         )
     return ExperimentResults(
+        kind="reward_program",
         experiment_id=experiment.id,
         status=experiment.status,
         currency=experiment.currency,
