@@ -85,9 +85,12 @@ async def test_a_touch_due_subscriber_gets_only_the_fresh_automated_steps_of_a_p
     tasks = _received(todo)
     assigned = [e["data"] for e in tasks if e["type"] == "task.assigned"]
     due = [e["data"] for e in tasks if e["type"] == "task.due"]
-    assert len(tasks) == len(assigned) + len(due)
+    (withdrawn,) = [e["data"] for e in tasks if e["type"] == "task.cancelled"]
+    assert len(tasks) == len(assigned) + len(due) + 1
     manual = [i for i, (_, mode) in enumerate(EIGHT_BY_EIGHT) if mode == "manual"]
     assert sorted(t["step"]["position"] for t in assigned) == manual
-    assert sorted(t["step"]["position"] for t in due) == [3, 6, 7]  # the card went stale
+    assert sorted(t["step"]["position"] for t in due) == [3, 6, 7]
+    card = next(t["id"] for t in assigned if t["step"]["position"] == 0)
+    assert (withdrawn["id"], withdrawn["reason"]) == (card, "stale")  # the card went stale
     assert {t["assignee"]["id"] for t in due} == {str(owner.id)}
     assert all(t["body"] and t["contact"]["name"] == "Pat Lee" for t in due)
