@@ -268,9 +268,18 @@ async def _plans_of(client: httpx.AsyncClient, tenant: Tenant, contact_id: str) 
     return sorted(keys[e["plan_id"]] for e in r.json()["data"])
 
 
+async def _signed(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """The built-in plans name the member: the workspace signs for ownerless contacts."""
+    member = await new_member(client, tenant, "dana@example.com")
+    body = {"default_sender_member_id": member}
+    r = await client.patch("/v1/workspace", json=body, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
 async def test_imported_contacts_run_the_contact_hooks_and_carry_the_contact(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
+    await _signed(client, tenant)
     a = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "A"})
     b = await new_contact(client, tenant, consent=GRANTED, external_ids={"crm": "B"})
     c = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "C"})
@@ -284,8 +293,10 @@ async def test_imported_contacts_run_the_contact_hooks_and_carry_the_contact(
     job = await _job(client, tenant, body)
     assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 3, 0), job
 
-    touches_a = await _touches(client, tenant, a["id"])  # do-not-contact cancels
-    assert {(t["status"], t["reason"]) for t in touches_a} == {("cancelled", "do_not_contact")}
+    touches_a = await _touches(client, tenant, a["id"])  # do-not-contact skips, and pauses
+    assert {(t["status"], t["reason"]) for t in touches_a} == {("skipped", "do_not_contact")}
+    r = await client.get("/v1/enrollments", params={"contact_id": a["id"]}, headers=tenant.headers)
+    assert [(e["status"], e["reason"]) for e in r.json()["data"]] == [("paused", "do_not_contact")]
     assert await _plans_of(client, tenant, b["id"]) == ["8x8"]  # joined the audience
     tokyo = ZoneInfo("Asia/Tokyo")
     future = [t for t in await _touches(client, tenant, c["id"]) if t["due_at"] > T0_ISO]
@@ -414,3 +425,28 @@ async def test_a_file_of_more_than_100000_rows_is_refused(
             sql = f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"
             found = await session.execute(text(sql), {"ws": tenant.id})
             assert found.scalar_one() == 0, table
+
+
+async def test_an_import_clearing_do_not_contact_resumes_and_one_withdrawing_consent_skips(
+    client: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    """The bulk path runs the same holds as ``PATCH /v1/contacts/{id}``."""
+    await _signed(client, tenant)
+    a = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "A"})
+    b = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "B"})
+    await _job(client, tenant, "external_id.crm,do_not_contact\nA,true\n")
+    clock.advance(timedelta(days=10))  # weeks 1 and 2 pass while A is held
+    job = await _job(
+        client, tenant, "external_id.crm,do_not_contact,consent.email\nA,false,\nB,,denied\n"
+    )
+    assert (job["updated_count"], job["error_count"]) == (2, 0), job
+    r = await client.get("/v1/enrollments", params={"contact_id": a["id"]}, headers=tenant.headers)
+    assert [(e["status"], e["reason"]) for e in r.json()["data"]] == [("active", None)]
+    held = {
+        t["due_at"][:10]: (t["status"], t["reason"])
+        for t in await _touches(client, tenant, a["id"])
+    }
+    assert sorted(held.values()).count(("skipped", "do_not_contact")) == 2  # no catching up
+    assert sorted(held.values()).count(("scheduled", None)) == 6
+    emails = [t for t in await _touches(client, tenant, b["id"]) if t["channel"] == "email"]
+    assert {(t["status"], t["reason"]) for t in emails} == {("skipped", "no_consent")}

@@ -32,9 +32,13 @@ from tests.webhook_receiver import Answer, Received, running
 # The types each scenario below must record; together, the whole catalogue.
 TOUCH_TYPES = (
     "touch.due",
+    "touch.sent",
     "touch.completed",
     "touch.skipped",
     "touch.failed",
+    "task.assigned",
+    "task.due",
+    "task.cancelled",
     "enrollment.completed",
 )
 CONTACT_TYPES = (
@@ -224,15 +228,19 @@ def person(first: str, last: str, owner_id: str, **extra: Any) -> dict[str, Any]
 async def test_touch_and_enrolment_events_match_the_catalogue(
     client: httpx.AsyncClient, tenant: Tenant, db: Database, clock: FrozenClock, settings: Settings
 ) -> None:
-    """One enrolment: an e-mail touch completed, one bounced, an SMS skipped (no consent)."""
+    """One enrolment: an e-mail touch sent then delivered, one bounced, an SMS skipped (no
+    consent), a call done by the member (a task: assigned, due, completed); another
+    enrolment paused before its day, its task withdrawn."""
     member = await add_member(client, tenant)
-    contact = await post(client, tenant, "/v1/contacts", person("Jordan", "Lee", member["id"]))
+    consent = {"email": {"status": "granted"}, "call": {"status": "granted"}}
+    jordan = person("Jordan", "Lee", member["id"], consent=consent)
+    contact = await post(client, tenant, "/v1/contacts", jordan)
 
-    def step(channel: str, subject: str) -> dict[str, Any]:
+    def step(channel: str, subject: str, mode: str = "automated") -> dict[str, Any]:
         return {
             "channel": channel,
             "content_kind": "market_report",
-            "mode": "automated",
+            "mode": mode,
             "subject_template": f"{subject} for {{{{ contact.first_name }}}}",
             "body_template": "Hi {{ contact.first_name }}. {{ referral_reminder }}",
             "timing": {"kind": "after_enrollment", "days": 0},
@@ -245,19 +253,32 @@ async def test_touch_and_enrolment_events_match_the_catalogue(
         {
             "name": "Market updates",
             "referral_reminder": "Know someone moving? {{ member.name }} will call them.",
-            "steps": [step("email", "Prices"), step("email", "Rates"), step("sms", "News")],
+            "steps": [
+                step("email", "Prices"),
+                step("email", "Rates"),
+                step("sms", "News"),
+                step("call", "Call", mode="manual"),
+            ],
         },
     )
-    yesterday = str(clock.now().date() - timedelta(days=1))
-    body = {"plan_id": plan["id"], "contact_id": contact["id"], "start_date": yesterday}
+    body = {"plan_id": plan["id"], "contact_id": contact["id"]}
     await post(client, tenant, "/v1/enrollments", body)
-    assert await emit_touches(db, clock, settings) == 3
+    other = await post(client, tenant, "/v1/contacts", person("Sam", "Roe", member["id"]))
+    paused = await post(
+        client, tenant, "/v1/enrollments", {"plan_id": plan["id"], "contact_id": other["id"]}
+    )
+    await post(client, tenant, f"/v1/enrollments/{paused['id']}/pause")  # its task withdrawn
+    clock.advance(timedelta(hours=3))  # 09:00 in Chicago: the send window opens
+    assert await emit_touches(db, clock, settings) == 4
 
     events = await recorded(client, tenant)
     first, second = (t["id"] for t in events["touch.due"])
+    (task,) = events["task.due"]
+    await post(client, tenant, f"/v1/touches/{first}/outcome", {"outcome": "sent"})
     await post(client, tenant, f"/v1/touches/{first}/outcome", {"outcome": "delivered"})
     outcome = {"outcome": "bounced", "provider_message_id": "esp-7", "note": "mailbox full"}
     await post(client, tenant, f"/v1/touches/{second}/outcome", outcome)
+    await post(client, tenant, f"/v1/touches/{task['id']}/outcome", {"outcome": "completed"})
 
     assert_matches_catalogue(await recorded(client, tenant), TOUCH_TYPES)
 

@@ -183,6 +183,8 @@ async def build_world(client: httpx.AsyncClient, tenant: Tenant) -> World:
     w["key_id"] = (await _post(client, tenant, "/v1/api-keys", {"name": "spare"}))["id"]
     member = {"name": "Dana", "email": "dana@example.com"}
     w["member_id"] = (await _post(client, tenant, "/v1/members", member))["id"]
+    sender = {"default_sender_member_id": w["member_id"]}  # the built-in plans name one
+    assert (await client.patch("/v1/workspace", json=sender, headers=tenant.headers)).is_success
     imported = await client.post(
         "/v1/contacts/imports",
         content=CSV_IMPORT.encode(),

@@ -11,7 +11,8 @@ from app.models.platform.event_catalogue import CATALOGUE, EVENT_TYPES, filter_p
 from tests.conftest import make_settings
 
 REQUIRED = {
-    "touch.due", "touch.completed", "touch.skipped", "touch.failed", "contact.created",
+    "touch.due", "touch.sent", "touch.completed", "touch.skipped", "touch.failed",
+    "task.assigned", "task.due", "task.cancelled", "contact.created",
     "contact.updated", "contact.deleted", "contact.merged", "contact.lapsed",
     "contact.stage_changed", "referral.created", "referral.stage_changed", "referral.deleted",
     "referral.follow_up_overdue", "reward.created", "reward.issued", "enrollment.completed",

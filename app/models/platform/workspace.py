@@ -29,6 +29,7 @@ from app.models.platform.origins import MAX_ORIGINS, Origin
 from app.models.platform.rate_limit import RateLimit, RateLimitRead, rate_limit_of
 
 DEFAULT_WEIGHTS = (0.4, 0.35, 0.25)
+DEFAULT_OUTCOME_GRACE_DAYS = 14
 
 
 def check_time_zone(value: str) -> str:
@@ -74,6 +75,9 @@ class Workspace(TableModel, table=True):
     referral_follow_up_hours: int = 24
     referral_thank_you_channel: str = column(String(16), default="email", server_default="email")
     referral_thank_you_mode: str = column(String(16), default="manual", server_default="manual")
+    # Signs touches of contacts without an owner; cleared when the member is deleted.
+    default_sender_member_id: uuid.UUID | None = None
+    outcome_grace_days: int = column(default=DEFAULT_OUTCOME_GRACE_DAYS, server_default="14")
     weight_communication: float = column(Double, default=DEFAULT_WEIGHTS[0])
     weight_reciprocity: float = column(Double, default=DEFAULT_WEIGHTS[1])
     weight_appreciation: float = column(Double, default=DEFAULT_WEIGHTS[2])
@@ -155,6 +159,15 @@ class WorkspaceRead(OutputModel):
         description="Channel of the thank-you touch scheduled for each received referral."
     )
     referral_thank_you_mode: ThankYouMode
+    default_sender_member_id: uuid.UUID | None = Field(
+        description="The member whose name signs touches of contacts without an owner "
+        "(and to whom their tasks go); null: such contacts cannot be enrolled in a plan "
+        "whose templates name the member."
+    )
+    outcome_grace_days: int = Field(
+        description="Days after a touch fell due within which its sender may report the "
+        "outcome; a touch still unreported then becomes `unconfirmed`."
+    )
     score_weights: ScoreWeights
     visibility: Visibility = Field(
         description="`team`: every member sees every contact. `own`: agents see only the "
@@ -186,6 +199,8 @@ class WorkspaceRead(OutputModel):
             referral_follow_up_hours=ws.referral_follow_up_hours,
             referral_thank_you_channel=ws.referral_thank_you_channel,
             referral_thank_you_mode=ws.referral_thank_you_mode,
+            default_sender_member_id=ws.default_sender_member_id,
+            outcome_grace_days=ws.outcome_grace_days,
             score_weights=ScoreWeights(
                 communication=ws.weight_communication,
                 reciprocity=ws.weight_reciprocity,
@@ -208,6 +223,10 @@ class WorkspaceUpdate(InputModel):
     referral_follow_up_hours: int | None = Field(default=None, ge=1, le=24 * 30)
     referral_thank_you_channel: ThankYouChannel | None = None
     referral_thank_you_mode: ThankYouMode | None = None
+    default_sender_member_id: uuid.UUID | None = Field(
+        default=None, description="A member of the workspace; null clears it."
+    )
+    outcome_grace_days: int | None = Field(default=None, ge=1, le=365)
     score_weights: ScoreWeights | None = None
     visibility: Visibility | None = None
     cors_origins: list[Origin] | None = Field(

@@ -55,7 +55,9 @@ async def list_touches(
 async def create_touch(
     body: TouchCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
 ) -> TouchRead:
-    """Schedule an ad-hoc touch; it is emitted at ``due_at`` like a plan touch."""
+    """Schedule an ad-hoc touch; it is released at ``due_at`` like a plan touch: an
+    automated one inside the contact's send window (`touch.due`), a manual one as a task
+    (`task.assigned` now, `task.due` then)."""
     await require_visible_contacts(session, auth.workspace_id, [body.contact_id])
     touch = await touches.create_touch(
         session,
@@ -69,6 +71,7 @@ async def create_touch(
         referral_reminder=body.referral_reminder,
         due_at=body.due_at,
         assignee_id=body.assignee_id,
+        valid_for_days=body.valid_for_days,
         at=clock.now(),
     )
     set_etag(response, touch.version)

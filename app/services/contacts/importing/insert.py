@@ -71,13 +71,14 @@ def _insert_sql() -> str:
 def _insert_statement() -> DriverStatement:
     """The insert, and the enrolments of the rows it returns; answers how many."""
     inserted = (
-        text(_insert_sql() + " RETURNING workspace_id, id, segment, tags, do_not_contact")
+        text(_insert_sql() + " RETURNING workspace_id, id, segment, tags, do_not_contact, owner_id")
         .columns(
             workspace_id=Uuid(),
             id=Uuid(),
             segment=String(),
             tags=PG_ARRAY(String()),
             do_not_contact=Boolean(),
+            owner_id=Uuid(),
         )
         .cte("inserted")
     )

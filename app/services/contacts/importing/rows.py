@@ -78,6 +78,8 @@ class Outcome:
     events: list[tuple[str, str]] = field(default_factory=list)  # type, JSON of its data
     enrol: list[uuid.UUID] = field(default_factory=list)
     stop: list[uuid.UUID] = field(default_factory=list)
+    resume: list[uuid.UUID] = field(default_factory=list)  # do-not-contact cleared
+    reconsent: list[uuid.UUID] = field(default_factory=list)  # consent changed
     replan: list[uuid.UUID] = field(default_factory=list)
 
     import_id: str = ""  # the job, named in each event's data

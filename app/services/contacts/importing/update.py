@@ -149,6 +149,10 @@ async def update_known(
         out.events.append(("contact.updated", out.event_json(data)))
         if "do_not_contact" in changed and merged["do_not_contact"]:
             out.stop.append(cid)
+        elif "do_not_contact" in changed:
+            out.resume.append(cid)
+        if "consent" in changed and not merged["do_not_contact"]:
+            out.reconsent.append(cid)
         if "segment" in changed or "tags" in changed:
             out.enrol.append(cid)
         if "time_zone" in changed:

@@ -96,6 +96,8 @@ async def write_rows(
         total.events += outcome.events
         total.enrol += outcome.enrol
         total.stop += outcome.stop
+        total.resume += outcome.resume
+        total.reconsent += outcome.reconsent
         total.replan += outcome.replan
     total.errors.sort(key=lambda e: int(e["line"]))
     if not options.dry_run:
@@ -110,7 +112,9 @@ async def _touch_hooks(
     """The hooks ``contacts.update_contact`` runs, once for the batch (new contacts were
     enrolled by the statement that inserted them)."""
     stopped = set(out.stop)
-    await touches.cancel_future_touches_many(session, workspace_id, out.stop, "do_not_contact", at)
+    await touches.hold_for_do_not_contact(session, workspace_id, out.stop, at)
+    await touches.resume_after_do_not_contact(session, workspace_id, out.resume, at)
+    await touches.reconsider_consent(session, workspace_id, out.reconsent, at)
     replan = [c for c in dict.fromkeys(out.replan) if c not in stopped]
     await touches.replan_contacts(session, workspace_id, replan, at=at)
     enrol = list(dict.fromkeys(out.enrol))  # touches planned by the top-up job, not here

@@ -165,7 +165,7 @@ async def _touch_hooks(
 ) -> None:
     """The kept contact's touches follow its merged row (see the module docstring)."""
     if do_not_contact:
-        await touches.cancel_future_touches(session, workspace_id, keep_id, "do_not_contact", at)
+        await touches.hold_for_do_not_contact(session, workspace_id, [keep_id], at)
         return
     await touches.replan_contact(session, workspace_id, keep_id, at=at)
     await touches.auto_enroll(session, workspace_id, [keep_id], at)
