@@ -434,10 +434,15 @@ async def test_an_import_clearing_do_not_contact_resumes_and_one_withdrawing_con
     await _signed(client, tenant)
     a = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "A"})
     b = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "B"})
-    await _job(client, tenant, "external_id.crm,do_not_contact\nA,true\n")
+    overwrite = "?mode=overwrite"  # the file's values win over the stored ones
+    held = await _job(client, tenant, "external_id.crm,do_not_contact\nA,true\n", query=overwrite)
+    assert held["updated_count"] == 1, held
     clock.advance(timedelta(days=10))  # weeks 1 and 2 pass while A is held
     job = await _job(
-        client, tenant, "external_id.crm,do_not_contact,consent.email\nA,false,\nB,,denied\n"
+        client,
+        tenant,
+        "external_id.crm,do_not_contact,consent.email\nA,false,\nB,,denied\n",
+        query=overwrite,
     )
     assert (job["updated_count"], job["error_count"]) == (2, 0), job
     r = await client.get("/v1/enrollments", params={"contact_id": a["id"]}, headers=tenant.headers)

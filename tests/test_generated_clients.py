@@ -126,6 +126,18 @@ async def test_the_generated_python_client_runs_an_integrators_scenario(
             cursor = page.next_cursor
         assert sorted(names) == ["Casey", "Jordan Lee"]
 
+        # A member who signs the team's touches: the workspace's default sender.
+        member_body = models.MemberCreate.from_dict(
+            {"name": "Dana Whitfield", "email": "dana@example.com", "role": "agent"}
+        )
+        member = await op("members.create_member").asyncio_detailed(client=c, body=member_body)
+        assert member.status_code == 201, member.content
+        sender = models.WorkspaceUpdate.from_dict(
+            {"default_sender_member_id": str(member.parsed.id)}
+        )
+        updated = await op("workspace.update_workspace").asyncio_detailed(client=c, body=sender)
+        assert updated.status_code == 200, updated.content
+
         # An enrolment in one of the built-in plans.
         plans = await op("touch_plans.list_touch_plans").asyncio(client=c)
         plan = next(p for p in plans.data if p.name == "8x8")

@@ -147,8 +147,10 @@ async def _under_load(
     ]
     probes = asyncio.create_task(_probe_until(stop, service.base_url))
     await asyncio.sleep(1.0)  # load before the outage
-    broke = time.monotonic()
     await asyncio.to_thread(break_it)
+    # The outage begins once the database is down: under load ``pg_ctl stop`` itself took
+    # over half a second, during which readiness rightly still answered 200.
+    broke = time.monotonic()
     await asyncio.sleep(OUTAGE_SECONDS)
     mended = time.monotonic()  # from now on an answer may come from the mended database
     await asyncio.to_thread(mend_it)

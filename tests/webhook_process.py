@@ -45,6 +45,9 @@ class Service:
             "RAPPORT_WEBHOOK_ALLOW_HTTP": "true",
             "RAPPORT_WEBHOOK_POLL_SECONDS": "0.1",
             "RAPPORT_MIGRATE_ON_START": "false",
+            # The tests' load is their own (fuzzing sends thousands of requests a minute);
+            # tests/test_rate_limits.py sets the limit it checks.
+            "RAPPORT_RATE_LIMIT_PER_MINUTE": "1000000",
             **{f"RAPPORT_{k.upper()}": v for k, v in settings.items()},
         }
         self.log_path = log_dir / f"service-{self.port}.log"
