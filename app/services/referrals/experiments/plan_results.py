@@ -33,7 +33,7 @@ from app.models.referrals.experiments import METRICS_OF, Comparison, Experiment
 from app.models.referrals.plan_experiments import PlanArmResult, PlanExperimentResults
 from app.services import analytics
 from app.services.referrals.experiments.assignment import arms_of
-from app.services.referrals.experiments.verdicts import CONFIDENCE, verdict
+from app.services.referrals.experiments.verdicts import CONFIDENCE, comparison
 
 CENT = Decimal("0.01")
 # The directions that count as engagement everywhere (the lapse rule, advocacy stages).
@@ -189,21 +189,5 @@ def _compare(experiment: Experiment, arms: list[PlanArmResult]) -> list[Comparis
                 min_exposure=experiment.min_sample,
                 confidence=CONFIDENCE,
             )
-            out.append(
-                Comparison(
-                    metric=metric,
-                    arm_a=control.name,
-                    arm_b=arm.name,
-                    rate_a=c.rate_a,
-                    rate_b=c.rate_b,
-                    rate_ratio=c.rate_ratio,
-                    ci_low=c.ci_low,
-                    ci_high=c.ci_high,
-                    confidence=CONFIDENCE,
-                    p_value=c.p_value,
-                    sufficient=c.sufficient,
-                    verdict=verdict(c, control.name, arm.name),
-                    reason=c.reason,
-                )
-            )
+            out.append(comparison(metric, control.name, arm.name, c))
     return out

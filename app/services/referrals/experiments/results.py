@@ -32,7 +32,7 @@ from app.models.referrals.tables import Referral
 from app.services.analytics import compare_rates, conversion_rate, roi_percent
 from app.services.referrals.experiments.design import get_experiment
 from app.services.referrals.experiments.plan_results import plan_results
-from app.services.referrals.experiments.verdicts import CONFIDENCE, verdict
+from app.services.referrals.experiments.verdicts import CONFIDENCE, comparison
 
 ZERO = Decimal("0.00")
 
@@ -106,23 +106,7 @@ def _compare(experiment: Experiment, arms: list[ArmResult]) -> list[Comparison]:
             min_exposure=experiment.min_sample,
             confidence=CONFIDENCE,
         )
-        out.append(
-            Comparison(
-                metric=experiment.primary_metric,
-                arm_a=control.name,
-                arm_b=arm.name,
-                rate_a=c.rate_a,
-                rate_b=c.rate_b,
-                rate_ratio=c.rate_ratio,
-                ci_low=c.ci_low,
-                ci_high=c.ci_high,
-                confidence=CONFIDENCE,
-                p_value=c.p_value,
-                sufficient=c.sufficient,
-                verdict=verdict(c, control.name, arm.name),
-                reason=c.reason,
-            )
-        )
+        out.append(comparison(experiment.primary_metric, control.name, arm.name, c))
     return out
 
 
