@@ -48,6 +48,16 @@ class EventType:
 # tests/test_event_contract.py records every type through the API and compares them.
 
 
+ADDRESS = {
+    "line1": "12 Elm St",
+    "line2": None,
+    "city": "Springfield",
+    "region": "IL",
+    "postal_code": "62704",
+    "country": "US",
+}
+
+
 def _touch_to_send(status: str, **extra: Any) -> dict[str, Any]:
     """``touch.due`` and ``touch.skipped``: everything a sender needs, no call back.
 
@@ -113,14 +123,7 @@ def _task(status: str, **extra: Any) -> dict[str, Any]:
             "job_title": "Architect",
             "primary_email": "jordan@example.com",
             "primary_phone": "+13125550123",
-            "address": {
-                "line1": "12 Elm St",
-                "line2": None,
-                "city": "Springfield",
-                "region": "IL",
-                "postal_code": "62704",
-                "country": "US",
-            },
+            "address": ADDRESS,
             "locale": "en-US",
             "time_zone": "America/Chicago",
         },
@@ -164,14 +167,7 @@ def _contact(**extra: Any) -> dict[str, Any]:
         "phones": [{"number": "+13125550123", "type": "mobile", "primary": True}],
         "primary_email": "jordan@example.com",
         "primary_phone": "+13125550123",
-        "address": {
-            "line1": "12 Elm St",
-            "line2": None,
-            "city": "Springfield",
-            "region": "IL",
-            "postal_code": "62704",
-            "country": "US",
-        },
+        "address": ADDRESS,
         "time_zone": "America/Chicago",
         "locale": "en-US",
         "owner_id": MEMBER_ID,
