@@ -73,6 +73,8 @@ class Workspace(TableModel, table=True):
     weight_reciprocity: float = column(Double, default=DEFAULT_WEIGHTS[1])
     weight_appreciation: float = column(Double, default=DEFAULT_WEIGHTS[2])
     visibility: str = column(String(8), default="team", server_default="team")
+    agenda_stall_factor: float = column(Double, default=1.5, server_default=text("1.5"))
+    agenda_touch_lift: float = column(Double, default=0.25, server_default=text("0.25"))
     idp_issuer: str | None = column(String(500), default=None)
     idp_audience: str | None = column(String(500), default=None)
     idp_member_claim: str = column(String(64), default="email", server_default="email")
@@ -145,6 +147,15 @@ class WorkspaceRead(OutputModel):
         "those contacts' referrals, touches, rewards, scores and analytics; admins and "
         "leaders see all."
     )
+    agenda_stall_factor: float = Field(
+        description="A referral is stalled on the agenda after this many times the funnel's "
+        "average hours in its stage."
+    )
+    agenda_touch_lift: float = Field(
+        description="Probability (0-1) that a touch keeps a relationship's referrals that "
+        "would otherwise be lost; the agenda's values use it until the workspace has 30 "
+        "measured lapses (docs/SCORES.md)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -166,6 +177,8 @@ class WorkspaceRead(OutputModel):
                 appreciation=ws.weight_appreciation,
             ),
             visibility=ws.visibility,
+            agenda_stall_factor=ws.agenda_stall_factor,
+            agenda_touch_lift=ws.agenda_touch_lift,
             version=ws.version,
             created_at=ws.created_at,
             updated_at=ws.updated_at,
@@ -182,6 +195,8 @@ class WorkspaceUpdate(InputModel):
     referral_thank_you_mode: ThankYouMode | None = None
     score_weights: ScoreWeights | None = None
     visibility: Visibility | None = None
+    agenda_stall_factor: float | None = Field(default=None, ge=1, le=20)
+    agenda_touch_lift: float | None = Field(default=None, gt=0, le=1)
 
 
 class IdentityProvider(InputModel):

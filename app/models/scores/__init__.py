@@ -2,6 +2,7 @@
 stage history, scoring runs and parameter sets. Public face: the names below.
 """
 
+from app.models.scores.agenda import AgendaDecision, AgendaDigest
 from app.models.scores.tables import (
     ContactScore,
     ContactScoreHistory,
@@ -11,6 +12,8 @@ from app.models.scores.tables import (
 )
 
 __all__ = [
+    "AgendaDecision",
+    "AgendaDigest",
     "ContactScore",
     "ContactScoreHistory",
     "ContactStageHistory",

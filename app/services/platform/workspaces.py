@@ -80,6 +80,8 @@ async def update_workspace(
         "referral_thank_you_channel",
         "referral_thank_you_mode",
         "visibility",
+        "agenda_stall_factor",
+        "agenda_touch_lift",
     ):
         if field in values and values[field] is not None:
             setattr(workspace, field, values[field])

@@ -1,0 +1,223 @@
+"""A member's agenda for one local day: every item from every domain, ranked by value.
+
+The rules of what is due live in ``agenda_sql`` (one statement for all six kinds), what
+an item is worth in ``agenda_value`` and how it reads in ``agenda_items``. This module
+reads the workspace's parameters, runs the statements, drops what the member snoozed or
+dismissed (``agenda_decisions``) and ranks: highest value first, ties by due time.
+
+The member's day is read in the workspace's time zone (members carry no zone of their
+own). The figures behind the values are the workspace's (a segment's referral rate, the
+value per referral, the close rate): statistics, not records, so an agent under ``own``
+sees the same value for an item as their leader does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.errors import NotFound
+from app.models.platform import Member, Workspace
+from app.models.scores.agenda import AgendaContact, AgendaItem, AgendaRead
+from app.services import analytics
+from app.services.platform import get_workspace, text_binds
+from app.services.scores.agenda_items import ItemBuilder
+from app.services.scores.agenda_lift import touch_lift
+from app.services.scores.agenda_sql import CONTACTS, DECISIONS, ITEMS, SEGMENTS, WORKSPACE
+from app.services.scores.agenda_value import Relationship, WorkspaceFigures, relationship
+
+#: Advocates enter the agenda this many days before they would lapse.
+LAPSE_WARNING_DAYS = 14
+#: Observances this many days ahead (today included) with no touch planned.
+OBSERVANCE_DAYS = 7
+#: Referrals received this recently wait for their thanks.
+THANK_DAYS = 2
+STALL_STAGES = ("contacted", "meeting", "agreement")
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+    return start, end
+
+
+def _observance_window(day: date, zone: ZoneInfo) -> tuple[list[int], list[int], str]:
+    """The month-day keys of the coming days, 29 February on the 28th of a common year."""
+    rows: list[dict[str, Any]] = []
+    for ahead in range(OBSERVANCE_DAYS):
+        d = day + timedelta(days=ahead)
+        at = datetime.combine(d, time(0), zone).astimezone(UTC).isoformat()
+        mds = [d.month * 100 + d.day]
+        leap = d.year % 4 == 0 and (d.year % 100 != 0 or d.year % 400 == 0)
+        if (d.month, d.day) == (2, 28) and not leap:
+            mds.append(229)
+        rows += [{"md": md, "day": d.isoformat(), "day_at": at, "year": d.year} for md in mds]
+    mds_all = sorted({int(r["md"]) for r in rows})
+    return mds_all, sorted({md // 100 for md in mds_all}), json.dumps(rows)
+
+
+def local_today(workspace: Workspace, at: datetime) -> date:
+    return at.astimezone(ZoneInfo(workspace.time_zone)).date()
+
+
+async def _stall_hours(
+    session: AsyncSession, workspace: Workspace, day: date, at: datetime
+) -> dict[str, float]:
+    """Hours after which a referral is stalled in a stage: the funnel's average time in
+    that stage over the last year, times the workspace's factor (unmeasured: no rule)."""
+    period = await analytics.resolve_period(
+        session, workspace.id, day - timedelta(days=364), day, at=at
+    )
+    report = await analytics.funnel_report(session, workspace.id, period)
+    return {
+        s.stage: s.average_hours_in_stage * workspace.agenda_stall_factor
+        for s in report.stages
+        if s.stage in STALL_STAGES and s.average_hours_in_stage is not None
+    }
+
+
+async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID) -> Member:
+    stmt = select(Member).where(
+        col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+    )
+    member = (await session.execute(stmt)).scalar_one_or_none()
+    if member is None:
+        raise NotFound("member not found")
+    return member
+
+
+async def _figures(
+    session: AsyncSession, workspace_id: uuid.UUID, ids: list[uuid.UUID], params: dict[str, Any]
+) -> tuple[WorkspaceFigures, dict[uuid.UUID, AgendaContact], dict[uuid.UUID, Relationship]]:
+    ws_row = (await session.execute(WORKSPACE, params)).one()
+    workspace = WorkspaceFigures(
+        int(ws_row.received), int(ws_row.closed), Decimal(ws_row.closed_value)
+    )
+    if not ids:
+        return workspace, {}, {}
+    rows = (await session.execute(CONTACTS, {**params, "ids": ids})).all()
+    segments = sorted({r.segment for r in rows})
+    seg = {
+        s.segment: s
+        for s in (await session.execute(SEGMENTS, {**params, "segments": segments})).all()
+    }
+    contacts = {
+        r.id: AgendaContact(
+            id=r.id, name=r.name, segment=r.segment, advocacy_stage=r.advocacy_stage
+        )
+        for r in rows
+    }
+    relationships = {
+        r.id: relationship(
+            int(r.n_year),
+            int(r.n_cur),
+            Decimal(r.closed_value),
+            int(seg[r.segment].contacts),
+            int(seg[r.segment].referrals),
+            workspace,
+        )
+        for r in rows
+    }
+    return workspace, contacts, relationships
+
+
+async def build_agenda(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    member_id: uuid.UUID,
+    day: date | None,
+    *,
+    at: datetime,
+) -> AgendaRead:
+    """The member's items due by the end of ``day`` (default: today in the workspace's
+    zone), highest value first; nothing is written."""
+    workspace = await get_workspace(session, workspace_id)
+    member = await _member(session, workspace_id, member_id)
+    zone = ZoneInfo(workspace.time_zone)
+    day = day or at.astimezone(zone).date()
+    day_start, day_end = day_bounds(day, zone)
+    # A past day is read as it stood at its end; today and later days as they stand now.
+    now = min(at, day_end) if day <= at.astimezone(zone).date() else day_start
+    currency = (await analytics.get_settings(session, workspace_id)).currency
+    lift, lift_source = await touch_lift(session, workspace, at=now)
+    mds, months, window = _observance_window(day, zone)
+    threshold = workspace.lapse_threshold_days
+    params: dict[str, Any] = {
+        "ws": workspace_id,
+        "member": member_id,
+        "is_admin": member.role == "admin",
+        "day_start": day_start,
+        "day_end": day_end,
+        "warn_before": day_end - timedelta(days=threshold - LAPSE_WARNING_DAYS),
+        "threshold": threshold,
+        "thank_since": day_end - timedelta(days=THANK_DAYS),
+        "stall": json.dumps(await _stall_hours(session, workspace, day, at)),
+        "cur": currency,
+        "mds": mds,
+        "months": months,
+        "window": window,
+        "year_ago": now - timedelta(days=365),
+        **text_binds(),
+    }
+    rows = (await session.execute(ITEMS, params)).all()
+    ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
+    figures, contacts, relationships = await _figures(session, workspace_id, ids, params)
+    builder = ItemBuilder(
+        member_id=member_id,
+        at=now,
+        day=day,
+        lift=lift,
+        currency=currency,
+        threshold_days=threshold,
+        workspace=figures,
+        contacts=contacts,
+        relationships=relationships,
+    )
+    items = [builder.build(r) for r in rows]
+    items = await _without_decided(session, workspace_id, member_id, items, day)
+    items.sort(key=lambda i: (-i.value, i.due_at, i.key))
+    return AgendaRead(
+        member_id=member_id,
+        date=day,
+        time_zone=workspace.time_zone,
+        currency=currency,
+        touch_lift=lift,
+        touch_lift_source=lift_source,
+        items=items,
+    )
+
+
+async def _without_decided(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    member_id: uuid.UUID,
+    items: list[AgendaItem],
+    day: date,
+) -> list[AgendaItem]:
+    """Drop dismissed items, items snoozed past ``day``, and a thank-you task shown as
+    its ``thank`` item (one item per thing to do)."""
+    thanked = {
+        str(a.path.split("/")[3])
+        for i in items
+        if i.kind == "thank"
+        for a in i.actions
+        if a.name == "complete_task"
+    }
+    items = [i for i in items if not (i.kind == "task" and str(i.record_id) in thanked)]
+    if not items:
+        return items
+    params = {"ws": workspace_id, "member": member_id, "keys": [i.key for i in items]}
+    hidden = {
+        r.item_key
+        for r in (await session.execute(DECISIONS, params)).all()
+        if r.decision == "dismissed" or (r.until is not None and r.until > day)
+    }
+    return [i for i in items if i.key not in hidden]
