@@ -164,3 +164,20 @@ class AgendaDecisionRead(OutputModel):
     until: date | None
     reason: str | None
     at: datetime
+
+
+class AgendaMember(OutputModel):
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+class AgendaReadyData(OutputModel):
+    """The ``agenda.ready`` event's data: the member's top items of the day."""
+
+    member: AgendaMember
+    date: date
+    time_zone: str
+    currency: str
+    total_items: int = Field(description="Items on the whole agenda (`items` holds the top 10).")
+    items: list[AgendaItem]

@@ -1,8 +1,10 @@
 """Scores: relationship strength (computed set-based in SQL), suggested and manual advocacy
-stages, lapses, and the nightly job that runs them per workspace. Public face: the names
+stages, lapses, the nightly job that runs them per workspace, and each member's agenda
+ranked by value with its morning ``agenda.ready`` job. Public face: the names
 below; imports platform and analytics.
 """
 
+from app.services.scores.agenda_digest import agenda_ready_job
 from app.services.scores.nightly import NightlyScoresJob
 
-__all__ = ["NightlyScoresJob"]
+__all__ = ["NightlyScoresJob", "agenda_ready_job"]
