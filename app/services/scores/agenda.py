@@ -6,9 +6,9 @@ reads the workspace's parameters, runs the statements, drops what the member sno
 dismissed (``agenda_decisions``) and ranks: highest value first, ties by due time.
 
 The member's day is read in the workspace's time zone (members carry no zone of their
-own). The figures behind the values are the workspace's (a segment's referral rate, the
-value per referral, the close rate): statistics, not records, so an agent under ``own``
-sees the same value for an item as their leader does.
+own). The figures behind the values are the team's (``agenda_figures``: a segment's referral
+rate, the value per referral, the close rate, the usual time in stage, the touch lift),
+kept per workspace for a few minutes; what each request reads is the member's own day.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from app.models.platform import Member, Workspace
 from app.models.scores.agenda import AgendaContact, AgendaItem, AgendaRead
 from app.services import analytics
 from app.services.platform import get_workspace, text_binds
+from app.services.scores.agenda_figures import TeamFigures, team_figures
 from app.services.scores.agenda_items import ItemBuilder
-from app.services.scores.agenda_lift import touch_lift
-from app.services.scores.agenda_sql import CONTACTS, DECISIONS, ITEMS, SEGMENTS, WORKSPACE
-from app.services.scores.agenda_value import Relationship, WorkspaceFigures, relationship
+from app.services.scores.agenda_sql import CONTACTS, DECISIONS, ITEMS
+from app.services.scores.agenda_value import Relationship, relationship
 
 #: Advocates enter the agenda this many days before they would lapse.
 LAPSE_WARNING_DAYS = 14
@@ -40,7 +40,6 @@ LAPSE_WARNING_DAYS = 14
 OBSERVANCE_DAYS = 7
 #: Referrals received this recently wait for their thanks.
 THANK_DAYS = 2
-STALL_STAGES = ("contacted", "meeting", "agreement")
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -68,22 +67,6 @@ def local_today(workspace: Workspace, at: datetime) -> date:
     return at.astimezone(ZoneInfo(workspace.time_zone)).date()
 
 
-async def _stall_hours(
-    session: AsyncSession, workspace: Workspace, day: date, at: datetime
-) -> dict[str, float]:
-    """Hours after which a referral is stalled in a stage: the funnel's average time in
-    that stage over the last year, times the workspace's factor (unmeasured: no rule)."""
-    period = await analytics.resolve_period(
-        session, workspace.id, day - timedelta(days=364), day, at=at
-    )
-    report = await analytics.funnel_report(session, workspace.id, period)
-    return {
-        s.stage: s.average_hours_in_stage * workspace.agenda_stall_factor
-        for s in report.stages
-        if s.stage in STALL_STAGES and s.average_hours_in_stage is not None
-    }
-
-
 async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID) -> Member:
     stmt = select(Member).where(
         col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
@@ -94,21 +77,12 @@ async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uui
     return member
 
 
-async def _figures(
-    session: AsyncSession, workspace_id: uuid.UUID, ids: list[uuid.UUID], params: dict[str, Any]
-) -> tuple[WorkspaceFigures, dict[uuid.UUID, AgendaContact], dict[uuid.UUID, Relationship]]:
-    ws_row = (await session.execute(WORKSPACE, params)).one()
-    workspace = WorkspaceFigures(
-        int(ws_row.received), int(ws_row.closed), Decimal(ws_row.closed_value)
-    )
+async def _contacts(
+    session: AsyncSession, ids: list[uuid.UUID], team: TeamFigures, params: dict[str, Any]
+) -> tuple[dict[uuid.UUID, AgendaContact], dict[uuid.UUID, Relationship]]:
     if not ids:
-        return workspace, {}, {}
+        return {}, {}
     rows = (await session.execute(CONTACTS, {**params, "ids": ids})).all()
-    segments = sorted({r.segment for r in rows})
-    seg = {
-        s.segment: s
-        for s in (await session.execute(SEGMENTS, {**params, "segments": segments})).all()
-    }
     contacts = {
         r.id: AgendaContact(
             id=r.id, name=r.name, segment=r.segment, advocacy_stage=r.advocacy_stage
@@ -120,13 +94,13 @@ async def _figures(
             int(r.n_year),
             int(r.n_cur),
             Decimal(r.closed_value),
-            int(seg[r.segment].contacts),
-            int(seg[r.segment].referrals),
-            workspace,
+            team.segment_contacts.get(r.segment, 0),
+            team.segment_referrals.get(r.segment, 0),
+            team.workspace,
         )
         for r in rows
     }
-    return workspace, contacts, relationships
+    return contacts, relationships
 
 
 async def build_agenda(
@@ -147,7 +121,7 @@ async def build_agenda(
     # A past day is read as it stood at its end; today and later days as they stand now.
     now = min(at, day_end) if day <= at.astimezone(zone).date() else day_start
     currency = (await analytics.get_settings(session, workspace_id)).currency
-    lift, lift_source = await touch_lift(session, workspace, at=now)
+    team = await team_figures(session, workspace, currency, day, at=now)
     mds, months, window = _observance_window(day, zone)
     threshold = workspace.lapse_threshold_days
     params: dict[str, Any] = {
@@ -159,7 +133,7 @@ async def build_agenda(
         "warn_before": day_end - timedelta(days=threshold - LAPSE_WARNING_DAYS),
         "threshold": threshold,
         "thank_since": day_end - timedelta(days=THANK_DAYS),
-        "stall": json.dumps(await _stall_hours(session, workspace, day, at)),
+        "stall": team.stall_json,
         "cur": currency,
         "mds": mds,
         "months": months,
@@ -169,15 +143,15 @@ async def build_agenda(
     }
     rows = (await session.execute(ITEMS, params)).all()
     ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
-    figures, contacts, relationships = await _figures(session, workspace_id, ids, params)
+    contacts, relationships = await _contacts(session, ids, team, params)
     builder = ItemBuilder(
         member_id=member_id,
         at=now,
         day=day,
-        lift=lift,
+        lift=team.lift,
         currency=currency,
         threshold_days=threshold,
-        workspace=figures,
+        workspace=team.workspace,
         contacts=contacts,
         relationships=relationships,
     )
@@ -189,8 +163,8 @@ async def build_agenda(
         date=day,
         time_zone=workspace.time_zone,
         currency=currency,
-        touch_lift=lift,
-        touch_lift_source=lift_source,
+        touch_lift=team.lift,
+        touch_lift_source=team.lift_source,
         items=items,
     )
 

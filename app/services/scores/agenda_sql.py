@@ -15,11 +15,11 @@ from sqlalchemy import TextClause, text
 
 from app.services.platform import referral_visible_sql, visible_sql
 
-#: The referral owner, or the referrer's owner when the referral names none.
-_REFERRAL_OWNER = "coalesce(r.owner_id, src.owner_id)"
-_SRC_JOIN = (
-    "LEFT JOIN contacts src ON src.workspace_id = r.workspace_id AND src.id = r.source_contact_id"
-)
+#: The referral's owner, or the referrer's owner when the referral names none (written
+#: as an OR so the referral's own column can drive the plan).
+_REFERRAL_OWNER = """(r.owner_id = :member OR (r.owner_id IS NULL AND EXISTS (
+       SELECT 1 FROM contacts src WHERE src.workspace_id = r.workspace_id
+          AND src.id = r.source_contact_id AND src.owner_id = :member)))"""
 _TOUCH_DONE = "('sent', 'completed')"
 
 ITEMS: TextClause = text(
@@ -44,10 +44,10 @@ SELECT 'follow_up', r.id, coalesce(r.referred_contact_id, r.source_contact_id),
                           'stage_changed_at', r.stage_changed_at,
                           'expected_value', CASE WHEN r.currency = :cur THEN r.expected_value END,
                           'usual_hours', CAST(:stall AS jsonb) -> r.stage)
-  FROM referrals r {_SRC_JOIN}
+  FROM referrals r
  WHERE r.workspace_id = :ws AND r.direction = 'received'
    AND r.stage IN ('received', 'contacted', 'meeting', 'agreement')
-   AND {_REFERRAL_OWNER} = :member
+   AND {_REFERRAL_OWNER}
    AND coalesce(r.referred_contact_id, r.source_contact_id) IS NOT NULL
    AND ((r.stage = 'received' AND r.follow_up_due_at < :day_end)
         OR (r.stage <> 'received' AND r.stage_changed_at + make_interval(
@@ -107,10 +107,10 @@ SELECT 'thank', r.id, r.source_contact_id, r.received_at, CAST(r.id AS text),
                            AND t.contact_id = r.source_contact_id
                            AND t.occurrence_key = 'referral:' || CAST(r.id AS text)
                            AND t.status IN ('scheduled', 'due') LIMIT 1))
-  FROM referrals r {_SRC_JOIN}
+  FROM referrals r
  WHERE r.workspace_id = :ws AND r.direction = 'received' AND r.source_contact_id IS NOT NULL
    AND r.received_at >= :thank_since AND r.received_at < :day_end
-   AND {_REFERRAL_OWNER} = :member
+   AND {_REFERRAL_OWNER}
    AND NOT EXISTS (
        SELECT 1 FROM touches t
         WHERE t.workspace_id = r.workspace_id AND t.contact_id = r.source_contact_id
@@ -145,33 +145,6 @@ SELECT c.id, c.sort_name,
          AND r.direction = 'received'
   ) o ON true
  WHERE c.workspace_id = :ws AND c.id = ANY(CAST(:ids AS uuid[]))
-"""
-)
-
-#: Per segment of the agenda's contacts: how many contacts, how many referrals they sent
-#: in the last year (the prior for a contact with little history of their own).
-SEGMENTS: TextClause = text(
-    """
-SELECT s.segment,
-       (SELECT count(*) FROM contacts c
-         WHERE c.workspace_id = :ws AND c.segment = s.segment) AS contacts,
-       (SELECT count(*) FROM referrals r
-          JOIN contacts c ON c.workspace_id = r.workspace_id AND c.id = r.source_contact_id
-         WHERE r.workspace_id = :ws AND r.direction = 'received'
-           AND r.received_at >= :year_ago AND c.segment = s.segment) AS referrals
-  FROM unnest(CAST(:segments AS text[])) AS s(segment)
-"""
-)
-
-#: The workspace's last year of received referrals: value per referral and close rate.
-WORKSPACE: TextClause = text(
-    """
-SELECT count(*) AS received,
-       count(*) FILTER (WHERE r.stage = 'closed') AS closed,
-       coalesce(sum(r.actual_value) FILTER (WHERE r.stage = 'closed'), 0) AS closed_value
-  FROM referrals r
- WHERE r.workspace_id = :ws AND r.direction = 'received' AND r.currency = :cur
-   AND r.received_at >= :year_ago
 """
 )
 
