@@ -161,6 +161,11 @@ async def test_snooze_and_dismiss_leave_the_agenda_and_are_recorded(
         ("task", "snoozed", None),
     ]
     assert all(r.actor["type"] == "api_key" for r in rows)
+    team = await client.get("/v1/analytics/team", headers=tenant.headers)
+    assert team.status_code == 200, team.text
+    dismissed = {m["name"]: m["agenda_dismissed"] for m in team.json()["members"]}
+    assert dismissed["Ada"] == {"reconnect": 1}
+    assert dismissed["Blake"] == {}
 
 
 async def test_bad_decisions_name_the_field_and_write_nothing(
