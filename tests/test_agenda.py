@@ -3,10 +3,11 @@ visibility, tenancy, snooze and dismiss."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
+from icalendar import Calendar
 from sqlalchemy import text
 
 from app.clock import FrozenClock
@@ -189,3 +190,27 @@ async def test_bad_decisions_name_the_field_and_write_nothing(
     async with db.transaction() as s:
         n = (await s.execute(text("SELECT count(*) FROM agenda_decisions"))).scalar_one()
     assert n == 0
+
+
+async def test_the_calendar_feed_gains_the_agendas_dated_items(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    async with db.transaction() as s:
+        w = await af.scenario(s, tenant.id)
+    minted = await client.post(f"/v1/members/{w.ada}/calendar-token", headers=tenant.headers)
+    assert minted.status_code == 201, minted.text
+    feed = await client.get("/v1/calendar.ics", params={"token": minted.json()["token"]})
+    assert feed.status_code == 200, feed.text
+    events = {
+        str(e["uid"]): e for e in Calendar.from_ical(feed.content).walk() if e.name == "VEVENT"
+    }
+    agenda = [e for uid, e in events.items() if uid.startswith("agenda-")]
+    by_kind = {str(e["categories"].cats[1]): e for e in agenda}
+    # Tasks and birthdays are already in the feed as touches and observances.
+    assert sorted(by_kind) == ["approve", "follow_up", "reconnect"]
+    reconnect = by_kind["reconnect"]
+    assert reconnect.decoded("dtstart") == date(2026, 11, 28)  # the day Cora lapses
+    assert str(reconnect["summary"]) == "reconnect: Cora (USD 3,000.00)"
+    assert str(reconnect["description"]).startswith("Core advocate Cora")
+    assert by_kind["follow_up"].decoded("dtstart") == date(2026, 11, 23)  # overdue: today
+    assert f"touch-{w.call}@rapport" in events

@@ -10,6 +10,7 @@ from app.services.touches.audiences import (
     auto_enroll_pick,
 )
 from app.services.touches.builtin_plans import seed_builtin_plans
+from app.services.touches.calendar import FeedEntry, add_feed_source
 from app.services.touches.enrollment_status import (
     cancel_future_touches,
     cancel_future_touches_many,
@@ -26,6 +27,8 @@ from app.services.touches.window import business_day_after, due_at
 
 __all__ = [
     "SYNC_LIMIT",
+    "FeedEntry",
+    "add_feed_source",
     "auto_enroll",
     "auto_enroll_insert",
     "auto_enroll_pick",
