@@ -214,3 +214,18 @@ async def test_the_calendar_feed_gains_the_agendas_dated_items(
     assert str(reconnect["description"]).startswith("Core advocate Cora")
     assert by_kind["follow_up"].decoded("dtstart") == date(2026, 11, 23)  # overdue: today
     assert f"touch-{w.call}@rapport" in events
+
+
+async def test_a_day_out_of_range_names_the_query_parameter(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    async with db.transaction() as s:
+        ada = await af.member(s, tenant.id, "Ada")
+    for value in ("0001-01-01", "9999-12-31", "2026-13-01", "tomorrow"):
+        got = await client.get(
+            f"/v1/members/{ada}/agenda", params={"date": value}, headers=tenant.headers
+        )
+        assert got.status_code == 422, (value, got.text)
+        assert [e["loc"] for e in got.json()["errors"]] == [["query", "date"]]
+    nobody = await client.get("/v1/me/agenda", headers=tenant.headers)  # a key, no member
+    assert nobody.status_code == 404

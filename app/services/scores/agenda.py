@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 from app.models.platform import Member, Workspace
 from app.models.scores.agenda import AgendaContact, AgendaItem, AgendaRead
 from app.services import analytics
@@ -40,6 +40,8 @@ LAPSE_WARNING_DAYS = 14
 OBSERVANCE_DAYS = 7
 #: Referrals received this recently wait for their thanks.
 THANK_DAYS = 2
+#: How far from today an agenda may be read (the past as it stood, the future as planned).
+MAX_DAYS_AWAY = 366
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -116,7 +118,12 @@ async def build_agenda(
     workspace = await get_workspace(session, workspace_id)
     member = await _member(session, workspace_id, member_id)
     zone = ZoneInfo(workspace.time_zone)
-    day = day or at.astimezone(zone).date()
+    today = at.astimezone(zone).date()
+    day = day or today
+    if abs((day - today).days) > MAX_DAYS_AWAY:
+        raise ValidationFailed.on(
+            ["query", "date"], f"a day within {MAX_DAYS_AWAY} days of today ({today})"
+        )
     day_start, day_end = day_bounds(day, zone)
     # A past day is read as it stood at its end; today and later days as they stand now.
     now = min(at, day_end) if day <= at.astimezone(zone).date() else day_start
