@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from icalendar import Calendar
@@ -12,6 +13,7 @@ from sqlalchemy import text
 
 from app.clock import FrozenClock
 from app.db import Database
+from app.services.platform import record_events
 from tests import agenda_fixtures as af
 from tests import score_fixtures as sf
 from tests.conftest import T0, Tenant
@@ -229,3 +231,34 @@ async def test_a_day_out_of_range_names_the_query_parameter(
         assert [e["loc"] for e in got.json()["errors"]] == [["query", "date"]]
     nobody = await client.get("/v1/me/agenda", headers=tenant.headers)  # a key, no member
     assert nobody.status_code == 404
+
+
+async def _lapses(
+    s: Any, ws: Any, n: int, touched: int, back_touched: int, back_alone: int
+) -> None:
+    """``n`` lapses 120 days ago: ``touched`` of them reached out to within a week, of which
+    ``back_touched`` came back; of the others, ``back_alone`` came back."""
+    at = T0 - 120 * DAY
+    for k in range(n):
+        c = await sf.contact(s, ws, f"L{k:02}")
+        await record_events(s, ws, [("contact.lapsed", {"id": str(c)})], at=at)
+        reached = k < touched
+        if reached:
+            await sf.interaction(s, ws, c, at + 3 * DAY, direction="outbound")
+        if (reached and k < back_touched) or (not reached and k - touched < back_alone):
+            await sf.interaction(s, ws, c, at + 30 * DAY, direction="inbound")
+
+
+async def test_the_touch_lift_is_measured_from_30_lapses(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    async with db.transaction() as s:
+        ada = await af.member(s, tenant.id, "Ada")
+        # 40 lapses: 20 reached out to, 12 of them back (60 %); 20 not, 4 back (20 %).
+        await _lapses(s, tenant.id, 40, touched=20, back_touched=12, back_alone=4)
+        bo = await af.member(s, other_tenant.id, "Bo")
+        await _lapses(s, other_tenant.id, 29, touched=15, back_touched=15, back_alone=0)
+    measured = await _agenda(client, tenant, ada)
+    assert (measured["touch_lift"], measured["touch_lift_source"]) == (0.4, "measured")
+    few = await _agenda(client, other_tenant, bo)  # 29 lapses: too few, the setting stands
+    assert (few["touch_lift"], few["touch_lift_source"]) == (0.25, "setting")
