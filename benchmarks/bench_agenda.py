@@ -13,8 +13,9 @@ reads, with a fixed random seed:
 * referrals owned by their referrer's owner, with the first-contact target set on those
   still received, and 200 rewards pending approval.
 
-What is timed is ``GET /v1/members/{id}/agenda`` through the app in process (httpx's ASGI
-transport, no network), one request at a time, for an agent and for the admin (who also
+What is timed is ``GET /v1/members/{id}/agenda`` (the default first 50 items, every
+candidate valued and ranked) through the app in process (httpx's ASGI transport, no
+network), one request at a time, for an agent and for the admin (who also
 gets the rewards to approve), ``--requests`` each after ``--warmup``. Run on demand:
 
     .venv/bin/python benchmarks/bench_agenda.py
@@ -218,7 +219,8 @@ async def main() -> None:
                 p50, p99 = statistics.median(samples), _percentile(samples, 0.99)
                 results.append((label, p50, p99, max(samples)))
                 print(
-                    f"{label}: {len(body['items'])} items {kinds}; p50 {p50:.1f} ms, "
+                    f"{label}: {body['total_items']} items, the first {len(body['items'])} "
+                    f"returned {kinds}; p50 {p50:.1f} ms, "
                     f"p99 {p99:.1f} ms, max {max(samples):.1f} ms ({args.requests} requests)",
                     flush=True,
                 )

@@ -131,6 +131,9 @@ class AgendaRead(OutputModel):
     currency: str
     touch_lift: float = Field(description="The probability lift of a touch used for values.")
     touch_lift_source: Literal["setting", "measured"]
+    total_items: int = Field(
+        description="Items on the whole agenda; `items` holds the first `limit`."
+    )
     items: list[AgendaItem]
 
 

@@ -17,7 +17,11 @@ from app.services.platform import AuthContext
 from app.services.scores import agenda, agenda_decisions
 
 router = api_router("agenda")
+MAX_ITEMS = 500
 
+LimitQuery = Annotated[
+    int, Query(ge=1, le=MAX_ITEMS, description="Items returned, highest value first.")
+]
 DayQuery = Annotated[
     IsoDate | None,
     Query(alias="date", description="The local day (workspace zone); default: today."),
@@ -38,13 +42,20 @@ def _may_read(auth: AuthContext, member_id: uuid.UUID) -> None:
     responses=NOT_FOUND,
 )
 async def get_member_agenda(
-    member_id: uuid.UUID, auth: ReadAuth, session: SessionDep, clock: ClockDep, day: DayQuery = None
+    member_id: uuid.UUID,
+    auth: ReadAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    day: DayQuery = None,
+    limit: LimitQuery = 50,
 ) -> AgendaRead:
     """The day's tasks, follow-ups, reconnects, birthdays, rewards to approve (admins)
     and referrers to thank, ranked by the referral value each action protects or creates
     (docs/SCORES.md). Snoozed and dismissed items are left out."""
     _may_read(auth, member_id)
-    return await agenda.build_agenda(session, auth.workspace_id, member_id, day, at=clock.now())
+    return await agenda.build_agenda(
+        session, auth.workspace_id, member_id, day, at=clock.now(), limit=limit
+    )
 
 
 @router.get(
@@ -54,13 +65,17 @@ async def get_member_agenda(
     responses=NOT_FOUND,
 )
 async def get_my_agenda(
-    auth: ReadAuth, session: SessionDep, clock: ClockDep, day: DayQuery = None
+    auth: ReadAuth,
+    session: SessionDep,
+    clock: ClockDep,
+    day: DayQuery = None,
+    limit: LimitQuery = 50,
 ) -> AgendaRead:
     """The signed-in member's agenda (a member token, or an API key bound to a member)."""
     if auth.member_id is None:
         raise NotFound("this credential acts for no member: use /v1/members/{id}/agenda")
     return await agenda.build_agenda(
-        session, auth.workspace_id, auth.member_id, day, at=clock.now()
+        session, auth.workspace_id, auth.member_id, day, at=clock.now(), limit=limit
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,11 +27,11 @@ from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.platform import Member, Workspace
-from app.models.scores.agenda import AgendaContact, AgendaItem, AgendaRead
+from app.models.scores.agenda import AgendaContact, AgendaRead
 from app.services import analytics
 from app.services.platform import get_workspace, text_binds
 from app.services.scores.agenda_figures import TeamFigures, team_figures
-from app.services.scores.agenda_items import ItemBuilder
+from app.services.scores.agenda_items import ItemBuilder, item_key
 from app.services.scores.agenda_sql import CONTACTS, DECISIONS, ITEMS
 from app.services.scores.agenda_value import Relationship, relationship
 
@@ -112,9 +113,10 @@ async def build_agenda(
     day: date | None,
     *,
     at: datetime,
+    limit: int | None = None,
 ) -> AgendaRead:
     """The member's items due by the end of ``day`` (default: today in the workspace's
-    zone), highest value first; nothing is written."""
+    zone), highest value first, the first ``limit`` of them; nothing is written."""
     workspace = await get_workspace(session, workspace_id)
     member = await _member(session, workspace_id, member_id)
     zone = ZoneInfo(workspace.time_zone)
@@ -149,6 +151,7 @@ async def build_agenda(
         **text_binds(),
     }
     rows = (await session.execute(ITEMS, params)).all()
+    rows = await _without_decided(session, workspace_id, member_id, rows, day)
     ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
     contacts, relationships = await _contacts(session, ids, team, params)
     builder = ItemBuilder(
@@ -162,9 +165,12 @@ async def build_agenda(
         contacts=contacts,
         relationships=relationships,
     )
-    items = [builder.build(r) for r in rows]
-    items = await _without_decided(session, workspace_id, member_id, items, day)
-    items.sort(key=lambda i: (-i.value, i.due_at, i.key))
+    # Every candidate is valued and ranked; only the page returned is written out.
+    ranked = sorted(
+        ((builder.value(r), r) for r in rows),
+        key=lambda vr: (-vr[0], vr[1].due_at, item_key(vr[1])),
+    )
+    shown = ranked if limit is None else ranked[:limit]
     return AgendaRead(
         member_id=member_id,
         date=day,
@@ -172,7 +178,8 @@ async def build_agenda(
         currency=currency,
         touch_lift=team.lift,
         touch_lift_source=team.lift_source,
-        items=items,
+        total_items=len(ranked),
+        items=[builder.build(r) for _, r in shown],
     )
 
 
@@ -180,25 +187,19 @@ async def _without_decided(
     session: AsyncSession,
     workspace_id: uuid.UUID,
     member_id: uuid.UUID,
-    items: list[AgendaItem],
+    rows: Sequence[Any],
     day: date,
-) -> list[AgendaItem]:
+) -> list[Any]:
     """Drop dismissed items, items snoozed past ``day``, and a thank-you task shown as
     its ``thank`` item (one item per thing to do)."""
-    thanked = {
-        str(a.path.split("/")[3])
-        for i in items
-        if i.kind == "thank"
-        for a in i.actions
-        if a.name == "complete_task"
-    }
-    items = [i for i in items if not (i.kind == "task" and str(i.record_id) in thanked)]
-    if not items:
-        return items
-    params = {"ws": workspace_id, "member": member_id, "keys": [i.key for i in items]}
+    thanked = {r.info.get("touch_id") for r in rows if r.kind == "thank"}
+    kept = [r for r in rows if not (r.kind == "task" and str(r.record_id) in thanked)]
+    if not kept:
+        return kept
+    params = {"ws": workspace_id, "member": member_id, "keys": [item_key(r) for r in kept]}
     hidden = {
-        r.item_key
-        for r in (await session.execute(DECISIONS, params)).all()
-        if r.decision == "dismissed" or (r.until is not None and r.until > day)
+        d.item_key
+        for d in (await session.execute(DECISIONS, params)).all()
+        if d.decision == "dismissed" or (d.until is not None and d.until > day)
     }
-    return [i for i in items if i.key not in hidden]
+    return [r for r in kept if item_key(r) not in hidden]

@@ -97,14 +97,14 @@ async def send_workspace_digests(
     for m in members:
         viewer = viewer_for(m.role, m.visibility, (m.id, *m.assists))
         with acting_as(SYSTEM, viewer):
-            agenda = await build_agenda(session, workspace_id, m.id, day, at=at)
+            agenda = await build_agenda(session, workspace_id, m.id, day, at=at, limit=TOP)
         data = AgendaReadyData(
             member=AgendaMember(id=m.id, name=m.name, email=m.email),
             date=agenda.date,
             time_zone=agenda.time_zone,
             currency=agenda.currency,
-            total_items=len(agenda.items),
-            items=agenda.items[:TOP],
+            total_items=agenda.total_items,
+            items=agenda.items,
         )
         events.append(("agenda.ready", data.model_dump(mode="json")))
     await record_events(session, workspace_id, events, at=at)

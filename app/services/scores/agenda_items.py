@@ -76,6 +76,10 @@ def _days(later: datetime, earlier: datetime) -> int:
     return max(int((later - earlier).total_seconds() // 86_400), 0)
 
 
+def item_key(row: Any) -> str:
+    return f"{row.kind}:{row.tail}"
+
+
 class ItemBuilder:
     """Builds one member's items for one day from the gathered rows and figures."""
 
@@ -102,8 +106,24 @@ class ItemBuilder:
         self.contacts = contacts
         self.relationships = relationships
 
+    def value(self, row: Any) -> Decimal:
+        """The item's value (``agenda_value``), cheap enough to rank every candidate."""
+        if row.kind == "follow_up":
+            deal, _ = self._deal(row.info)
+            return times(deal, self.workspace.close_rate, self.lift)
+        rel = self.relationships.get(row.contact_id) if row.contact_id else None
+        yearly = rel.yearly_value if rel else Decimal(0)
+        share = (ROUTINE_SHARE,) if row.kind in ("task", "observance") else ()
+        return times(yearly, self.lift, *share)
+
+    def _deal(self, info: dict[str, Any]) -> tuple[Decimal, str]:
+        expected = info.get("expected_value")
+        if expected is not None:
+            return Decimal(str(expected)), "expected value"
+        return self.workspace.average_deal, "average closed deal"
+
     def build(self, row: Any) -> AgendaItem:
-        key = f"{row.kind}:{row.tail}"
+        key = item_key(row)
         value, reason, actions = getattr(self, f"_{row.kind}")(row, row.info)
         return AgendaItem(
             key=key,
@@ -116,19 +136,19 @@ class ItemBuilder:
             actions=[*actions, *_snooze_dismiss(self.member_id, key)],
         )
 
-    def _rel(self, contact_id: uuid.UUID | None) -> tuple[Decimal, str]:
+    def _rel(self, contact_id: uuid.UUID | None) -> str:
         rel = self.relationships.get(contact_id) if contact_id else None
         if rel is None:
-            return Decimal(0), "no referral history"
-        return rel.yearly_value, explain_relationship(rel, self.lift, self.currency)
+            return "no referral history"
+        return explain_relationship(rel, self.lift, self.currency)
 
     def _name(self, contact_id: uuid.UUID | None) -> str:
         contact = self.contacts.get(contact_id) if contact_id else None
         return contact.name if contact else "someone"
 
     def _task(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
-        yearly, why = self._rel(row.contact_id)
-        value = times(yearly, self.lift, ROUTINE_SHARE)
+        why = self._rel(row.contact_id)
+        value = self.value(row)
         late = _days(self.at, row.due_at)
         when = f"overdue {late} d" if row.due_at < self.at and late else "due today"
         what = info.get("subject") or str(info["content_kind"]).replace("_", " ")
@@ -140,10 +160,9 @@ class ItemBuilder:
         return value, reason, [_complete(row.record_id), *_record_contact(row.contact_id)]
 
     def _follow_up(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
-        expected = info.get("expected_value")
-        deal = Decimal(str(expected)) if expected is not None else self.workspace.average_deal
+        deal, source = self._deal(info)
         rate = self.workspace.close_rate
-        value = times(deal, rate, self.lift)
+        value = self.value(row)
         name = self._name(row.contact_id)
         if info["stage"] == "received":
             late = (self.at - datetime.fromisoformat(info["received_at"])).total_seconds() / 3600
@@ -155,7 +174,6 @@ class ItemBuilder:
                 f"{_days(self.at, datetime.fromisoformat(info['stage_changed_at']))} d "
                 f"(usual time x factor: {usual / 24:.1f} d)"
             )
-        source = "expected value" if expected is not None else "average closed deal"
         reason = (
             f"Follow up: {why}; worth {self.currency} {value:,} = {self.currency} "
             f"{money(deal):,} ({source}) x {rate:.0%} close rate x {self.lift:.0%} touch lift"
@@ -163,8 +181,8 @@ class ItemBuilder:
         return value, reason, _record_contact(row.contact_id)
 
     def _reconnect(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
-        yearly, why = self._rel(row.contact_id)
-        value = times(yearly, self.lift)
+        why = self._rel(row.contact_id)
+        value = self.value(row)
         contact = self.contacts.get(row.contact_id)
         stage = _STAGE_WORDS.get(contact.advocacy_stage if contact else "", "Advocate")
         since = _days(self.at, datetime.fromisoformat(info["since"]))
@@ -182,8 +200,8 @@ class ItemBuilder:
     def _observance(
         self, row: Any, info: dict[str, Any]
     ) -> tuple[Decimal, str, list[AgendaAction]]:
-        yearly, why = self._rel(row.contact_id)
-        value = times(yearly, self.lift, ROUTINE_SHARE)
+        why = self._rel(row.contact_id)
+        value = self.value(row)
         day = date.fromisoformat(info["date"])
         ahead = (day - self.day).days
         when = "today" if ahead == 0 else f"in {ahead} d ({day.isoformat()})"
@@ -195,8 +213,8 @@ class ItemBuilder:
         return value, reason, _record_contact(row.contact_id)
 
     def _approve(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
-        yearly, why = self._rel(row.contact_id)
-        value = times(yearly, self.lift)
+        why = self._rel(row.contact_id)
+        value = self.value(row)
         reason = (
             f"Approve {info['currency']} {money(Decimal(str(info['amount']))):,} {info['kind']} "
             f"reward for {self._name(row.contact_id)} (waiting {_days(self.at, row.due_at)} d): "
@@ -211,8 +229,8 @@ class ItemBuilder:
         return value, reason, [action]
 
     def _thank(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
-        yearly, why = self._rel(row.contact_id)
-        value = times(yearly, self.lift)
+        why = self._rel(row.contact_id)
+        value = self.value(row)
         referred = info.get("referred") or "a new client"
         reason = (
             f"Thank {self._name(row.contact_id)} for referring {referred} "
