@@ -19,7 +19,8 @@ network), one request at a time, for an agent and for the admin (who also
 gets the rewards to approve), ``--requests`` each after ``--warmup``. Run on demand:
 
     .venv/bin/python benchmarks/bench_agenda.py
-    .venv/bin/python benchmarks/bench_agenda.py --explain     # and the plan of the items
+    .venv/bin/python benchmarks/bench_agenda.py --keep        # keep the database
+    .venv/bin/python benchmarks/bench_agenda.py --use NAME    # rerun on a kept one
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from bench_contacts_common import admin, scratch_database
+from bench_contacts_common import admin, scratch_database, server_url, with_database
 from bench_scores import LOAD, NOW
 from sqlalchemy import text
 
@@ -41,6 +42,7 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
+from app.services.platform import create_api_key
 from app.services.provisioning import provision_workspace
 
 TARGET_MS = 100.0
@@ -188,13 +190,24 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--use", metavar="NAME", help="reuse a database kept by --keep")
     args = parser.parse_args()
-    print(f"building {args.contacts:,} contacts ...", flush=True)
-    server, name, url = await scratch_database("rapport_bench_agenda")
+    if args.use:
+        server, name = server_url(), args.use
+        url = with_database(server, name)
+        args.keep = True
+    else:
+        print(f"building {args.contacts:,} contacts ...", flush=True)
+        server, name, url = await scratch_database("rapport_bench_agenda")
     db = Database.from_url(url, pool_size=4)
     results = []
     try:
-        ws, token = await build(db, args.contacts)
+        if args.use:
+            async with db.transaction() as session:
+                ws = (await session.execute(text("SELECT id FROM workspaces"))).scalar_one()
+                _, token = await create_api_key(session, ws, name="bench", scopes=["admin"], at=AT)
+        else:
+            ws, token = await build(db, args.contacts)
         settings = Settings(
             environment="test", database_url=url, scheduler_enabled=False, webhooks_enabled=False
         )
@@ -233,8 +246,10 @@ async def main() -> None:
     print()
     for label, _p50, p99, _max in results:
         verdict = "within" if p99 < TARGET_MS else "over"
-        print(f"{label}'s agenda, {args.contacts:,} contacts: p99 {p99:.1f} ms ({verdict} "
-              f"the {TARGET_MS:.0f} ms target)")
+        print(
+            f"{label}'s agenda, {args.contacts:,} contacts: p99 {p99:.1f} ms ({verdict} "
+            f"the {TARGET_MS:.0f} ms target)"
+        )
 
 
 if __name__ == "__main__":

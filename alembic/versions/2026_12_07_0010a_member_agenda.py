@@ -6,7 +6,7 @@ dismissed with a reason, kept as history for the team analytics) and which membe
 sent their morning ``agenda.ready`` (``agenda_digests``: one row per member and local day,
 the claim that makes two replicas send it once). Two workspace parameters tune the
 ranking: how long past the funnel's usual time in stage a referral counts as stalled, and
-the probability lift of a touch. A partial index finds a member's open referrals. Both have server defaults, so the previous version keeps
+the probability lift of a touch. Partial indexes find a member's open referrals and advocates. Both have server defaults, so the previous version keeps
 running against this schema while replicas roll.
 
 Revision ID: 0010a
@@ -88,6 +88,13 @@ def upgrade() -> None:
             "direction = 'received' AND stage IN ('received', 'contacted', 'meeting', 'agreement')"
         ),
     )
+    op.create_index(
+        "ix_contacts_workspace_id_owner_id_advocates",
+        "contacts",
+        ["workspace_id", "owner_id"],
+        unique=False,
+        postgresql_where=sa.text("advocacy_stage IN ('advocate', 'core_advocate')"),
+    )
     op.create_table(
         "agenda_digests",
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
@@ -112,6 +119,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("agenda_digests")
+    op.drop_index("ix_contacts_workspace_id_owner_id_advocates", table_name="contacts")
     op.drop_index("ix_referrals_workspace_id_owner_id_open", table_name="referrals")
     op.drop_index("ix_agenda_decisions_workspace_id_at", table_name="agenda_decisions")
     op.drop_index(

@@ -27,7 +27,7 @@ from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
 from app.models.platform import Member, Workspace
-from app.models.scores.agenda import AgendaContact, AgendaRead
+from app.models.scores.agenda import AgendaRead
 from app.services import analytics
 from app.services.platform import get_workspace, text_binds
 from app.services.scores.agenda_figures import TeamFigures, team_figures
@@ -82,16 +82,11 @@ async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uui
 
 async def _contacts(
     session: AsyncSession, ids: list[uuid.UUID], team: TeamFigures, params: dict[str, Any]
-) -> tuple[dict[uuid.UUID, AgendaContact], dict[uuid.UUID, Relationship]]:
+) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Relationship]]:
     if not ids:
         return {}, {}
     rows = (await session.execute(CONTACTS, {**params, "ids": ids})).all()
-    contacts = {
-        r.id: AgendaContact(
-            id=r.id, name=r.name, segment=r.segment, advocacy_stage=r.advocacy_stage
-        )
-        for r in rows
-    }
+    contacts = {r.id: r for r in rows}
     relationships = {
         r.id: relationship(
             int(r.n_year),
@@ -192,8 +187,8 @@ async def _without_decided(
 ) -> list[Any]:
     """Drop dismissed items, items snoozed past ``day``, and a thank-you task shown as
     its ``thank`` item (one item per thing to do)."""
-    thanked = {r.info.get("touch_id") for r in rows if r.kind == "thank"}
-    kept = [r for r in rows if not (r.kind == "task" and str(r.record_id) in thanked)]
+    thanked = {r.ref_id for r in rows if r.kind == "thank" and r.ref_id is not None}
+    kept = [r for r in rows if not (r.kind == "task" and r.record_id in thanked)]
     if not kept:
         return kept
     params = {"ws": workspace_id, "member": member_id, "keys": [item_key(r) for r in kept]}

@@ -3,6 +3,7 @@ calls that settle it. Pure functions; ``agenda`` reads the rows and ranks the it
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -77,7 +78,7 @@ def _days(later: datetime, earlier: datetime) -> int:
 
 
 def item_key(row: Any) -> str:
-    return f"{row.kind}:{row.tail}"
+    return str(row.key)
 
 
 class ItemBuilder:
@@ -93,7 +94,7 @@ class ItemBuilder:
         currency: str,
         threshold_days: int,
         workspace: WorkspaceFigures,
-        contacts: dict[uuid.UUID, AgendaContact],
+        contacts: dict[uuid.UUID, Any],
         relationships: dict[uuid.UUID, Relationship],
     ) -> None:
         self.member_id = member_id
@@ -109,26 +110,34 @@ class ItemBuilder:
     def value(self, row: Any) -> Decimal:
         """The item's value (``agenda_value``), cheap enough to rank every candidate."""
         if row.kind == "follow_up":
-            deal, _ = self._deal(row.info)
+            deal, _ = self._deal(row)
             return times(deal, self.workspace.close_rate, self.lift)
         rel = self.relationships.get(row.contact_id) if row.contact_id else None
         yearly = rel.yearly_value if rel else Decimal(0)
         share = (ROUTINE_SHARE,) if row.kind in ("task", "observance") else ()
         return times(yearly, self.lift, *share)
 
-    def _deal(self, info: dict[str, Any]) -> tuple[Decimal, str]:
-        expected = info.get("expected_value")
-        if expected is not None:
-            return Decimal(str(expected)), "expected value"
+    def _deal(self, row: Any) -> tuple[Decimal, str]:
+        if row.deal is not None:
+            return Decimal(row.deal), "expected value"
         return self.workspace.average_deal, "average closed deal"
+
+    def _contact(self, contact_id: uuid.UUID | None) -> AgendaContact | None:
+        """The item's contact (from the row read for it), built only for items shown."""
+        r = self.contacts.get(contact_id) if contact_id else None
+        if r is None:
+            return None
+        return AgendaContact(
+            id=r.id, name=r.name, segment=r.segment, advocacy_stage=r.advocacy_stage
+        )
 
     def build(self, row: Any) -> AgendaItem:
         key = item_key(row)
-        value, reason, actions = getattr(self, f"_{row.kind}")(row, row.info)
+        value, reason, actions = getattr(self, f"_{row.kind}")(row, json.loads(row.info))
         return AgendaItem(
             key=key,
             kind=row.kind,
-            contact=self.contacts.get(row.contact_id) if row.contact_id else None,
+            contact=self._contact(row.contact_id),
             reason=reason,
             due_at=row.due_at,
             value=value,
@@ -160,7 +169,7 @@ class ItemBuilder:
         return value, reason, [_complete(row.record_id), *_record_contact(row.contact_id)]
 
     def _follow_up(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
-        deal, source = self._deal(info)
+        deal, source = self._deal(row)
         rate = self.workspace.close_rate
         value = self.value(row)
         name = self._name(row.contact_id)
@@ -183,7 +192,7 @@ class ItemBuilder:
     def _reconnect(self, row: Any, info: dict[str, Any]) -> tuple[Decimal, str, list[AgendaAction]]:
         why = self._rel(row.contact_id)
         value = self.value(row)
-        contact = self.contacts.get(row.contact_id)
+        contact = self.contacts.get(row.contact_id) if row.contact_id else None
         stage = _STAGE_WORDS.get(contact.advocacy_stage if contact else "", "Advocate")
         since = _days(self.at, datetime.fromisoformat(info["since"]))
         if row.due_at <= self.at:
@@ -237,6 +246,6 @@ class ItemBuilder:
             f"({_days(self.at, row.due_at)} d ago, not thanked yet): keeps "
             f"{self.currency} {value:,} = {why}"
         )
-        touch_id = info.get("touch_id")
+        touch_id = row.ref_id
         actions = [_complete(touch_id)] if touch_id else []
         return value, reason, [*actions, *_record_contact(row.contact_id, touch_id)]

@@ -1,5 +1,9 @@
 """The agenda's statements: one gathers every kind of item of a member's day, one the
-figures its values are computed from.
+history of the contacts on it.
+
+Each row carries what ranking needs as columns (``key``, ``deal``: a follow-up's expected
+value, ``ref_id``: a thank's open thank-you touch) and the rest, only read for the items
+shown, as JSON text (``info``).
 
 Each arm of ``ITEMS`` reads one domain's rows through an index that starts with the
 workspace and narrows to the member (a touch's assignee, a contact's or referral's owner)
@@ -24,11 +28,13 @@ _TOUCH_DONE = "('sent', 'completed')"
 
 ITEMS: TextClause = text(
     f"""
-SELECT 'task' AS kind, t.id AS record_id, t.contact_id, t.due_at, CAST(t.id AS text) AS tail,
-       jsonb_build_object('channel', t.channel, 'content_kind', t.content_kind,
+SELECT 'task' AS kind, t.id AS record_id, t.contact_id, t.due_at,
+       'task:' || CAST(t.id AS text) AS key, CAST(NULL AS numeric) AS deal,
+       CAST(NULL AS uuid) AS ref_id,
+       CAST(jsonb_build_object('channel', t.channel, 'content_kind', t.content_kind,
                           'subject', t.subject,
                           'instructions', coalesce(t.body, t.subject, t.referral_reminder),
-                          'occurrence_key', t.occurrence_key) AS info
+                          'occurrence_key', t.occurrence_key) AS text) AS info
   FROM touches t
  WHERE t.workspace_id = :ws AND t.assignee_id = :member AND t.mode = 'manual'
    AND t.status IN ('scheduled', 'due') AND t.due_at < :day_end
@@ -39,11 +45,11 @@ SELECT 'follow_up', r.id, coalesce(r.referred_contact_id, r.source_contact_id),
             ELSE r.stage_changed_at + make_interval(
                      secs => CAST(CAST(:stall AS jsonb) ->> r.stage AS double precision) * 3600)
        END,
-       CAST(r.id AS text) || ':' || r.stage,
-       jsonb_build_object('stage', r.stage, 'received_at', r.received_at,
-                          'stage_changed_at', r.stage_changed_at,
-                          'expected_value', CASE WHEN r.currency = :cur THEN r.expected_value END,
-                          'usual_hours', CAST(:stall AS jsonb) -> r.stage)
+       'follow_up:' || CAST(r.id AS text) || ':' || r.stage,
+       CASE WHEN r.currency = :cur THEN r.expected_value END, NULL,
+       CAST(jsonb_build_object('stage', r.stage, 'received_at', r.received_at,
+                               'stage_changed_at', r.stage_changed_at,
+                               'usual_hours', CAST(:stall AS jsonb) -> r.stage) AS text)
   FROM referrals r
  WHERE r.workspace_id = :ws AND r.direction = 'received'
    AND r.stage IN ('received', 'contacted', 'meeting', 'agreement')
@@ -57,18 +63,20 @@ SELECT 'follow_up', r.id, coalesce(r.referred_contact_id, r.source_contact_id),
 UNION ALL
 SELECT 'reconnect', c.id, c.id,
        coalesce(c.last_engaged_at, c.created_at) + make_interval(days => :threshold),
-       CAST(c.id AS text) || ':'
+       'reconnect:' || CAST(c.id AS text) || ':'
            || coalesce(to_char(c.last_engaged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'never'),
-       jsonb_build_object('last_engaged_at', c.last_engaged_at,
-                          'since', coalesce(c.last_engaged_at, c.created_at))
+       NULL, NULL,
+       CAST(jsonb_build_object('last_engaged_at', c.last_engaged_at,
+                               'since', coalesce(c.last_engaged_at, c.created_at)) AS text)
   FROM contacts c
  WHERE c.workspace_id = :ws AND c.owner_id = :member
    AND c.advocacy_stage IN ('advocate', 'core_advocate') AND NOT c.do_not_contact
    AND coalesce(c.last_engaged_at, c.created_at) < :warn_before
    AND {visible_sql("c.workspace_id", "c.id")}
 UNION ALL
-SELECT 'observance', o.id, o.contact_id, d.day_at, CAST(o.id AS text) || ':' || d.year,
-       jsonb_build_object('kind', o.kind, 'label', o.label, 'date', d.day)
+SELECT 'observance', o.id, o.contact_id, d.day_at,
+       'observance:' || CAST(o.id AS text) || ':' || d.year, NULL, NULL,
+       CAST(jsonb_build_object('kind', o.kind, 'label', o.label, 'date', d.day) AS text)
   FROM observances o
   JOIN contacts c ON c.workspace_id = o.workspace_id AND c.id = o.contact_id
   CROSS JOIN LATERAL (
@@ -88,25 +96,26 @@ SELECT 'observance', o.id, o.contact_id, d.day_at, CAST(o.id AS text) || ':' || 
           AND t.due_at >= :day_start AND t.due_at < d.day_at + interval '1 day')
    AND {visible_sql("c.workspace_id", "c.id")}
 UNION ALL
-SELECT 'approve', rw.id, rw.referrer_id, rw.created_at, CAST(rw.id AS text),
-       jsonb_build_object('amount', rw.amount, 'currency', rw.currency, 'kind', rw.kind,
-                          'referral_id', rw.referral_id)
+SELECT 'approve', rw.id, rw.referrer_id, rw.created_at, 'approve:' || CAST(rw.id AS text),
+       NULL, NULL,
+       CAST(jsonb_build_object('amount', rw.amount, 'currency', rw.currency, 'kind', rw.kind,
+                               'referral_id', rw.referral_id) AS text)
   FROM rewards rw
  WHERE CAST(:is_admin AS boolean) AND rw.workspace_id = :ws AND rw.status = 'pending'
    AND rw.created_at < :day_end AND {visible_sql("rw.workspace_id", "rw.referrer_id")}
 UNION ALL
-SELECT 'thank', r.id, r.source_contact_id, r.received_at, CAST(r.id AS text),
-       jsonb_build_object('referred', (
+SELECT 'thank', r.id, r.source_contact_id, r.received_at, 'thank:' || CAST(r.id AS text),
+       NULL,
+       (SELECT t.id FROM touches t
+         WHERE t.workspace_id = r.workspace_id AND t.contact_id = r.source_contact_id
+           AND t.occurrence_key = 'referral:' || CAST(r.id AS text)
+           AND t.status IN ('scheduled', 'due') LIMIT 1),
+       CAST(jsonb_build_object('referred', (
            SELECT coalesce(nullif(concat_ws(' ', p.first_name, p.last_name), ''),
                            p.company_name, p.sort_name)
              FROM contacts p
             WHERE p.workspace_id = r.workspace_id AND p.id = r.referred_contact_id),
-           'received_at', r.received_at,
-           'touch_id', (SELECT t.id FROM touches t
-                         WHERE t.workspace_id = r.workspace_id
-                           AND t.contact_id = r.source_contact_id
-                           AND t.occurrence_key = 'referral:' || CAST(r.id AS text)
-                           AND t.status IN ('scheduled', 'due') LIMIT 1))
+           'received_at', r.received_at) AS text)
   FROM referrals r
  WHERE r.workspace_id = :ws AND r.direction = 'received' AND r.source_contact_id IS NOT NULL
    AND r.received_at >= :thank_since AND r.received_at < :day_end

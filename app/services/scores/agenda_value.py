@@ -19,7 +19,7 @@ next year, times the probability that this one action changes it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
 CENT = Decimal("0.01")
@@ -58,14 +58,15 @@ class Relationship:
     segment_rate: float
     value_per_referral: Decimal
     own_value: bool  # AV from the contact's own referrals, not the workspace's
+    yearly_value: Decimal = field(init=False)  # V = E x AV (E to 6 decimals)
+
+    def __post_init__(self) -> None:
+        e = Decimal(str(round(self.expected_per_year, 6)))
+        object.__setattr__(self, "yearly_value", e * self.value_per_referral)
 
     @property
     def expected_per_year(self) -> float:
         return (self.own_last_year + self.segment_rate) / 2
-
-    @property
-    def yearly_value(self) -> Decimal:
-        return Decimal(str(round(self.expected_per_year, 6))) * self.value_per_referral
 
 
 def relationship(
