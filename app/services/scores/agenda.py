@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.driver import fetch_rows
 from app.errors import NotFound, ValidationFailed
 from app.models.platform import Member, Workspace
 from app.models.scores.agenda import AgendaRead
@@ -85,15 +86,15 @@ async def _contacts(
 ) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Relationship]]:
     if not ids:
         return {}, {}
-    rows = (await session.execute(CONTACTS, {**params, "ids": ids})).all()
-    contacts = {r.id: r for r in rows}
+    rows = await fetch_rows(session, CONTACTS, {**params, "ids": ids})
+    contacts = {r["id"]: r for r in rows}
     relationships = {
-        r.id: relationship(
-            int(r.n_year),
-            int(r.n_cur),
-            Decimal(r.closed_value),
-            team.segment_contacts.get(r.segment, 0),
-            team.segment_referrals.get(r.segment, 0),
+        r["id"]: relationship(
+            int(r["n_year"]),
+            int(r["n_cur"]),
+            Decimal(r["closed_value"]),
+            team.segment_contacts.get(r["segment"], 0),
+            team.segment_referrals.get(r["segment"], 0),
             team.workspace,
         )
         for r in rows
@@ -145,9 +146,9 @@ async def build_agenda(
         "year_ago": now - timedelta(days=365),
         **text_binds(),
     }
-    rows = (await session.execute(ITEMS, params)).all()
+    rows = await fetch_rows(session, ITEMS, params)
     rows = await _without_decided(session, workspace_id, member_id, rows, day)
-    ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
+    ids = sorted({r["contact_id"] for r in rows if r["contact_id"] is not None})
     contacts, relationships = await _contacts(session, ids, team, params)
     builder = ItemBuilder(
         member_id=member_id,
@@ -163,7 +164,7 @@ async def build_agenda(
     # Every candidate is valued and ranked; only the page returned is written out.
     ranked = sorted(
         ((builder.value(r), r) for r in rows),
-        key=lambda vr: (-vr[0], vr[1].due_at, item_key(vr[1])),
+        key=lambda vr: (-vr[0], vr[1]["due_at"], item_key(vr[1])),
     )
     shown = ranked if limit is None else ranked[:limit]
     return AgendaRead(
@@ -187,14 +188,14 @@ async def _without_decided(
 ) -> list[Any]:
     """Drop dismissed items, items snoozed past ``day``, and a thank-you task shown as
     its ``thank`` item (one item per thing to do)."""
-    thanked = {r.ref_id for r in rows if r.kind == "thank" and r.ref_id is not None}
-    kept = [r for r in rows if not (r.kind == "task" and r.record_id in thanked)]
+    thanked = {r["ref_id"] for r in rows if r["kind"] == "thank" and r["ref_id"] is not None}
+    kept = [r for r in rows if not (r["kind"] == "task" and r["record_id"] in thanked)]
     if not kept:
         return kept
     params = {"ws": workspace_id, "member": member_id, "keys": [item_key(r) for r in kept]}
     hidden = {
-        d.item_key
-        for d in (await session.execute(DECISIONS, params)).all()
-        if d.decision == "dismissed" or (d.until is not None and d.until > day)
+        d["item_key"]
+        for d in await fetch_rows(session, DECISIONS, params)
+        if d["decision"] == "dismissed" or (d["until"] is not None and d["until"] > day)
     }
     return [r for r in kept if item_key(r) not in hidden]

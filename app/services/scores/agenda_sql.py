@@ -15,8 +15,9 @@ visibility (``visible_sql``), so a viewer under ``own`` gets only what they may 
 
 from __future__ import annotations
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 
+from app.driver import DriverStatement
 from app.services.platform import referral_visible_sql, visible_sql
 
 #: The referral's owner, or the referrer's owner when the referral names none (written
@@ -26,8 +27,9 @@ _REFERRAL_OWNER = """(r.owner_id = :member OR (r.owner_id IS NULL AND EXISTS (
           AND src.id = r.source_contact_id AND src.owner_id = :member)))"""
 _TOUCH_DONE = "('sent', 'completed')"
 
-ITEMS: TextClause = text(
-    f"""
+ITEMS = DriverStatement(
+    text(
+        f"""
 SELECT 'task' AS kind, t.id AS record_id, t.contact_id, t.due_at,
        'task:' || CAST(t.id AS text) AS key, CAST(NULL AS numeric) AS deal,
        CAST(NULL AS uuid) AS ref_id,
@@ -131,12 +133,14 @@ SELECT 'thank', r.id, r.source_contact_id, r.received_at, 'thank:' || CAST(r.id 
           AND i.direction = 'outbound' AND i.occurred_at >= r.received_at)
    AND {referral_visible_sql("r")}
 """
+    )
 )
 
 #: The agenda's contacts and what their history says: referrals they sent (all time and
 #: in the last year) and the value those closed for, in the reporting currency.
-CONTACTS: TextClause = text(
-    """
+CONTACTS = DriverStatement(
+    text(
+        """
 SELECT c.id, c.sort_name,
        coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name,
                 c.sort_name) AS name,
@@ -155,14 +159,17 @@ SELECT c.id, c.sort_name,
   ) o ON true
  WHERE c.workspace_id = :ws AND c.id = ANY(CAST(:ids AS uuid[]))
 """
+    )
 )
 
 #: The member's latest decision on each of the items found.
-DECISIONS: TextClause = text(
-    """
+DECISIONS = DriverStatement(
+    text(
+        """
 SELECT DISTINCT ON (d.item_key) d.item_key, d.decision, d.until
   FROM agenda_decisions d
  WHERE d.workspace_id = :ws AND d.member_id = :member AND d.item_key = ANY(CAST(:keys AS text[]))
  ORDER BY d.item_key, d.at DESC, d.created_at DESC
 """
+    )
 )
