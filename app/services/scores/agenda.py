@@ -17,7 +17,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +30,7 @@ from app.models.platform import Member, Workspace
 from app.models.scores.agenda import AgendaRead
 from app.services import analytics
 from app.services.platform import get_workspace, text_binds
-from app.services.scores.agenda_figures import TeamFigures, team_figures
+from app.services.scores.agenda_figures import NO_HISTORY, TeamFigures, team_figures
 from app.services.scores.agenda_items import ItemBuilder, item_key
 from app.services.scores.agenda_sql import CONTACTS, DECISIONS, ITEMS
 from app.services.scores.agenda_value import Relationship, relationship
@@ -88,17 +87,17 @@ async def _contacts(
         return {}, {}
     rows = await fetch_rows(session, CONTACTS, {**params, "ids": ids})
     contacts = {r["id"]: r for r in rows}
-    relationships = {
-        r["id"]: relationship(
-            int(r["n_year"]),
-            int(r["n_cur"]),
-            Decimal(r["closed_value"]),
+    relationships = {}
+    for r in rows:
+        referrer = team.referrers.get(r["id"], NO_HISTORY)
+        relationships[r["id"]] = relationship(
+            referrer.last_year,
+            referrer.sent,
+            referrer.closed_value,
             team.segment_contacts.get(r["segment"], 0),
             team.segment_referrals.get(r["segment"], 0),
             team.workspace,
         )
-        for r in rows
-    }
     return contacts, relationships
 
 
@@ -143,7 +142,6 @@ async def build_agenda(
         "mds": mds,
         "months": months,
         "window": window,
-        "year_ago": now - timedelta(days=365),
         **text_binds(),
     }
     rows = await fetch_rows(session, ITEMS, params)

@@ -1,8 +1,9 @@
 """The workspace-wide figures behind agenda values, computed once and kept for a while.
 
 A segment's referral rate, the value per referral, the close rate, the funnel's usual
-time in each stage and the touch lift describe a year of the whole team's history: they
-read every contact and referral of the workspace, yet barely move within an hour. So each
+time in each stage, the touch lift and each referrer's history describe a year of the
+whole team's work: they read every contact and referral of the workspace, yet barely move
+within minutes (a referral received now counts in its referrer's value within 10). So each
 process keeps them per workspace and day for ``TTL_SECONDS`` (keyed also by the
 workspace's version and the reporting currency, so a changed setting is seen at once),
 and a member's agenda costs only the rows of their own day. They are the team's figures,
@@ -61,11 +62,38 @@ SELECT c.segment, count(*) AS n
 )
 
 
+#: Each referrer's history: referrals sent in the last year, all of them in the reporting
+#: currency, and what those closed for.
+REFERRERS: TextClause = text(
+    """
+SELECT r.source_contact_id AS id,
+       count(*) FILTER (WHERE r.received_at >= :year_ago AND r.received_at < :until) AS n_year,
+       count(*) FILTER (WHERE r.currency = :cur) AS n_cur,
+       coalesce(sum(r.actual_value) FILTER (WHERE r.stage = 'closed' AND r.currency = :cur), 0)
+           AS closed_value
+  FROM referrals r
+ WHERE r.workspace_id = :ws AND r.direction = 'received' AND r.source_contact_id IS NOT NULL
+ GROUP BY r.source_contact_id
+"""
+)
+
+
+@dataclass(frozen=True)
+class Referrer:
+    last_year: int
+    sent: int  # in the reporting currency
+    closed_value: Decimal
+
+
+NO_HISTORY = Referrer(0, 0, Decimal(0))
+
+
 @dataclass(frozen=True)
 class TeamFigures:
     workspace: WorkspaceFigures
     segment_contacts: dict[str, int]
     segment_referrals: dict[str, int]
+    referrers: dict[uuid.UUID, Referrer]
     stall_hours: dict[str, float]
     lift: float
     lift_source: LiftSource
@@ -106,11 +134,16 @@ async def _compute(
     row = (await session.execute(WORKSPACE, params)).one()
     contacts = {r.segment: int(r.n) for r in (await session.execute(SEGMENT_CONTACTS, params))}
     referrals = {r.segment: int(r.n) for r in (await session.execute(SEGMENT_REFERRALS, params))}
+    referrers = {
+        r.id: Referrer(int(r.n_year), int(r.n_cur), Decimal(r.closed_value))
+        for r in await session.execute(REFERRERS, params)
+    }
     lift, source = await touch_lift(session, workspace, at=at)
     return TeamFigures(
         workspace=WorkspaceFigures(int(row.received), int(row.closed), Decimal(row.closed_value)),
         segment_contacts=contacts,
         segment_referrals=referrals,
+        referrers=referrers,
         stall_hours=await _stall_hours(session, workspace, day, at),
         lift=lift,
         lift_source=source,

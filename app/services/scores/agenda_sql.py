@@ -136,27 +136,14 @@ SELECT 'thank', r.id, r.source_contact_id, r.received_at, 'thank:' || CAST(r.id 
     )
 )
 
-#: The agenda's contacts and what their history says: referrals they sent (all time and
-#: in the last year) and the value those closed for, in the reporting currency.
+#: The agenda's contacts: who they are (their history is in the team's figures).
 CONTACTS = DriverStatement(
     text(
         """
-SELECT c.id, c.sort_name,
-       coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name,
-                c.sort_name) AS name,
-       c.segment, c.advocacy_stage,
-       coalesce(o.n_year, 0) AS n_year, coalesce(o.n_cur, 0) AS n_cur,
-       coalesce(o.closed_value, 0) AS closed_value
+SELECT c.id, coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name,
+                      c.sort_name) AS name,
+       c.segment, c.advocacy_stage
   FROM contacts c
-  LEFT JOIN LATERAL (
-      SELECT count(*) FILTER (WHERE r.received_at >= :year_ago) AS n_year,
-             count(*) FILTER (WHERE r.currency = :cur) AS n_cur,
-             sum(r.actual_value) FILTER (WHERE r.stage = 'closed' AND r.currency = :cur)
-                 AS closed_value
-        FROM referrals r
-       WHERE r.workspace_id = c.workspace_id AND r.source_contact_id = c.id
-         AND r.direction = 'received'
-  ) o ON true
  WHERE c.workspace_id = :ws AND c.id = ANY(CAST(:ids AS uuid[]))
 """
     )
