@@ -32,7 +32,7 @@ from app.services import analytics
 from app.services.platform import get_workspace, text_binds
 from app.services.scores.agenda_figures import NO_HISTORY, TeamFigures, team_figures
 from app.services.scores.agenda_items import ItemBuilder, item_key
-from app.services.scores.agenda_sql import CONTACTS, DECISIONS, ITEMS
+from app.services.scores.agenda_sql import DECISIONS, ITEMS
 from app.services.scores.agenda_value import Relationship, relationship
 
 #: Advocates enter the agenda this many days before they would lapse.
@@ -80,17 +80,15 @@ async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uui
     return member
 
 
-async def _contacts(
-    session: AsyncSession, ids: list[uuid.UUID], team: TeamFigures, params: dict[str, Any]
+def _relationships(
+    rows: Sequence[Any], team: TeamFigures
 ) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Relationship]]:
-    if not ids:
-        return {}, {}
-    rows = await fetch_rows(session, CONTACTS, {**params, "ids": ids})
-    contacts = {r["id"]: r for r in rows}
+    """Each contact on the agenda (an item row carries who it is) and their ``V``."""
+    contacts = {r["contact_id"]: r for r in rows if r["contact_id"] is not None}
     relationships = {}
-    for r in rows:
-        referrer = team.referrers.get(r["id"], NO_HISTORY)
-        relationships[r["id"]] = relationship(
+    for contact_id, r in contacts.items():
+        referrer = team.referrers.get(contact_id, NO_HISTORY)
+        relationships[contact_id] = relationship(
             referrer.last_year,
             referrer.sent,
             referrer.closed_value,
@@ -146,8 +144,7 @@ async def build_agenda(
     }
     rows = await fetch_rows(session, ITEMS, params)
     rows = await _without_decided(session, workspace_id, member_id, rows, day)
-    ids = sorted({r["contact_id"] for r in rows if r["contact_id"] is not None})
-    contacts, relationships = await _contacts(session, ids, team, params)
+    contacts, relationships = _relationships(rows, team)
     builder = ItemBuilder(
         member_id=member_id,
         at=now,

@@ -125,10 +125,10 @@ class ItemBuilder:
     def _contact(self, contact_id: uuid.UUID | None) -> AgendaContact | None:
         """The item's contact (from the row read for it), built only for items shown."""
         r = self.contacts.get(contact_id) if contact_id else None
-        if r is None:
+        if r is None or r["name"] is None:
             return None
         return AgendaContact(
-            id=r["id"], name=r["name"], segment=r["segment"], advocacy_stage=r["advocacy_stage"]
+            id=contact_id, name=r["name"], segment=r["segment"], advocacy_stage=r["advocacy_stage"]
         )
 
     def build(self, row: Any) -> AgendaItem:

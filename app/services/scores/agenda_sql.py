@@ -1,5 +1,5 @@
-"""The agenda's statements: one gathers every kind of item of a member's day, one the
-history of the contacts on it.
+"""The agenda's statements: one gathers every kind of item of a member's day with the
+contact each is about, one the member's decisions on them.
 
 Each row carries what ranking needs as columns (``key``, ``deal``: a follow-up's expected
 value, ``ref_id``: a thank's open thank-you touch) and the rest, only read for the items
@@ -26,10 +26,16 @@ _REFERRAL_OWNER = """(r.owner_id = :member OR (r.owner_id IS NULL AND EXISTS (
        SELECT 1 FROM contacts src WHERE src.workspace_id = r.workspace_id
           AND src.id = r.source_contact_id AND src.owner_id = :member)))"""
 _TOUCH_DONE = "('sent', 'completed')"
+#: How the agenda names a contact.
+_WHO = (
+    "coalesce(nullif(concat_ws(' ', cx.first_name, cx.last_name), ''), cx.company_name,"
+    " cx.sort_name)"
+)
 
 ITEMS = DriverStatement(
     text(
         f"""
+WITH items AS (
 SELECT 'task' AS kind, t.id AS record_id, t.contact_id, t.due_at,
        'task:' || CAST(t.id AS text) AS key, CAST(NULL AS numeric) AS deal,
        CAST(NULL AS uuid) AS ref_id,
@@ -132,19 +138,10 @@ SELECT 'thank', r.id, r.source_contact_id, r.received_at, 'thank:' || CAST(r.id 
         WHERE i.workspace_id = r.workspace_id AND i.contact_id = r.source_contact_id
           AND i.direction = 'outbound' AND i.occurred_at >= r.received_at)
    AND {referral_visible_sql("r")}
-"""
-    )
 )
-
-#: The agenda's contacts: who they are (their history is in the team's figures).
-CONTACTS = DriverStatement(
-    text(
-        """
-SELECT c.id, coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name,
-                      c.sort_name) AS name,
-       c.segment, c.advocacy_stage
-  FROM contacts c
- WHERE c.workspace_id = :ws AND c.id = ANY(CAST(:ids AS uuid[]))
+SELECT i.*, {_WHO} AS name, cx.segment, cx.advocacy_stage
+  FROM items i
+  LEFT JOIN contacts cx ON cx.workspace_id = :ws AND cx.id = i.contact_id
 """
     )
 )
