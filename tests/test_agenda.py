@@ -262,3 +262,32 @@ async def test_the_touch_lift_is_measured_from_30_lapses(
     assert (measured["touch_lift"], measured["touch_lift_source"]) == (0.4, "measured")
     few = await _agenda(client, other_tenant, bo)  # 29 lapses: too few, the setting stands
     assert (few["touch_lift"], few["touch_lift_source"]) == (0.25, "setting")
+
+
+async def test_a_referrer_to_thank_shows_once_until_thanked(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    async with db.transaction() as s:
+        ada = await af.member(s, tenant.id, "Ada")
+        maria = await sf.contact(s, tenant.id, "Maria", owner_id=ada)
+        jordan = await sf.contact(s, tenant.id, "Jordan", segment="prospect", owner_id=ada)
+        referral = await sf.referral(
+            s, tenant.id, source=maria, referred_contact_id=jordan, received_at=T0 - DAY
+        )
+        # The thank-you task the referral flow plans (touches' thank_you_key).
+        thanks = await af.task(s, tenant.id, maria, ada, T0, channel="card")
+        await s.execute(
+            text("UPDATE touches SET occurrence_key = :k WHERE id = :id"),
+            {"k": f"referral:{referral}", "id": thanks},
+        )
+    body = await _agenda(client, tenant, ada)
+    assert [(i["kind"], i["record_id"]) for i in body["items"]] == [("thank", str(referral))]
+    (item,) = body["items"]
+    assert item["reason"].startswith("Thank Maria for referring Jordan (1 d ago, not thanked")
+    complete = next(a for a in item["actions"] if a["name"] == "complete_task")
+    assert complete["path"] == f"/v1/touches/{thanks}/outcome"
+    done = await client.post(
+        complete["path"], json={"outcome": "completed"}, headers=tenant.headers
+    )
+    assert done.status_code == 200, done.text
+    assert (await _agenda(client, tenant, ada))["items"] == []
