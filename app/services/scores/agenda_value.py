@@ -20,6 +20,7 @@ next year, times the probability that this one action changes it:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import ROUND_HALF_EVEN, Decimal
 
 CENT = Decimal("0.01")
@@ -87,11 +88,17 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def times(value: Decimal, *factors: float) -> Decimal:
-    result = value
+@lru_cache(maxsize=256)
+def _product(factors: tuple[float, ...]) -> Decimal:
+    result = Decimal(1)
     for factor in factors:
         result *= Decimal(str(factor))
-    return money(result)
+    return result
+
+
+def times(value: Decimal, *factors: float) -> Decimal:
+    """``value`` x the factors (as their decimal spelling), to the cent."""
+    return money(value * _product(factors))
 
 
 def explain_relationship(rel: Relationship, lift: float, currency: str) -> str:
