@@ -20,8 +20,8 @@ next year, times the probability that this one action changes it:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 #: A routine touch is one of roughly four a year that keep a relationship from lapsing.
