@@ -24,6 +24,14 @@ invalidates every connection of that generation so the next checkout reconnects.
 Neither pool closes connections under load: the old ``max_overflow`` connections were
 opened and closed again on every burst above ``pool_size``; the same ceiling of
 ``2 * pool_size`` write connections is now kept open once made.
+
+Nothing waits on the database without a bound (``RAPPORT_DB_STATEMENT_TIMEOUT_MS``):
+PostgreSQL cancels a statement running longer (``statement_timeout``, the connection
+stays usable), the driver gives up on a server that does not answer at all a little
+later (``command_timeout``: a paused or unreachable host), and connecting and waiting
+for a pooled connection have the same limit. Every such failure is raised as, or
+wrapped around, an error ``app.outages`` recognises, so the request answers 503; a
+connection the driver gave up on is closed at once, since its state is unknown.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -44,11 +54,15 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from app.json_codec import from_json, to_json
+from app.outages import DatabaseUnavailable, describe, is_timeout, outages, unavailable_cause
 
 _READ_ONLY = text("SET LOCAL transaction_read_only = on")
 DRIVER_READS = "rapport.driver_reads"  # session.info: the engine a read session borrows from
 SOLE_WRITES = "rapport.sole_writes"  # session.info: the engine a session's one write may use
 SEALED = "rapport.sealed"  # session.info: its one write is committed; nothing may follow
+#: The driver waits this much longer than PostgreSQL's own ``statement_timeout``, so a
+#: server that is up cancels a slow statement itself and the connection stays usable.
+DRIVER_GRACE_SECONDS = 0.5
 
 
 class SealedSession(RuntimeError):
@@ -80,11 +94,55 @@ async def _text_json_codecs(driver: Any) -> None:
 
 
 def _install_codecs(engine: AsyncEngine) -> None:
-    """Run after the dialect's own connect hook, so these codecs replace its ones."""
+    """Run after the dialect's own connect hook, so these codecs replace its ones. A new
+    connection that got this far also ends an outage, if one was on."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.run_async(_text_json_codecs)
+        outages.recovered()
+
+
+def abandon(driver_connection: Any) -> None:
+    """Close a connection the driver gave up on, without a goodbye to the server: a
+    graceful close waits (2 s) for a server that is not answering."""
+    if driver_connection is not None and not driver_connection.is_closed():
+        driver_connection.terminate()
+
+
+def _install_outage_handling(engine: AsyncEngine) -> None:
+    """Errors meaning the database is unavailable become ``DatabaseUnavailable``.
+
+    SQLAlchemy lets an error that is not the driver's own (a refused or reset socket, a
+    timeout) through unwrapped, like any ``OSError``, at connect time and on a
+    statement; wrapped, the API can tell it from an unrelated one. A statement the
+    driver timed out leaves its connection mid-protocol: it is closed now and
+    invalidated (only it: the others may be fine, and are checked as they are used).
+    """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def do_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:  # refused, unreachable, no answer in time
+            raise DatabaseUnavailable(describe(exc)) from exc
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def handle_error(context: ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        if is_timeout(original) or isinstance(original.__cause__, asyncpg.InternalClientError):
+            # No answer in time, or a protocol out of step (the server ended the
+            # connection unasked): the connection cannot be trusted with another statement.
+            connection = context.connection
+            if connection is not None and not connection.invalidated:
+                abandon(connection.connection.driver_connection)
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False
+        if isinstance(original, OSError) or (
+            context.sqlalchemy_exception is None and unavailable_cause(original) is not None
+        ):
+            return DatabaseUnavailable(describe(original))
+        return None
 
 
 def async_url(url: str) -> str:
@@ -115,26 +173,48 @@ class Database:
         )
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        timeout_seconds: float = 5.0,
+        statement_timeout_seconds: float | None = None,
+    ) -> Database:
+        """Engines for ``url``: connecting and waiting for a pooled connection take at
+        most ``timeout_seconds``, a statement ``statement_timeout_seconds`` (the same
+        unless given: the scheduler's long jobs get more)."""
+        statement = statement_timeout_seconds or timeout_seconds
         common: dict[str, Any] = {
             "pool_pre_ping": False,
             "hide_parameters": True,
             "json_serializer": to_json,
             "json_deserializer": from_json,
+            "pool_timeout": timeout_seconds,
         }
+        server = {"statement_timeout": str(round(statement * 1000))}
+        connect = {"timeout": timeout_seconds, "command_timeout": statement + DRIVER_GRACE_SECONDS}
         engine = create_async_engine(
-            async_url(url), pool_size=2 * pool_size, max_overflow=0, **common
+            async_url(url),
+            pool_size=2 * pool_size,
+            max_overflow=0,
+            connect_args={**connect, "server_settings": server},
+            **common,
         )
         read_engine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
             max_overflow=0,
             isolation_level="AUTOCOMMIT",
-            connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+            connect_args={
+                **connect,
+                "server_settings": {**server, "default_transaction_read_only": "on"},
+            },
             **common,
         )
-        _install_codecs(engine)
-        _install_codecs(read_engine)
+        for each in (engine, read_engine):
+            _install_codecs(each)
+            _install_outage_handling(each)
         return cls(engine, read_engine)
 
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Annotated, Any, TypeVar, get_origin
 
 from fastapi import Depends, Header, Query, Request, Security
@@ -19,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.config import Settings
-from app.errors import PreconditionFailed
+from app.errors import PreconditionFailed, TooManyRequests
 from app.services.platform import DEFAULT_LIMIT, MAX_LIMIT, AuthContext, PageRequest, act_as
 from app.state import AppState
 
 AUTH_SCOPE_KEY = "rapport.auth"  # the scope key of the request's resolved credential
+RATE_LIMIT_SCOPE_KEY = "rapport.rate_limit"  # its rate limit decision
 
 
 def app_state(request: Request) -> AppState:
@@ -42,10 +44,31 @@ async def authenticate(request: Request) -> AuthContext:
     scheme, _, token = header.partition(" ")
     state = app_state(request)
     credential = token.strip() if scheme.lower() == "bearer" else None
-    auth = await state.keys.resolve(state.db, credential, at=state.clock.now())
+    now = state.clock.now()
+    auth = await state.keys.resolve(state.db, credential, at=now)
     request.scope[AUTH_SCOPE_KEY] = auth
     act_as(auth)  # the actor stamped on changes, the viewer queries filter by
+    await _draw(request, state, auth, now)
     return auth
+
+
+async def _draw(request: Request, state: AppState, auth: AuthContext, now: datetime) -> None:
+    """Take the request's token from its credential's bucket; none left is a 429. The
+    decision rides in the scope for ``app.edge.RateLimitHeaders`` to answer with."""
+    subject = auth.subject_id
+    if subject is None or not state.settings.rate_limits_enabled:
+        return
+    per_minute, burst = auth.rate_limit or (state.settings.rate_limit_per_minute,) * 2
+    decision = await state.limiter.take(
+        state.db, auth.workspace_id, subject, per_minute=per_minute, burst=burst, at=now
+    )
+    request.scope[RATE_LIMIT_SCOPE_KEY] = decision
+    if not decision.allowed:
+        raise TooManyRequests(
+            f"this credential's limit is {per_minute} requests a minute (bursts of {burst}); "
+            f"retry in {decision.retry_after} s",
+            retry_after=decision.retry_after,
+        )
 
 
 _BEARER_FORMAT = "rk_live_…"

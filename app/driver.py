@@ -21,8 +21,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
-from app.db import DRIVER_READS, SEALED, SOLE_WRITES
+from app.db import DRIVER_READS, SEALED, SOLE_WRITES, abandon
 from app.json_codec import from_json, to_json
+from app.outages import DatabaseUnavailable, describe
 
 # The engines' JSON functions: the dialect's default ``json.dumps`` was 2% of a create.
 _DIALECT = PGDialect_asyncpg(json_serializer=to_json, json_deserializer=from_json)  # type: ignore[no-untyped-call]
@@ -81,15 +82,30 @@ async def _run(
 ) -> Any:
     """``call`` (the driver's ``fetch`` or ``fetchrow``) with SQLAlchemy's error mapping:
     integrity and data errors become SQLAlchemy's, which the API answers as for any other
-    statement, and a broken connection is invalidated so the pool does not hand it out."""
+    statement, and a broken connection is invalidated so the pool does not hand it out.
+    A server that did not answer in time (the driver's ``command_timeout``) or went away
+    is ``DatabaseUnavailable``, as on SQLAlchemy's path (``app.db``): the connection is
+    closed at once, since it is mid-statement, and invalidated."""
     try:
         return await call(statement.sql, *args)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(statement.sql, args, exc, hide_parameters=True) from exc
     except asyncpg.DataError as exc:
         raise DataError(statement.sql, args, exc, hide_parameters=True) from exc
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+    except TimeoutError as exc:
+        abandon(call.__self__)  # the driver connection ``call`` is a method of
         await invalidate()
+        raise DatabaseUnavailable(describe(exc)) from exc
+    except asyncpg.InternalClientError as exc:
+        # The connection's protocol is out of step, as after the server ended it
+        # unasked (a shutdown's "terminating connection"): nothing was sent; drop it.
+        abandon(call.__self__)
+        await invalidate()
+        raise DatabaseUnavailable("connection lost") from exc
+    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+        await invalidate()
+        if isinstance(exc, OSError):  # a reset or refused socket: the server went away
+            raise DatabaseUnavailable(describe(exc)) from exc
         raise
 
 

@@ -82,6 +82,17 @@ class Forbidden(DomainError):
 
 
 @dataclass
+class TooManyRequests(DomainError):
+    """The credential spent its rate limit; ``retry_after`` seconds until a request fits."""
+
+    retry_after: int = 1
+
+    status: ClassVar[int] = 429
+    title: ClassVar[str] = "Too many requests"
+    slug: ClassVar[str] = "rate-limited"
+
+
+@dataclass
 class ValidationFailed(DomainError):
     """Input that parsed but breaks a rule; ``errors`` names every offending field."""
 

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
+from app import edge
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -19,7 +20,7 @@ from app.logging_setup import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.problems import install as install_problem_handlers
 from app.routers import analytics, contacts, platform, referrals, scores, touches, webhooks
-from app.routers.platform import screen_routers
+from app.routers.platform import complete_contract, screen_routers
 from app.services.platform import credential_resolver
 from app.state import AppState
 
@@ -74,11 +75,13 @@ def create_app(
             dispatcher = WebhookDispatcher(state.db, settings, state.clock)
             await dispatcher.start()
             state.background.append(dispatcher)
+        jobs_db: Database | None = None
         if settings.scheduler_enabled:
             from app.services.jobs import JOBS
             from app.services.platform import Scheduler
 
-            scheduler = Scheduler(state.db, state.clock, settings, JOBS)
+            jobs_db = _jobs_database(settings) if database is None else state.db
+            scheduler = Scheduler(jobs_db, state.clock, settings, JOBS)
             scheduler.start()
             state.background.append(scheduler)
         try:
@@ -89,6 +92,8 @@ def create_app(
             await state.keys.close()
             if database is None:
                 await state.db.dispose()
+                if jobs_db is not None:
+                    await jobs_db.dispose()
 
     app = FastAPIOffline(
         title="Rapport API",
@@ -104,12 +109,7 @@ def create_app(
     )
     app.state.rapport = AppState(
         settings=settings,
-        database=database
-        or (
-            Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
-            if settings.database_url
-            else None
-        ),
+        database=database or _database(settings),
         clock=clock or SystemClock(),
         keys=credential_resolver(settings),
     )
@@ -124,8 +124,31 @@ def create_app(
         max_import_bytes=settings.max_import_bytes,
         import_paths=IMPORT_PATHS,
     )
+    edge.install(app, app.state.rapport)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _database(settings: Settings) -> Database | None:
+    """The requests' database: statements, connects and pool waits cut at the timeout."""
+    if not settings.database_url:
+        return None
+    return Database.from_url(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        timeout_seconds=settings.db_timeout_seconds,
+    )
+
+
+def _jobs_database(settings: Settings) -> Database:
+    """The scheduler's own few connections, whose statements may run long (``app.db``)."""
+    assert settings.database_url is not None  # the requests' database was made from it
+    return Database.from_url(
+        settings.database_url,
+        pool_size=2,
+        timeout_seconds=settings.db_timeout_seconds,
+        statement_timeout_seconds=settings.scheduler_statement_timeout_ms / 1000,
+    )
 
 
 def _openapi(app: FastAPI) -> dict[str, object]:
@@ -139,6 +162,8 @@ def _openapi(app: FastAPI) -> dict[str, object]:
         webhooks=app.webhooks.routes,
     )
     _member_tokens(schema)
+    complete_contract(schema, app.routes)
+    webhooks.add_event_schemas(schema)
     app.openapi_schema = schema
     return schema
 

@@ -3,6 +3,10 @@
 Written against ASGI directly (not ``BaseHTTPMiddleware``) so streaming bodies and
 background tasks behave, and so the size limit can stop reading mid-stream.
 
+A database that is unavailable (``app.outages``: down, refusing connections, not
+answering within the timeout) is answered here too, wherever the request met it: 503
+``service-unavailable`` with ``Retry-After``, and one warning per outage in the log.
+
 Unexpected exceptions are answered here rather than by Starlette's
 ``ServerErrorMiddleware``: that one sits outside this middleware, so by the time it ran
 the request id had been reset, its 500 carried ``request_id: null`` and no
@@ -23,18 +27,23 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge
 from app.metrics import IN_FLIGHT, LATENCY, REQUESTS
+from app.outages import RETRY_AFTER_SECONDS, outages, unavailable_cause
 from app.problems import (
     INTERNAL_DETAIL,
     INTERNAL_SLUG,
     INTERNAL_TITLE,
     MEDIA_TYPE,
+    UNAVAILABLE_SLUG,
+    UNAVAILABLE_TITLE,
     log_unexpected,
     problem_body,
+    unavailable_detail,
 )
 from app.request_context import reset_request_id, set_request_id
 from app.services.platform import request_principal
@@ -83,24 +92,44 @@ class _Exchange:
 
     request_id: str
     path: str
+    began: float  # time.perf_counter() when it arrived
     status: int = 500
     started: bool = False
     overflow: bool = False
 
 
+def _nul_errors(path: str, query: bytes) -> list[dict[str, Any]]:
+    """Where the URL's NUL bytes are: ``["path"]`` or ``["query", name]``, as a 422 names
+    any other bad input."""
+    errors: list[dict[str, Any]] = []
+    if "\x00" in path:
+        errors.append({"loc": ["path"], "msg": "NUL bytes are not allowed", "type": "value_error"})
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            loc = ["query", name.replace("\x00", "")]
+            errors.append({"loc": loc, "msg": "NUL bytes are not allowed", "type": "value_error"})
+    return errors or [{"loc": ["query"], "msg": "NUL bytes are not allowed", "type": "value_error"}]
+
+
+_RETRY_AFTER = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+
+
 async def _send_problem(
-    send: Send, exchange: _Exchange, status: int, slug: str, title: str, detail: str
+    send: Send,
+    exchange: _Exchange,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *extra_headers: tuple[bytes, bytes],
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
-    body = json.dumps(
-        problem_body(
-            status,
-            slug,
-            title,
-            detail,
-            instance=exchange.path,
-            request_id=exchange.request_id,
-        )
-    ).encode()
+    problem = problem_body(
+        status, slug, title, detail, instance=exchange.path, request_id=exchange.request_id
+    )
+    if errors is not None:
+        problem["errors"] = errors
+    body = json.dumps(problem).encode()
     exchange.status = status
     exchange.started = True
     request_id = exchange.request_id
@@ -112,6 +141,7 @@ async def _send_problem(
                 (b"content-type", MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", request_id.encode()),
+                *extra_headers,
             ],
         }
     )
@@ -141,8 +171,8 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else _ids.next()
         token = set_request_id(request_id)
         path: str = scope["path"]
-        exchange = _Exchange(request_id=request_id, path=path)
         started = time.perf_counter()
+        exchange = _Exchange(request_id=request_id, path=path, began=started)
         IN_FLIGHT.inc()
         try:
             if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
@@ -153,6 +183,7 @@ class RequestContextMiddleware:
                     "validation-failed",
                     "Validation failed",
                     "NUL bytes are not allowed in the URL",
+                    errors=_nul_errors(path, scope.get("query_string", b"")),
                 )
                 return
             limit = self.max_import_bytes if path in self.import_paths else self.max_body_bytes
@@ -201,10 +232,27 @@ class RequestContextMiddleware:
                 scope, _limited(receive, limit, exchange), _tagged(send, exchange, limit)
             )
         except Exception as exc:
-            log_unexpected(exc, response_started=exchange.started)
+            cause = unavailable_cause(exc)
+            if cause is None:
+                log_unexpected(exc, response_started=exchange.started)
+            else:
+                outages.failed(cause, where=exchange.path, began=exchange.began)
             if exchange.started:
                 raise
-            await _send_problem(send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL)
+            if cause is None:
+                await _send_problem(
+                    send, exchange, 500, INTERNAL_SLUG, INTERNAL_TITLE, INTERNAL_DETAIL
+                )
+            else:
+                await _send_problem(
+                    send,
+                    exchange,
+                    503,
+                    UNAVAILABLE_SLUG,
+                    UNAVAILABLE_TITLE,
+                    unavailable_detail(cause),
+                    _RETRY_AFTER,
+                )
 
 
 def _limited(receive: Receive, limit: int, exchange: _Exchange) -> Receive:

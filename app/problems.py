@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.errors import DomainError, ValidationFailed
+from app.errors import DomainError, TooManyRequests, ValidationFailed
 from app.models.platform import Problem
 from app.request_context import current_request_id
 
@@ -31,6 +31,8 @@ MEDIA_TYPE = "application/problem+json"
 INTERNAL_SLUG = "internal-error"
 INTERNAL_TITLE = "Internal server error"
 INTERNAL_DETAIL = "an unexpected error occurred; quote the request_id when reporting it"
+UNAVAILABLE_SLUG = "service-unavailable"
+UNAVAILABLE_TITLE = "Service unavailable"
 log = logging.getLogger("rapport.errors")
 
 
@@ -52,6 +54,11 @@ def problem_body(
         "instance": instance,
         "request_id": request_id,
     }
+
+
+def unavailable_detail(cause: str) -> str:
+    """What a 503 says: the database's state, never its address or the statement."""
+    return f"the database is unavailable ({cause}); retry later"
 
 
 def log_unexpected(exc: BaseException, *, response_started: bool = False) -> None:
@@ -83,8 +90,8 @@ def problem_response(
     )
     if errors is not None:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    if extra:  # members of its own; never one of RFC 9457's (``status`` stays the integer)
+        body.update({k: v for k, v in extra.items() if k not in body})
     return JSONResponse(
         jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
     )
@@ -102,6 +109,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         exc.slug,
@@ -251,6 +260,18 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     403: _problem("The API key's scopes or the member's role do not allow this operation."),
     422: _problem("Invalid input; `errors` names each offending field."),
     500: _problem("Unexpected error; the body carries the request id."),
+    503: {
+        **_problem(
+            "The database is unavailable or did not answer in time. Retry after `Retry-After` "
+            "seconds; a POST retried with the same `Idempotency-Key` is applied once."
+        ),
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
 }
 ErrorResponses = dict[int | str, dict[str, Any]]
 NOT_FOUND: ErrorResponses = {404: _problem("No such resource in this workspace.")}

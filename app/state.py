@@ -8,7 +8,7 @@ from typing import Any
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
-from app.services.platform import CredentialResolver
+from app.services.platform import CredentialResolver, OriginRegistry, RateLimiter, Readiness
 
 
 @dataclass
@@ -17,10 +17,20 @@ class AppState:
     database: Database | None
     clock: Clock
     keys: CredentialResolver
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    origins: OriginRegistry = field(default_factory=OriginRegistry)
     background: list[Any] = field(default_factory=list)
+    _readiness: Readiness | None = field(default=None, repr=False)
 
     @property
     def db(self) -> Database:
         if self.database is None:
             raise RuntimeError("DATABASE_URL is not set (use `rapport serve`)")
         return self.database
+
+    @property
+    def readiness(self) -> Readiness:
+        """The process's readiness check (one in flight at a time, shared by probes)."""
+        if self._readiness is None:
+            self._readiness = Readiness(self.db)
+        return self._readiness

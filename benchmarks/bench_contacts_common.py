@@ -79,6 +79,9 @@ async def bench_app(database: Database, url: str) -> tuple[Any, uuid.UUID, str]:
         scheduler_enabled=False,
         webhooks_enabled=False,
         max_import_bytes=256 * 1_048_576,
+        # Far above any rate a benchmark reaches: nothing is refused, the limiter still runs
+        # (RAPPORT_RATE_LIMITS_ENABLED=false turns it off, to measure what it costs).
+        rate_limit_per_minute=10_000_000,
     )
     return create_app(settings, database=database), workspace.id, token
 
@@ -93,8 +96,20 @@ async def scratch_database(prefix: str) -> tuple[str, str, str]:
     return server, name, url
 
 
-def csv_rows(n: int, seed: int = 7) -> str:
-    """``n`` contacts as a CRM would export them: e-mail, phone, tags, an external id."""
+def _segment(rng: random.Random, i: int, advocates: float | None) -> str:
+    drawn = rng.choice(SEGMENTS)  # drawn either way, so the other columns stay the same
+    if advocates is None:
+        return drawn
+    return "advocate" if int((i + 1) * advocates) > int(i * advocates) else "prospect"
+
+
+def csv_rows(n: int, seed: int = 7, advocates: float | None = None) -> str:
+    """``n`` contacts as a CRM would export them: e-mail, phone, tags, an external id.
+
+    Segments are drawn from ``SEGMENTS``; with ``advocates`` (0 to 1), that share of the
+    rows, spread evenly, are advocates (auto-enrolled in the Advocate appreciation plan)
+    and the rest prospects (enrolled in nothing): the same file otherwise.
+    """
     rng = random.Random(seed)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -110,7 +125,7 @@ def csv_rows(n: int, seed: int = 7) -> str:
                 phone,
                 f"{last} & Co" if i % 7 == 0 else "",
                 "vip;newsletter" if i % 5 == 0 else "newsletter",
-                rng.choice(SEGMENTS),
+                _segment(rng, i, advocates),
                 rng.choice(CITIES),
                 "granted" if i % 3 else "denied",
                 f"C{i:07d}",

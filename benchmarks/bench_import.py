@@ -120,7 +120,7 @@ def _start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-async def main(rows: int, again: bool) -> None:
+async def main(rows: int, again: bool, advocates: float | None) -> None:
     server, name, url = await scratch_database("rapport_bench_import")
     database = Database.from_url(url, pool_size=2)
     try:
@@ -130,8 +130,9 @@ async def main(rows: int, again: bool) -> None:
         # pydantic's ~250,000 objects (without it they were a fifth of the import's CPU).
         gc.collect()
         gc.freeze()
-        body = csv_rows(rows).encode()
-        print(f"bench_import: {rows} rows, {len(body) / 1e6:.1f} MB of CSV")
+        body = csv_rows(rows, advocates=advocates).encode()
+        mix = "" if advocates is None else f", {advocates:.0%} advocates, the rest prospects"
+        print(f"bench_import: {rows} rows{mix}, {len(body) / 1e6:.1f} MB of CSV")
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=600) as c:
@@ -147,6 +148,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--again", action="store_true", help="re-import: every row updates")
+    parser.add_argument(
+        "--advocates",
+        type=float,
+        default=None,
+        help="this share of rows advocates (auto-enrolled), the rest prospects; "
+        "default: mixed segments",
+    )
     args = parser.parse_args()
     _start_fork_server()
-    asyncio.run(main(args.rows, args.again))
+    asyncio.run(main(args.rows, args.again, args.advocates))

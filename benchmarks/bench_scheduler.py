@@ -44,6 +44,8 @@ from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database, async_url
 from app.migrations import upgrade_async
+from app.models.platform.member import MemberCreate
+from app.services.platform import create_member
 from app.services.provisioning import provision_workspace
 from app.services.touches.jobs import emit_touches, top_up_touches
 
@@ -75,23 +77,26 @@ LOAD = [
     # touches planned ahead: :future per enrolment, in the coming weeks
     """
     INSERT INTO touches (workspace_id, id, contact_id, enrollment_id, plan_id, step_id,
-        channel, mode, content_kind, status, due_at, due_date, occurrence_key, version,
-        created_at, updated_at)
+        channel, mode, content_kind, status, due_at, expires_at, due_date, occurrence_key,
+        version, created_at, updated_at)
     SELECT e.workspace_id, gen_random_uuid(), e.contact_id, e.id, e.plan_id, :step,
         'email', 'automated', 'newsletter', 'scheduled',
         CAST(:now AS timestamptz) + make_interval(days => 7 * k) + interval '1 hour',
+        CAST(:now AS timestamptz) + make_interval(days => 7 * k + 3) + interval '1 hour',
         CAST(:today AS date) + 7 * k, 'future-' || k, 1, :now, :now
     FROM enrollments AS e CROSS JOIN generate_series(1, :future) AS k
     WHERE e.workspace_id = :ws
     """,
-    # the touches that have come due: one each for :due enrolments picked at random
+    # the touches that have come due: one each for :due enrolments picked at random, all
+    # still fresh (a stale one would be skipped unrendered) and inside the send window
     """
     INSERT INTO touches (workspace_id, id, contact_id, enrollment_id, plan_id, step_id,
-        channel, mode, content_kind, status, due_at, due_date, occurrence_key, version,
-        created_at, updated_at)
+        channel, mode, content_kind, status, due_at, expires_at, due_date, occurrence_key,
+        version, created_at, updated_at)
     SELECT e.workspace_id, gen_random_uuid(), e.contact_id, e.id, e.plan_id, :step,
         'email', 'automated', 'newsletter', 'scheduled',
         CAST(:now AS timestamptz) - interval '1 minute' * (row_number() OVER ()),
+        CAST(:now AS timestamptz) + interval '1 day',
         CAST(:today AS date), 'due', 1, :now, :now
     FROM (SELECT * FROM enrollments WHERE workspace_id = :ws ORDER BY random() LIMIT :due) AS e
     """,
@@ -138,6 +143,12 @@ async def build(
     started = time.perf_counter()
     async with db.transaction() as session:
         workspace, _, _ = await provision_workspace(session, "Bench Realty", at=NOW)
+        # 33 Touch's templates name the member: the default sender signs (contacts here
+        # have no owner), so the due touches are rendered and released, not skipped.
+        sender = await create_member(
+            session, workspace.id, MemberCreate(name="Dana", email="dana@example.com"), at=NOW
+        )
+        workspace.default_sender_member_id = sender.id
         row = (
             await session.execute(
                 text(
@@ -185,6 +196,11 @@ async def measure(url: str, runs: int, due: int) -> list[float]:
         emitted = await emit_touches(db, clock, settings)
         times.append(time.perf_counter() - started)
         assert emitted == due, f"emitted {emitted}, expected {due}"
+        async with db.transaction() as session:
+            released = await session.execute(
+                text("SELECT count(*) FROM events WHERE type = 'touch.due'")
+            )
+            assert released.scalar_one() == due, "every due touch rendered and released"
         await db.dispose()
         await _reset(url)
     return times

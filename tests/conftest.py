@@ -1,7 +1,9 @@
 """Test fixtures: a real PostgreSQL, migrated once, and an app per test.
 
-Without ``DATABASE_URL`` the embedded server (pgserver) is started under
-``.rapport/``. A template database is migrated once per session; ``db`` runs each test
+Without ``DATABASE_URL`` the test run's own embedded server (pgserver) is started under
+``.rapport/test/`` and stopped at the end (``tests/session_processes.py``, which also
+fails a run that leaves a process behind). A template database is migrated once per
+session; ``db`` runs each test
 inside a transaction that is rolled back, and ``committed_db`` clones the template for
 tests that need real commits (concurrency, crashes, the scheduler).
 """
@@ -28,6 +30,7 @@ from app.db import Database, async_url
 from app.main import create_app
 from app.migrations import upgrade_async
 from app.services.provisioning import provision_workspace
+from tests.contract_checks import ContractChecks
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -38,16 +41,20 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+pytest_plugins = ["tests.session_processes"]
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A URL of the server the tests may create databases on."""
-    configured = os.environ.get("DATABASE_URL")
+    from tests.session_processes import SERVER_URL, TEST_DATA_DIR
+
+    configured = os.environ.get("DATABASE_URL") or os.environ.get(SERVER_URL)
     if configured:
         return configured
     from app.embedded_db import embedded_url
 
-    data_dir = Path(os.environ.get("RAPPORT_DATA_DIR", ROOT / ".rapport"))
-    return embedded_url(data_dir, "postgres")
+    return embedded_url(TEST_DATA_DIR, "postgres")  # a worker started on its own
 
 
 async def _admin(server_url: str, sql: str) -> None:
@@ -125,6 +132,9 @@ def make_settings(**overrides: object) -> Settings:
         "session_signing_key": "test-only session signing key, 32+ bytes long",
         "oidc_allow_private_networks": True,
         "oidc_allow_http": True,
+        # Tests send thousands of requests at one frozen instant; tests/test_rate_limits.py
+        # sets the limits it checks.
+        "rate_limit_per_minute": 1_000_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -141,7 +151,10 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, database=db, clock=clock)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
+    hooks = {"response": [ContractChecks(app)]}  # every answer keeps to the document
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://rapport.test", event_hooks=hooks
+    ) as c:
         yield c
 
 

@@ -29,6 +29,16 @@ async def new_member(client: httpx.AsyncClient, tenant: Tenant, email: str) -> s
     return str(response.json()["id"])
 
 
+async def default_sender(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    """Give the workspace a default sender: the built-in plans' templates name the member,
+    so without one (or an owner) a contact is not enrolled in them."""
+    member = await new_member(client, tenant, "sender@example.com")
+    body = {"default_sender_member_id": member}
+    response = await client.patch("/v1/workspace", json=body, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    return member
+
+
 def locs(response: httpx.Response) -> list[list[Any]]:
     assert response.status_code == 422, response.text
     return [e["loc"] for e in response.json()["errors"]]

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.db import Database
 from app.models.contacts.inputs import EmailEntry
 from tests.conftest import Tenant
-from tests.contact_fixtures import locs, new_contact, new_member
+from tests.contact_fixtures import default_sender, locs, new_contact, new_member
 from tests.webhook_helpers import register_endpoint
 
 
@@ -261,6 +261,7 @@ MARIA = {
 async def test_delete_erases_the_contact_and_what_hangs_off_it(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
+    await default_sender(client, tenant)  # so that Maria enters the 8x8
     created = await client.post(
         "/v1/contacts",
         json=MARIA,

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import httpx
+from sqlalchemy import select
 
 from app.db import Database
 from app.demo import demo_agent_session
 from app.demo.contacts import seed_contacts
+from app.demo.touches import seed_touches
+from app.models.platform import MemberCreate
+from app.models.platform.event import Event
+from app.services import platform
+from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant, make_settings
 
 
@@ -43,3 +50,23 @@ async def test_make_run_prints_a_working_session_for_the_demos_agent(
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200, me.text
     assert me.json()["member"]["id"] == created.json()["id"]
+
+
+async def test_the_demos_scheduler_has_something_to_send_at_once(
+    tenant: Tenant, db: Database
+) -> None:
+    """Prospects on the 8x8 from eight days back: week 2's e-mail, due yesterday, goes out
+    at the next send window (10:00 in Los Angeles here); week 1's card is skipped."""
+    async with db.transaction() as session:
+        for n in range(2):
+            body = MemberCreate(name=f"M{n}", email=f"m{n}@demo.example")
+            await platform.create_member(session, tenant.id, body, at=T0)
+        await seed_contacts(session, tenant.id, at=T0)
+        await seed_touches(session, tenant.id, at=T0)
+        assert await emit_due_touches(session, at=T0 + timedelta(hours=6)) > 0
+        events = await session.execute(
+            select(Event.type, Event.data).where(Event.workspace_id == tenant.id)
+        )
+        kinds = Counter((t, d.get("reason")) for t, d in events.all())
+    assert kinds[("touch.due", None)] == 2  # the two prospects' e-mails
+    assert kinds[("touch.skipped", "no_consent")] == 2  # the cards: e-mail consent only

@@ -44,20 +44,24 @@ Wrong,Segment,,,,friend,,,,6,
 
 
 async def _import(
-    client: httpx.AsyncClient, tenant: Tenant, body: str, media: str = "text/csv"
+    client: httpx.AsyncClient, tenant: Tenant, body: str, media: str = "text/csv", query: str = ""
 ) -> httpx.Response:
     return await client.post(
-        "/v1/contacts/imports",
+        f"/v1/contacts/imports{query}",
         content=body.encode(),
         headers={**tenant.headers, "Content-Type": media},
     )
 
 
 async def _job(
-    client: httpx.AsyncClient, tenant: Tenant, body: str, media: str = "text/csv"
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    body: str,
+    media: str = "text/csv",
+    query: str = "",
 ) -> dict[str, Any]:
     """Import and return the job as it stands once the response's background work ran."""
-    accepted = await _import(client, tenant, body, media)
+    accepted = await _import(client, tenant, body, media, query)
     assert accepted.status_code == 202, accepted.text
     response = await client.get(accepted.headers["location"], headers=tenant.headers)
     job: dict[str, Any] = response.json()
@@ -106,28 +110,33 @@ async def test_rows_with_known_external_ids_update_only_the_cells_given(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     existing = await new_contact(client, tenant, job_title="Chef", external_ids={"crm": "1"})
-    body = "external_id.crm,last_name,job_title\n1,Lopez-Garcia,\n1,,Head chef\n9,Newman,\n"
-    job = await _job(client, tenant, body)
-    assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 2, 0), job
+    body = "external_id.crm,last_name,job_title,company\n1,Lopez-Garcia,,\n9,Newman,,\n"
+    job = await _job(client, tenant, body, query="?mode=overwrite")
+    assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 1, 0), job
     stored = await _by_crm(client, tenant)
     assert stored["1"]["id"] == existing["id"]
     assert stored["1"]["last_name"] == "Lopez-Garcia"
-    assert stored["1"]["job_title"] == "Head chef"
+    assert stored["1"]["job_title"] == "Chef"  # an empty cell is not given
     assert stored["9"]["last_name"] == "Newman"
 
 
-async def test_repeated_new_external_id_creates_once_then_updates(
+async def test_the_same_new_external_id_on_two_lines_refuses_both(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     rows = [
         {"first_name": "A", "external_ids": {"crm": "7"}},
         {"external_ids": {"crm": "7"}, "job_title": "CEO"},
+        {"first_name": "B", "external_ids": {"crm": "8"}},
     ]
     body = "\n".join(orjson.dumps(r).decode() for r in rows)
     job = await _job(client, tenant, body, "application/x-ndjson")
-    assert (job["created_count"], job["updated_count"]) == (1, 1), job
-    stored = await _by_crm(client, tenant)
-    assert (stored["7"]["first_name"], stored["7"]["job_title"]) == ("A", "CEO")
+    assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 0, 2), job
+    for error in job["errors"]:
+        assert error["message"] == (
+            "the same crm id (7) is on lines 1 and 2: none of these rows is imported"
+        )
+    assert [e["line"] for e in job["errors"]] == [1, 2]
+    assert sorted(await _by_crm(client, tenant)) == ["8"]
 
 
 async def test_jsonl_import_reports_broken_lines(client: httpx.AsyncClient, tenant: Tenant) -> None:
@@ -159,6 +168,9 @@ async def test_unusable_files_are_refused_whole(client: httpx.AsyncClient, tenan
     assert wrong_type.status_code == 415
     assert ["body"] in locs(await _import(client, tenant, ""))
     assert ["body"] in locs(await _import(client, tenant, "a,a\n1,2\n"))
+    header_only = await _import(client, tenant, "first_name,last_name\n\n")
+    assert ["body"] in locs(header_only)
+    assert "no rows to import" in header_only.text
     not_utf8 = await client.post(
         "/v1/contacts/imports",
         content=b"first_name\n\xff\xfe\n",
@@ -256,9 +268,18 @@ async def _plans_of(client: httpx.AsyncClient, tenant: Tenant, contact_id: str) 
     return sorted(keys[e["plan_id"]] for e in r.json()["data"])
 
 
+async def _signed(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """The built-in plans name the member: the workspace signs for ownerless contacts."""
+    member = await new_member(client, tenant, "dana@example.com")
+    body = {"default_sender_member_id": member}
+    r = await client.patch("/v1/workspace", json=body, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+
+
 async def test_imported_contacts_run_the_contact_hooks_and_carry_the_contact(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
+    await _signed(client, tenant)
     a = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "A"})
     b = await new_contact(client, tenant, consent=GRANTED, external_ids={"crm": "B"})
     c = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "C"})
@@ -272,8 +293,10 @@ async def test_imported_contacts_run_the_contact_hooks_and_carry_the_contact(
     job = await _job(client, tenant, body)
     assert (job["created_count"], job["updated_count"], job["error_count"]) == (1, 3, 0), job
 
-    touches_a = await _touches(client, tenant, a["id"])  # do-not-contact cancels
-    assert {(t["status"], t["reason"]) for t in touches_a} == {("cancelled", "do_not_contact")}
+    touches_a = await _touches(client, tenant, a["id"])  # do-not-contact skips, and pauses
+    assert {(t["status"], t["reason"]) for t in touches_a} == {("skipped", "do_not_contact")}
+    r = await client.get("/v1/enrollments", params={"contact_id": a["id"]}, headers=tenant.headers)
+    assert [(e["status"], e["reason"]) for e in r.json()["data"]] == [("paused", "do_not_contact")]
     assert await _plans_of(client, tenant, b["id"]) == ["8x8"]  # joined the audience
     tokyo = ZoneInfo("Asia/Tokyo")
     future = [t for t in await _touches(client, tenant, c["id"]) if t["due_at"] > T0_ISO]
@@ -402,3 +425,28 @@ async def test_a_file_of_more_than_100000_rows_is_refused(
             sql = f"SELECT count(*) FROM {table} WHERE workspace_id = :ws"
             found = await session.execute(text(sql), {"ws": tenant.id})
             assert found.scalar_one() == 0, table
+
+
+async def test_an_import_clearing_do_not_contact_resumes_and_one_withdrawing_consent_skips(
+    client: httpx.AsyncClient, tenant: Tenant, clock: FrozenClock
+) -> None:
+    """The bulk path runs the same holds as ``PATCH /v1/contacts/{id}``."""
+    await _signed(client, tenant)
+    a = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "A"})
+    b = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED, external_ids={"crm": "B"})
+    await _job(client, tenant, "external_id.crm,do_not_contact\nA,true\n")
+    clock.advance(timedelta(days=10))  # weeks 1 and 2 pass while A is held
+    job = await _job(
+        client, tenant, "external_id.crm,do_not_contact,consent.email\nA,false,\nB,,denied\n"
+    )
+    assert (job["updated_count"], job["error_count"]) == (2, 0), job
+    r = await client.get("/v1/enrollments", params={"contact_id": a["id"]}, headers=tenant.headers)
+    assert [(e["status"], e["reason"]) for e in r.json()["data"]] == [("active", None)]
+    held = {
+        t["due_at"][:10]: (t["status"], t["reason"])
+        for t in await _touches(client, tenant, a["id"])
+    }
+    assert sorted(held.values()).count(("skipped", "do_not_contact")) == 2  # no catching up
+    assert sorted(held.values()).count(("scheduled", None)) == 6
+    emails = [t for t in await _touches(client, tenant, b["id"]) if t["channel"] == "email"]
+    assert {(t["status"], t["reason"]) for t in emails} == {("skipped", "no_consent")}

@@ -24,7 +24,7 @@ from app.services.contacts.importing.insert import AS_JSON
 from app.services.contacts.importing.parse import RawRow, read_rows
 from app.services.contacts.importing.prepare import validate_row
 from app.services.contacts.importing.rows import WRITTEN, Row
-from app.services.contacts.rows import DEFAULT_ROW, derive, to_read
+from app.services.contacts.rows import DEFAULT_ROW, derive, stamp_consent, to_read
 from app.services.platform.events import record_events, record_serialised_events
 from tests.conftest import T0, Tenant
 
@@ -86,7 +86,8 @@ AT = T0 + timedelta(microseconds=250)
 def _stored(row: Row, contact_id: uuid.UUID) -> dict[str, Any]:
     """The contact the row creates, derived here again from the columns it gives, as
     ``POST /v1/contacts`` derives a body's (``to_read`` of it is what the API answers)."""
-    given, _forms = row.for_update(AT)
+    given, _forms = row.for_update()
+    stamp_consent(given, at=AT)
     lists = {k: list(given[k]) for k in ("emails", "phones") if k in given}
     derived = derive({**DEFAULT_ROW, **given, **lists})
     unset = {"version": 1, "last_engaged_at": None, "lapsed_at": None}
@@ -130,7 +131,7 @@ def test_every_field_of_the_read_model_is_built() -> None:
 
 
 def test_phone_forms_known_from_validation_derive_what_parsing_derives() -> None:
-    given, forms = _rows()[1].for_update(AT)
+    given, forms = _rows()[1].for_update()
     assert forms  # parsed in validation, kept with the row
     row = {**DEFAULT_ROW, **given}
     known = derive({**row, "phones": list(given["phones"])}, forms)

@@ -20,6 +20,7 @@ from app.services.contacts.importing.jobs import import_batch, resume_imports, r
 from app.services.contacts.importing.parse import iter_rows, read_rows
 from app.services.contacts.importing.prepare import validate_rows
 from app.services.contacts.importing.stage import Chunk, Lookahead, chunk_json
+from app.services.contacts.importing.statistics import refresh_statistics
 from tests.conftest import T0, Tenant, make_settings
 
 SEVEN = "first_name,external_id.crm\nA,1\nB,2\nC,3\nD,4\nE,5\nF,6\nG,7\n"
@@ -171,7 +172,7 @@ async def test_statistics_are_refreshed_when_an_import_outgrows_them(
             ),
             {"ws": tenant.id},
         )
-    await contacts_import._refresh_statistics(db, 300)
+    await refresh_statistics(db, 300)
     async with db.transaction() as session:
         estimate = await session.execute(
             text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")

@@ -14,7 +14,7 @@ from app.clock import FrozenClock
 from app.db import Database
 from app.services.contacts.interactions import log_interaction
 from tests.conftest import T0, Tenant
-from tests.contact_fixtures import locs, new_contact, new_member
+from tests.contact_fixtures import default_sender, locs, new_contact, new_member
 
 
 def _at(days_ago: float) -> str:
@@ -166,6 +166,7 @@ async def test_touch_id_must_be_a_touch_of_the_contact(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     granted = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
+    await default_sender(client, tenant)  # the 8x8 names the member
     mine = await new_contact(client, tenant, tags=["8x8"], consent=granted)
     other = await new_contact(client, tenant, first_name="Other")
     touches = await client.get(

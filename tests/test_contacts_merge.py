@@ -15,7 +15,7 @@ from app.services.contacts.duplicates import STATEMENTS
 from app.services.contacts.merging.fold import MERGE_REFERENCES
 from app.services.platform import text_binds
 from tests.conftest import T0, Tenant
-from tests.contact_fixtures import locs, new_contact
+from tests.contact_fixtures import default_sender, locs, new_contact
 
 ONE_DAY = timedelta(days=1)
 _HISTORY = (
@@ -300,6 +300,7 @@ def test_every_reference_to_a_contact_is_registered_for_merge() -> None:
 async def test_merge_keeps_plans_touches_scores_and_their_history(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
+    await default_sender(client, tenant)  # the built-in plans name the member
     keep = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED)
     other = await new_contact(
         client,
@@ -423,6 +424,7 @@ async def test_merge_keeps_plans_touches_scores_and_their_history(
 async def test_merge_carries_do_not_contact_over_to_planned_touches(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
+    await default_sender(client, tenant)  # the built-in plans name the member
     keep = await new_contact(client, tenant, tags=["8x8"], consent=GRANTED)
     other = await new_contact(client, tenant, first_name="Mary", do_not_contact=True)
     assert {t["status"] for t in await _touches(client, tenant, keep["id"])} == {"scheduled"}
@@ -432,7 +434,11 @@ async def test_merge_carries_do_not_contact_over_to_planned_touches(
     assert merged.json()["do_not_contact"] is True
     touches = await _touches(client, tenant, keep["id"])
     assert len(touches) == 8
-    assert {(t["status"], t["reason"]) for t in touches} == {("cancelled", "do_not_contact")}
+    assert {(t["status"], t["reason"]) for t in touches} == {("skipped", "do_not_contact")}
+    r = await client.get(
+        "/v1/enrollments", params={"contact_id": keep["id"]}, headers=tenant.headers
+    )
+    assert [(e["status"], e["reason"]) for e in r.json()["data"]] == [("paused", "do_not_contact")]
 
 
 async def test_merge_enrols_the_kept_contact_in_the_audience_it_joined(

@@ -27,7 +27,7 @@ from app.models.platform.event import Event
 from app.models.touches.tables import Enrollment, Touch
 from app.services.contacts import creation as contacts
 from tests.conftest import T0, Tenant, make_settings, make_tenant
-from tests.contact_fixtures import locs, new_member, replica_clients
+from tests.contact_fixtures import default_sender, locs, new_member, replica_clients
 
 FULL: dict[str, Any] = {
     "first_name": "Maria",
@@ -121,7 +121,9 @@ async def test_a_contact_a_plan_enrols_is_created_with_its_touches_in_a_transact
     setup: tuple[httpx.AsyncClient, Tenant, Paths], committed_db: Database
 ) -> None:
     client, tenant, paths = setup
-    # The built-in "Advocate appreciation" plan is active for advocates.
+    # The built-in "Advocate appreciation" plan is active for advocates; its templates name
+    # the member, so it enrols them once the workspace has a default sender.
+    await default_sender(client, tenant)
     response = await client.post(
         "/v1/contacts", json={"first_name": "Ada", "segment": "advocate"}, headers=tenant.headers
     )

@@ -21,20 +21,25 @@ import pytest
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
-from app.models.platform.event_catalogue import BY_NAME, EVENT_TYPES
+from app.models.platform.event_catalogue import BY_NAME, CATALOGUE, EVENT_TYPES
 from app.services.referrals.follow_up import follow_up_job
 from app.services.scores import agenda_ready_job
 from app.services.touches.jobs import emit_touches
 from tests.conftest import Tenant
+from tests.event_schemas import schema_problems
 from tests.webhook_helpers import harness
 from tests.webhook_receiver import Answer, Received, running
 
 # The types each scenario below must record; together, the whole catalogue.
 TOUCH_TYPES = (
     "touch.due",
+    "touch.sent",
     "touch.completed",
     "touch.skipped",
     "touch.failed",
+    "task.assigned",
+    "task.due",
+    "task.cancelled",
     "enrollment.completed",
 )
 CONTACT_TYPES = (
@@ -48,6 +53,7 @@ CONTACT_TYPES = (
 REFERRAL_TYPES = (
     "referral.created",
     "referral.stage_changed",
+    "referral.deleted",
     "referral.follow_up_overdue",
     "reward.created",
     "reward.issued",
@@ -128,6 +134,16 @@ def test_shape_comparison_catches_missing_extra_and_mistyped_keys(
     assert shape_differences(real, example) == expected
 
 
+def test_every_example_is_valid_under_its_documented_schema() -> None:
+    for event in CATALOGUE:
+        assert schema_problems(event.name, event.example) == [], event.name
+
+
+def test_the_document_refuses_a_payload_of_the_wrong_form() -> None:
+    wrong = {**BY_NAME["reward.issued"].example, "amount": 50, "status": "lost"}
+    assert len(schema_problems("reward.issued", wrong)) == 2
+
+
 def test_the_scenarios_together_cover_every_catalogued_type() -> None:
     covered = [*TOUCH_TYPES, *CONTACT_TYPES, *REFERRAL_TYPES, *WEBHOOK_TYPES, *AGENDA_TYPES]
     assert len(covered) == len(set(covered))
@@ -164,6 +180,13 @@ def assert_matches_catalogue(events: dict[str, list[Any]], types: tuple[str, ...
         for difference in shape_differences(payload, BY_NAME[event_type].example)
     ]
     assert problems == [], "payloads and catalogue disagree:\n" + "\n".join(problems)
+    invalid = [
+        f"{event_type} #{n}: {problem}"
+        for event_type in types
+        for n, payload in enumerate(events[event_type])
+        for problem in schema_problems(event_type, payload)
+    ]
+    assert invalid == [], "payloads the document's schemas refuse:\n" + "\n".join(invalid)
 
 
 # --- scenarios ----------------------------------------------------------------------------
@@ -208,15 +231,19 @@ def person(first: str, last: str, owner_id: str, **extra: Any) -> dict[str, Any]
 async def test_touch_and_enrolment_events_match_the_catalogue(
     client: httpx.AsyncClient, tenant: Tenant, db: Database, clock: FrozenClock, settings: Settings
 ) -> None:
-    """One enrolment: an e-mail touch completed, one bounced, an SMS skipped (no consent)."""
+    """One enrolment: an e-mail touch sent then delivered, one bounced, an SMS skipped (no
+    consent), a call done by the member (a task: assigned, due, completed); another
+    enrolment paused before its day, its task withdrawn."""
     member = await add_member(client, tenant)
-    contact = await post(client, tenant, "/v1/contacts", person("Jordan", "Lee", member["id"]))
+    consent = {"email": {"status": "granted"}, "call": {"status": "granted"}}
+    jordan = person("Jordan", "Lee", member["id"], consent=consent)
+    contact = await post(client, tenant, "/v1/contacts", jordan)
 
-    def step(channel: str, subject: str) -> dict[str, Any]:
+    def step(channel: str, subject: str, mode: str = "automated") -> dict[str, Any]:
         return {
             "channel": channel,
             "content_kind": "market_report",
-            "mode": "automated",
+            "mode": mode,
             "subject_template": f"{subject} for {{{{ contact.first_name }}}}",
             "body_template": "Hi {{ contact.first_name }}. {{ referral_reminder }}",
             "timing": {"kind": "after_enrollment", "days": 0},
@@ -229,19 +256,32 @@ async def test_touch_and_enrolment_events_match_the_catalogue(
         {
             "name": "Market updates",
             "referral_reminder": "Know someone moving? {{ member.name }} will call them.",
-            "steps": [step("email", "Prices"), step("email", "Rates"), step("sms", "News")],
+            "steps": [
+                step("email", "Prices"),
+                step("email", "Rates"),
+                step("sms", "News"),
+                step("call", "Call", mode="manual"),
+            ],
         },
     )
-    yesterday = str(clock.now().date() - timedelta(days=1))
-    body = {"plan_id": plan["id"], "contact_id": contact["id"], "start_date": yesterday}
+    body = {"plan_id": plan["id"], "contact_id": contact["id"]}
     await post(client, tenant, "/v1/enrollments", body)
-    assert await emit_touches(db, clock, settings) == 3
+    other = await post(client, tenant, "/v1/contacts", person("Sam", "Roe", member["id"]))
+    paused = await post(
+        client, tenant, "/v1/enrollments", {"plan_id": plan["id"], "contact_id": other["id"]}
+    )
+    await post(client, tenant, f"/v1/enrollments/{paused['id']}/pause")  # its task withdrawn
+    clock.advance(timedelta(hours=3))  # 09:00 in Chicago: the send window opens
+    assert await emit_touches(db, clock, settings) == 4
 
     events = await recorded(client, tenant)
     first, second = (t["id"] for t in events["touch.due"])
+    (task,) = events["task.due"]
+    await post(client, tenant, f"/v1/touches/{first}/outcome", {"outcome": "sent"})
     await post(client, tenant, f"/v1/touches/{first}/outcome", {"outcome": "delivered"})
     outcome = {"outcome": "bounced", "provider_message_id": "esp-7", "note": "mailbox full"}
     await post(client, tenant, f"/v1/touches/{second}/outcome", outcome)
+    await post(client, tenant, f"/v1/touches/{task['id']}/outcome", {"outcome": "completed"})
 
     assert_matches_catalogue(await recorded(client, tenant), TOUCH_TYPES)
 
@@ -324,6 +364,10 @@ async def test_referral_and_reward_events_match_the_catalogue(
     await post(client, tenant, f"/v1/referrals/{referral['id']}/transitions", move)
     [reward] = (await client.get("/v1/rewards", headers=tenant.headers)).json()["data"]
     await post(client, tenant, f"/v1/rewards/{reward['id']}/issue")
+    mistake = {"source_contact_id": referrer["id"], "referred_contact_id": referred["id"]}
+    mistaken = await post(client, tenant, "/v1/referrals?strict=false", mistake)
+    r = await client.delete(f"/v1/referrals/{mistaken['id']}", headers=tenant.headers)
+    assert r.status_code == 204, r.text
 
     assert_matches_catalogue(await recorded(client, tenant), REFERRAL_TYPES)
 

@@ -58,7 +58,7 @@ async def test_lapse_fires_once_across_concurrent_sessions_and_again_after_new_e
     assert sorted(e["id"] for e in events) == sorted([str(drifting), str(other)])
     first = next(e for e in events if e["id"] == str(drifting))
     assert first["lapse_threshold_days"] == 90
-    assert first["last_engaged_at"] == (T0 - 91 * DAY).isoformat()
+    assert first["last_engaged_at"] == (T0 - 91 * DAY).isoformat().replace("+00:00", "Z")
 
     # A new engagement ends the lapse; only a new lapse 90+ days later fires again.
     later = T0 + 10 * DAY

@@ -116,7 +116,7 @@ async def test_a_move_cannot_be_dated_in_the_future_or_before_the_last_one(
     referral = await refer(
         client, tenant, await add_contact(db, tenant), await add_contact(db, tenant, "R")
     )
-    future = (T0 + timedelta(minutes=5)).isoformat()
+    future = (T0 + timedelta(minutes=5, seconds=1)).isoformat()  # beyond the clock skew
     await move(client, tenant, referral["id"], "contacted", at=future, expect=422)
     past = (T0 - timedelta(days=1)).isoformat()
     await move(client, tenant, referral["id"], "contacted", at=past, expect=422)

@@ -211,7 +211,7 @@ async def test_after_90_days_the_same_pair_is_a_new_referral(
 
 
 async def test_receiving_a_referral_schedules_a_thank_you_touch(
-    client: httpx.AsyncClient, db: Database, tenant: Tenant
+    client: httpx.AsyncClient, db: Database, tenant: Tenant, clock: FrozenClock
 ) -> None:
     await client.patch(
         "/v1/workspace",
@@ -225,6 +225,7 @@ async def test_receiving_a_referral_schedules_a_thank_you_touch(
     source = await add_contact(db, tenant, "Maria")
     owner = await add_member(db, tenant)
     friday_evening = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # Friday 18:00 in New York
+    clock.set(friday_evening)  # a referral cannot be received ahead of now
     await refer(
         client,
         tenant,

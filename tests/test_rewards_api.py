@@ -157,6 +157,9 @@ async def test_pending_approved_issued(
     assert issued.headers["ETag"] == '"3"'
     cancel = await client.post(f"{url}/cancel", headers=tenant.headers)
     assert cancel.status_code == 409  # issued rewards are final
+    assert cancel.json()["status"] == 409  # the HTTP status; the reward's has its own name
+    assert cancel.json()["reward_status"] == "issued"
+    assert cancel.json()["detail"] == "an issued reward cannot be cancelled"
     (event,) = await events_of(client, tenant, "reward.issued")
     assert event["data"]["id"] == reward["id"]
     assert event["data"]["amount"] == "50.00"

@@ -53,6 +53,7 @@ def _const(value: dict[str, Any]) -> Callable[[World], dict[str, Any]]:
 # (method, path template) -> the JSON body to send (``None``: no body). The path's
 # parameters are filled from the world built in workspace A.
 ROUTES: dict[tuple[str, str], Callable[[World], Any]] = {
+    ("PATCH", "/v1/api-keys/{key_id}"): _const({"name": "Renamed"}),
     ("DELETE", "/v1/api-keys/{key_id}"): _none,
     ("GET", "/v1/members/{member_id}"): _none,
     ("PATCH", "/v1/members/{member_id}"): _const({"name": "Renamed"}),
@@ -124,6 +125,7 @@ ROUTES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("POST", "/v1/webhook-deliveries/{delivery_id}/retry"): _none,
     ("GET", "/v1/referrals/{referral_id}"): _none,
     ("PATCH", "/v1/referrals/{referral_id}"): _const({"notes": "renamed"}),
+    ("DELETE", "/v1/referrals/{referral_id}"): _none,
     ("POST", "/v1/referrals/{referral_id}/transitions"): _const({"to_stage": "contacted"}),
     ("GET", "/v1/referrals/{referral_id}/history"): _none,
     ("GET", "/v1/reward-programs/{program_id}"): _none,
@@ -188,6 +190,8 @@ async def build_world(client: httpx.AsyncClient, tenant: Tenant) -> World:
     w["key_id"] = (await _post(client, tenant, "/v1/api-keys", {"name": "spare"}))["id"]
     member = {"name": "Dana", "email": "dana@example.com"}
     w["member_id"] = (await _post(client, tenant, "/v1/members", member))["id"]
+    sender = {"default_sender_member_id": w["member_id"]}  # the built-in plans name one
+    assert (await client.patch("/v1/workspace", json=sender, headers=tenant.headers)).is_success
     imported = await client.post(
         "/v1/contacts/imports",
         content=CSV_IMPORT.encode(),

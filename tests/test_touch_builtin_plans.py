@@ -24,7 +24,7 @@ from app.services.touches.steps import DONE, add_years
 from tests.conftest import T0, Tenant
 from tests.test_touch_emit import enrol_8x8, events_of
 from tests.test_touch_enrollment import builtin_plan, touches_of
-from tests.touch_fixtures import add_contact, add_observance
+from tests.touch_fixtures import add_contact, add_default_sender, add_observance
 
 START = T0.date()  # Monday 23 November 2026
 NEXT_YEAR = add_years(START, 1)
@@ -46,6 +46,7 @@ async def _two_years_of(
     """Enrol a new contact at START and let the top-up job plan two years ahead."""
     plan_id = await builtin_plan(db, tenant, key)
     async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
         row = await add_contact(session, tenant.id, at=T0, **contact)
         for kind, (month, day) in observances.items():
             await add_observance(session, tenant.id, row.id, kind=kind, month=month, day=day, at=T0)
@@ -159,12 +160,20 @@ async def test_12_direct_mails_twelve_pieces_a_month_apart_then_completes(
 async def test_8x8_sends_its_eight_weekly_touches_with_calls_in_weeks_4_and_8(
     db: Database, tenant: Tenant
 ) -> None:
-    start = START - timedelta(weeks=7)  # all eight due now
-    await enrol_8x8(db, tenant, start)
+    """Week by week (a tick at noon on each week's day): the e-mails go to the sender as
+    ``touch.due``, the card, the calls and the gift to the owner as ``task.due``."""
+    await enrol_8x8(db, tenant, START)
     async with db.transaction() as session:
-        assert await emit_due_touches(session, at=T0) == 8
-    due = await events_of(db, tenant.id, "touch.due")
-    by_week = {(date.fromisoformat(e["due_at"][:10]) - start).days // 7 + 1: e for e in due}
+        for week in range(8):
+            assert await emit_due_touches(session, at=T0 + timedelta(weeks=week)) == 1
+    sends = await events_of(db, tenant.id, "touch.due")
+    tasks = await events_of(db, tenant.id, "task.due")
+    assert [(date.fromisoformat(e["due_at"][:10]) - START).days // 7 + 1 for e in sends] == [
+        2, 3, 5, 6
+    ]  # fmt: skip
+    by_week = {
+        (date.fromisoformat(e["due_at"][:10]) - START).days // 7 + 1: e for e in sends + tasks
+    }
     assert sorted(by_week) == list(range(1, 9))
     assert [(by_week[w]["channel"], by_week[w]["content_kind"]) for w in range(1, 9)] == [
         ("card", "personal_note"),  # handwritten note with market report

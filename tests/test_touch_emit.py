@@ -12,10 +12,13 @@ from sqlalchemy import func, select
 
 from app.db import Database
 from app.models.platform.event import Event
-from app.models.touches.tables import Touch
+from app.models.touches.plan_schemas import TouchPlanCreate
+from app.models.touches.tables import Enrollment, Touch
+from app.services import touches
 from app.services.provisioning import provision_workspace
 from app.services.touches import enrollments
 from app.services.touches.emit import emit_due_touches
+from app.services.touches.plans import create_plan
 from tests.conftest import T0, Tenant, make_tenant
 from tests.scheduler_process import run_replicas
 from tests.test_touch_enrollment import builtin_plan
@@ -35,14 +38,20 @@ async def events_of(db: Database, tenant_id: uuid.UUID, kind: str) -> list[dict[
 
 
 async def enrol_8x8(
-    db: Database, tenant: Tenant, start: date, **contact: Any
+    db: Database, tenant: Tenant, start: date, *, catch_up: bool = False, **contact: Any
 ) -> tuple[uuid.UUID, uuid.UUID]:
     plan_id = await builtin_plan(db, tenant, "8x8")
     async with db.transaction() as session:
         member = await add_member(session, tenant.id, at=T0, name="Dana")
         row = await add_contact(session, tenant.id, at=T0, owner_id=member.id, **contact)
         enrollment = await enrollments.enroll_contact(
-            session, tenant.id, plan_id=plan_id, contact_id=row.id, start=start, at=T0
+            session,
+            tenant.id,
+            plan_id=plan_id,
+            contact_id=row.id,
+            start=start,
+            at=T0,
+            catch_up=catch_up,
         )
     return row.id, enrollment.id
 
@@ -52,9 +61,13 @@ async def test_due_touch_is_rendered_and_announced_with_everything_a_sender_need
 ) -> None:
     contact_id, _ = await enrol_8x8(db, tenant, T0.date() - timedelta(days=7))
     async with db.transaction() as session:
-        assert await emit_due_touches(session, at=T0) == 2
+        assert await emit_due_touches(session, at=T0) == 1  # week 1; the card was missed
         assert await emit_due_touches(session, at=T0) == 0
-    (due,) = [e for e in await events_of(db, tenant.id, "touch.due") if e["channel"] == "email"]
+    (due,) = await events_of(db, tenant.id, "touch.due")
+    assert due["channel"] == "email"
+    assert due["due_at"] == T0.isoformat().replace(
+        "+00:00", "Z"
+    )  # released now, inside the send window
     assert due["subject"] == "Pat, the numbers behind your market"
     assert "Dana" in due["body"]
     assert due["referral_reminder"].startswith("The greatest compliment")
@@ -74,27 +87,34 @@ async def test_due_touch_is_rendered_and_announced_with_everything_a_sender_need
 
 async def test_channel_without_consent_is_skipped_with_reason(db: Database, tenant: Tenant) -> None:
     consent = {"email": {"status": "denied"}, "mail": {"status": "granted"}}
-    await enrol_8x8(db, tenant, T0.date() - timedelta(days=7), consent=consent)
+    await enrol_8x8(db, tenant, T0.date() - timedelta(days=1), consent=consent, catch_up=True)
     async with db.transaction() as session:
-        await emit_due_touches(session, at=T0)
-        rows = await session.execute(select(Touch.channel, Touch.status).where(Touch.due_at <= T0))
+        await emit_due_touches(session, at=T0)  # yesterday's card, caught up
+        await emit_due_touches(session, at=T0 + timedelta(days=6))  # week 1's e-mail
+        rows = await session.execute(
+            select(Touch.channel, Touch.status).where(Touch.due_at <= T0 + timedelta(days=6))
+        )
         statuses = {r.channel: r.status for r in rows}
     assert statuses == {"card": "due", "email": "skipped"}
     (skipped,) = await events_of(db, tenant.id, "touch.skipped")
     assert skipped["reason"] == "no_consent"
 
 
-async def test_do_not_contact_skips_due_touches_and_cancels_future_ones(
+async def test_do_not_contact_skips_every_pending_touch_and_pauses_the_plan(
     db: Database, tenant: Tenant
 ) -> None:
-    contact_id, _ = await enrol_8x8(db, tenant, T0.date() - timedelta(days=7))
+    contact_id, enrollment_id = await enrol_8x8(db, tenant, T0.date() - timedelta(days=7))
     async with db.transaction() as session:
         await add_contact(session, tenant.id, at=T0)  # someone else, unaffected
-        cancelled = await enrollments.cancel_future_touches(
-            session, tenant.id, contact_id, "do_not_contact", T0
-        )
-        assert cancelled == 8
+        skipped = await touches.hold_for_do_not_contact(session, tenant.id, [contact_id], T0)
+        assert skipped == 7  # week 1 (due now) and the six weeks ahead; the card was missed
         assert await emit_due_touches(session, at=T0 + timedelta(days=60)) == 0
+        enrollment = await session.get(Enrollment, (tenant.id, enrollment_id))
+        assert enrollment is not None
+        assert (enrollment.status, enrollment.reason) == ("paused", "do_not_contact")
+    events = await events_of(db, tenant.id, "touch.skipped")
+    assert len(events) == 7
+    assert {e["reason"] for e in events} == {"do_not_contact"}
 
 
 async def test_manual_touch_becomes_a_task_for_the_contacts_owner(
@@ -108,23 +128,41 @@ async def test_manual_touch_becomes_a_task_for_the_contacts_owner(
     assert card.status == "due"
     assert card.assignee_id is not None
     assert card.subject == "Handwritten note and market report for Pat"
+    assert await events_of(db, card.workspace_id, "touch.due") == []
+    (task,) = await events_of(db, card.workspace_id, "task.due")
+    assert (task["id"], task["assignee"]["id"]) == (str(card.id), str(card.assignee_id))
+    assert task["body"].startswith("Write a short personal note to Pat Lee")
+
+
+def _eight_emails() -> TouchPlanCreate:
+    step = {
+        "channel": "email",
+        "content_kind": "newsletter",
+        "mode": "automated",
+        "subject_template": "News for {{ contact.first_name }}",
+        "timing": {"kind": "after_enrollment", "days": 0},
+    }
+    return TouchPlanCreate.model_validate(
+        {"name": "Eight", "referral_reminder": "Send us a friend.", "steps": [step] * 8}
+    )
 
 
 async def _many_due_touches(db: Database, contacts: int) -> Tenant:
-    """A committed workspace whose ``contacts`` contacts all have their 8x8 touches due."""
+    """A committed workspace whose ``contacts`` contacts all have eight e-mails due today
+    (at 09:00 UTC, T0 being noon)."""
     tenant = await make_tenant(db, "Busy")
-    plan_id = await builtin_plan(db, tenant, "8x8")
     async with db.transaction() as session:
+        plan, _ = await create_plan(session, tenant.id, _eight_emails(), at=T0)
         for i in range(contacts):
             await add_contact(session, tenant.id, at=T0, email=f"c{i}@example.com", tags=["x"])
         enrolled, _ = await enrollments.enroll_many(
             session,
             tenant.id,
-            plan_id=plan_id,
+            plan_id=plan.id,
             segments=[],
             tags=["x"],
             contact_ids=[],
-            start=T0.date() - timedelta(days=70),
+            start=T0.date(),
             at=T0,
         )
     assert enrolled == contacts
@@ -185,5 +223,7 @@ async def test_a_crash_before_commit_loses_nothing(committed_db: Database) -> No
         pass
     async with committed_db.transaction() as session:
         assert await emit_due_touches(session, at=T0 + timedelta(days=1)) == 1
-        events = await session.execute(select(func.count()).select_from(Event))
+        events = await session.execute(
+            select(func.count()).select_from(Event).where(Event.type == "task.due")
+        )
         assert events.scalar_one() == 1

@@ -16,7 +16,7 @@ from app.models.contacts.tables import Interaction
 from app.services.touches.jobs import emit_touches, top_up_touches
 from tests.conftest import Tenant
 from tests.test_touch_plans_api import plan_body
-from tests.touch_fixtures import add_contact
+from tests.touch_fixtures import add_contact, add_member, daytime_zone
 from tests.webhook_helpers import harness
 from tests.webhook_receiver import running
 
@@ -28,7 +28,15 @@ async def test_enrol_tick_signed_webhook_outcome_interaction(db: Database, tenan
             receiver.secrets = [endpoint["secret"]]
             now = h.clock.now()
             async with db.transaction() as session:
-                contact = await add_contact(session, tenant.id, at=now, first_name="Ada")
+                owner = await add_member(session, tenant.id, at=now, name="Dana")
+                contact = await add_contact(
+                    session,
+                    tenant.id,
+                    at=now,
+                    first_name="Ada",
+                    owner_id=owner.id,
+                    time_zone=daytime_zone(now),
+                )
             r = await h.api.post("/v1/touch-plans", json=plan_body(), headers=tenant.headers)
             plan = r.json()
             r = await h.api.post(
@@ -37,6 +45,7 @@ async def test_enrol_tick_signed_webhook_outcome_interaction(db: Database, tenan
                     "plan_id": plan["id"],
                     "contact_id": str(contact.id),
                     "start_date": str(now.date() - timedelta(days=1)),
+                    "catch_up": True,  # yesterday's first step is still fresh
                 },
                 headers=tenant.headers,
             )
@@ -54,7 +63,7 @@ async def test_enrol_tick_signed_webhook_outcome_interaction(db: Database, tenan
             touch = event["data"]
             assert touch["subject"] == "Old news for Ada"
             assert touch["recipient"] == {"email": "pat@example.com"}
-            assert touch["referral_reminder"] == "Send us a friend:  will call them."
+            assert touch["referral_reminder"] == "Send us a friend: Dana will call them."
 
             r = await h.api.post(
                 f"/v1/touches/{touch['id']}/outcome",

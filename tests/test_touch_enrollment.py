@@ -15,7 +15,7 @@ from app.services.touches import planning as touch_materialize
 from app.services.touches.steps import StepSpec
 from app.services.touches.timing import AfterEnrollment, MonthlyOnDay, Timing
 from tests.conftest import T0, Tenant
-from tests.touch_fixtures import add_contact
+from tests.touch_fixtures import add_contact, add_default_sender, add_member
 
 
 async def builtin_plan(db: Database, tenant: Tenant, key: str) -> uuid.UUID:
@@ -36,13 +36,16 @@ async def touches_of(db: Database, tenant: Tenant, enrollment_id: uuid.UUID) -> 
         return list((await session.execute(stmt)).scalars())
 
 
-async def test_past_dated_8x8_enrolment_plans_its_eight_weekly_touches(
+async def test_past_dated_8x8_enrolment_plans_its_weeks_and_records_the_missed_ones(
     db: Database, tenant: Tenant
 ) -> None:
     plan_id = await builtin_plan(db, tenant, "8x8")
-    start = date(2026, 10, 26)  # four weeks before T0: four touches are already due
+    start = date(2026, 10, 26)  # four weeks before T0: four weeks are already gone
     async with db.transaction() as session:
-        contact = await add_contact(session, tenant.id, at=T0, time_zone="America/New_York")
+        owner = await add_member(session, tenant.id, at=T0)
+        contact = await add_contact(
+            session, tenant.id, at=T0, time_zone="America/New_York", owner_id=owner.id
+        )
         enrollment = await enrollments.enroll_contact(
             session, tenant.id, plan_id=plan_id, contact_id=contact.id, start=start, at=T0
         )
@@ -53,7 +56,10 @@ async def test_past_dated_8x8_enrolment_plans_its_eight_weekly_touches(
     assert [t.channel for t in touches] == [
         "card", "email", "email", "call", "email", "email", "gift", "call"
     ]  # fmt: skip
-    assert sum(t.due_at <= T0 for t in touches) == 4
+    assert [(t.status, t.reason) for t in touches] == [("skipped", "before_start")] * 4 + [
+        ("scheduled", None)
+    ] * 4
+    assert all(t.expires_at == t.due_at + timedelta(days=3) for t in touches)
     assert enrollment.materialized_until == touch_materialize.DONE
 
 
@@ -62,6 +68,7 @@ async def test_yearly_plan_keeps_ninety_days_planned_and_tops_up(
 ) -> None:
     plan_id = await builtin_plan(db, tenant, "33_touch")
     async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
         contact = await add_contact(session, tenant.id, at=T0)
         enrollment = await enrollments.enroll_contact(
             session, tenant.id, plan_id=plan_id, contact_id=contact.id, start=T0.date(), at=T0
@@ -86,6 +93,7 @@ async def test_auto_enrolment_enrols_once_by_segment_or_tag(db: Database, tenant
     advocate_plan = await builtin_plan(db, tenant, "advocate_appreciation")
     eight = await builtin_plan(db, tenant, "8x8")
     async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
         advocate = await add_contact(session, tenant.id, at=T0, segment="advocate")
         tagged = await add_contact(session, tenant.id, at=T0, tags=["8x8"])
         neither = await add_contact(session, tenant.id, at=T0)
@@ -104,8 +112,22 @@ async def test_auto_enrolment_enrols_once_by_segment_or_tag(db: Database, tenant
     )
 
 
+async def test_a_plan_naming_the_member_enrols_automatically_only_contacts_someone_signs_for(
+    db: Database, tenant: Tenant
+) -> None:
+    async with db.transaction() as session:
+        unsigned = await add_contact(session, tenant.id, at=T0, tags=["8x8"])
+        assert await enrollments.auto_enroll(session, tenant.id, [unsigned.id], T0) == 0
+        owner = await add_member(session, tenant.id, at=T0)
+        owned = await add_contact(session, tenant.id, at=T0, tags=["8x8"], owner_id=owner.id)
+        assert await enrollments.auto_enroll(session, tenant.id, [owned.id], T0) == 1
+        await add_default_sender(session, tenant.id, at=T0, name="Lee")
+        assert await enrollments.auto_enroll(session, tenant.id, [unsigned.id], T0) == 1
+
+
 async def test_auto_enrolment_is_not_repeated_after_cancel(db: Database, tenant: Tenant) -> None:
     async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
         contact = await add_contact(session, tenant.id, at=T0, tags=["8x8"])
         assert await enrollments.auto_enroll(session, tenant.id, [contact.id], T0) == 1
         (row,) = (await session.execute(select(Enrollment))).scalars()
@@ -118,6 +140,7 @@ async def test_auto_enrolment_is_not_repeated_after_cancel(db: Database, tenant:
 async def test_bulk_enrolment_is_one_call_for_a_segment(db: Database, tenant: Tenant) -> None:
     plan_id = await builtin_plan(db, tenant, "12_direct")
     async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
         for _ in range(5):
             await add_contact(session, tenant.id, at=T0, segment="prospect")
         await add_contact(session, tenant.id, at=T0, segment="prospect", do_not_contact=True)
@@ -161,9 +184,12 @@ def test_non_yearly_plan_runs_one_year() -> None:
 async def test_non_yearly_monthly_plan_plans_one_year_then_is_done(
     db: Database, tenant: Tenant
 ) -> None:
+    """Dated a year and a half back, the whole cycle is planned at once, every date of it
+    missed: the enrolment is complete as soon as it is made, and nothing goes out."""
     plan_id = await builtin_plan(db, tenant, "12_direct")
-    start = date(2025, 6, 1)  # a year and a half before T0: the whole cycle at once
+    start = date(2025, 6, 1)
     async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
         contact = await add_contact(session, tenant.id, at=T0)
         enrollment = await enrollments.enroll_contact(
             session, tenant.id, plan_id=plan_id, contact_id=contact.id, start=start, at=T0
@@ -173,4 +199,6 @@ async def test_non_yearly_monthly_plan_plans_one_year_then_is_done(
         date(2025, 6, 1), date(2026, 5, 1)
     ]  # fmt: skip
     assert len(touches) == 12
+    assert {(t.status, t.reason) for t in touches} == {("skipped", "before_start")}
     assert enrollment.materialized_until == touch_materialize.DONE
+    assert enrollment.status == "completed"

@@ -1,5 +1,7 @@
 """The ``touch.due`` event is the whole contract with an outside sender: everything it needs
-to send (and to deduplicate) without calling back, on every channel."""
+to send (and to deduplicate) without calling back, on every channel. A manual step is a
+task, announced to the member as ``task.due`` with its instructions and the contact's card,
+never as ``touch.due``."""
 
 from __future__ import annotations
 
@@ -38,10 +40,13 @@ def _step(channel: str, mode: str = "automated") -> dict[str, Any]:
 
 
 CHANNELS = ("email", "sms", "mail", "card", "call")
+SENT = ("email", "sms", "mail", "card")  # automated; the call is a task
+RELEASED = T0 + timedelta(hours=3)  # 15:00 UTC, 10:00 in Toronto: inside the window
 
 
 async def _enrolled(db: Database, tenant: Tenant, **contact: Any) -> dict[str, Any]:
-    """A contact enrolled yesterday in a plan with one step per channel, all due at T0."""
+    """A contact enrolled yesterday, catching up, in a plan with one step per channel, all
+    due yesterday and released at ``RELEASED``."""
     body = TouchPlanCreate.model_validate(
         {
             "name": "Every channel",
@@ -70,8 +75,9 @@ async def _enrolled(db: Database, tenant: Tenant, **contact: Any) -> dict[str, A
             contact_id=row.id,
             start=T0.date() - timedelta(days=1),
             at=T0,
+            catch_up=True,
         )
-        assert await emit_due_touches(session, at=T0) == len(CHANNELS)
+        assert await emit_due_touches(session, at=RELEASED) == len(CHANNELS)
     return {
         "member": member,
         "plan": plan,
@@ -95,27 +101,28 @@ async def test_touch_due_carries_everything_a_sender_needs_on_every_channel(
     )
     member, plan = setup["member"], setup["plan"]
     events = {e["channel"]: e for e in await events_of(db, tenant.id, "touch.due")}
-    assert sorted(events) == sorted(CHANNELS)
+    assert sorted(events) == sorted(SENT)
     reminder = "Know someone moving? Tell Dana: Ana, we'll look after them."
     recipients = {
         "email": {"email": "ana@example.com"},
         "sms": {"phone": "+14165550123"},
-        "call": {"phone": "+14165550123"},
         "mail": {"address": ADDRESS},
         "card": {"address": ADDRESS},
     }
-    for channel in CHANNELS:
+    for channel in SENT:
         step = setup["steps"][channel]
         touch = await _touch(db, tenant, step)
         tid = str(touch.id)
+        assert touch.expires_at is not None
         assert events[channel] == {
             "id": tid,
             "idempotency_key": tid,
             "status": "due",
             "channel": channel,
-            "mode": "manual" if channel == "call" else "automated",
-            "content_kind": "call" if channel == "call" else "newsletter",
-            "due_at": touch.due_at.isoformat(),
+            "mode": "automated",
+            "content_kind": "newsletter",
+            "due_at": RELEASED.isoformat().replace("+00:00", "Z"),
+            "expires_at": touch.expires_at.isoformat().replace("+00:00", "Z"),
             "subject": f"{channel} for Ana (fr-CA)",
             "body": f"{channel}: hello Ana Silva. {reminder}",
             "referral_reminder": reminder,
@@ -140,16 +147,74 @@ async def test_touch_due_carries_everything_a_sender_needs_on_every_channel(
             events[channel]["body"],
             reminder,
         )
-    # 9:00 in Toronto yesterday, the send window's opening in the contact's own zone.
-    assert events["email"]["due_at"] == "2026-11-22T14:00:00+00:00"
+        # Planned for 9:00 in Toronto yesterday; valid three days from then.
+        assert touch.expires_at.isoformat() == "2026-11-25T14:00:00+00:00"
     assert [setup["steps"][c].position for c in CHANNELS] == [0, 1, 2, 3, 4]
+
+
+async def test_a_manual_step_reaches_the_member_as_a_task_with_the_contact_card(
+    db: Database, tenant: Tenant
+) -> None:
+    setup = await _enrolled(
+        db, tenant, locale="fr-CA", time_zone="America/Toronto", address=ADDRESS
+    )
+    step = setup["steps"]["call"]
+    touch = await _touch(db, tenant, step)
+    assert touch.expires_at is not None
+    member, cid = setup["member"], str(setup["contact_id"])
+    reminder = "Know someone moving? Tell Dana: Ana, we'll look after them."
+    (assigned,) = await events_of(db, tenant.id, "task.assigned")
+    (task,) = await events_of(db, tenant.id, "task.due")
+    assert task == {
+        "id": str(touch.id),
+        "idempotency_key": str(touch.id),
+        "status": "due",
+        "channel": "call",
+        "mode": "manual",
+        "content_kind": "call",
+        "due_at": RELEASED.isoformat().replace("+00:00", "Z"),
+        "expires_at": touch.expires_at.isoformat().replace("+00:00", "Z"),
+        "subject": "call for Ana (fr-CA)",
+        "body": f"call: hello Ana Silva. {reminder}",
+        "referral_reminder": reminder,
+        "assignee": {"id": str(member.id), "name": "Dana", "email": member.email},
+        "contact_id": cid,
+        "contact": {
+            "id": cid,
+            "name": "Ana Silva",
+            "first_name": "Ana",
+            "last_name": "Silva",
+            "company_name": None,
+            "company": None,
+            "job_title": None,
+            "primary_email": "ana@example.com",
+            "primary_phone": "+14165550123",
+            "address": {"line2": None, "country": None, **ADDRESS},  # every key, as reads show
+            "locale": "fr-CA",
+            "time_zone": "America/Toronto",
+        },
+        "plan": {"id": str(setup["plan"].id), "name": "Every channel"},
+        "step": {"id": str(step.id), "position": 4},
+        "enrollment_id": str(setup["enrollment_id"]),
+    }
+    # Announced when planned (as planned: 9:00 in Toronto), before it was rendered.
+    assert assigned == {
+        **task,
+        "status": "scheduled",
+        "due_at": "2026-11-22T14:00:00Z",
+        "subject": None,
+        "body": None,
+        "referral_reminder": None,
+    }
 
 
 async def test_without_a_contact_zone_the_payload_carries_the_workspace_zone(
     db: Database, tenant: Tenant
 ) -> None:
     await _enrolled(db, tenant)
-    events = await events_of(db, tenant.id, "touch.due")
+    events = await events_of(db, tenant.id, "touch.due") + await events_of(
+        db, tenant.id, "task.due"
+    )
     assert {e["contact"]["time_zone"] for e in events} == {"UTC"}  # the workspace default
     assert {e["contact"]["locale"] for e in events} == {None}
     by_channel = {e["channel"]: e for e in events}

@@ -15,7 +15,14 @@ from app.models.touches.tables import Touch
 from app.services.touches.emit import emit_due_touches
 from app.services.touches.render import SAMPLE_CONTEXT, render, send_context
 from tests.conftest import T0, Tenant
-from tests.touch_fixtures import add_contact
+from tests.touch_fixtures import add_contact, add_default_sender
+
+
+@pytest.fixture(autouse=True)
+async def _signed(db: Database, tenant: Tenant) -> None:
+    """Plans here name the member: the workspace signs for ownerless contacts."""
+    async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
 
 
 def plan_body(**overrides: Any) -> dict[str, Any]:
@@ -175,6 +182,7 @@ async def test_plan_edits_change_only_touches_not_yet_due(
             "plan_id": plan["id"],
             "contact_id": str(contact.id),
             "start_date": str(T0.date() - timedelta(days=1)),
+            "catch_up": True,
         },
         headers=tenant.headers,
     )
@@ -193,7 +201,7 @@ async def test_plan_edits_change_only_touches_not_yet_due(
     assert r.status_code == 200, r.text
     assert [s["id"] for s in r.json()["steps"]] == [s["id"] for s in plan["steps"]]
     async with db.transaction() as session:
-        assert await emit_due_touches(session, at=T0 + timedelta(days=20)) == 1
+        assert await emit_due_touches(session, at=T0 + timedelta(days=11)) == 1
         rows = await session.execute(
             select(Touch.subject, Touch.due_date).where(Touch.workspace_id == tenant.id)
         )

@@ -86,9 +86,10 @@ async def test_enabled_scheduler_ticks_at_startup_and_emits_due_touches(
         assert await _statuses(committed_db, tenant.id) == ["due"]
         assert worker._aps.running
     assert await _stopped(worker)
-    (due,) = await events_of(committed_db, tenant.id, "touch.due")
+    (due,) = await events_of(committed_db, tenant.id, "task.due")  # the card: a task
     assert due["channel"] == "card"
-    assert due["due_at"] == (await _due_at(committed_db, tenant.id)).isoformat()
+    assert due["id"] == str(await _due_id(committed_db, tenant.id))
+    assert due["due_at"] == DUE_AT.isoformat().replace("+00:00", "Z")  # released at the tick
 
 
 async def _stopped(worker: Scheduler) -> bool:
@@ -100,9 +101,9 @@ async def _stopped(worker: Scheduler) -> bool:
     return False
 
 
-async def _due_at(db: Database, tenant_id: uuid.UUID) -> Any:
+async def _due_id(db: Database, tenant_id: uuid.UUID) -> Any:
     async with db.transaction() as session:
-        stmt = select(Touch.due_at).where(Touch.workspace_id == tenant_id, Touch.status == "due")
+        stmt = select(Touch.id).where(Touch.workspace_id == tenant_id, Touch.status == "due")
         return (await session.execute(stmt)).scalar_one()
 
 

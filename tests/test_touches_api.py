@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -17,7 +18,14 @@ from app.services.touches.emit import emit_due_touches
 from tests.conftest import T0, Tenant
 from tests.test_touch_emit import events_of
 from tests.test_touch_enrollment import builtin_plan
-from tests.touch_fixtures import add_contact, add_member, add_observance
+from tests.touch_fixtures import add_contact, add_default_sender, add_member, add_observance
+
+
+@pytest.fixture(autouse=True)
+async def _signed(db: Database, tenant: Tenant) -> None:
+    """The built-in plans name the member: the workspace signs for ownerless contacts."""
+    async with db.transaction() as session:
+        await add_default_sender(session, tenant.id, at=T0)
 
 
 async def enrol(
@@ -193,19 +201,28 @@ async def test_finishing_the_last_touch_completes_the_enrolment(
     plan_id = await builtin_plan(db, tenant, "8x8")
     async with db.transaction() as session:
         contact = await add_contact(session, tenant.id, at=T0)
-    e = await enrol(client, tenant, plan_id, contact.id, start_date="2026-09-01")
-    async with db.transaction() as session:
-        assert await emit_due_touches(session, at=T0) == 8
-        ids = (await session.execute(select(Touch.id).order_by(Touch.due_at))).scalars().all()
-    for i, touch_id in enumerate(ids):
+    e = await enrol(client, tenant, plan_id, contact.id)
+    for week in range(8):
+        async with db.transaction() as session:
+            assert await emit_due_touches(session, at=T0 + timedelta(weeks=week)) == 1
+            stmt = select(Touch.id).where(Touch.status == "due")
+            touch_id = (await session.execute(stmt)).scalar_one()
         r = await client.post(
             f"/v1/touches/{touch_id}/outcome", json={"outcome": "completed"}, headers=tenant.headers
         )
         assert r.status_code == 200
         status = (await client.get(f"/v1/enrollments/{e['id']}", headers=tenant.headers)).json()
-        assert status["status"] == ("completed" if i == 7 else "active")
+        assert status["status"] == ("completed" if week == 7 else "active")
     (done,) = await events_of(db, tenant.id, "enrollment.completed")
-    assert done == {"id": e["id"], "contact_id": str(contact.id), "plan_id": str(plan_id)}
+    assert done == {
+        "id": e["id"],
+        "contact_id": str(contact.id),
+        "plan_id": str(plan_id),
+        "completed_at": done["completed_at"],
+        "touches": {
+            "completed": 8, "sent": 0, "skipped": 0, "failed": 0, "cancelled": 0, "unconfirmed": 0
+        },
+    }  # fmt: skip
 
 
 async def test_every_id_route_hides_other_workspaces(

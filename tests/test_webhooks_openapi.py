@@ -11,9 +11,10 @@ from app.models.platform.event_catalogue import CATALOGUE, EVENT_TYPES, filter_p
 from tests.conftest import make_settings
 
 REQUIRED = {
-    "touch.due", "touch.completed", "touch.skipped", "touch.failed", "contact.created",
+    "touch.due", "touch.sent", "touch.completed", "touch.skipped", "touch.failed",
+    "task.assigned", "task.due", "task.cancelled", "contact.created",
     "contact.updated", "contact.deleted", "contact.merged", "contact.lapsed",
-    "contact.stage_changed", "referral.created", "referral.stage_changed",
+    "contact.stage_changed", "referral.created", "referral.stage_changed", "referral.deleted",
     "referral.follow_up_overdue", "reward.created", "reward.issued", "enrollment.completed",
     "webhook.test", "webhook.delivery_failed", "webhook.endpoint_disabled", "agenda.ready",
 }  # fmt: skip
@@ -29,7 +30,11 @@ def test_every_catalogued_event_is_a_documented_webhook_with_an_example() -> Non
         ids.append(operation["operationId"])
         body = operation["requestBody"]["content"]["application/json"]
         assert body["example"]["type"] == name
-        assert set(body["schema"]["required"]) == {"type", "timestamp", "data"}
+        schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert set(schema["required"]) == {"type", "timestamp", "data"}
+        assert schema["properties"]["type"]["const"] == name
+        assert schema["properties"]["data"]["$ref"].startswith("#/components/schemas/")
+        assert schema["examples"] == [body["example"]]
         headers = {p["name"] for p in operation["parameters"]}
         assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     assert len(set(ids)) == len(CATALOGUE)

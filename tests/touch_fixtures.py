@@ -7,15 +7,24 @@ columns the scheduler reads, so contacts are inserted directly.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts.tables import Contact, Observance
 from app.models.platform.member import Member
+from app.models.platform.workspace import Workspace
 
 ALL_CONSENT = {c: {"status": "granted"} for c in ("email", "sms", "call", "mail")}
+
+
+def daytime_zone(now: datetime) -> str:
+    """A fixed-offset IANA zone where ``now`` reads around noon: for tests whose clock
+    starts at the real time (webhook receivers check signatures against it), so an
+    automated touch is inside the default 09:00-20:00 send window whenever they run."""
+    offset = (12 - now.astimezone(UTC).hour + 12) % 24 - 12  # -12 .. 11 hours
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 async def add_contact(
@@ -60,6 +69,19 @@ async def add_member(
         updated_at=at,
     )
     session.add(member)
+    await session.flush()
+    return member
+
+
+async def add_default_sender(
+    session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime, name: str = "Dana"
+) -> Member:
+    """A member who signs the touches of contacts without an owner (the built-in plans'
+    templates name the member, so they enrol only contacts someone signs for)."""
+    member = await add_member(session, workspace_id, at=at, name=name)
+    workspace = await session.get(Workspace, workspace_id)
+    assert workspace is not None
+    workspace.default_sender_member_id = member.id
     await session.flush()
     return member
 

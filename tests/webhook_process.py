@@ -25,7 +25,15 @@ def free_port() -> int:
 class Service:
     """One ``rapport serve`` process with webhooks on, logging to a file."""
 
-    def __init__(self, database_url: str, log_dir: Path, **settings: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_dir: Path,
+        *,
+        module: str | None = None,
+        **settings: str,
+    ) -> None:
+        """``rapport serve``, or ``python -m module PORT`` (a test's own launcher)."""
         self.port = free_port()
         env = {
             **os.environ,
@@ -41,8 +49,13 @@ class Service:
         }
         self.log_path = log_dir / f"service-{self.port}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
+        command = (
+            [str(ROOT / ".venv/bin/rapport"), "serve", "--port", str(self.port)]
+            if module is None
+            else [str(ROOT / ".venv/bin/python"), "-m", module, str(self.port)]
+        )
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/rapport"), "serve", "--port", str(self.port)],
+            command,
             cwd=ROOT,
             env=env,
             stdout=self._log,

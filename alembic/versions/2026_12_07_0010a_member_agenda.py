@@ -10,7 +10,7 @@ the probability lift of a touch. Partial indexes find a member's open referrals 
 running against this schema while replicas roll.
 
 Revision ID: 0010a
-Revises: 0008p
+Revises: 0011t
 Create Date: 2026-12-07 17:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010a"
-down_revision: str | None = "0008p"
+down_revision: str | None = "0011t"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,6 +13,7 @@ from app.services import contacts, platform, referrals, scores, touches
 JOBS: list[platform.Job] = [
     platform.Job("touches.top_up", touches.top_up_touches),
     platform.Job("touches.emit_due", touches.emit_touches),
+    platform.Job("touches.settle", touches.settle_touches),
     platform.Job("referrals.follow_up_overdue", referrals.follow_up_job),
     platform.Job("idempotency.purge_expired", platform.purge_idempotency_keys),
     platform.Job("audit.purge_expired", platform.purge_audit_log),

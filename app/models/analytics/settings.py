@@ -16,6 +16,7 @@ from sqlalchemy import Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.models.platform import (
+    Amount,
     CurrencyCode,
     InputModel,
     Money,
@@ -63,11 +64,11 @@ class AnalyticsSettingsRead(OutputModel):
         description="Reporting currency: money in other currencies is left out of the reports "
         "(and counted as such)."
     )
-    touch_costs: dict[TouchChannel, Decimal] = Field(
+    touch_costs: dict[TouchChannel, Amount] = Field(
         description="Cost of one delivered touch by channel (missing channels cost 0).",
         examples=[{"mail": "1.20", "card": "3.50", "gift": "25.00"}],
     )
-    tracking_cost_per_referral: Decimal = Field(
+    tracking_cost_per_referral: Amount = Field(
         description="TC of the referral-value formula, per referral received."
     )
     over_reliance_share: Decimal = Field(

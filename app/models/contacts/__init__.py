@@ -9,6 +9,7 @@ from app.models.contacts.engagement import (
     EngagementParticipant,
     ParticipantsSet,
 )
+from app.models.contacts.events import EVENT_DATA
 from app.models.contacts.imports import ContactImport, ContactImportChunk
 from app.models.contacts.inputs import ContactCreate
 from app.models.contacts.log_schemas import (
@@ -27,11 +28,13 @@ from app.models.contacts.tables import (
     Interaction,
     Observance,
     Segment,
+    display_name_sql,
 )
 
 __all__ = [
     "ADVOCACY_STAGES",
     "ENGAGING_DIRECTIONS",
+    "EVENT_DATA",
     "ActivityCreate",
     "AdvocacyStage",
     "Contact",
@@ -52,4 +55,5 @@ __all__ = [
     "Segment",
     "ServiceRecord",
     "ServiceRecordCreate",
+    "display_name_sql",
 ]

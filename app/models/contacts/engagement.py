@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from sqlalchemy import Index, Numeric, String
 
 from app.models.platform import (
+    Amount,
     IdMixin,
     InputModel,
     IsoDate,
@@ -103,7 +104,7 @@ class ActivityRead(OutputModel):
     kind: ActivityKind
     name: str
     date: dt.date
-    cost: Decimal
+    cost: Amount
     audience: str | None
     version: int
     created_at: dt.datetime

@@ -3,7 +3,9 @@
 The uploaded rows wait in ``contact_import_chunks`` (parsed, with their line numbers, a
 batch's worth per row) until a batch imports them; each batch deletes the chunk it
 imported in the transaction that writes the contacts and the job's progress, so a crash
-resumes where the last committed batch ended and nothing is imported twice.
+resumes where the last committed batch ended and nothing is imported twice. Rows found
+sharing a key with another row of the file while it was read wait, refused, in
+``contact_import_repeats`` for the batch of their line.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from sqlalchemy import Index, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -30,6 +32,7 @@ from app.models.platform import (
 ImportStatus = Literal["queued", "running", "completed", "failed"]
 OPEN_STATUSES = ("queued", "running")
 ImportFormat = Literal["csv", "jsonl"]
+MatchKey = Literal["external_id", "email", "phone"]
 MAX_STORED_ERRORS = 1000
 
 
@@ -52,9 +55,14 @@ class ContactImport(IdMixin, table=True):
     processed_rows: int = 0
     created_count: int = 0
     updated_count: int = 0
+    skipped_count: int = 0
     error_count: int = 0
     errors: list[dict[str, Any]] = column(JSONB, default_factory=list)
     detail: str | None = column(String(2000), default=None)
+    dry_run: bool = False
+    match_on: str = column(String(64), default="external_id,email,phone")  # keys, in order
+    mode: str = column(String(2000), default="fill_empty")  # ``options.Policy.spec``
+    columns: list[str] = column(JSONB, default_factory=list)  # the CSV header
     attempts: int = 0
     created_at: datetime = created_at_column()
     finished_at: datetime | None = timestamp(default=None)
@@ -83,11 +91,42 @@ class ContactImportChunk(TenantMixin, table=True):
     rows: str = column(Text)
 
 
+class ContactImportRepeat(TenantMixin, table=True):
+    """A row of an uploaded file refused before the import ran: it shares a key (e-mail,
+    phone, external id) with another row of the file. ``errors`` holds an entry per key
+    shared, naming the other lines; the batch of ``line`` reports it and deletes it."""
+
+    __tablename__ = "contact_import_repeats"
+    __table_args__ = (
+        workspace_fk(),
+        tenant_fk(["import_id"], "contact_imports", ondelete="CASCADE"),
+    )
+
+    import_id: uuid.UUID = column(primary_key=True)
+    line: int = column(primary_key=True)
+    errors: list[dict[str, Any]] = column(JSONB)
+
+
+class RowProblemRead(OutputModel):
+    loc: list[str | int] = Field(description="The field, as the API names it.")
+    msg: str = Field(description="The validator's message.")
+    column: str | None = Field(
+        default=None,
+        description="The column of the file's header (for JSON Lines, the key); null when "
+        "the whole row is at fault.",
+    )
+    value: str | None = Field(default=None, description="The value refused, cut at 80 characters.")
+    message: str = Field(default="", description="What is wrong, in plain words.")
+
+
 class RowErrorRead(OutputModel):
     line: int = Field(description="1-based line of the file (the CSV header is line 1).")
-    errors: list[dict[str, Any]] = Field(
-        description='Each `{"loc": [...], "msg": ...}`; `loc` names the field.'
+    column: str | None = Field(
+        default=None, description="The column of the row's first problem (see `errors`)."
     )
+    value: str | None = Field(default=None, description="The value of its first problem.")
+    message: str = Field(default="", description="Its first problem, in plain words.")
+    errors: list[RowProblemRead] = Field(description="Every problem of the row.")
 
 
 class ImportRead(OutputModel):
@@ -98,12 +137,32 @@ class ImportRead(OutputModel):
     processed_rows: int
     created_count: int
     updated_count: int
+    skipped_count: int = Field(
+        description="Rows that matched a contact and changed nothing: the same values, or "
+        "values the `mode` keeps."
+    )
     error_count: int
     errors: list[RowErrorRead] = Field(
         description=f"Rejected rows, the first {MAX_STORED_ERRORS}; `error_count` counts all."
+    )
+    dry_run: bool = Field(
+        description="Validated and matched only: the counts say what an import would do; "
+        "nothing was written."
+    )
+    match_on: list[MatchKey] = Field(
+        description="The keys that find an existing contact, in the order they are tried."
+    )
+    mode: str = Field(
+        description="What a matched row may change: a policy, then `column:policy` entries."
     )
     detail: str | None = Field(
         description="Why the import failed, or why its last batch failed (it is retried)."
     )
     created_at: datetime
     finished_at: datetime | None
+
+    @field_validator("match_on", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        """The table keeps the keys as the query gave them, comma-separated."""
+        return [key for key in value.split(",") if key] if isinstance(value, str) else value

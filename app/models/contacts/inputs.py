@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.json_codec import to_json
+from app.json_codec import depth, to_json
 from app.models.contacts.tables import AdvocacyStage, Segment
 from app.models.platform import (
     AwareTime,
@@ -37,6 +37,7 @@ PhoneType = Literal["mobile", "home", "work", "fax", "other"]
 ConsentStatus = Literal["granted", "denied"]
 
 MAX_CUSTOM_FIELDS_BYTES = 16 * 1024
+MAX_CUSTOM_FIELDS_DEPTH = 5  # the object itself is level 1
 DEFAULT_REGION = "US"
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -219,7 +220,14 @@ class _ContactRules(InputModel):
     @field_validator("custom_fields", check_fields=False)
     @classmethod
     def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(to_json(value).encode()) > MAX_CUSTOM_FIELDS_BYTES:
+        if value is None:
+            return None
+        if depth(value) > MAX_CUSTOM_FIELDS_DEPTH:
+            raise ValueError(
+                f"custom fields nest deeper than {MAX_CUSTOM_FIELDS_DEPTH} levels of objects "
+                "and arrays"
+            )
+        if len(to_json(value).encode()) > MAX_CUSTOM_FIELDS_BYTES:
             raise ValueError(f"custom fields exceed {MAX_CUSTOM_FIELDS_BYTES} bytes as JSON")
         return value
 

@@ -16,6 +16,7 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import CheckConstraint, Index, Numeric, SmallInteger, String
 
 from app.models.platform import (
+    Amount,
     IdMixin,
     InputModel,
     IsoDate,
@@ -94,7 +95,7 @@ class ServiceRecordRead(OutputModel):
     contact_id: uuid.UUID
     date: dt.date
     service: str
-    value: Decimal | None
+    value: Amount | None
     member_id: uuid.UUID | None
     partner_id: uuid.UUID | None
     ratings: RatingsRead

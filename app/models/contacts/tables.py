@@ -48,6 +48,28 @@ NAME_NORM = "btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g'))"
 NAME_KEY = "rapport_name_key(sort_name)"
 
 
+def display_name_sql(alias: str) -> str:
+    """SQL of a contact's ``display_name`` (``services.contacts.rows.display_name``: "First
+    Last", a business's company name) over the ``contacts`` row named ``alias``, for the
+    lists and reports that show contacts by name (never the lowercased ``sort_name``)."""
+    person = f"concat_ws(' ', nullif({alias}.first_name, ''), nullif({alias}.last_name, ''))"
+    return (
+        f"CASE WHEN {alias}.kind = 'business' OR {person} = '' "
+        f"THEN coalesce(nullif({alias}.company_name, ''), {person}) ELSE {person} END"
+    )
+
+
+# Imports find the contact a row matches by any of its e-mail addresses (without case) or
+# phone numbers (E.164): a JSON array of each list's values, GIN-indexed, so a batch's
+# keys are probed with ``@>`` (``importing.match``), whatever the workspace's size.
+EMAIL_KEYS = "CAST(lower(CAST(jsonb_path_query_array(emails, '$[*].address') AS text)) AS jsonb)"
+PHONE_KEYS = "jsonb_path_query_array(phones, '$[*].number')"
+# Without GIN's pending list (``fastupdate``): an import probes these indexes a thousand
+# times a batch right after inserting into them, and every probe would read the whole
+# list of entries not yet merged (up to 4 MB): 100,000 rows took 236 s instead of 17.
+_GIN_PROBED: dict[str, Any] = {"postgresql_using": "gin", "postgresql_with": {"fastupdate": "off"}}
+
+
 class Contact(IdMixin, table=True):
     __tablename__ = "contacts"
     __table_args__ = (
@@ -75,6 +97,8 @@ class Contact(IdMixin, table=True):
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index("ix_contacts_workspace_id_name_key", "workspace_id", "name_key"),
         Index("ix_contacts_workspace_id_name_norm", "workspace_id", text(NAME_NORM)),
+        Index("ix_contacts_email_keys", text(EMAIL_KEYS), **_GIN_PROBED),
+        Index("ix_contacts_phone_keys", text(PHONE_KEYS), **_GIN_PROBED),
     )
 
     kind: str = column(String(16), default="person")

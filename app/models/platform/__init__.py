@@ -29,6 +29,7 @@ from app.models.platform.common import (
     UtcDatetime,
     omit_null,
     require_tag,
+    utc_text,
 )
 from app.models.platform.event import CONTACT_REFS, Event
 from app.models.platform.event_catalogue import (
@@ -42,6 +43,7 @@ from app.models.platform.event_catalogue import (
 from app.models.platform.idempotency import IdempotencyRecord
 from app.models.platform.member import ROLES, Member, MemberAssist, MemberCreate
 from app.models.platform.money import (
+    Amount,
     CurrencyCode,
     Money,
     Percent,
@@ -49,7 +51,9 @@ from app.models.platform.money import (
     currency_column,
     money_column,
 )
-from app.models.platform.workspace import TimeZoneName, Workspace
+from app.models.platform.origins import parse_origins
+from app.models.platform.rate_limit import RateLimitBucket
+from app.models.platform.workspace import LocalTime, TimeZoneName, Workspace
 
 __all__ = [
     "CATALOGUE",
@@ -61,6 +65,7 @@ __all__ = [
     "WEBHOOK_ENDPOINT_DISABLED",
     "WEBHOOK_TEST",
     "Actor",
+    "Amount",
     "ApiKey",
     "AuditEntry",
     "AuditEntryRead",
@@ -73,6 +78,7 @@ __all__ = [
     "IdempotencyRecord",
     "InputModel",
     "IsoDate",
+    "LocalTime",
     "Member",
     "MemberAssist",
     "MemberCreate",
@@ -81,6 +87,7 @@ __all__ = [
     "Page",
     "Percent",
     "Problem",
+    "RateLimitBucket",
     "Share",
     "TableModel",
     "TenantMixin",
@@ -94,8 +101,10 @@ __all__ = [
     "generated",
     "money_column",
     "omit_null",
+    "parse_origins",
     "require_tag",
     "tenant_fk",
     "timestamp",
+    "utc_text",
     "workspace_fk",
 ]

@@ -19,6 +19,7 @@ from app.models.platform.base import (
     workspace_fk,
 )
 from app.models.platform.common import SECRET, InputModel, OutputModel
+from app.models.platform.rate_limit import RateLimit, RateLimitRead, rate_limit_of
 
 Scope = Literal["read", "write", "admin"]
 ALL_SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -44,6 +45,9 @@ class ApiKey(IdMixin, table=True):
     secret_hash: str = column(String(64))
     scopes: list[str] = column(ARRAY(String(16)))
     member_id: uuid.UUID | None = None
+    # This key's own limit (null: the workspace's, else the service's default).
+    rate_limit_per_minute: int | None = None
+    rate_limit_burst: int | None = None
     created_at: datetime = created_at_column()
     revoked_at: datetime | None = timestamp(default=None)
 
@@ -56,6 +60,16 @@ class ApiKeyCreate(InputModel):
         description="Bind the key to a member: it then acts as that member, within the "
         "member's role (its scopes are cut to the role's) and record visibility.",
     )
+    rate_limit: RateLimit | None = Field(
+        default=None, description="This key's own limit; null: the workspace's."
+    )
+
+
+class ApiKeyUpdate(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["CRM sync"])
+    rate_limit: RateLimit | None = Field(
+        default=None, description="This key's own limit; null: the workspace's."
+    )
 
 
 class ApiKeyRead(OutputModel):
@@ -64,8 +78,24 @@ class ApiKeyRead(OutputModel):
     prefix: str = Field(description="The first characters of the key, to recognise it by.")
     scopes: list[Scope]
     member_id: uuid.UUID | None
+    rate_limit: RateLimitRead | None = Field(
+        description="This key's own limit; null: the workspace's (or the service's)."
+    )
     created_at: datetime
     revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyRead:
+        return cls(
+            id=key.id,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=key.scopes,
+            member_id=key.member_id,
+            rate_limit=rate_limit_of(key.rate_limit_per_minute, key.rate_limit_burst),
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
 
 
 class ApiKeyCreated(ApiKeyRead):

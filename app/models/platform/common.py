@@ -178,12 +178,24 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def utc_text(value: dt.datetime) -> str:
+    """A time as the API writes it everywhere: UTC with ``Z`` (pydantic's form of a UTC
+    datetime), for the payloads built without a model."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def _iso_time_only(value: Any) -> Any:
     """Times as the document describes them (RFC 3339 text): pydantic would also read a
-    number as a Unix time (schema-driven fuzzing sent ``0`` for a date, as 1970-01-01)."""
-    if isinstance(value, int | float):
+    number as a Unix time (schema-driven fuzzing sent ``0`` for a date, as 1970-01-01),
+    in a body or as a query string's ``?since=0.5``."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip()) is not None
+    ):
         raise PydanticCustomError("datetime_type", "Input should be a date-time as RFC 3339")
     return value
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 # A time answered in UTC whatever offset it was given in: as every stored time reads back

@@ -20,6 +20,7 @@ REFERRAL_ID = "c81d4e2f-3b5a-4f7c-8e9d-1a2b3c4d5e6f"
 REWARD_ID = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
 PROGRAM_ID = "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d"
 TOUCH_ID = "0e9d8c7b-6a5f-4e3d-8c1b-0a9f8e7d6c5b"
+TASK_ID = "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"
 PLAN_ID = "4e5f6a7b-8c9d-4e0f-9a2b-3c4d5e6f7a8b"
 STEP_ID = "7d8e9f0a-1b2c-4d3e-8f4a-5b6c7d8e9f0a"
 ENROLLMENT_ID = "3d4e5f6a-7b8c-4d9e-8f1a-2b3c4d5e6f7a"
@@ -61,7 +62,8 @@ def _touch_to_send(status: str, **extra: Any) -> dict[str, Any]:
         "channel": "email",
         "mode": "automated",
         "content_kind": "market_report",
-        "due_at": "2026-12-01T15:00:00+00:00",
+        "due_at": "2026-12-01T15:00:00Z",
+        "expires_at": "2026-12-04T15:00:00Z",
         "subject": "Your December market report, Jordan",
         "body": f"Hi Jordan, homes on Elm St sold 4% above asking this quarter. {REMINDER}",
         "referral_reminder": REMINDER,
@@ -83,20 +85,66 @@ def _touch_to_send(status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _task(status: str, **extra: Any) -> dict[str, Any]:
+    """``task.assigned`` and ``task.due``: a manual step for a member, with the contact's
+    card. ``subject``, ``body`` and ``referral_reminder`` are rendered when it falls due
+    (null in ``task.assigned``); ``assignee`` is null when nobody is assigned."""
+    return {
+        "id": TASK_ID,
+        "idempotency_key": TASK_ID,
+        "status": status,
+        "channel": "call",
+        "mode": "manual",
+        "content_kind": "personal_call",
+        "due_at": "2026-12-08T15:00:00Z",
+        "expires_at": "2026-12-11T15:00:00Z",
+        "subject": "Call Jordan Lee",
+        "body": "Check in with Jordan: any questions about the market report?",
+        "referral_reminder": REMINDER,
+        "assignee": {"id": MEMBER_ID, "name": "Dana Whitfield", "email": "dana@example.com"},
+        "contact_id": CONTACT_ID,
+        "contact": {
+            "id": CONTACT_ID,
+            "name": "Jordan Lee",
+            "first_name": "Jordan",
+            "last_name": "Lee",
+            "company_name": None,
+            "company": "Lee & Partners",
+            "job_title": "Architect",
+            "primary_email": "jordan@example.com",
+            "primary_phone": "+13125550123",
+            "address": {
+                "line1": "12 Elm St",
+                "line2": None,
+                "city": "Springfield",
+                "region": "IL",
+                "postal_code": "62704",
+                "country": "US",
+            },
+            "locale": "en-US",
+            "time_zone": "America/Chicago",
+        },
+        "plan": {"id": PLAN_ID, "name": "33 Touch"},
+        "step": {"id": STEP_ID, "position": 10},
+        "enrollment_id": ENROLLMENT_ID,
+        **extra,
+    }
+
+
 def _touch_outcome(status: str, **extra: Any) -> dict[str, Any]:
-    """``touch.completed`` and ``touch.failed``: the touch and when it finished."""
+    """``touch.sent``, ``touch.completed`` and ``touch.failed``: the touch and when that
+    happened (``sent_at``, ``completed_at`` or ``failed_at``)."""
     return {
         "id": TOUCH_ID,
         "contact_id": CONTACT_ID,
         "channel": "email",
         "content_kind": "market_report",
         "mode": "automated",
-        "due_at": "2026-12-01T15:00:00+00:00",
+        "due_at": "2026-12-01T15:00:00Z",
         "status": status,
         "plan_id": PLAN_ID,
         "enrollment_id": ENROLLMENT_ID,
         "provider_message_id": "esp-0f3a9c",
-        "completed_at": "2026-12-01T15:02:11+00:00",
         **extra,
     }
 
@@ -228,20 +276,32 @@ def _reward(status: str, **extra: Any) -> dict[str, Any]:
 CATALOGUE: tuple[EventType, ...] = (
     EventType(
         "touch.due",
-        "A planned touch reached its send time, with everything a sender needs: rendered "
-        "subject and body, referral reminder, the recipient for the channel, the contact, "
-        "member, plan and step. Use `idempotency_key` (the touch id) to send it once.",
+        "An automated touch is released to its sender, with everything the sender needs: "
+        "rendered subject and body, referral reminder, the recipient for the channel, the "
+        "contact, the member who signs it, plan and step. `due_at` is the moment of "
+        "release, always inside the contact's send window; do not send it after "
+        "`expires_at`. Use `idempotency_key` (the touch id) to send it once. Manual steps "
+        "never come as `touch.due`: they are tasks (`task.assigned`, `task.due`).",
         _touch_to_send("due"),
     ),
     EventType(
+        "touch.sent",
+        "The sender reported a touch as sent (`sent_at`).",
+        _touch_outcome("sent", sent_at="2026-12-01T15:00:40Z"),
+    ),
+    EventType(
         "touch.completed",
-        "A touch was sent or done.",
-        _touch_outcome("completed"),
+        "A touch was delivered (reported by its sender) or a task was done by its member "
+        "(`completed_at`).",
+        _touch_outcome("completed", completed_at="2026-12-01T15:02:11Z"),
     ),
     EventType(
         "touch.skipped",
-        "A touch was not sent (`reason`: `no_consent` for the channel, or `do_not_contact`). "
-        "A plan touch is not rendered then: `subject`, `body` and `referral_reminder` are null.",
+        "A touch or task will not go out, with its `reason`: `no_consent` for the channel, "
+        "`do_not_contact`, `no_sender` (a template names the member and nobody signs for "
+        "the contact) or `stale` (not released within its validity: the scheduler was "
+        "stopped, or the next send window opened too late). A plan touch is not rendered "
+        "then: `subject`, `body` and `referral_reminder` are null.",
         _touch_to_send(
             "skipped",
             channel="sms",
@@ -255,8 +315,49 @@ CATALOGUE: tuple[EventType, ...] = (
     ),
     EventType(
         "touch.failed",
-        "An outside sender reported a touch as failed (`completed_at` is when it failed).",
-        _touch_outcome("failed", reason="mailbox full"),
+        "An outside sender reported a touch as failed (`failed_at`, `reason`).",
+        _touch_outcome("failed", reason="mailbox full", failed_at="2026-12-01T15:02:11Z"),
+    ),
+    EventType(
+        "task.assigned",
+        "A task (a manual step, or an ad-hoc manual touch) was planned for a member: put it "
+        "on their list. Its instructions are rendered when it falls due (`task.due`).",
+        _task(
+            "scheduled",
+            due_at="2026-12-08T15:00:00Z",
+            subject=None,
+            body=None,
+            referral_reminder=None,
+        ),
+    ),
+    EventType(
+        "task.due",
+        "A task fell due: the member's instructions (`subject`, `body`, the referral "
+        "reminder to pass on) and the contact's card. Report it done with "
+        "`POST /v1/touches/{id}/outcome` (`completed`).",
+        _task("due"),
+    ),
+    EventType(
+        "task.cancelled",
+        "A task announced with `task.assigned` will not fall due: take it off the member's "
+        "list. `reason`: `do_not_contact`, `no_consent`, `no_sender`, `stale`, "
+        "`enrollment_paused`, `enrollment_cancelled`, `reply` (the contact answered and the "
+        "plan pauses on reply), `replanned` (the plan or the contact changed and the step "
+        "no longer falls then) or `plan_deleted`. A paused plan that resumes assigns new "
+        "tasks.",
+        {
+            "id": TASK_ID,
+            "reason": "enrollment_paused",
+            "channel": "call",
+            "mode": "manual",
+            "content_kind": "personal_call",
+            "due_at": "2026-12-08T15:00:00Z",
+            "assignee_id": MEMBER_ID,
+            "contact_id": CONTACT_ID,
+            "plan_id": PLAN_ID,
+            "step_id": STEP_ID,
+            "enrollment_id": ENROLLMENT_ID,
+        },
     ),
     EventType("contact.created", "A contact was created.", _contact(version=1)),
     EventType(
@@ -285,7 +386,7 @@ CATALOGUE: tuple[EventType, ...] = (
             "company_name": None,
             "segment": "client",
             "primary_email": "jordan@example.com",
-            "last_engaged_at": "2026-08-20T10:00:00+00:00",
+            "last_engaged_at": "2026-08-20T10:00:00Z",
             "lapse_threshold_days": 90,
         },
     ),
@@ -367,6 +468,12 @@ CATALOGUE: tuple[EventType, ...] = (
         ),
     ),
     EventType(
+        "referral.deleted",
+        "A referral recorded by mistake was deleted (its id only), with its stage history "
+        "and the rewards not yet issued; a thank-you still waiting was cancelled.",
+        {"id": REFERRAL_ID},
+    ),
+    EventType(
         "referral.follow_up_overdue",
         "A received referral was not contacted within the follow-up target.",
         _referral(
@@ -387,8 +494,23 @@ CATALOGUE: tuple[EventType, ...] = (
     ),
     EventType(
         "enrollment.completed",
-        "A contact finished a touch plan.",
-        {"id": ENROLLMENT_ID, "contact_id": CONTACT_ID, "plan_id": PLAN_ID},
+        "A contact finished a touch plan: its last touch is settled. `touches` counts how "
+        "they ended; `unconfirmed` ones were released but never reported within the "
+        "workspace's `outcome_grace_days`.",
+        {
+            "id": ENROLLMENT_ID,
+            "contact_id": CONTACT_ID,
+            "plan_id": PLAN_ID,
+            "completed_at": "2027-01-26T12:00:00Z",
+            "touches": {
+                "completed": 6,
+                "sent": 0,
+                "skipped": 1,
+                "failed": 0,
+                "cancelled": 0,
+                "unconfirmed": 1,
+            },
+        },
     ),
     EventType(
         WEBHOOK_TEST,

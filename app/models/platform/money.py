@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy import Numeric, String
 
 from app.models.platform.base import column
@@ -55,12 +55,30 @@ def _exact_decimal(text: re.Pattern[str], low: int, high: int, example: str) -> 
     return (BeforeValidator(check), WithJsonSchema(schema))
 
 
+_CENT = Decimal("0.01")
+
+
+def _in_cents(value: Decimal) -> Decimal:
+    """``300000`` and ``"12.5"`` become ``300000.00`` and ``12.50``: the form the column
+    stores and every answer, echo, event and stored rule then shows (one form per value)."""
+    return value.quantize(_CENT)
+
+
 Money = Annotated[
     Decimal,
     Field(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, ge=0),
     *_exact_decimal(re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$"), 0, 10**12 - 1, "1250.00"),
+    AfterValidator(_in_cents),
 ]
-"""A non-negative amount with at most two decimals, as accepted from clients."""
+"""A non-negative amount with at most two decimals, as accepted from clients (and kept
+with exactly two)."""
+
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: f"{value.quantize(_CENT)}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["1250.00"]}),
+]
+"""An amount as answered: a decimal string with exactly two places (``"300000.00"``)."""
 
 # Above 0 and at most 100, four decimals at most: no lookahead, which not every
 # JSON-schema tool supports. Digits are [0-9]: Python's \d also takes other scripts'

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import Double, Index, String, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.models.platform.base import (
     TableModel,
@@ -24,8 +25,11 @@ from app.models.platform.base import (
     created_at_column,
 )
 from app.models.platform.common import InputModel, OutputModel
+from app.models.platform.origins import MAX_ORIGINS, Origin
+from app.models.platform.rate_limit import RateLimit, RateLimitRead, rate_limit_of
 
 DEFAULT_WEIGHTS = (0.4, 0.35, 0.25)
+DEFAULT_OUTCOME_GRACE_DAYS = 14
 
 
 def check_time_zone(value: str) -> str:
@@ -51,6 +55,8 @@ class Workspace(TableModel, table=True):
     __table_args__ = (
         # One workspace per identity provider client: a member token names its workspace
         # by its issuer and audience.
+        # CORS: which workspaces list an origin (app.services.platform.origins).
+        Index("ix_workspaces_cors_origins", "cors_origins", postgresql_using="gin"),
         Index(
             "uq_workspaces_idp_issuer_idp_audience",
             "idp_issuer",
@@ -69,6 +75,9 @@ class Workspace(TableModel, table=True):
     referral_follow_up_hours: int = 24
     referral_thank_you_channel: str = column(String(16), default="email", server_default="email")
     referral_thank_you_mode: str = column(String(16), default="manual", server_default="manual")
+    # Signs touches of contacts without an owner; cleared when the member is deleted.
+    default_sender_member_id: uuid.UUID | None = None
+    outcome_grace_days: int = column(default=DEFAULT_OUTCOME_GRACE_DAYS, server_default="14")
     weight_communication: float = column(Double, default=DEFAULT_WEIGHTS[0])
     weight_reciprocity: float = column(Double, default=DEFAULT_WEIGHTS[1])
     weight_appreciation: float = column(Double, default=DEFAULT_WEIGHTS[2])
@@ -79,6 +88,13 @@ class Workspace(TableModel, table=True):
     idp_audience: str | None = column(String(500), default=None)
     idp_member_claim: str = column(String(64), default="email", server_default="email")
     idp_unknown_members: str = column(String(8), default="refuse", server_default="refuse")
+    # Browser origins the front-end team allows (CORS), and its requests' default limit
+    # (null: the operator's RAPPORT_RATE_LIMIT_PER_MINUTE).
+    cors_origins: list[str] = column(
+        ARRAY(String(200)), default_factory=list, server_default=text("'{}'")
+    )
+    rate_limit_per_minute: int | None = None
+    rate_limit_burst: int | None = None
     version: int = 1
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()
@@ -100,11 +116,16 @@ class ScoreWeights(InputModel):
 
 
 def _parse_hhmm(value: object) -> object:
+    """Local wall-clock times only: ``"HH:MM"`` text (or a ``time`` without a zone, from
+    a stored row). Pydantic would also take a number of seconds, as a time in UTC, which
+    cannot be compared with a local one."""
     if isinstance(value, str):
         if not _HHMM.fullmatch(value):
             raise ValueError("use 24-hour HH:MM, e.g. '09:00'")
         return time(int(value[:2]), int(value[3:]))
-    return value
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    raise ValueError("use 24-hour HH:MM text, e.g. '09:00'")
 
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -140,6 +161,15 @@ class WorkspaceRead(OutputModel):
         description="Channel of the thank-you touch scheduled for each received referral."
     )
     referral_thank_you_mode: ThankYouMode
+    default_sender_member_id: uuid.UUID | None = Field(
+        description="The member whose name signs touches of contacts without an owner "
+        "(and to whom their tasks go); null: such contacts cannot be enrolled in a plan "
+        "whose templates name the member."
+    )
+    outcome_grace_days: int = Field(
+        description="Days after a touch fell due within which its sender may report the "
+        "outcome; a touch still unreported then becomes `unconfirmed`."
+    )
     score_weights: ScoreWeights
     visibility: Visibility = Field(
         description="`team`: every member sees every contact. `own`: agents see only the "
@@ -156,6 +186,15 @@ class WorkspaceRead(OutputModel):
         "would otherwise be lost; the agenda's values use it until the workspace has 30 "
         "measured lapses (docs/SCORES.md)."
     )
+    cors_origins: list[str] = Field(
+        description="Browser origins allowed to call the API with this workspace's "
+        "credentials (CORS), besides the operator's `RAPPORT_CORS_ORIGINS`.",
+        examples=[["https://app.example.com"]],
+    )
+    rate_limit: RateLimitRead | None = Field(
+        description="Each credential's default request limit; null: the service's default "
+        "(`RAPPORT_RATE_LIMIT_PER_MINUTE`). An API key may override it."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -171,6 +210,8 @@ class WorkspaceRead(OutputModel):
             referral_follow_up_hours=ws.referral_follow_up_hours,
             referral_thank_you_channel=ws.referral_thank_you_channel,
             referral_thank_you_mode=ws.referral_thank_you_mode,
+            default_sender_member_id=ws.default_sender_member_id,
+            outcome_grace_days=ws.outcome_grace_days,
             score_weights=ScoreWeights(
                 communication=ws.weight_communication,
                 reciprocity=ws.weight_reciprocity,
@@ -179,6 +220,8 @@ class WorkspaceRead(OutputModel):
             visibility=ws.visibility,
             agenda_stall_factor=ws.agenda_stall_factor,
             agenda_touch_lift=ws.agenda_touch_lift,
+            cors_origins=ws.cors_origins,
+            rate_limit=rate_limit_of(ws.rate_limit_per_minute, ws.rate_limit_burst),
             version=ws.version,
             created_at=ws.created_at,
             updated_at=ws.updated_at,
@@ -193,10 +236,23 @@ class WorkspaceUpdate(InputModel):
     referral_follow_up_hours: int | None = Field(default=None, ge=1, le=24 * 30)
     referral_thank_you_channel: ThankYouChannel | None = None
     referral_thank_you_mode: ThankYouMode | None = None
+    default_sender_member_id: uuid.UUID | None = Field(
+        default=None, description="A member of the workspace; null clears it."
+    )
+    outcome_grace_days: int | None = Field(default=None, ge=1, le=365)
     score_weights: ScoreWeights | None = None
     visibility: Visibility | None = None
     agenda_stall_factor: float | None = Field(default=None, ge=1, le=20)
     agenda_touch_lift: float | None = Field(default=None, gt=0, le=1)
+    cors_origins: list[Origin] | None = Field(
+        default=None,
+        max_length=MAX_ORIGINS,
+        description="Replaces the list of browser origins allowed to call the API (CORS), "
+        "e.g. your web app's `https://app.example.com`.",
+    )
+    rate_limit: RateLimit | None = Field(
+        default=None, description="Each credential's default limit; null for the service's."
+    )
 
 
 class IdentityProvider(InputModel):

@@ -1,4 +1,4 @@
-"""Experiments: reward programs compared across randomly assigned cohorts of referrers.
+"""Experiments: reward programs (or touch plans) compared across randomly assigned cohorts.
 
 An arm's share of referrers follows its weight through a hash of experiment and contact
 (``stats.assign_arm``); the first assignment is recorded and wins thereafter, so changing
@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, model_validator
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.models.contacts import Segment
@@ -33,7 +33,20 @@ from app.models.platform import (
 )
 
 ExperimentStatus = Literal["draft", "running", "stopped"]
-PrimaryMetric = Literal["referrals_per_referrer", "closed_per_referrer"]
+ExperimentKind = Literal["reward_program", "touch_plan"]
+RewardMetric = Literal["referrals_per_referrer", "closed_per_referrer"]
+PlanMetric = Literal["engagement_rate", "referrals_per_contact", "closed_per_contact"]
+PrimaryMetric = Literal[
+    "referrals_per_referrer",
+    "closed_per_referrer",
+    "engagement_rate",
+    "referrals_per_contact",
+    "closed_per_contact",
+]
+METRICS_OF: dict[str, tuple[str, ...]] = {
+    "reward_program": ("referrals_per_referrer", "closed_per_referrer"),
+    "touch_plan": ("engagement_rate", "referrals_per_contact", "closed_per_contact"),
+}
 
 
 class Experiment(IdMixin, table=True):
@@ -46,6 +59,7 @@ class Experiment(IdMixin, table=True):
 
     name: str = column(String(200))
     description: str | None = column(String(2000), default=None)
+    kind: str = column(String(16), default="reward_program", server_default="reward_program")
     status: str = column(String(16), default="draft")
     starts_at: datetime = timestamp()
     ends_at: datetime = timestamp()
@@ -67,13 +81,16 @@ class ExperimentArm(IdMixin, table=True):
         workspace_fk(),
         tenant_fk(["experiment_id"], "experiments", ondelete="CASCADE"),
         tenant_fk(["program_id"], "reward_programs", ondelete="RESTRICT"),
+        tenant_fk(["plan_id"], "touch_plans", ondelete="RESTRICT"),
         UniqueConstraint("workspace_id", "experiment_id", "position"),
+        CheckConstraint("num_nonnulls(program_id, plan_id) = 1", name="one_treatment"),
     )
 
     experiment_id: uuid.UUID
     position: int
     name: str = column(String(100))
-    program_id: uuid.UUID
+    program_id: uuid.UUID | None = None  # a reward experiment's arm
+    plan_id: uuid.UUID | None = None  # a touch plan experiment's arm
     weight: int
 
 
@@ -95,9 +112,35 @@ class ExperimentAssignment(TenantMixin, table=True):
 
 
 class ArmSpec(InputModel):
+    """One arm: a reward program (``reward_program`` experiments) or a touch plan."""
+
     name: str = Field(min_length=1, max_length=100, examples=["A: fixed"])
-    program_id: uuid.UUID
-    weight: int = Field(default=1, ge=1, le=1000, description="Relative share of referrers.")
+    program_id: uuid.UUID | None = Field(default=None, description="Reward experiments.")
+    plan_id: uuid.UUID | None = Field(default=None, description="Touch plan experiments.")
+    weight: int = Field(default=1, ge=1, le=1000, description="Relative share of the cohort.")
+
+    @model_validator(mode="after")
+    def _one_treatment(self) -> ArmSpec:
+        if (self.program_id is None) == (self.plan_id is None):
+            raise ValueError("give either program_id or plan_id")
+        return self
+
+
+def check_design(
+    kind: str, metric: str, arms: list[ArmSpec] | None, cohort: Cohort | None
+) -> list[tuple[list[str | int], str]]:
+    """What is wrong with a design, as ``(loc, msg)`` pairs (empty when it holds)."""
+    wrong: list[tuple[list[str | int], str]] = []
+    if metric not in METRICS_OF[kind]:
+        allowed = ", ".join(METRICS_OF[kind])
+        wrong.append((["primary_metric"], f"a {kind} experiment measures one of {allowed}"))
+    field = "program_id" if kind == "reward_program" else "plan_id"
+    for i, arm in enumerate(arms or ()):
+        if getattr(arm, field) is None:
+            wrong.append((["arms", i, field], f"a {kind} experiment's arms each name a {field}"))
+    if kind == "touch_plan" and (cohort is None or not (cohort.segments or cohort.tags)):
+        wrong.append((["cohort"], "a touch plan experiment enrols its cohort: name one"))
+    return wrong
 
 
 class Cohort(InputModel):
@@ -110,9 +153,19 @@ class Cohort(InputModel):
 class ExperimentCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["Fixed vs value-based rewards"])
     description: str | None = Field(default=None, max_length=2_000)
+    kind: ExperimentKind = Field(
+        default="reward_program",
+        description="What the arms are: reward programs (referrers assigned as they refer) "
+        "or touch plans (the cohort enrolled in its arm's plan when the experiment starts).",
+    )
     starts_at: AwareTime
     ends_at: AwareTime
-    primary_metric: PrimaryMetric = "referrals_per_referrer"
+    primary_metric: PrimaryMetric = Field(
+        default="referrals_per_referrer",
+        description="Reward experiments: referrals_per_referrer or closed_per_referrer. "
+        "Touch plan experiments: engagement_rate, referrals_per_contact (their default) "
+        "or closed_per_contact.",
+    )
     min_sample: int = Field(
         default=10, ge=1, le=1_000_000, description="Referrers per arm before comparing."
     )
@@ -126,7 +179,9 @@ class ExperimentCreate(InputModel):
             raise ValueError("starts_at must be before ends_at")
         if len({a.name for a in self.arms}) != len(self.arms):
             raise ValueError("arm names must be distinct")
-        return self
+        if self.kind == "touch_plan" and "primary_metric" not in self.model_fields_set:
+            self.primary_metric = "referrals_per_contact"
+        return self  # the kind's own rules, field by field: ``check_design``
 
 
 class ExperimentUpdate(InputModel):
@@ -146,7 +201,8 @@ class ExperimentUpdate(InputModel):
 class ArmRead(OutputModel):
     id: uuid.UUID
     name: str
-    program_id: uuid.UUID
+    program_id: uuid.UUID | None
+    plan_id: uuid.UUID | None
     weight: int
 
 
@@ -154,6 +210,7 @@ class ExperimentRead(OutputModel):
     id: uuid.UUID
     name: str
     description: str | None
+    kind: ExperimentKind
     status: ExperimentStatus
     starts_at: datetime
     ends_at: datetime
@@ -184,7 +241,8 @@ class ArmResult(OutputModel):
 
 
 class Comparison(OutputModel):
-    """Arm ``arm_b`` against the control ``arm_a`` on the primary metric (Poisson rates)."""
+    """Arm ``arm_b`` against the control ``arm_a`` on one metric (Poisson rates): the
+    primary one for reward experiments, each count metric for touch plan experiments."""
 
     metric: PrimaryMetric
     arm_a: str
@@ -202,6 +260,9 @@ class Comparison(OutputModel):
 
 
 class ExperimentResults(OutputModel):
+    """A reward experiment's results."""
+
+    kind: Literal["reward_program"]
     experiment_id: uuid.UUID
     status: ExperimentStatus
     currency: str

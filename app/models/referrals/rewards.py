@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from app.models.platform import (
     Actor,
+    Amount,
     CurrencyCode,
     IdMixin,
     InputModel,
@@ -206,7 +207,7 @@ class RewardRead(OutputModel):
     program_id: uuid.UUID
     rule_index: int
     trigger: Trigger
-    amount: Decimal
+    amount: Amount
     currency: str
     kind: RewardKind
     status: RewardStatus
@@ -233,7 +234,7 @@ class LedgerTotal(OutputModel):
     currency: str
     status: RewardStatus
     count: int
-    amount: Decimal
+    amount: Amount
 
 
 class RewardLedger(OutputModel):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from app.models.platform import (
     Actor,
+    Amount,
     AwareTime,
     CurrencyCode,
     EmailAddress,
@@ -82,8 +82,13 @@ class ReferralCreate(InputModel):
 
 
 class ReferralUpdate(InputModel):
-    """Descriptive fields; the stage moves only through transitions."""
+    """Descriptive fields, and the received time; the stage moves only through transitions."""
 
+    received_at: AwareTime | None = Field(
+        default=None,
+        description="Correct when the referral came in: not in the future, not after its "
+        "first stage change; the follow-up due time (if not yet notified) moves with it.",
+    )
     service: str | None = Field(default=None, max_length=200)
     currency: CurrencyCode | None = None
     expected_value: Money | None = None
@@ -109,9 +114,9 @@ class ReferralRead(OutputModel):
     partner_contact_id: uuid.UUID | None
     service: str | None
     currency: str
-    expected_value: Decimal | None
-    actual_value: Decimal | None
-    fee: Decimal | None
+    expected_value: Amount | None
+    actual_value: Amount | None
+    fee: Amount | None
     owner_id: uuid.UUID | None
     notes: str | None
     stage: Stage
@@ -171,9 +176,9 @@ class ReciprocityRow(OutputModel):
     stage: Stage
     currency: str
     count: int
-    expected_value: Decimal
-    actual_value: Decimal
-    fees: Decimal
+    expected_value: Amount
+    actual_value: Amount
+    fees: Amount
 
 
 class ReciprocitySide(OutputModel):

@@ -2,6 +2,7 @@
 enrolments, touches and calendar feed tokens. Public face: the names below.
 """
 
+from app.models.touches.events import EVENT_DATA
 from app.models.touches.tables import CalendarToken, Enrollment, Touch, TouchPlan, TouchPlanStep
 
-__all__ = ["CalendarToken", "Enrollment", "Touch", "TouchPlan", "TouchPlanStep"]
+__all__ = ["EVENT_DATA", "CalendarToken", "Enrollment", "Touch", "TouchPlan", "TouchPlanStep"]

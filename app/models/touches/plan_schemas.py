@@ -7,13 +7,14 @@ stored JSON and the scheduler share one definition of "when is this step due".
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
 from app.models.contacts import Segment
-from app.models.platform import InputModel, OutputModel
+from app.models.platform import InputModel, LocalTime, OutputModel
+from app.models.touches.tables import DEFAULT_VALID_FOR_DAYS
 from app.models.touches.timing import Timing
 
 TouchChannel = Literal["email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting"]
@@ -59,10 +60,20 @@ class StepIn(InputModel):
         examples=["Hi {{ contact.first_name }},\n...\n{{ referral_reminder }}\n{{ member.name }}"],
     )
     timing: Timing
-    send_time: time | None = Field(
+    send_time: LocalTime | None = Field(
         default=None,
-        description="Preferred contact-local time; pulled inside the workspace send window.",
+        description="Preferred contact-local time (`HH:MM`); pulled inside the workspace "
+        "send window.",
         examples=["10:00"],
+    )
+    valid_for_days: int = Field(
+        default=DEFAULT_VALID_FOR_DAYS,
+        ge=1,
+        le=365,
+        description="How long after its due time a touch of this step may still go out "
+        "(a late one waits for the contact's send window); past that it is skipped as "
+        "`stale`. Dated content (yearly dates, observances, event invitations) also "
+        "never goes out after the end of its date in the contact's zone.",
     )
 
 
@@ -76,7 +87,16 @@ class StepRead(OutputModel):
     subject_template: str | None
     body_template: str
     timing: Timing
-    send_time: time | None
+    send_time: LocalTime | None = Field(description="`HH:MM`, contact-local.", examples=["10:00"])
+    valid_for_days: int
+
+
+class TemplateWarning(OutputModel):
+    """A template that works but prints a variable some contacts lack."""
+
+    loc: list[str | int] = Field(examples=[["steps", 0, "body_template"]])
+    variable: str = Field(examples=["contact.first_name"])
+    msg: str
 
 
 class Audience(InputModel):
@@ -130,7 +150,15 @@ class TouchPlanRead(OutputModel):
     pause_on_reply: bool
     active: bool
     builtin_key: str | None = Field(description="Which built-in plan this was seeded from.")
+    needs_sender: bool = Field(
+        description="A template names the member: a contact is enrolled only if it has an "
+        "owner or the workspace a `default_sender_member_id`."
+    )
     steps: list[StepRead]
+    warnings: list[TemplateWarning] = Field(
+        description="Template variables printed unguarded that some contacts lack "
+        "(the plan is saved all the same)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -148,10 +176,11 @@ def step_read(step: Any) -> StepRead:
         body_template=step.body_template,
         timing=TIMING_ADAPTER.validate_python(step.timing),
         send_time=step.send_time,
+        valid_for_days=step.valid_for_days,
     )
 
 
-def plan_read(plan: Any, steps: list[Any]) -> TouchPlanRead:
+def plan_read(plan: Any, steps: list[Any], warnings: list[TemplateWarning]) -> TouchPlanRead:
     return TouchPlanRead(
         id=plan.id,
         name=plan.name,
@@ -162,7 +191,9 @@ def plan_read(plan: Any, steps: list[Any]) -> TouchPlanRead:
         pause_on_reply=plan.pause_on_reply,
         active=plan.active,
         builtin_key=plan.builtin_key,
+        needs_sender=plan.needs_sender,
         steps=[step_read(s) for s in sorted(steps, key=lambda s: s.position)],
+        warnings=warnings,
         version=plan.version,
         created_at=plan.created_at,
         updated_at=plan.updated_at,

@@ -12,7 +12,9 @@ from app.models.contacts import Segment
 from app.models.platform import SECRET, AwareTime, InputModel, IsoDate, OutputModel
 from app.models.touches.plan_schemas import ContentKind, TouchChannel, TouchMode
 
-TouchStatus = Literal["scheduled", "due", "sent", "completed", "skipped", "failed", "cancelled"]
+TouchStatus = Literal[
+    "scheduled", "due", "sent", "completed", "skipped", "failed", "cancelled", "unconfirmed"
+]
 EnrollmentStatus = Literal["active", "paused", "completed", "cancelled"]
 Outcome = Literal["sent", "delivered", "completed", "bounced", "failed"]
 
@@ -22,8 +24,14 @@ class EnrollmentCreate(InputModel):
     contact_id: uuid.UUID
     start_date: IsoDate | None = Field(
         default=None,
-        description="Defaults to today (UTC). May be in the past: touches already due "
-        "then fire on the next scheduler tick.",
+        description="Defaults to today (UTC). May be in the past: the dates that fell "
+        "before today are recorded as `skipped` (`before_start`) unless `catch_up`.",
+    )
+    catch_up: bool = Field(
+        default=False,
+        description="With a past start date: schedule the dates already passed too; those "
+        "still fresh (within their step's `valid_for_days`) go out at the next moment "
+        "inside the contact's send window, the others are skipped as `stale`.",
     )
 
 
@@ -35,6 +43,7 @@ class EnrollmentBulkCreate(InputModel):
     tags: list[str] = Field(default_factory=list, max_length=50)
     contact_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10_000)
     start_date: IsoDate | None = None
+    catch_up: bool = Field(default=False, description="As for one enrolment.")
 
     @model_validator(mode="after")
     def _some_filter(self) -> EnrollmentBulkCreate:
@@ -46,7 +55,10 @@ class EnrollmentBulkCreate(InputModel):
 class EnrollmentBulkResult(OutputModel):
     plan_id: uuid.UUID
     enrolled: int = Field(description="New enrolments created.")
-    skipped: int = Field(description="Matching contacts already enrolled or do-not-contact.")
+    skipped: int = Field(
+        description="Matching contacts already enrolled, do-not-contact, or (a plan whose "
+        "templates name the member) with neither an owner nor a workspace default sender."
+    )
 
 
 class EnrollmentRead(OutputModel):
@@ -54,9 +66,13 @@ class EnrollmentRead(OutputModel):
     plan_id: uuid.UUID
     contact_id: uuid.UUID
     status: EnrollmentStatus
-    source: Literal["manual", "bulk", "auto"]
+    source: Literal["manual", "bulk", "auto", "experiment"]
     start_date: date
-    reason: str | None
+    catch_up: bool
+    reason: str | None = Field(
+        description="Why it is paused, cancelled: `paused` (by hand), `reply`, "
+        "`do_not_contact` (resumes when the flag is cleared), `cancelled`."
+    )
     paused_at: datetime | None
     completed_at: datetime | None
     cancelled_at: datetime | None
@@ -75,16 +91,26 @@ class TouchCreate(InputModel):
     subject: str | None = Field(default=None, max_length=2000)
     body: str | None = Field(default=None, max_length=10_000)
     referral_reminder: str | None = Field(default=None, max_length=4000)
-    due_at: AwareTime
+    due_at: AwareTime = Field(
+        description="An automated touch goes out at the first moment from then on inside "
+        "the contact's send window."
+    )
     assignee_id: uuid.UUID | None = None
+    valid_for_days: int = Field(
+        default=3,
+        ge=1,
+        le=365,
+        description="Not released within this many days of `due_at`, it is skipped as stale.",
+    )
 
 
 class TouchOutcomeIn(InputModel):
     """What happened to a touch, from the outside sender or the member who did it."""
 
     outcome: Outcome = Field(
-        description="sent → sent; delivered/completed → completed (logs an interaction); "
-        "bounced/failed → failed."
+        description="sent → sent (`touch.sent`); delivered/completed → completed (logs an "
+        "interaction; `touch.completed`); bounced/failed → failed (`touch.failed`). Taken "
+        "for an `unconfirmed` touch too (reported after the workspace's grace period)."
     )
     provider_message_id: str | None = Field(default=None, max_length=255)
     note: str | None = Field(default=None, max_length=10_000)
@@ -102,7 +128,12 @@ class TouchRead(OutputModel):
     content_kind: str
     status: TouchStatus
     reason: str | None
-    due_at: datetime
+    due_at: datetime = Field(
+        description="When it is due (moved to the send window's opening if it came due outside it)."
+    )
+    expires_at: datetime | None = Field(
+        description="Not released by then, it is skipped as `stale`."
+    )
     subject: str | None = Field(description="Rendered when the touch became due.")
     body: str | None
     referral_reminder: str | None

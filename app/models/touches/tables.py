@@ -27,7 +27,18 @@ from app.models.platform import (
 
 TOUCH_CHANNELS = ("email", "sms", "call", "mail", "card", "gift", "event_invite", "meeting")
 TOUCH_MODES = ("automated", "manual")
-TOUCH_STATUSES = ("scheduled", "due", "sent", "completed", "skipped", "failed", "cancelled")
+TOUCH_STATUSES = (
+    "scheduled",
+    "due",
+    "sent",
+    "completed",
+    "skipped",
+    "failed",
+    "cancelled",
+    "unconfirmed",
+)
+#: A step's touch may still go out this long after its due time (``valid_for_days``).
+DEFAULT_VALID_FOR_DAYS = 3
 ENROLLMENT_STATUSES = ("active", "paused", "completed", "cancelled")
 
 
@@ -55,6 +66,9 @@ class TouchPlan(IdMixin, table=True):
     pause_on_reply: bool = False
     active: bool = True
     builtin_key: str | None = column(String(64), default=None)
+    # Some template names the member: a contact needs an owner or the workspace a default
+    # sender to be enrolled (set when the plan is saved).
+    needs_sender: bool = column(default=False, server_default=text("false"))
     version: int = 1
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()
@@ -84,6 +98,7 @@ class TouchPlanStep(IdMixin, table=True):
     body_template: str = column(Text, default="")
     timing: dict[str, Any] = column(JSONB)
     send_time: time | None = None
+    valid_for_days: int = column(default=DEFAULT_VALID_FOR_DAYS, server_default=text("3"))
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()
 
@@ -119,6 +134,8 @@ class Enrollment(IdMixin, table=True):
     source: str = column(String(16), default="manual")
     start_date: date
     materialized_until: date
+    # Steps that fell before the enrolment was made go out if still fresh (else skipped).
+    catch_up: bool = column(default=False, server_default=text("false"))
     reason: str | None = column(String(200), default=None)
     paused_at: datetime | None = timestamp(default=None)
     completed_at: datetime | None = timestamp(default=None)
@@ -149,6 +166,13 @@ class Touch(IdMixin, table=True):
             "ix_touches_workspace_id_assignee_id_due_at", "workspace_id", "assignee_id", "due_at"
         ),
         Index("ix_touches_workspace_id_plan_id_status", "workspace_id", "plan_id", "status"),
+        # Settling: touches released but never reported, per workspace, oldest first.
+        Index(
+            "ix_touches_workspace_id_due_at_due",
+            "workspace_id",
+            "due_at",
+            postgresql_where=text("status = 'due'"),
+        ),
     )
 
     contact_id: uuid.UUID
@@ -162,6 +186,8 @@ class Touch(IdMixin, table=True):
     status: str = column(String(16), default="scheduled")
     reason: str | None = column(String(200), default=None)
     due_at: datetime = timestamp()
+    # Not released by then, the touch is skipped as stale (null: never stale).
+    expires_at: datetime | None = timestamp(default=None)
     due_date: date | None = None
     occurrence_key: str | None = column(String(64), default=None)
     subject: str | None = column(String(2000), default=None)

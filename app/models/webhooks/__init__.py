@@ -2,6 +2,7 @@
 attempt made. Public face: the names below.
 """
 
+from app.models.webhooks.events import EVENT_DATA
 from app.models.webhooks.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-__all__ = ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]
+__all__ = ["EVENT_DATA", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint"]

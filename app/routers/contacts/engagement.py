@@ -18,7 +18,7 @@ from app.models.contacts.engagement import (
 )
 from app.models.platform import Page
 from app.problems import NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, set_etag
+from app.routers.platform import CREATED_AT, api_router, set_etag
 from app.services.contacts import engagement
 
 router = api_router("engagement")
@@ -45,6 +45,7 @@ async def list_activities(
     operation_id="createEngagementActivity",
     summary="Create an engagement activity",
     status_code=status.HTTP_201_CREATED,
+    responses=CREATED_AT,
 )
 async def create_activity(
     body: ActivityCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Query, status
-from pydantic import AwareDatetime
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.contacts.log_schemas import (
@@ -14,7 +13,7 @@ from app.models.contacts.log_schemas import (
     InteractionCreate,
     InteractionRead,
 )
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.problems import NOT_FOUND
 from app.routers.platform import api_router
 from app.services.contacts import interactions
@@ -68,8 +67,8 @@ async def list_interactions(
     member_id: uuid.UUID | None = None,
     channel: InteractionChannel | None = None,
     direction: Direction | None = None,
-    occurred_after: AwareDatetime | None = Query(default=None, description="Inclusive."),
-    occurred_before: AwareDatetime | None = Query(default=None, description="Exclusive."),
+    occurred_after: AwareTime | None = Query(default=None, description="Inclusive."),
+    occurred_before: AwareTime | None = Query(default=None, description="Exclusive."),
 ) -> Page[InteractionRead]:
     """The whole workspace's log, newest first."""
     items, cursor = await interactions.list_interactions(

@@ -7,15 +7,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth, query_model
 from app.models.contacts.inputs import ContactCreate, ContactUpdate, ContactUpsert
 from app.models.contacts.reads import ContactRead, DuplicateGroup, MergeRequest
 from app.models.contacts.tables import AdvocacyStage, Segment
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform import (
+    CREATED_AT,
+    LOCATED,
     api_router,
     checks_visibility,
     json_response,
@@ -67,13 +69,11 @@ class ContactListQuery(BaseModel):
         max_length=200,
         description="Prefix search on name, company, e-mail and phone digits.",
     )
-    engaged_before: AwareDatetime | None = Field(
+    engaged_before: AwareTime | None = Field(
         None, description="Last engaged before this time, or never: the losing-touch view."
     )
-    engaged_after: AwareDatetime | None = Field(
-        None, description="Last engaged at or after this time."
-    )
-    updated_since: AwareDatetime | None = None
+    engaged_after: AwareTime | None = Field(None, description="Last engaged at or after this time.")
+    updated_since: AwareTime | None = None
     lapsed: bool | None = Field(
         None,
         description="`true`: contacts the nightly recompute marked lapsed (no engagement "
@@ -122,7 +122,7 @@ async def list_contacts_route(auth: ReadAuth, session: SessionDep, query: ListQu
     operation_id="createContact",
     summary="Create a contact",
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **CREATED_AT},
     response_model=ContactRead,
 )
 async def create_contact(
@@ -159,7 +159,11 @@ async def list_duplicates(
     "/contacts/by-external-id/{source}/{external_id}",
     operation_id="upsertContactByExternalId",
     summary="Create or update a contact by external id",
-    responses={201: {"model": ContactRead, "description": "Created"}, **CONFLICT},
+    responses={
+        200: LOCATED,
+        201: {"model": ContactRead, "description": "Created", **LOCATED},
+        **CONFLICT,
+    },
     response_model=ContactRead,
 )
 async def upsert_contact(

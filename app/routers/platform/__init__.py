@@ -17,6 +17,8 @@ from app.routers.platform.common import (
     page_response,
     set_etag,
 )
+from app.routers.platform.contract import ACCEPTED_AT, CREATED_AT, LOCATED
+from app.routers.platform.contract import complete as complete_contract
 from app.routers.platform.route import TransactionalRoute, checks_visibility
 from app.routers.platform.route_prefixes import screen_routers
 
@@ -31,10 +33,14 @@ routers: tuple[APIRouter, ...] = (
 )
 
 __all__ = [
+    "ACCEPTED_AT",
+    "CREATED_AT",
+    "LOCATED",
     "TransactionalRoute",
     "api_router",
     "as_is",
     "checks_visibility",
+    "complete_contract",
     "json_response",
     "page_of",
     "page_response",

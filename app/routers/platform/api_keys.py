@@ -8,7 +8,7 @@ from fastapi import Request, Response, status
 from sqlalchemy import event
 
 from app.deps import AdminAuth, ClockDep, PageDep, SessionDep, app_state
-from app.models.platform.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from app.models.platform.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, ApiKeyUpdate
 from app.models.platform.common import Page
 from app.problems import CONFLICT, NOT_FOUND
 from app.routers.platform.common import api_router, page_of
@@ -21,7 +21,7 @@ router = api_router("api-keys")
 async def list_api_keys(auth: AdminAuth, session: SessionDep, page: PageDep) -> Page[ApiKeyRead]:
     """Keys of this workspace, newest last; secrets are never shown again."""
     keys, cursor = await api_keys.list_api_keys(session, auth.workspace_id, page)
-    return page_of(keys, cursor, ApiKeyRead.model_validate)
+    return page_of(keys, cursor, ApiKeyRead.of)
 
 
 @router.post(
@@ -41,9 +41,27 @@ async def create_api_key(
         name=body.name,
         scopes=body.scopes,
         member_id=body.member_id,
+        rate_limit=body.rate_limit,
         at=clock.now(),
     )
-    return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=token)
+    return ApiKeyCreated(**ApiKeyRead.of(key).model_dump(), key=token)
+
+
+@router.patch(
+    "/api-keys/{key_id}",
+    operation_id="updateApiKey",
+    summary="Rename an API key or set its rate limit",
+    responses=NOT_FOUND,
+)
+async def update_api_key(
+    key_id: uuid.UUID, body: ApiKeyUpdate, request: Request, auth: AdminAuth, session: SessionDep
+) -> ApiKeyRead:
+    """Change a key's name or its own rate limit (`null`: the workspace's). The new limit
+    applies at once on the replica that answers, within 5 seconds on the others."""
+    key = await api_keys.update_api_key(session, auth.workspace_id, key_id, body)
+    keys = app_state(request).keys
+    event.listen(session.sync_session, "after_commit", lambda _: keys.forget_key(key_id), once=True)
+    return ApiKeyRead.of(key)
 
 
 @router.delete(

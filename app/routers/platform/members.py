@@ -14,6 +14,7 @@ from app.models.platform.common import Page
 from app.models.platform.member import MemberCreate, MemberRead, MemberUpdate, SessionCreated
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
 from app.routers.platform.common import api_router, set_etag
+from app.routers.platform.contract import CREATED_AT
 from app.services.platform import members
 
 router = api_router("members")
@@ -35,7 +36,7 @@ async def list_members(
     operation_id="createMember",
     summary="Add a member",
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **CREATED_AT},
 )
 async def create_member(
     body: MemberCreate, auth: AdminAuth, session: SessionDep, clock: ClockDep, response: Response

@@ -11,6 +11,11 @@ the pool's pre-ping). POSTs carrying ``Idempotency-Key`` are checked and remembe
 inside the same transaction, so a stored response always describes a committed change.
 Fields of the response model marked ``SECRET`` (app.models.platform.common) are redacted in the
 stored copy.
+
+A JSON body is parsed here once, before the endpoint's inputs are solved, with a bound
+on its nesting (``app.json_codec.read_body``): ``json.loads``, which FastAPI would call,
+recursed until ``RecursionError`` on a few KB of ``[``. The value is kept where
+Starlette keeps the body's JSON, so FastAPI's own handler reads it from there.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.db import SEALED
-from app.deps import AUTH_SCOPE_KEY, app_state, authenticate
-from app.json_codec import from_json
+from app.deps import AUTH_SCOPE_KEY, ScopedBearer, app_state, authenticate
+from app.errors import ValidationFailed
+from app.json_codec import TooDeep, from_json, read_body
 from app.models.platform.common import secret_fields
+from app.routers.platform.body_errors import locating_parse_errors
 from app.services.platform import audit, idempotency
 from app.services.platform.principals import AuthContext, was_audited
 from app.services.platform.visibility import GUARDED, guard_path
@@ -156,8 +163,7 @@ def lean_handler(route: APIRoute, original: Handler) -> Handler | None:
             if content_type.partition(";")[0].strip().lower() != "application/json":
                 return await original(request)
             try:
-                document = from_json((await request.body()).decode())
-                values[body_name] = model.model_validate(document)
+                values[body_name] = model.model_validate(await _json_of(request))
             except ValueError:  # not UTF-8, not JSON, or not valid: FastAPI's own error
                 return await original(request)
         solved: dict[Any, Any] = {}
@@ -185,15 +191,48 @@ def checks_visibility(endpoint: E) -> E:
     return endpoint
 
 
+async def _json_of(request: Request) -> Any:
+    """The body's JSON value, parsed once: kept in Starlette's own cache of it, which
+    ``Request.json()`` (FastAPI's handler) then returns. ``ValueError`` if not JSON."""
+    if not hasattr(request, "_json"):
+        request._json = read_body(await request.body())
+    return request._json
+
+
+async def _bounded_json(request: Request, largest: int) -> None:
+    """Refuse a JSON body nested too deep (422 naming ``body``) before anything parses
+    it; a body that is not JSON is left for FastAPI to refuse in its own words, and one
+    larger than ``largest`` bytes (only an import's file may be) to its endpoint."""
+    kind = request.headers.get("content-type", "application/json").partition(";")[0]
+    kind = kind.strip().lower()
+    if not (kind == "application/json" or kind.endswith("+json")):
+        return
+    if not 0 < len(await request.body()) <= largest:
+        return
+    try:
+        await _json_of(request)
+    except TooDeep as exc:
+        raise ValidationFailed.on(["body"], str(exc)) from None
+    except ValueError:
+        pass
+
+
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
-        fastapi_handler = super().get_route_handler()
+        fastapi_handler = locating_parse_errors(super().get_route_handler())
         original = lean_handler(self, fastapi_handler) or fastapi_handler
         secrets = secret_fields(self.response_model)
         guarded = not getattr(self.endpoint, _CHECKS_VISIBILITY, False)
+        authenticated = _authenticates(self.dependant)
+        if _versioned(self.response_model):
+            original = _with_etag(original)
 
         async def handler(request: Request) -> Response:
             state = app_state(request)
+            if authenticated:
+                # The credential and its rate limit first, before any session: a refused
+                # request costs no connection, and a lease of tokens writes.
+                await authenticate(request)
             if request.method in READ_METHODS:
                 # No transaction to open or end, no idempotency to check: see app.db.
                 async with state.db.read_session() as reader:
@@ -201,6 +240,7 @@ class TransactionalRoute(APIRoute):
                     if guarded:
                         await _guard(request, reader)
                     return await original(request)
+            await _bounded_json(request, state.settings.max_body_bytes)
             session = state.db.sessionmaker()
             request.state.session = session
             began = False  # a session whose one write committed on its own holds nothing
@@ -254,6 +294,38 @@ class TransactionalRoute(APIRoute):
             resource_id=resource_id,
             at=state.clock.now(),
         )
+
+
+def _versioned(model: Any) -> bool:
+    return (
+        inspect.isclass(model)
+        and issubclass(model, BaseModel)
+        and "version" in (model.model_fields)
+    )
+
+
+def _with_etag(handler: Handler) -> Handler:
+    """A resource with a ``version`` always answers its ``ETag`` (the document says so,
+    ``routers.platform.contract``): a route that did not set it gets it from the body."""
+
+    async def tagged(request: Request) -> Response:
+        response = await handler(request)
+        if 200 <= response.status_code < 300 and "etag" not in response.headers:
+            body = getattr(response, "body", b"")
+            document = from_json(bytes(body).decode()) if body[:1] == b"{" else None
+            version = document.get("version") if isinstance(document, dict) else None
+            if isinstance(version, int):
+                response.headers["ETag"] = f'"{version}"'
+        return response
+
+    return tagged
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    """Whether the route takes a bearer credential (every route but health and feeds)."""
+    return any(
+        isinstance(d.call, ScopedBearer) or _authenticates(d) for d in dependant.dependencies
+    )
 
 
 def _created_id(response: Response) -> str | None:

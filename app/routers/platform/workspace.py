@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request, Response, status
+from sqlalchemy import event
 
 from app.deps import AdminAuth, ClockDep, IfMatchDep, ReadAuth, SessionDep, app_state
 from app.errors import NotFound
@@ -39,12 +40,20 @@ async def update_workspace(
     session: SessionDep,
     clock: ClockDep,
     expected: IfMatchDep,
+    request: Request,
     response: Response,
 ) -> WorkspaceRead:
     """Change settings; send `If-Match` with the ETag you read to avoid lost updates."""
     workspace = await workspaces.update_workspace(
         session, auth.workspace_id, body, expected_version=expected, at=clock.now()
     )
+    state = app_state(request)
+
+    def forget(_: object) -> None:  # this replica at once, the others within 5 s
+        state.keys.forget_workspace(auth.workspace_id)
+        state.origins.forget()
+
+    event.listen(session.sync_session, "after_commit", forget, once=True)
     set_etag(response, workspace.version)
     return WorkspaceRead.of(workspace)
 

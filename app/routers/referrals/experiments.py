@@ -1,10 +1,12 @@
-"""Experiments comparing reward programs across randomly assigned referrers."""
+"""Experiments comparing reward programs (or touch plans) across randomly assigned cohorts."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import Response, status
+from pydantic import Field
 
 from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
 from app.models.platform import Page
@@ -15,8 +17,9 @@ from app.models.referrals.experiments import (
     ExperimentStatus,
     ExperimentUpdate,
 )
+from app.models.referrals.plan_experiments import PlanExperimentResults
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, set_etag
+from app.routers.platform import CREATED_AT, api_router, set_etag
 from app.services.platform import require_whole_team
 from app.services.referrals.experiments import design as experiments
 from app.services.referrals.experiments import results as experiment_results
@@ -29,6 +32,7 @@ router = api_router("experiments")
     operation_id="createExperiment",
     summary="Design an experiment",
     status_code=status.HTTP_201_CREATED,
+    responses=CREATED_AT,
 )
 async def create_experiment(
     body: ExperimentCreate,
@@ -37,8 +41,9 @@ async def create_experiment(
     clock: ClockDep,
     response: Response,
 ) -> ExperimentRead:
-    """Design an experiment (a `draft`): its arms, each a reward program with a weight, its
-    period, its primary metric and, optionally, the cohort assigned when it starts."""
+    """Design an experiment (a `draft`): its arms, each a reward program (or, `kind`
+    `touch_plan`, a touch plan) with a weight, its period, its primary metric and the cohort
+    assigned when it starts (optional for reward experiments)."""
     experiment = await experiments.create_experiment(
         session, auth.workspace_id, body, at=clock.now()
     )
@@ -125,7 +130,9 @@ async def start_experiment(
     response: Response,
 ) -> ExperimentRead:
     """`draft` → `running`: assigns the cohort now; other referrers are assigned at their
-    first referral in the period. Refused (409) while another running experiment overlaps."""
+    first referral in the period. A touch plan experiment enrols each contact of the cohort
+    in its arm's plan. Refused (409) while another running experiment of the same kind
+    overlaps, or an arm's plan is inactive."""
     experiment = await experiments.start_experiment(
         session, auth.workspace_id, experiment_id, at=clock.now()
     )
@@ -162,10 +169,13 @@ async def stop_experiment(
 )
 async def get_experiment_results(
     experiment_id: uuid.UUID, auth: ReadAuth, session: SessionDep
-) -> ExperimentResults:
-    """Per arm: referrers, referrals, referrals per referrer, conversion to closed, revenue,
-    reward cost and ROI; then each arm against the first on the primary metric (rate ratio,
-    confidence interval, p-value), or "insufficient data" below `min_sample` referrers.
+) -> Annotated[ExperimentResults | PlanExperimentResults, Field(discriminator="kind")]:
+    """Reward experiments, per arm: referrers, referrals, referrals per referrer, conversion
+    to closed, revenue, reward cost and ROI; then each arm against the first on the primary
+    metric (rate ratio, confidence interval, p-value), or "insufficient data" below
+    `min_sample` referrers. Touch plan experiments, per arm: contacts, enrolled, engaged,
+    referrals, closed, referral value, touches delivered, touch cost and ROI; then each arm
+    against the first on engagement, referrals and closed referrals per contact.
     A whole-team report: 403 for a member who sees only their own contacts."""
     require_whole_team("an experiment's results")
     return await experiment_results.results(session, auth.workspace_id, experiment_id)

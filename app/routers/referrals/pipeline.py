@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Query, Response, status
-from pydantic import AwareDatetime
 
-from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform import Page
+from app.deps import AdminAuth, ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteAuth
+from app.models.platform import AwareTime, Page
 from app.models.referrals.schemas import (
     ReciprocityRead,
     ReferralCreate,
@@ -20,7 +19,7 @@ from app.models.referrals.schemas import (
 )
 from app.models.referrals.tables import Direction, Stage
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.referrals import reciprocity
 from app.services.referrals import records as referrals
 from app.services.referrals import stages as referral_stages
@@ -33,7 +32,7 @@ router = api_router("referrals")
     operation_id="createReferral",
     summary="Record a referral",
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**CONFLICT, **CREATED_AT},
 )
 async def create_referral(
     body: ReferralCreate,
@@ -66,8 +65,8 @@ async def list_referrals(
     stage: Stage | None = None,
     source_contact_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
-    received_after: AwareDatetime | None = Query(default=None, description="Inclusive."),
-    received_before: AwareDatetime | None = Query(default=None, description="Exclusive."),
+    received_after: AwareTime | None = Query(default=None, description="Inclusive."),
+    received_before: AwareTime | None = Query(default=None, description="Exclusive."),
 ) -> Page[ReferralRead]:
     """Newest first by received time."""
     filters = referrals.ReferralFilters(
@@ -111,12 +110,31 @@ async def update_referral(
     expected: IfMatchDep,
     response: Response,
 ) -> ReferralRead:
-    """Correct descriptive fields; the stage moves only through transitions."""
+    """Correct descriptive fields, or when the referral came in (`received_at`: its
+    follow-up time and first history entry move with it); the stage moves only through
+    transitions. A referral recorded by mistake is deleted instead (admin)."""
     referral = await referrals.update_referral(
         session, auth.workspace_id, referral_id, body, expected_version=expected, at=clock.now()
     )
     set_etag(response, referral.version)
     return ReferralRead.model_validate(referral)
+
+
+@router.delete(
+    "/referrals/{referral_id}",
+    operation_id="deleteReferral",
+    summary="Delete a referral recorded by mistake",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+async def delete_referral(
+    referral_id: uuid.UUID, auth: AdminAuth, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Delete the referral with its stage history and rewards, and cancel the thank-you
+    touch not yet sent to the referrer; `referral.deleted` is recorded. A referral whose
+    reward was issued cannot be deleted (409, naming the rewards)."""
+    await referrals.delete_referral(session, auth.workspace_id, referral_id, at=clock.now())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

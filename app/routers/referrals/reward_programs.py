@@ -10,7 +10,7 @@ from app.deps import ClockDep, IfMatchDep, PageDep, ReadAuth, SessionDep, WriteA
 from app.models.platform import Page
 from app.models.referrals.rewards import RewardProgramCreate, RewardProgramRead, RewardProgramUpdate
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.referrals.rewards import programs as reward_programs
 
 router = api_router("rewards")
@@ -21,6 +21,7 @@ router = api_router("rewards")
     operation_id="createRewardProgram",
     summary="Create a reward program",
     status_code=status.HTTP_201_CREATED,
+    responses=CREATED_AT,
 )
 async def create_reward_program(
     body: RewardProgramCreate,

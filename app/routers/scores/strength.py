@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from fastapi import Query
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.models.scores.schemas import (
     ContactScoreRead,
     RecomputeResult,
@@ -49,7 +48,7 @@ async def list_contact_score_history(
     auth: ReadAuth,
     session: SessionDep,
     page: PageDep,
-    since: datetime | None = Query(default=None, description="Only points from then on."),
+    since: AwareTime | None = Query(default=None, description="Only points from then on."),
 ) -> Page[ScorePoint]:
     """Score points, oldest first: one when first scored, then whenever the score moved
     by half a point or more."""

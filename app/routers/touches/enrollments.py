@@ -17,7 +17,7 @@ from app.models.touches.schemas import (
     EnrollmentStatus,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.touches import enrollments
 
 router = api_router("enrollments")
@@ -43,7 +43,7 @@ async def list_enrollments(
     operation_id="createEnrollment",
     summary="Enrol a contact in a plan",
     status_code=status.HTTP_201_CREATED,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **CREATED_AT},
 )
 async def create_enrollment(
     body: EnrollmentCreate,
@@ -52,7 +52,9 @@ async def create_enrollment(
     clock: ClockDep,
     response: Response,
 ) -> EnrollmentRead:
-    """Enrol a contact. A past start date plans past touches; they fire on the next tick."""
+    """Enrol a contact. With a past start date the dates already gone are skipped
+    (`before_start`), or, with `catch_up`, those still fresh go out. A plan whose templates
+    name the member needs the contact's owner or the workspace's default sender (422)."""
     now = clock.now()
     row = await enrollments.enroll_contact(
         session,
@@ -60,6 +62,7 @@ async def create_enrollment(
         plan_id=body.plan_id,
         contact_id=body.contact_id,
         start=body.start_date or now.date(),
+        catch_up=body.catch_up,
         at=now,
     )
     set_etag(response, row.version)
@@ -78,7 +81,8 @@ async def create_enrollments(
 ) -> EnrollmentBulkResult:
     """Enrol every contact in the segments, with the tags or listed, in one statement.
 
-    Contacts already on the plan and do-not-contact contacts are skipped.
+    Contacts already on the plan, do-not-contact contacts and (a plan whose templates
+    name the member) contacts nobody signs for are skipped.
     """
     now = clock.now()
     enrolled, skipped = await enrollments.enroll_many(
@@ -89,6 +93,7 @@ async def create_enrollments(
         tags=body.tags,
         contact_ids=body.contact_ids,
         start=body.start_date or now.date(),
+        catch_up=body.catch_up,
         at=now,
     )
     return EnrollmentBulkResult(plan_id=body.plan_id, enrolled=enrolled, skipped=skipped)
@@ -159,7 +164,9 @@ async def resume_enrollment(
     expected: IfMatchDep,
     response: Response,
 ) -> EnrollmentRead:
-    """Resume: touches are planned again from now; dates missed while paused are not sent."""
+    """Resume: touches are planned again from now; dates missed while paused are not sent.
+    An enrolment paused because the contact became do-not-contact resumes only when the
+    flag is cleared (409 until then)."""
     return await _change("resume", enrollment_id, auth, session, clock, expected, response)
 
 

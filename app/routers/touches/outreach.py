@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Query, Response, status
-from pydantic import AwareDatetime
 
 from app.deps import ClockDep, PageDep, ReadAuth, SessionDep, WriteAuth
-from app.models.platform import Page
+from app.models.platform import AwareTime, Page
 from app.models.touches.plan_schemas import TouchChannel
 from app.models.touches.schemas import TouchCreate, TouchOutcomeIn, TouchRead, TouchStatus
 from app.problems import CONFLICT, NOT_FOUND
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.platform import require_visible_contacts
 from app.services.touches import outreach as touches
 
@@ -29,8 +28,8 @@ async def list_touches(
     plan_id: uuid.UUID | None = None,
     status: list[TouchStatus] = Query(default_factory=list, description="Any of these."),
     channel: list[TouchChannel] = Query(default_factory=list, description="Any of these."),
-    due_after: AwareDatetime | None = Query(default=None, description="due_at >= this."),
-    due_before: AwareDatetime | None = Query(default=None, description="due_at < this."),
+    due_after: AwareTime | None = Query(default=None, description="due_at >= this."),
+    due_before: AwareTime | None = Query(default=None, description="due_at < this."),
 ) -> Page[TouchRead]:
     """Touches in due order. Every active enrolment has at least the next 90 days planned."""
     where = touches.TouchFilter(
@@ -51,12 +50,14 @@ async def list_touches(
     operation_id="createTouch",
     summary="Schedule a one-off touch",
     status_code=status.HTTP_201_CREATED,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **CREATED_AT},
 )
 async def create_touch(
     body: TouchCreate, auth: WriteAuth, session: SessionDep, clock: ClockDep, response: Response
 ) -> TouchRead:
-    """Schedule an ad-hoc touch; it is emitted at ``due_at`` like a plan touch."""
+    """Schedule an ad-hoc touch; it is released at ``due_at`` like a plan touch: an
+    automated one inside the contact's send window (`touch.due`), a manual one as a task
+    (`task.assigned` now, `task.due` then)."""
     await require_visible_contacts(session, auth.workspace_id, [body.contact_id])
     touch = await touches.create_touch(
         session,
@@ -70,6 +71,7 @@ async def create_touch(
         referral_reminder=body.referral_reminder,
         due_at=body.due_at,
         assignee_id=body.assignee_id,
+        valid_for_days=body.valid_for_days,
         at=clock.now(),
     )
     set_etag(response, touch.version)

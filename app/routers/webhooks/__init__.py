@@ -8,9 +8,10 @@ before a sibling path parameter that would read it as an id).
 from fastapi import APIRouter
 
 from app.routers.webhooks import deliveries, docs, endpoints
+from app.routers.webhooks.event_schemas import add_event_schemas
 
 routers: tuple[APIRouter, ...] = (endpoints.router, deliveries.router)
 #: Included in ``app.webhooks``: it documents what Rapport sends and serves nothing.
 event_docs: APIRouter = docs.router
 
-__all__ = ["event_docs", "routers"]
+__all__ = ["add_event_schemas", "event_docs", "routers"]

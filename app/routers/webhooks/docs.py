@@ -7,26 +7,13 @@ integrators and code generators see each event's body, headers and an example.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from app.models.platform import CATALOGUE, EventType
+from app.routers.webhooks.event_schemas import EXAMPLE_TIME, payload_ref
 
 router = APIRouter(tags=["webhooks"])
-
-
-class WebhookPayload(BaseModel):
-    """The body of every webhook request; the same bytes are what is signed."""
-
-    type: str = Field(description="The event type.", examples=["touch.due"])
-    timestamp: datetime = Field(description="When the event happened (UTC).")
-    data: dict[str, Any] = Field(description="The resource the event is about.")
-
-
-PAYLOAD_SCHEMA = WebhookPayload.model_json_schema()
 
 
 def _operation_id(name: str) -> str:
@@ -69,7 +56,7 @@ def _description(event: EventType) -> str:
 
 
 for _event in CATALOGUE:
-    _example = {"type": _event.name, "timestamp": "2026-11-23T12:00:00Z", "data": _event.example}
+    _example = {"type": _event.name, "timestamp": EXAMPLE_TIME, "data": _event.example}
     router.add_api_route(
         _event.name,
         _receiver(_event),
@@ -83,7 +70,9 @@ for _event in CATALOGUE:
             "parameters": PARAMETERS,
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": PAYLOAD_SCHEMA, "example": _example}},
+                "content": {
+                    "application/json": {"schema": payload_ref(_event.name), "example": _example}
+                },
             },
         },
     )

@@ -17,7 +17,7 @@ from app.models.webhooks.tables import (
     WebhookTestResult,
 )
 from app.problems import CONFLICT, NOT_FOUND, PRECONDITION
-from app.routers.platform import api_router, page_of, set_etag
+from app.routers.platform import CREATED_AT, api_router, page_of, set_etag
 from app.services.webhooks import endpoints as service
 
 router = api_router("webhooks")
@@ -45,6 +45,7 @@ async def list_endpoints(
     operation_id="createWebhookEndpoint",
     summary="Register a webhook endpoint",
     status_code=status.HTTP_201_CREATED,
+    responses=CREATED_AT,
 )
 async def create_endpoint(
     body: WebhookEndpointCreate,

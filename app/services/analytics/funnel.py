@@ -29,6 +29,7 @@ from app.models.analytics.schemas import (
     PeriodRead,
     SourceShare,
 )
+from app.models.contacts import display_name_sql
 from app.models.referrals import PIPELINE
 from app.services.analytics.formulas import RATE_QUANTUM, conversion_rate
 from app.services.analytics.period import ZERO, money
@@ -135,8 +136,7 @@ async def funnel(
 _MIX_KEYS = {
     "source": (
         "coalesce(CAST(r.source_contact_id AS text), '')",
-        "coalesce(nullif(concat_ws(' ', min(c.first_name), min(c.last_name)), ''), "
-        "min(c.company_name), min(c.sort_name))",
+        f"min({display_name_sql('c')})",
     ),
     "segment": ("coalesce(c.segment, '')", "min(c.segment)"),
 }

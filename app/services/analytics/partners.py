@@ -25,6 +25,7 @@ from app.models.analytics.people_schemas import (
     SatisfactionModel,
 )
 from app.models.analytics.schemas import PeriodRead
+from app.models.contacts import display_name_sql
 from app.services.analytics.period import money
 from app.services.analytics.settings import get_settings
 from app.services.analytics.stats import fit_satisfaction
@@ -67,8 +68,7 @@ ids AS (
     UNION SELECT id FROM g
 )
 SELECT c.id,
-       coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name,
-                c.sort_name) AS name,
+       {display_name_sql("c")} AS name,
        c.allied_category,
        coalesce(q.n, 0) AS records, q.quality, q.satisfaction,
        coalesce(g.n, 0) AS given, coalesce(g.v, 0) AS value_given,

@@ -36,6 +36,7 @@ from app.models.analytics.schemas import (
     ValueReport,
     ValueRow,
 )
+from app.models.contacts import display_name_sql
 from app.services.analytics.formulas import conversion_rate, referral_value, roi_percent
 from app.services.analytics.period import money
 from app.services.analytics.settings import get_settings
@@ -61,9 +62,7 @@ REWARDED = f"""rw.workspace_id = :ws AND rw.status <> 'cancelled' AND rw.currenc
        AND {visible_sql("rw.workspace_id", "rw.referrer_id")}"""
 HELD = "a.workspace_id = :ws AND a.date >= :start_date AND a.date <= :end_date"
 _SOURCE_JOIN = "LEFT JOIN contacts c ON c.workspace_id = :ws AND c.id = r.source_contact_id"
-_DISPLAY = (
-    "coalesce(nullif(concat_ws(' ', c.first_name, c.last_name), ''), c.company_name, c.sort_name)"
-)
+_DISPLAY = display_name_sql("c")
 
 
 def _by_contact(column: str) -> str:

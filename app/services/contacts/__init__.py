@@ -6,13 +6,21 @@ and re-plan it).
 
 from app.services.contacts.creation import create_contact
 from app.services.contacts.engagement import create_activity, set_participants
+from app.services.contacts.importing.failed import failed_rows
 from app.services.contacts.importing.jobs import (
     enqueue_import,
     get_import,
     resume_imports,
     run_import,
 )
-from app.services.contacts.importing.parse import FileRefused, RawRow, read_rows
+from app.services.contacts.importing.options import ImportOptions, parse_match_on, parse_mode
+from app.services.contacts.importing.parse import (
+    FileRefused,
+    ImportFile,
+    RawRow,
+    open_file,
+    read_rows,
+)
 from app.services.contacts.importing.stage import Lookahead
 from app.services.contacts.interactions import log_interaction
 from app.services.contacts.observances import add_observance
@@ -21,6 +29,8 @@ from app.services.contacts.service_records import add_service_record
 
 __all__ = [
     "FileRefused",
+    "ImportFile",
+    "ImportOptions",
     "Lookahead",
     "RawRow",
     "add_observance",
@@ -29,8 +39,12 @@ __all__ = [
     "create_activity",
     "create_contact",
     "enqueue_import",
+    "failed_rows",
     "get_import",
     "log_interaction",
+    "open_file",
+    "parse_match_on",
+    "parse_mode",
     "read_rows",
     "resume_imports",
     "run_import",

@@ -81,7 +81,7 @@ def _answered(new: CTE, *ctes: CTE, **columns: Any) -> DriverStatement:
 
 
 # What the statement's other steps read of the new row (``auto_enroll_pick``, the claims).
-_AUDIENCE = ("workspace_id", "id", "segment", "tags", "do_not_contact")
+_AUDIENCE = ("workspace_id", "id", "segment", "tags", "do_not_contact", "owner_id")
 _RETURNED = [_CONTACTS.c[n] for n in _AUDIENCE]
 
 

@@ -1,9 +1,15 @@
-"""Engagement activities and their participants; attendance counts as engagement."""
+"""Engagement activities and their participants; attendance counts as engagement.
+
+An activity may be planned ahead (invitations, registrations), but nobody attends it
+before its day: attendance resets the lapse clock, so one recorded ahead would keep a
+drifting contact looking engaged. Marking attendance at an activity dated after today
+(the workspace's), or moving an attended activity past today, is refused.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import case, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,7 +27,14 @@ from app.models.contacts.engagement import (
 )
 from app.models.contacts.tables import Contact
 from app.services.contacts.interactions import mark_engaged
-from app.services.platform import PageRequest, check_version, keyset_page, where_visible
+from app.services.platform import (
+    PageRequest,
+    check_version,
+    get_workspace,
+    keyset_page,
+    refuse_future_date,
+    where_visible,
+)
 
 Part = EngagementParticipant
 
@@ -84,6 +97,8 @@ async def update_activity(
     for field, value in changes.model_dump(exclude_unset=True).items():
         if value is None and field != "audience":
             raise ValidationFailed.on(["body", field], "may be omitted but not null")
+        if field == "date" and value != activity.date and await _attended(session, activity):
+            await _not_ahead(session, workspace_id, value, at, ["body", "date"])
         setattr(activity, field, value)
     activity.version += 1
     activity.updated_at = at
@@ -104,6 +119,28 @@ async def delete_activity(
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("engagement activity not found")
+
+
+async def _not_ahead(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    day: date,
+    at: datetime,
+    loc: list[str | int],
+) -> None:
+    """Attendance on ``day`` has happened by now (today in the workspace's zone)."""
+    workspace = await get_workspace(session, workspace_id)
+    what = f"attendance at an activity dated {day.isoformat()}"
+    refuse_future_date(day, at, workspace.time_zone, loc, what)
+
+
+async def _attended(session: AsyncSession, activity: EngagementActivity) -> bool:
+    stmt = select(col(Part.contact_id)).where(
+        col(Part.workspace_id) == activity.workspace_id,
+        col(Part.activity_id) == activity.id,
+        col(Part.status) == "attended",
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
 
 
 def _read(row: Part) -> ParticipantRead:
@@ -132,6 +169,8 @@ async def set_participants(
             ["body", "contact_ids"], f"no such contacts in this workspace: {', '.join(missing)}"
         )
     attended = data.status == "attended"
+    if attended:
+        await _not_ahead(session, workspace_id, activity.date, at, ["body", "status"])
     # Attendance happened on the activity's day, not when someone ticked the box.
     engaged_at = min(at, datetime.combine(activity.date, time(12), UTC))
     rows = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,9 +28,7 @@ from app.models.touches import Touch
 from app.services import platform, touches
 from app.services.contacts.people import require_contact
 from app.services.contacts.rows import check_member
-from app.services.platform import PageRequest, keyset_page, where_visible
-
-FUTURE_TOLERANCE = timedelta(minutes=5)
+from app.services.platform import PageRequest, keyset_page, refuse_future, where_visible
 
 # A contact whose engagement moves changes: its version and updated_at move too, so an
 # ``updated_since`` sync and ETags see it. Rows where nothing moves are not touched.
@@ -104,8 +102,7 @@ async def log_interaction(
     await check_member(session, workspace_id, member_id, "member_id")
     if touch_id is not None:
         await _check_touch(session, workspace_id, contact_id, touch_id)
-    if occurred_at > at + FUTURE_TOLERANCE:
-        raise ValidationFailed.on(["body", "occurred_at"], "the log records what happened")
+    refuse_future(occurred_at, at, ["body", "occurred_at"], "an interaction")
     stmt = (
         insert(Interaction)
         .values(

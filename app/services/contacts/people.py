@@ -27,6 +27,7 @@ from app.driver import (
     fetch_row,
 )
 from app.errors import NotFound
+from app.models.contacts.events import ContactDeletedData, ContactUpdatedData
 from app.models.contacts.inputs import ContactUpdate
 from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact, ContactExternalId
@@ -173,7 +174,7 @@ async def update_contact(
         at=at,
     )
     fields = [c for c in changed if c != "advocacy_stage_manual"]
-    data = {**event_data(contact), "changed_fields": fields}
+    data = ContactUpdatedData(**dict(contact), changed_fields=fields).model_dump(mode="json")
     await record_event(session, workspace_id, "contact.updated", data, at=at)
     await _touch_hooks(session, workspace_id, contact_id, changed, row, at=at)
     return contact
@@ -188,11 +189,17 @@ async def _touch_hooks(
     *,
     at: datetime,
 ) -> None:
-    """Touches follow the contact: do-not-contact cancels what is planned; a new segment
-    or tag may enter a plan's audience (enrolled once per plan, ever)."""
+    """Touches follow the contact: do-not-contact holds what is pending and pauses its
+    plans (clearing it resumes them), a change of consent skips or re-plans touches on
+    the channels concerned; a new segment or tag may enter a plan's audience (enrolled
+    once per plan, ever), and so may a new owner (a plan that names the member)."""
     if "do_not_contact" in changed and row["do_not_contact"]:
-        await touches.cancel_future_touches(session, workspace_id, contact_id, "do_not_contact", at)
-    if "segment" in changed or "tags" in changed:
+        await touches.hold_for_do_not_contact(session, workspace_id, [contact_id], at)
+    elif "do_not_contact" in changed:
+        await touches.resume_after_do_not_contact(session, workspace_id, [contact_id], at)
+    if "consent" in changed and not row["do_not_contact"]:
+        await touches.reconsider_consent(session, workspace_id, [contact_id], at)
+    if "segment" in changed or "tags" in changed or "owner_id" in changed:
         await touches.auto_enroll(session, workspace_id, [contact_id], at)
     if "time_zone" in changed:
         await touches.replan_contact(session, workspace_id, contact_id, at=at)
@@ -215,7 +222,8 @@ async def delete_contact(
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("contact not found")
-    await record_event(session, workspace_id, "contact.deleted", {"id": str(contact_id)}, at=at)
+    data = ContactDeletedData(id=contact_id).model_dump(mode="json")
+    await record_event(session, workspace_id, "contact.deleted", data, at=at)
     await record_change(
         session,
         workspace_id,

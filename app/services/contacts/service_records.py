@@ -1,4 +1,7 @@
-"""Service records of a contact, with the ratings that feed satisfaction and partner reviews."""
+"""Service records of a contact, with the ratings that feed satisfaction and partner reviews.
+
+A record is of work done: its date may not be after today (in the workspace's zone).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,12 @@ from app.models.contacts.service_records import (
 from app.models.contacts.tables import Contact
 from app.services.contacts.people import require_contact
 from app.services.contacts.rows import check_member
-from app.services.platform import PageRequest, keyset_page
+from app.services.platform import (
+    PageRequest,
+    get_workspace,
+    keyset_page,
+    refuse_future_date,
+)
 
 
 async def _check_partner(
@@ -45,6 +53,9 @@ async def add_service_record(
     at: datetime,
 ) -> ServiceRecordRead:
     await require_contact(session, workspace_id, contact_id)
+    workspace = await get_workspace(session, workspace_id)
+    what = "a service record's date"
+    refuse_future_date(data.date, at, workspace.time_zone, ["body", "date"], what)
     await check_member(session, workspace_id, data.member_id, "member_id")
     if data.partner_id is not None:
         await _check_partner(session, workspace_id, contact_id, data.partner_id)

@@ -1,7 +1,7 @@
 """Platform: the ground every domain stands on. Workspaces and their settings, members,
 API keys and who a request speaks for, the event outbox (recorded with each change, fanned
 out to webhook deliveries, read back as the feed), idempotency, keyset pagination,
-optimistic versions, PostgreSQL-built JSON, and the scheduler's runner.
+optimistic versions, PostgreSQL-built JSON, readiness, and the scheduler's runner.
 
 Public face: the names below. Platform imports no other domain.
 """
@@ -26,9 +26,11 @@ from app.services.platform.events import (
     recorded_with,
 )
 from app.services.platform.fanout import fan_out
+from app.services.platform.health import Readiness
 from app.services.platform.idempotency import purge_idempotency_keys
 from app.services.platform.json_sql import json_object
 from app.services.platform.members import create_member
+from app.services.platform.origins import OriginRegistry
 from app.services.platform.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -41,6 +43,7 @@ from app.services.platform.pagination import (
     keyset_statement,
     page_binds,
 )
+from app.services.platform.past import CLOCK_SKEW, refuse_future, refuse_future_date
 from app.services.platform.principals import (
     EVERYTHING,
     ROLE_SCOPES,
@@ -55,6 +58,7 @@ from app.services.platform.principals import (
     request_principal,
     viewer_for,
 )
+from app.services.platform.rate_limits import Decision, RateLimiter
 from app.services.platform.scheduler import Job, Scheduler, in_batches, run_jobs
 from app.services.platform.sessions import session_tokens
 from app.services.platform.ssrf import (
@@ -87,6 +91,7 @@ from app.services.platform.visibility import (
 from app.services.platform.workspaces import create_workspace, get_workspace
 
 __all__ = [
+    "CLOCK_SKEW",
     "DEFAULT_LIMIT",
     "EVERYTHING",
     "MAX_LIMIT",
@@ -96,8 +101,12 @@ __all__ = [
     "AuthContext",
     "CheckedTarget",
     "CredentialResolver",
+    "Decision",
     "Job",
+    "OriginRegistry",
     "PageRequest",
+    "RateLimiter",
+    "Readiness",
     "Resolver",
     "Scheduler",
     "SortKey",
@@ -145,6 +154,8 @@ __all__ = [
     "record_serialised_events",
     "recorded_with",
     "referral_visible_sql",
+    "refuse_future",
+    "refuse_future_date",
     "request_principal",
     "require_visible_contacts",
     "require_whole_team",

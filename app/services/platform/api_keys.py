@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
-from app.models.platform.api_key import ALL_SCOPES, ApiKey
+from app.models.platform.api_key import ALL_SCOPES, ApiKey, ApiKeyUpdate
+from app.models.platform.common import utc_text
 from app.models.platform.member import Member
+from app.models.platform.rate_limit import RateLimit
 from app.services.platform.audit import record_change
 from app.services.platform.pagination import PageRequest, keyset_page
 from app.services.platform.tokens import digest, display_prefix, new_api_key
@@ -25,6 +27,7 @@ async def create_api_key(
     name: str,
     scopes: Sequence[str],
     member_id: uuid.UUID | None = None,
+    rate_limit: RateLimit | None = None,
     at: datetime,
 ) -> tuple[ApiKey, str]:
     """Issue a key; bound to ``member_id`` it acts as that member within their role."""
@@ -45,6 +48,8 @@ async def create_api_key(
         secret_hash=digest(token),
         scopes=sorted(set(scopes)),
         member_id=member_id,
+        rate_limit_per_minute=rate_limit.requests_per_minute if rate_limit else None,
+        rate_limit_burst=rate_limit.burst if rate_limit else None,
         created_at=at,
     )
     session.add(key)
@@ -66,6 +71,30 @@ async def list_api_keys(
     return [r[0] for r in rows], cursor
 
 
+async def update_api_key(
+    session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID, changes: ApiKeyUpdate
+) -> ApiKey:
+    """Rename a key or set its own rate limit (null: the workspace's)."""
+    key = (
+        await session.execute(
+            select(ApiKey)
+            .where(col(ApiKey.workspace_id) == workspace_id, col(ApiKey.id) == key_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound("API key not found")
+    values = changes.model_dump(exclude_unset=True)
+    if changes.name is not None:
+        key.name = changes.name
+    if "rate_limit" in values:
+        limit = changes.rate_limit
+        key.rate_limit_per_minute = limit.requests_per_minute if limit else None
+        key.rate_limit_burst = limit.burst if limit else None
+    await session.flush()
+    return key
+
+
 async def revoke_api_key(
     session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID, *, at: datetime
 ) -> None:
@@ -83,6 +112,6 @@ async def revoke_api_key(
         action="api_key.revoked",
         resource_type="api_key",
         resource_id=key_id,
-        changes={"revoked_at": {"before": None, "after": at.isoformat()}},
+        changes={"revoked_at": {"before": None, "after": utc_text(at)}},
         at=at,
     )

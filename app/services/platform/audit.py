@@ -35,6 +35,7 @@ from app.config import Settings
 from app.db import Database
 from app.models.platform.audit import Actor as ActorRead
 from app.models.platform.audit import AuditEntry, AuditEntryRead
+from app.models.platform.common import utc_text
 from app.request_context import current_request_id
 from app.services.platform.pagination import PageRequest, keyset_page
 from app.services.platform.principals import current_actor, mark_audited
@@ -60,6 +61,8 @@ _PENDING = "rapport.audit_pending"  # session.info: rows of this flush, written 
 
 
 def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return utc_text(value)  # as the API writes times: UTC with Z
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):

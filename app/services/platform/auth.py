@@ -54,7 +54,10 @@ _ASSISTS = (
 _KEY = text(
     f"""
     SELECT k.id, k.name, k.scopes, k.member_id, m.name AS member_name, m.role, m.active,
-           w.visibility, {_ASSISTS} AS assists
+           w.visibility, {_ASSISTS} AS assists,
+           COALESCE(k.rate_limit_per_minute, w.rate_limit_per_minute) AS per_minute,
+           CASE WHEN k.rate_limit_per_minute IS NOT NULL THEN k.rate_limit_burst
+                ELSE w.rate_limit_burst END AS burst
       FROM api_keys AS k
       JOIN workspaces AS w ON w.id = k.workspace_id
       LEFT JOIN members AS m ON m.workspace_id = k.workspace_id AND m.id = k.member_id
@@ -62,7 +65,8 @@ _KEY = text(
     """
 )
 _MEMBER = f"""
-    SELECT m.id, m.name, m.role, m.active, w.visibility, {_ASSISTS} AS assists
+    SELECT m.id, m.name, m.role, m.active, w.visibility, {_ASSISTS} AS assists,
+           w.rate_limit_per_minute AS per_minute, w.rate_limit_burst AS burst
       FROM members AS m JOIN workspaces AS w ON w.id = m.workspace_id
      WHERE m.workspace_id = :ws AND {{where}}
     """
@@ -109,7 +113,14 @@ def member_context(
         role=row.role,
         actor=Actor(type="member", id=member_id, name=name),
         viewer=viewer,
+        rate_limit=_rate_limit(row),
     )
+
+
+def _rate_limit(row: Any) -> tuple[int, int] | None:
+    if row.per_minute is None:
+        return None
+    return (row.per_minute, row.burst or row.per_minute)
 
 
 class CredentialResolver:
@@ -145,6 +156,10 @@ class CredentialResolver:
         from the database while it is still valid there and cache it again.
         """
         self._forget(lambda c: c.key_id == key_id)
+
+    def forget_workspace(self, workspace_id: uuid.UUID) -> None:
+        """After a workspace's settings changed (committed): visibility, rate limit."""
+        self._forget(lambda c: c.workspace_id == workspace_id)
 
     def forget_member(self, member_id: uuid.UUID) -> None:
         """After a member's role, activity or assistance changed (committed)."""
@@ -202,6 +217,7 @@ class CredentialResolver:
             scopes=frozenset(row.scopes),
             actor=Actor(type="api_key", id=row.id, name=row.name),
             viewer=EVERYTHING,
+            rate_limit=_rate_limit(row),
         )
 
     async def _member_token(

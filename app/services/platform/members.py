@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -25,6 +25,7 @@ from app.models.platform.member import (
     MemberRead,
     MemberUpdate,
 )
+from app.models.platform.workspace import Workspace
 from app.services.platform.pagination import PageRequest, keyset_page
 from app.services.platform.versioning import check_version
 
@@ -176,7 +177,11 @@ async def update_member(
 async def delete_member(
     session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID
 ) -> None:
-    """Assignments to the member are cleared by the foreign keys (``ON DELETE SET NULL``)."""
+    """Assignments to the member are cleared by the foreign keys (``ON DELETE SET NULL``).
+
+    The workspace's default sender is cleared here: a foreign key from the root table to
+    a tenant table would tie the two in a cycle for a single setting.
+    """
     stmt = (
         delete(Member)
         .where(col(Member.workspace_id) == workspace_id, col(Member.id) == member_id)
@@ -184,3 +189,11 @@ async def delete_member(
     )
     if (await session.execute(stmt)).first() is None:
         raise NotFound("member not found")
+    await session.execute(
+        update(Workspace)
+        .where(
+            col(Workspace.id) == workspace_id,
+            col(Workspace.default_sender_member_id) == member_id,
+        )
+        .values(default_sender_member_id=None, version=col(Workspace.version) + 1)
+    )

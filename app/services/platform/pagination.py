@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import ValidationFailed
+from app.json_codec import from_json
 
 SortKey = QueryableAttribute[Any] | ColumnElement[Any] | Mapped[Any]
 
@@ -84,7 +85,7 @@ def encode_cursor(sort: str, values: Sequence[Any]) -> str:
 def decode_cursor(cursor: str, sort: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        got_sort, tagged = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        got_sort, tagged = from_json(base64.urlsafe_b64decode(padded.encode()).decode())
         values = [_decode_value(t) for t in tagged]
     except (ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
         raise ValidationFailed.on(["query", "cursor"], "malformed cursor") from exc

@@ -91,6 +91,14 @@ class AuthContext:
     role: str | None = None
     actor: Actor = SYSTEM
     viewer: Viewer = field(default=EVERYTHING)
+    #: ``(requests_per_minute, burst)`` set for this key or its workspace; None: the
+    #: service's default (``app.services.platform.rate_limits``).
+    rate_limit: tuple[int, int] | None = None
+
+    @property
+    def subject_id(self) -> uuid.UUID | None:
+        """Whose bucket a request draws from: the API key's, else the member's."""
+        return self.key_id or self.member_id
 
     def may_act_for(self, member_id: uuid.UUID) -> bool:
         """Whether this credential may act on ``member_id``'s own things (their calendar

@@ -9,7 +9,13 @@ claim their work with ``FOR UPDATE SKIP LOCKED``, so replicas share it, never re
 The jobs themselves belong to their domains (``touches.emit_touches``,
 ``referrals.follow_up_job``...); the list a tick runs, in order, is
 ``app.services.jobs.JOBS``. A job is an async callable ``job(db, clock, settings)``; a
-failing job is logged and does not stop the jobs after it, nor the next tick.
+failing job is logged and does not stop the jobs after it, nor the next tick. A database
+that is unavailable ends the tick instead (the next jobs would only fail the same way),
+logged once per outage (``app.outages``), and the next tick tries again.
+
+The scheduler's jobs run on connections of their own, whose statements may run for
+``RAPPORT_SCHEDULER_STATEMENT_TIMEOUT_MS`` (a big workspace's nightly scores take
+seconds) where a request's are cut at ``RAPPORT_DB_STATEMENT_TIMEOUT_MS``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from app.clock import Clock
 from app.config import Settings
 from app.db import Database
 from app.metrics import SCHEDULER_TICKS
+from app.outages import outages, unavailable_cause
 
 log = logging.getLogger("rapport.scheduler")
 
@@ -78,12 +85,17 @@ async def run_jobs(
     """
     results: dict[str, object] = {}
     for job in jobs:
+        began = time.perf_counter()
         try:
             results[job.name] = await job.run(db, clock, settings)
         except Exception as exc:  # one broken job must not starve the others
-            log.exception("scheduler job failed", extra={"job": job.name})
             results[job.name] = exc
             SCHEDULER_TICKS.labels(job=job.name, result="error").inc()
+            cause = unavailable_cause(exc)
+            if cause is not None:  # the others would fail the same way: try next tick
+                outages.failed(cause, where=f"scheduler job {job.name}", began=began)
+                return results
+            log.exception("scheduler job failed", extra={"job": job.name})
         else:
             SCHEDULER_TICKS.labels(job=job.name, result="ok").inc()
     return results
@@ -98,20 +110,27 @@ class Scheduler:
         self._running: asyncio.Task[dict[str, object]] | None = None
 
     async def tick(self) -> None:
-        """Run one tick; a shutdown may cancel this wait, never the tick's own work.
+        """Start one tick, unless the last one is still running (a database that hangs,
+        a long night's scores): then this one is skipped, quietly, where APScheduler's
+        own ``max_instances`` logged a warning at every interval of an outage.
 
-        APScheduler's shutdown cancels the task running this coroutine, and cancelling an
-        ``await`` on a task cancels that task too, so the tick is shielded: ``stop()`` then
-        waits for it (up to ``STOP_GRACE_SECONDS``) and its transactions commit.
+        The tick runs as a task of its own rather than as APScheduler's job, so
+        APScheduler's shutdown, which cancels its running jobs, cannot cut it off:
+        ``stop()`` waits for it (up to ``STOP_GRACE_SECONDS``) and its transactions
+        commit.
         """
+        if self._running is not None:
+            log.debug("tick skipped: the previous tick is still running")
+            return
         running = asyncio.ensure_future(run_jobs(self.db, self.clock, self.settings, self.jobs))
         self._running = running
         running.add_done_callback(self._finished)
-        await asyncio.shield(running)
 
     def _finished(self, task: asyncio.Task[dict[str, object]]) -> None:
         if self._running is task:
             self._running = None
+        if not task.cancelled() and task.exception() is not None:  # run_jobs catches all
+            log.error("scheduler tick failed", exc_info=task.exception())
 
     def start(self) -> None:
         self._aps.add_job(

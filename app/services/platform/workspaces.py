@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.platform.api_key import ALL_SCOPES, ApiKey
+from app.models.platform.member import Member
 from app.models.platform.workspace import (
     IdentityProvider,
     IdentityProviderRead,
@@ -54,6 +55,16 @@ async def lock_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Work
     return workspace
 
 
+async def _require_member(
+    session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    stmt = select(col(Member.id)).where(
+        col(Member.workspace_id) == workspace_id, col(Member.id) == member_id
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise ValidationFailed.on(["body", "default_sender_member_id"], "no such member")
+
+
 async def update_workspace(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -82,9 +93,21 @@ async def update_workspace(
         "visibility",
         "agenda_stall_factor",
         "agenda_touch_lift",
+        "outcome_grace_days",
     ):
         if field in values and values[field] is not None:
             setattr(workspace, field, values[field])
+    if changes.cors_origins is not None:
+        workspace.cors_origins = list(dict.fromkeys(changes.cors_origins))
+    if "rate_limit" in values:  # null: back to the service's default
+        limit = changes.rate_limit
+        workspace.rate_limit_per_minute = limit.requests_per_minute if limit else None
+        workspace.rate_limit_burst = limit.burst if limit else None
+    if "default_sender_member_id" in values:
+        sender = values["default_sender_member_id"]
+        if sender is not None:
+            await _require_member(session, workspace_id, sender)
+        workspace.default_sender_member_id = sender
     workspace.version += 1
     workspace.updated_at = at
     await session.flush()

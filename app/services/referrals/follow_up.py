@@ -22,6 +22,7 @@ from sqlmodel import col
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
+from app.models.referrals.events import ReferralOverdueNotice
 from app.models.referrals.tables import Referral
 from app.services.platform import record_events
 from app.services.referrals.notices import referral_payloads
@@ -60,9 +61,10 @@ async def emit_overdue_follow_ups(
     claimed = list((await session.execute(claim)).scalars())
     by_workspace: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for referral, payload in zip(claimed, await referral_payloads(session, claimed), strict=True):
-        late = (at - referral.received_at).total_seconds() / 3600
-        payload["hours_since_received"] = round(late, 1)
-        by_workspace[referral.workspace_id].append(("referral.follow_up_overdue", payload))
+        late = round((at - referral.received_at).total_seconds() / 3600, 1)
+        overdue = ReferralOverdueNotice.model_validate({**payload, "hours_since_received": late})
+        data = overdue.model_dump(mode="json")
+        by_workspace[referral.workspace_id].append(("referral.follow_up_overdue", data))
     for workspace_id, items in by_workspace.items():
         await record_events(session, workspace_id, items, at=at)
     return len(claimed)

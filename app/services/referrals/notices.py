@@ -17,23 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts import Contact
 from app.models.platform import Workspace
+from app.models.referrals.events import ReferralNotice, ReferrerData
 from app.models.referrals.schemas import ReferralRead
 from app.models.referrals.tables import Referral
 from app.services import touches
 from app.services.touches import create_touch, suggested_message, thank_you_key, thank_you_subject
 
 
-def referrer_data(contact: Contact | None) -> dict[str, Any] | None:
-    if contact is None:
-        return None
-    return {
-        "id": str(contact.id),
-        "first_name": contact.first_name,
-        "last_name": contact.last_name,
-        "company_name": contact.company_name,
-        "primary_email": contact.primary_email,
-        "primary_phone": contact.primary_phone,
-    }
+def referrer_data(contact: Contact | None) -> ReferrerData | None:
+    return None if contact is None else ReferrerData.model_validate(contact)
 
 
 async def _contacts(
@@ -54,9 +46,13 @@ def _person(
 
 
 async def referral_payloads(
-    session: AsyncSession, referrals: Sequence[Referral], **extra: Any
+    session: AsyncSession,
+    referrals: Sequence[Referral],
+    model: type[ReferralNotice] = ReferralNotice,
+    **extra: Any,
 ) -> list[dict[str, Any]]:
-    """Each referral as the API shows it, plus the referrer and a suggested message."""
+    """Each referral as the API shows it, plus the referrer and a suggested message (and
+    ``extra``, the fields of ``model`` beyond those), built through the event's model."""
     people = await _contacts(
         session,
         [
@@ -72,7 +68,7 @@ async def referral_payloads(
     for referral in referrals:
         referrer = _person(people, referral.workspace_id, referral.source_contact_id)
         referred = _person(people, referral.workspace_id, referral.referred_contact_id)
-        data = ReferralRead.model_validate(referral).model_dump(mode="json")
+        data = dict(ReferralRead.model_validate(referral))
         data["referrer"] = referrer_data(referrer)
         data["suggested_message"] = (
             suggested_message(referral.stage, referrer, referred, referral.service)
@@ -80,14 +76,17 @@ async def referral_payloads(
             else None
         )
         data.update(extra)
-        payloads.append(data)
+        payloads.append(model.model_validate(data).model_dump(mode="json"))
     return payloads
 
 
 async def referral_payload(
-    session: AsyncSession, referral: Referral, **extra: Any
+    session: AsyncSession,
+    referral: Referral,
+    model: type[ReferralNotice] = ReferralNotice,
+    **extra: Any,
 ) -> dict[str, Any]:
-    return (await referral_payloads(session, [referral], **extra))[0]
+    return (await referral_payloads(session, [referral], model, **extra))[0]
 
 
 async def schedule_thank_you(

@@ -35,7 +35,10 @@ from app.services.platform import (
     get_workspace,
     keyset_page,
     record_event,
+    refuse_future,
 )
+from app.services.referrals import corrections
+from app.services.referrals.corrections import correct_received_at
 from app.services.referrals.experiments.assignment import program_for_referrer
 from app.services.referrals.notices import referral_payload, schedule_thank_you
 from app.services.referrals.rewards.rules import apply_rules
@@ -186,6 +189,7 @@ async def create_referral(
         where = "referred_contact_id" if data.referred_contact_id else "referred_contact"
         raise ValidationFailed.on(["body", where], "a contact cannot refer themselves")
     received_at = data.received_at or at
+    refuse_future(received_at, at, ["body", "received_at"], "a referral's received_at")
     duplicates = await _earlier_duplicates(session, workspace_id, data, referred_id, received_at)
     if duplicates and strict:
         raise Conflict(
@@ -297,12 +301,16 @@ async def update_referral(
     expected_version: int | None,
     at: datetime,
 ) -> Referral:
-    """Correct descriptive fields; ``null`` clears a value (except the currency)."""
+    """Correct descriptive fields; ``null`` clears a value (except the currency and the
+    received time, which ``corrections`` moves with what follows from it)."""
     referral = await get_referral(session, workspace_id, referral_id, lock=True)
     check_version(referral.version, expected_version)
     values = changes.model_dump(exclude_unset=True)
-    if "currency" in values and values["currency"] is None:
-        raise ValidationFailed.on(["body", "currency"], "currency cannot be cleared")
+    for name in ("currency", "received_at"):
+        if name in values and values[name] is None:
+            raise ValidationFailed.on(["body", name], f"{name} cannot be cleared")
+    if "received_at" in values:
+        await correct_received_at(session, referral, values.pop("received_at"), at=at)
     if values.get("owner_id") is not None:
         await _require_member(session, workspace_id, values["owner_id"], "owner_id")
     for name, value in values.items():
@@ -316,3 +324,11 @@ async def update_referral(
         reached = PIPELINE[: PIPELINE.index(referral.stage) + 1]
         await apply_rules(session, referral, reached, at=at, deal_based_only=True)
     return referral
+
+
+async def delete_referral(
+    session: AsyncSession, workspace_id: uuid.UUID, referral_id: uuid.UUID, *, at: datetime
+) -> None:
+    """Delete a referral recorded by mistake (``corrections.delete_referral``)."""
+    referral = await get_referral(session, workspace_id, referral_id, lock=True)
+    await corrections.delete_referral(session, referral, at=at)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import Conflict, ValidationFailed
+from app.models.referrals.events import ReferralStageNotice
 from app.models.referrals.schemas import TransitionCreate
 from app.models.referrals.tables import (
     OPEN_STAGES,
@@ -27,7 +28,7 @@ from app.models.referrals.tables import (
     Stage,
 )
 from app.services import platform
-from app.services.platform import check_version, record_event
+from app.services.platform import check_version, record_event, refuse_future
 from app.services.referrals.notices import referral_payload
 from app.services.referrals.records import get_referral
 from app.services.referrals.rewards import rules
@@ -67,8 +68,7 @@ async def transition_referral(
             extra={"stage": referral.stage, "allowed": allowed},
         )
     when = move.at or at
-    if when > at:
-        raise ValidationFailed.on(["body", "at"], "a stage change cannot be in the future")
+    refuse_future(when, at, ["body", "at"], "a stage change")
     if when < referral.stage_changed_at:
         raise ValidationFailed.on(
             ["body", "at"], "a stage change cannot predate the referral's previous stage change"
@@ -105,6 +105,7 @@ async def transition_referral(
     payload = await referral_payload(
         session,
         referral,
+        ReferralStageNotice,
         from_stage=from_stage,
         to_stage=move.to_stage,
         note=move.note,

@@ -24,6 +24,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.contacts import ADVOCACY_STAGES, ENGAGING_DIRECTIONS
+from app.models.scores.events import StageChangedData
 from app.models.scores.schemas import StageFacts
 from app.services.analytics import get_settings
 from app.services.platform import record_events
@@ -136,10 +137,10 @@ async def _params(
 
 
 def stage_event(contact_id: uuid.UUID, from_stage: str | None, to_stage: str, source: str) -> Any:
-    return (
-        "contact.stage_changed",
-        {"id": str(contact_id), "from_stage": from_stage, "to_stage": to_stage, "source": source},
+    data = StageChangedData.model_validate(
+        {"id": contact_id, "from_stage": from_stage, "to_stage": to_stage, "source": source}
     )
+    return "contact.stage_changed", data.model_dump(mode="json")
 
 
 async def apply_suggestions(

@@ -20,9 +20,11 @@ from typing import Any
 
 from sqlalchemy import TextClause, func, literal, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import Label
 from sqlmodel import col
 
-from app.models.contacts import Contact
+from app.models.contacts import Contact, display_name_sql
+from app.models.scores.events import ContactLapsedData
 from app.models.scores.schemas import LosingTouchItem
 from app.services.platform import (
     PageRequest,
@@ -64,17 +66,17 @@ UPDATE contacts c
 
 
 def _event(row: Any, threshold: int) -> tuple[str, dict[str, Any]]:
-    data = {
-        "id": str(row.id),
-        "first_name": row.first_name,
-        "last_name": row.last_name,
-        "company_name": row.company_name,
-        "segment": row.segment,
-        "primary_email": row.primary_email,
-        "last_engaged_at": row.last_engaged_at.isoformat() if row.last_engaged_at else None,
-        "lapse_threshold_days": threshold,
-    }
-    return "contact.lapsed", data
+    data = ContactLapsedData(
+        id=row.id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        company_name=row.company_name,
+        segment=row.segment,
+        primary_email=row.primary_email,
+        last_engaged_at=row.last_engaged_at,
+        lapse_threshold_days=threshold,
+    )
+    return "contact.lapsed", data.model_dump(mode="json")
 
 
 async def mark_lapses(
@@ -97,6 +99,9 @@ async def mark_lapses(
 _ENGAGED = func.coalesce(Contact.last_engaged_at, literal_column("'-infinity'::timestamptz"))
 
 
+_DISPLAY_NAME: Label[Any] = literal_column(display_name_sql("contacts")).label("display_name")
+
+
 async def losing_touch(
     session: AsyncSession,
     workspace_id: uuid.UUID,
@@ -110,7 +115,7 @@ async def losing_touch(
     days = func.floor(func.extract("epoch", literal(at) - since) / 86_400)
     stmt = select(
         col(Contact.id),
-        col(Contact.sort_name),
+        _DISPLAY_NAME,
         col(Contact.segment),
         col(Contact.advocacy_stage),
         col(Contact.owner_id),
@@ -130,7 +135,7 @@ async def losing_touch(
     return [
         LosingTouchItem(
             contact_id=r.id,
-            name=r.sort_name,
+            name=r.display_name,
             segment=r.segment,
             advocacy_stage=r.advocacy_stage,
             owner_id=r.owner_id,

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.errors import NotFound
-from app.models.contacts import Contact
+from app.models.contacts import Contact, display_name_sql
 from app.models.scores.schemas import (
     ComponentRead,
     ContactScoreRead,
@@ -227,7 +227,7 @@ async def list_scores(
 
 _LIST_COLUMNS: tuple[Any, ...] = (
     ContactScore.contact_id,
-    Contact.sort_name,
+    literal_column(display_name_sql("contacts")).label("display_name"),
     Contact.segment,
     Contact.advocacy_stage,
     ContactScore.score,
@@ -242,7 +242,7 @@ _LIST_COLUMNS: tuple[Any, ...] = (
 def _item(r: Row[Any]) -> ScoreListItem:
     return ScoreListItem(
         contact_id=r.contact_id,
-        name=r.sort_name,
+        name=r.display_name,
         segment=r.segment,
         advocacy_stage=r.advocacy_stage,
         score=round(r.score, 2),

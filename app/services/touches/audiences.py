@@ -23,6 +23,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -31,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause, Select
 
 from app.models.contacts import Contact
+from app.models.platform import Workspace
 from app.models.touches.tables import Enrollment, TouchPlan
 from app.services.touches import planning
 
@@ -40,8 +42,10 @@ SYNC_LIMIT = 1000  # enrolments planned inside the request; the top-up job plans
 def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Select[Any]:
     """The enrolments ``auto_enroll`` would make for the rows of ``contacts`` that pass
     ``where``: every active plan of their workspace whose audience they are in, never
-    twice. The rows need ``workspace_id``, ``id``, ``segment``, ``tags`` and
-    ``do_not_contact``; binds ``start``, ``horizon`` and ``at``.
+    twice, and a plan whose templates name the member only if someone signs for the
+    contact (its owner, or the workspace's default sender). The rows need
+    ``workspace_id``, ``id``, ``segment``, ``tags``, ``do_not_contact`` and ``owner_id``;
+    binds ``start``, ``horizon`` and ``at``.
 
     ``contacts`` is the contacts table, the rows a contact ``INSERT … RETURNING`` gives a
     statement that creates a contact and enrols it at once (``create_contact``: a
@@ -58,12 +62,22 @@ def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Selec
         enrolled.c.plan_id == plan.id,
         enrolled.c.contact_id == c.id,
     )
+    workspaces = Workspace.__table__
+    signed = or_(
+        plan.needs_sender.is_(False),
+        c.owner_id.is_not(None),
+        exists().where(
+            workspaces.c.id == c.workspace_id,
+            workspaces.c.default_sender_member_id.is_not(None),
+        ),
+    )
     at = bindparam("at", type_=DateTime(timezone=True))
     cols: dict[str, Any] = {
         "workspace_id": c.workspace_id,
         "status": literal("active"),
         "start_date": bindparam("start", type_=Date),
         "materialized_until": bindparam("horizon", type_=Date),  # nothing planned yet
+        "catch_up": literal(False),
         "version": literal(1),
         "created_at": at,
         "updated_at": at,
@@ -76,7 +90,7 @@ def auto_enroll_pick(contacts: FromClause, *where: ColumnElement[bool]) -> Selec
         select(*[v.label(k) for k, v in cols.items()])
         .select_from(contacts)
         .join(plans, and_(plan.workspace_id == c.workspace_id, plan.active.is_(True)))
-        .where(*where, c.do_not_contact.is_(False), audience, ~already)
+        .where(*where, c.do_not_contact.is_(False), audience, signed, ~already)
     )
 
 

@@ -1,21 +1,26 @@
 """Enrolments: a contact on a plan from a start date, and what changes their course.
 
 Enrolling one contact or a whole segment is one ``INSERT … SELECT``; touches are then
-planned ahead (``planning``). Pausing drops the touches not yet sent (they are
-planned again on resume, from the resume time, under the same occurrence keys, so nothing
-is sent twice); cancelling marks them ``cancelled`` so the history says why.
+planned ahead (``planning``). A start date in the past records the dates already gone
+as missed (``skipped: before_start``) unless ``catch_up`` asks to send those still
+fresh. A plan whose templates name the member is refused for a contact nobody signs
+for (no owner, no workspace default sender): one by one that is a 422 naming both, in
+bulk those contacts are left out and counted. Pausing drops the touches not yet sent
+(they are planned again on resume, from the resume time, under the same occurrence
+keys, so nothing is sent twice); cancelling marks them ``cancelled`` so the history
+says why.
 
 Hooks other features call:
 * ``auto_enroll(session, workspace_id, contact_ids, at)`` (``audiences``) after contacts
   are created or their segment or tags change: enrols them in every active plan whose
   audience they entered, once per plan and contact, ever.
 * ``pause_on_reply(session, workspace_id, contact_id, at)`` after an inbound interaction.
-* ``cancel_future_touches(session, workspace_id, contact_id, reason, at)`` when a contact
-  becomes do-not-contact.
+* ``hold_for_do_not_contact`` / ``resume_after_do_not_contact`` when a contact's
+  do-not-contact flag is set or cleared, ``reconsider_consent`` when its consent changes
+  (``holds``).
 * ``replan_contact(session, workspace_id, contact_id, at=at)`` when a contact's time zone
   or observances change, so planned touches move to the new local time or date.
-* ``cancel_future_touches_many`` and ``replan_contacts`` do the same for many contacts
-  at once (bulk imports).
+* ``replan_contacts`` does the same for many contacts at once (bulk imports).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import (
     and_,
+    exists,
     func,
     literal,
     or_,
@@ -36,8 +42,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.models.contacts import Contact
+from app.models.platform import Workspace
 from app.models.touches.tables import Enrollment, TouchPlan
 from app.services.platform import (
     PageRequest,
@@ -53,8 +60,6 @@ from app.services.platform import (
 from app.services.touches import planning
 from app.services.touches.audiences import SYNC_LIMIT, auto_enroll
 from app.services.touches.enrollment_status import (
-    cancel_future_touches,
-    cancel_future_touches_many,
     cancel_scheduled,
     drop_scheduled,
     pause_on_reply,
@@ -66,8 +71,6 @@ from app.services.touches.replan import replan_contact, replan_contacts
 __all__ = [
     "SYNC_LIMIT",
     "auto_enroll",
-    "cancel_future_touches",
-    "cancel_future_touches_many",
     "change_status",
     "enroll_contact",
     "enroll_many",
@@ -84,38 +87,53 @@ OPEN = ("active", "paused")
 guard_path_parameter("enrollment_id", row_check(Enrollment.__table__, ["contact_id"]), "enrollment")
 
 
-def _values(workspace_id: uuid.UUID, start: date, at: datetime) -> dict[str, Any]:
+def _values(workspace_id: uuid.UUID, start: date, at: datetime, catch_up: bool) -> dict[str, Any]:
     """Columns every new enrolment shares; nothing planned yet (horizon before start)."""
     return {
         "workspace_id": literal(workspace_id),
         "status": literal("active"),
         "start_date": literal(start),
         "materialized_until": literal(start - timedelta(days=1)),
+        "catch_up": literal(catch_up),
         "version": literal(1),
         "created_at": literal(at),
         "updated_at": literal(at),
     }
 
 
+def _signed(workspace_id: uuid.UUID) -> Any:
+    """Someone signs the contact's touches: its owner, or the workspace's default sender."""
+    return or_(
+        col(Contact.owner_id).is_not(None),
+        exists().where(
+            col(Workspace.id) == workspace_id,
+            col(Workspace.default_sender_member_id).is_not(None),
+        ),
+    )
+
+
 async def _enroll_select(
     session: AsyncSession,
     workspace_id: uuid.UUID,
-    plan_id: uuid.UUID,
+    plan: TouchPlan,
     contacts: Any,
     *,
     start: date,
     source: str,
+    catch_up: bool,
     at: datetime,
 ) -> list[uuid.UUID]:
     """``INSERT INTO enrollments SELECT …`` for the contacts the where-clause picks."""
-    cols = _values(workspace_id, start, at)
-    cols["plan_id"] = literal(plan_id)
+    cols = _values(workspace_id, start, at, catch_up)
+    cols["plan_id"] = literal(plan.id)
     cols["source"] = literal(source)
     cols["id"] = func.gen_random_uuid()
     cols["contact_id"] = Contact.id
     pick = select(*[v.label(k) for k, v in cols.items()]).where(
         col(Contact.workspace_id) == workspace_id, col(Contact.do_not_contact).is_(False), contacts
     )
+    if plan.needs_sender:
+        pick = pick.where(_signed(workspace_id))
     stmt = (
         insert(Enrollment)
         .from_select(list(cols), pick)
@@ -128,15 +146,36 @@ async def _enroll_select(
     return ids
 
 
-async def _active_plan(session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> None:
-    stmt = select(col(TouchPlan.active)).where(
+async def _active_plan(
+    session: AsyncSession, workspace_id: uuid.UUID, plan_id: uuid.UUID
+) -> TouchPlan:
+    stmt = select(TouchPlan).where(
         col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id
     )
-    active = (await session.execute(stmt)).scalar_one_or_none()
-    if active is None:
+    plan = (await session.execute(stmt)).scalar_one_or_none()
+    if plan is None:
         raise NotFound("touch plan not found")
-    if not active:
+    if not plan.active:
         raise Conflict("the plan is inactive; activate it before enrolling contacts")
+    return plan
+
+
+def _unsigned_error() -> ValidationFailed:
+    msg = (
+        "the plan's templates name the member, and nobody signs for this contact: give the "
+        "contact an owner_id or the workspace a default_sender_member_id"
+    )
+    return ValidationFailed(
+        detail=msg,
+        errors=[
+            FieldError(["body", "contact_id"], "the contact has no owner_id", "no_sender"),
+            FieldError(
+                ["workspace", "default_sender_member_id"],
+                "the workspace has no default sender",
+                "no_sender",
+            ),
+        ],
+    )
 
 
 async def enroll_contact(
@@ -147,26 +186,30 @@ async def enroll_contact(
     contact_id: uuid.UUID,
     start: date,
     at: datetime,
+    catch_up: bool = False,
 ) -> Enrollment:
-    await _active_plan(session, workspace_id, plan_id)
+    plan = await _active_plan(session, workspace_id, plan_id)
     await require_visible_contacts(session, workspace_id, [contact_id])
     contact = await session.execute(
-        select(col(Contact.do_not_contact)).where(
+        select(col(Contact.do_not_contact), _signed(workspace_id).label("signed")).where(
             col(Contact.workspace_id) == workspace_id, col(Contact.id) == contact_id
         )
     )
-    dnc = contact.scalar_one_or_none()
-    if dnc is None:
+    found = contact.one_or_none()
+    if found is None:
         raise NotFound("contact not found")
-    if dnc:
+    if found.do_not_contact:
         raise Conflict("the contact is do-not-contact")
+    if plan.needs_sender and not found.signed:
+        raise _unsigned_error()
     ids = await _enroll_select(
         session,
         workspace_id,
-        plan_id,
+        plan,
         Contact.id == contact_id,
         start=start,
         source="manual",
+        catch_up=catch_up,
         at=at,
     )
     if not ids:
@@ -184,9 +227,14 @@ async def enroll_many(
     contact_ids: Sequence[uuid.UUID],
     start: date,
     at: datetime,
+    catch_up: bool = False,
+    source: str = "bulk",
 ) -> tuple[int, int]:
-    """Enrol every contact matching any filter; returns (enrolled, already or skipped)."""
-    await _active_plan(session, workspace_id, plan_id)
+    """Enrol every contact matching any filter; returns (enrolled, already or skipped).
+
+    Skipped: already on the plan, do-not-contact, or (a plan that names the member)
+    nobody to sign for them."""
+    plan = await _active_plan(session, workspace_id, plan_id)
     conditions = []
     if segments:
         conditions.append(col(Contact.segment).in_(list(segments)))
@@ -204,7 +252,7 @@ async def enroll_many(
     )
     total = int(matching.scalar_one())
     ids = await _enroll_select(
-        session, workspace_id, plan_id, where, start=start, source="bulk", at=at
+        session, workspace_id, plan, where, start=start, source=source, catch_up=catch_up, at=at
     )
     return len(ids), total - len(ids)
 
@@ -265,9 +313,11 @@ async def change_status(
     allowed = {"pause": ("active",), "resume": ("paused",), "cancel": OPEN}[action]
     if row.status not in allowed:
         raise Conflict(f"cannot {action} an enrollment that is {row.status}")
+    if action == "resume" and row.reason == "do_not_contact":
+        raise Conflict("the contact is do-not-contact; clearing the flag resumes it")
     if action == "pause":
         row.status, row.paused_at, row.reason = "paused", at, "paused"
-        await drop_scheduled(session, workspace_id, [row.id])
+        await drop_scheduled(session, workspace_id, [row.id], reason="enrollment_paused", at=at)
     elif action == "resume":
         row.status, row.paused_at, row.reason = "active", None, None
         row.materialized_until = max(row.start_date, at.date()) - timedelta(days=1)

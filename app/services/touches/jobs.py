@@ -1,4 +1,4 @@
-"""The touches' periodic work: plan ahead, then emit what came due.
+"""The touches' periodic work: plan ahead, emit what came due, settle what nobody reported.
 
 Each job runs its service a transaction at a time (``in_batches``) until a batch does
 less than its limit or the tick's budget runs out, so one tick never holds a long
@@ -14,9 +14,11 @@ from app.metrics import TOUCHES_EMITTED
 from app.services.platform import in_batches
 from app.services.touches.emit import emit_due_touches
 from app.services.touches.planning import top_up
+from app.services.touches.settling import settle_unreported
 
 EMIT_BATCH = 1000
 TOP_UP_BATCH = 500
+SETTLE_BATCH = 1000
 
 
 async def top_up_touches(db: Database, clock: Clock, settings: Settings) -> int:
@@ -37,4 +39,14 @@ async def emit_touches(db: Database, clock: Clock, settings: Settings) -> int:
         lambda session: emit_due_touches(session, at=clock.now(), limit=EMIT_BATCH),
         EMIT_BATCH,
         TOUCHES_EMITTED,
+    )
+
+
+async def settle_touches(db: Database, clock: Clock, settings: Settings) -> int:
+    """Touches released but unreported past the workspace's grace become ``unconfirmed``."""
+    return await in_batches(
+        db,
+        settings,
+        lambda session: settle_unreported(session, at=clock.now(), limit=SETTLE_BATCH),
+        SETTLE_BATCH,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -20,7 +20,13 @@ from sqlmodel import col
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models.contacts import Contact, Interaction, InteractionChannel
 from app.models.platform import Member
-from app.models.touches.tables import TOUCH_CHANNELS, TOUCH_MODES, Touch
+from app.models.touches.events import TouchCompleted, TouchFailed, TouchOutcome, TouchSent
+from app.models.touches.tables import (
+    DEFAULT_VALID_FOR_DAYS,
+    TOUCH_CHANNELS,
+    TOUCH_MODES,
+    Touch,
+)
 from app.services.platform import (
     PageRequest,
     current_actor,
@@ -31,6 +37,7 @@ from app.services.platform import (
     where_visible,
 )
 from app.services.touches.enrollment_status import complete_finished
+from app.services.touches.tasks import announce_assigned
 
 # A touch is seen through its contact, or by the member it is assigned to.
 guard_path_parameter("touch_id", row_check(Touch.__table__, ["contact_id"], "assignee_id"), "touch")
@@ -64,6 +71,7 @@ async def create_touch(
     at: datetime,
     referral_reminder: str | None = None,
     occurrence_key: str | None = None,
+    valid_for_days: int = DEFAULT_VALID_FOR_DAYS,
 ) -> Touch:
     """Schedule a one-off touch outside any plan (e.g. a referral's thank-you note).
 
@@ -71,9 +79,10 @@ async def create_touch(
     names its referral, so erasing the referred person can find and reword it).
 
     ``subject`` and ``body`` are final text, not templates: the caller already knows what
-    to say. The touch is ``scheduled`` and the scheduler emits it at ``due_at`` like any
-    plan touch (consent and do-not-contact are checked then); a ``due_at`` in the past
-    fires on the next tick.
+    to say. The touch is ``scheduled`` and the scheduler releases it at ``due_at`` like
+    any plan touch (consent and do-not-contact are checked then; an automated one waits
+    for the contact's send window); one not released within ``valid_for_days`` of
+    ``due_at`` is skipped as stale. A manual touch is a task: ``task.assigned`` now.
     """
     if channel not in TOUCH_CHANNELS:
         raise ValidationFailed.on(["body", "channel"], f"unknown channel {channel!r}")
@@ -96,6 +105,7 @@ async def create_touch(
         referral_reminder=referral_reminder,
         occurrence_key=occurrence_key,
         due_at=due_at,
+        expires_at=due_at + timedelta(days=valid_for_days),
         assignee_id=assignee_id,
         version=1,
         created_at=at,
@@ -103,6 +113,8 @@ async def create_touch(
     )
     session.add(touch)
     await session.flush()
+    if mode == "manual":
+        await announce_assigned(session, [(workspace_id, touch.id)], at=at)
     return touch
 
 
@@ -156,13 +168,20 @@ async def list_touches(
     return [r[0] for r in rows], cursor
 
 
-#: outcome → (new status, reason); which statuses each may follow.
+#: outcome → (new status, reason); which statuses each may follow. A report arriving
+#: after the workspace's grace period (the touch became ``unconfirmed``) is still taken.
 OUTCOMES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "sent": ("sent", None, ("due",)),
-    "delivered": ("completed", None, ("due", "sent")),
-    "completed": ("completed", None, ("scheduled", "due", "sent")),
-    "bounced": ("failed", "bounced", ("due", "sent")),
-    "failed": ("failed", "failed", ("due", "sent")),
+    "sent": ("sent", None, ("due", "unconfirmed")),
+    "delivered": ("completed", None, ("due", "sent", "unconfirmed")),
+    "completed": ("completed", None, ("scheduled", "due", "sent", "unconfirmed")),
+    "bounced": ("failed", "bounced", ("due", "sent", "unconfirmed")),
+    "failed": ("failed", "failed", ("due", "sent", "unconfirmed")),
+}
+#: The event each new status makes, and the name of its moment in the payload.
+OUTCOME_EVENTS = {
+    "sent": ("touch.sent", "sent_at"),
+    "completed": ("touch.completed", "completed_at"),
+    "failed": ("touch.failed", "failed_at"),
 }
 INTERACTION_CHANNEL: dict[str, InteractionChannel] = {
     "email": "email",
@@ -176,24 +195,36 @@ INTERACTION_CHANNEL: dict[str, InteractionChannel] = {
 }
 
 
-def touch_event(touch: Touch) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": str(touch.id),
-        "contact_id": str(touch.contact_id),
-        "channel": touch.channel,
-        "content_kind": touch.content_kind,
-        "mode": touch.mode,
-        "due_at": touch.due_at.isoformat(),
-        "status": touch.status,
-        "plan_id": str(touch.plan_id) if touch.plan_id else None,
-        "enrollment_id": str(touch.enrollment_id) if touch.enrollment_id else None,
-        "provider_message_id": touch.provider_message_id,
-    }
-    if touch.reason:
-        data["reason"] = touch.reason
-    if touch.finished_at:
-        data["completed_at"] = touch.finished_at.isoformat()
-    return data
+_OUTCOME_MODELS: dict[str, type[TouchOutcome]] = {
+    "sent_at": TouchSent,
+    "completed_at": TouchCompleted,
+    "failed_at": TouchFailed,
+}
+
+
+def touch_event(touch: Touch, *, moment: str, at: datetime) -> dict[str, Any]:
+    """``touch.sent``, ``touch.completed``, ``touch.failed``: the touch and when
+    (``moment``: ``sent_at``, ``completed_at`` or ``failed_at``); ``reason`` only when set."""
+    data = _OUTCOME_MODELS[moment].model_validate(
+        {
+            "id": touch.id,
+            "contact_id": touch.contact_id,
+            "channel": touch.channel,
+            "content_kind": touch.content_kind,
+            "mode": touch.mode,
+            "due_at": touch.due_at,
+            "status": touch.status,
+            "plan_id": touch.plan_id,
+            "enrollment_id": touch.enrollment_id,
+            "provider_message_id": touch.provider_message_id,
+            "reason": touch.reason or None,
+            moment: at,
+        }
+    )
+    document = data.model_dump(mode="json")
+    if document["reason"] is None:
+        del document["reason"]
+    return document
 
 
 async def _log_interaction(session: AsyncSession, touch: Touch, *, at: datetime) -> None:
@@ -250,14 +281,12 @@ async def record_outcome(
     touch.finished_at = at if status in ("completed", "failed") else touch.finished_at
     touch.version += 1
     touch.updated_at = at
-    events: list[tuple[str, dict[str, Any]]] = []
     if status == "completed":
         await _log_interaction(session, touch, at=at)
-        events.append(("touch.completed", touch_event(touch)))
-    elif status == "failed":
-        events.append(("touch.failed", touch_event(touch)))
+    event_type, moment = OUTCOME_EVENTS[status]
     await session.flush()
-    await record_events(session, workspace_id, events, at=at)
+    data = touch_event(touch, moment=moment, at=at)
+    await record_events(session, workspace_id, [(event_type, data)], at=at)
     if touch.enrollment_id is not None:
         await complete_finished(session, [(workspace_id, touch.enrollment_id)], at=at)
     return touch

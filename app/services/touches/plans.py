@@ -1,8 +1,11 @@
 """Touch plans: create, read, edit (re-planning touches not yet due), delete, seed.
 
 Templates are checked here, at save time, so a broken template is the editor's 422 and
-never a failed send months later. Editing steps re-plans only touches that are still
-``scheduled`` and not yet due; due and sent touches keep the text they were rendered with.
+never a failed send months later; one that works but prints a variable some contacts
+lack is saved with a warning (``lint``). Whether a template names the member is
+recorded (``needs_sender``): such a plan is enrolled only for contacts someone signs
+for. Editing steps re-plans only touches that are still ``scheduled`` and not yet due;
+due and sent touches keep the text they were rendered with.
 """
 
 from __future__ import annotations
@@ -13,16 +16,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import FieldError, NotFound, ValidationFailed
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.models.platform import Member
-from app.models.touches.plan_schemas import StepIn, TouchPlanCreate, TouchPlanUpdate
+from app.models.touches.plan_schemas import (
+    StepIn,
+    TemplateWarning,
+    TouchPlanCreate,
+    TouchPlanUpdate,
+)
 from app.models.touches.tables import TouchPlan, TouchPlanStep
 from app.services.platform import PageRequest, check_version, keyset_page
 from app.services.touches import replan
-from app.services.touches.render import check_step_templates, template_problem
+from app.services.touches.lint import plan_warnings
+from app.services.touches.render import check_step_templates, needs_member, template_problem
 
 
 async def _check(
@@ -65,7 +75,22 @@ def _step_values(step: StepIn, position: int) -> dict[str, Any]:
         "body_template": step.body_template,
         "timing": step.timing.model_dump(mode="json"),
         "send_time": step.send_time,
+        "valid_for_days": step.valid_for_days,
     }
+
+
+def _needs_sender(plan: TouchPlan, steps: Sequence[StepIn] | Sequence[TouchPlanStep]) -> bool:
+    sources: list[str | None] = [plan.referral_reminder]
+    for step in steps:
+        sources += [step.subject_template, step.body_template]
+    return any(s is not None and needs_member(s) for s in sources)
+
+
+def lint(plan: TouchPlan, steps: Sequence[TouchPlanStep]) -> list[TemplateWarning]:
+    """The plan's template warnings (variables printed unguarded that contacts may lack)."""
+    ordered = sorted(steps, key=lambda s: s.position)
+    templates = [(s.subject_template, s.body_template) for s in ordered]
+    return plan_warnings(plan.referral_reminder, templates)
 
 
 async def create_plan(
@@ -92,6 +117,7 @@ async def create_plan(
         created_at=at,
         updated_at=at,
     )
+    plan.needs_sender = _needs_sender(plan, data.steps)
     session.add(plan)
     await session.flush()
     steps = [
@@ -215,18 +241,20 @@ async def update_plan(
         plan.audience_segments = list(changes.audience.segments)
         plan.audience_tags = list(changes.audience.tags)
     replans = changes.steps is not None or "repeat_yearly" in values
+    dropped = None
     if replans:
         # Touches not yet due are planned again from the new steps; drop them first so a
         # removed step's touches go with it (the step's foreign key would only null them).
-        await replan.forget_future(session, workspace_id, plan_id, at=at)
+        dropped = await replan.forget_future(session, workspace_id, plan_id, at=at)
     if changes.steps is not None:
         await _replace_steps(session, plan, changes.steps, at=at)
+    steps = (await steps_of(session, workspace_id, [plan.id]))[plan.id]
+    plan.needs_sender = _needs_sender(plan, steps)
     plan.version += 1
     plan.updated_at = at
     await session.flush()
     if replans:
-        await replan.replan(session, workspace_id, plan_id, at=at)
-    steps = (await steps_of(session, workspace_id, [plan.id]))[plan.id]
+        await replan.replan(session, workspace_id, plan_id, at=at, dropped=dropped)
     return plan, steps
 
 
@@ -238,12 +266,22 @@ async def delete_plan(
     expected_version: int | None,
     at: datetime,
 ) -> None:
-    """Delete a plan with its enrolments; touches not yet due go too, history stays."""
+    """Delete a plan with its enrolments; touches not yet due go too, history stays.
+
+    A plan an experiment compares cannot go (409): its results would lose an arm. The
+    experiment's arm holds it through a ``RESTRICT`` foreign key, read here as the
+    refusal it is rather than looked up in a table of the referrals domain.
+    """
     plan = await get_plan(session, workspace_id, plan_id, lock=True)
     check_version(plan.version, expected_version)
-    await replan.forget_future(session, workspace_id, plan_id, at=None)
-    await session.execute(
-        delete(TouchPlan).where(
-            col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id
-        )
-    )
+    dropped = await replan.forget_future(session, workspace_id, plan_id, at=None)
+    await replan.withdraw_unplanned(session, dropped, "plan_deleted", at=at)
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                delete(TouchPlan).where(
+                    col(TouchPlan.workspace_id) == workspace_id, col(TouchPlan.id) == plan_id
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict("the plan is an arm of an experiment; it cannot be deleted") from exc

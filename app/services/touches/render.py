@@ -222,6 +222,16 @@ def shared_only(source: str) -> bool:
     return names <= SHARED_NAMES and not randomised
 
 
+@lru_cache(maxsize=2048)
+def needs_member(source: str) -> bool:
+    """Whether the template reads ``member``: its touches need someone to sign them."""
+    try:
+        ast = _SEND_ENV.parse(source)
+    except TemplateError:
+        return False
+    return any(n.name == "member" for n in ast.find_all(nodes.Name) if n.ctx == "load")
+
+
 def send_context(values: Mapping[str, Any]) -> dict[str, Any]:
     """Template variables plus the sandbox's globals (``range``, ``dict``...)."""
     return {**_SEND_ENV.globals, **values}

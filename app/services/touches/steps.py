@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.models.touches.plan_schemas import TIMING_ADAPTER
-from app.models.touches.tables import TouchPlan, TouchPlanStep
+from app.models.touches.tables import DEFAULT_VALID_FOR_DAYS, TouchPlan, TouchPlanStep
 from app.models.touches.timing import (
     AfterEnrollment,
     MonthlyOnDay,
@@ -41,6 +41,20 @@ class StepSpec:
     timing: AfterEnrollment | MonthlyOnDay | NthWeekday | ObservanceRelative | YearlyDate
     send_time: time | None
     assignee_id: uuid.UUID | None
+    valid_for_days: int = DEFAULT_VALID_FOR_DAYS
+
+    def dated(self, day: date) -> date | None:
+        """The date the content of an occurrence on ``day`` is about, if it has one.
+
+        A holiday or observance card is about its holiday or observance (``days_before``
+        ahead of it; after it, for a negative value, it is about the day it goes out), an
+        event invitation about the day it was planned for. Other content has no date.
+        """
+        if isinstance(self.timing, ObservanceRelative | YearlyDate):
+            return max(day + timedelta(days=self.timing.days_before), day)
+        if self.channel == "event_invite":
+            return day
+        return None
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,17 @@ def due_at_cached(day: date, tz: str, start: time, end: time, preferred: time | 
         return timing.due_at(day, tz="UTC", window_start=start, window_end=end, preferred=preferred)
 
 
+def expires_at(step: StepSpec, day: date, due: datetime, tz: str) -> datetime:
+    """Until when an occurrence of ``step`` on ``day`` (due at ``due``) may go out:
+    ``valid_for_days`` after its due time, and dated content no later than its date's
+    end in the contact's zone."""
+    expiry = due + timedelta(days=step.valid_for_days)
+    about = step.dated(day)
+    if about is not None:
+        expiry = min(expiry, max(timing.day_end(about, tz), due))
+    return expiry
+
+
 async def load_plans(
     session: AsyncSession, keys: Iterable[tuple[uuid.UUID, uuid.UUID]]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], PlanSpec]:
@@ -130,6 +155,7 @@ async def load_plans(
                 timing=TIMING_ADAPTER.validate_python(s.timing),
                 send_time=s.send_time,
                 assignee_id=s.assignee_id,
+                valid_for_days=s.valid_for_days,
             )
         )
     return {

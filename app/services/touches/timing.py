@@ -23,6 +23,7 @@ from app.models.touches.timing import YearlyDate as YearlyDate
 from app.models.touches.timing import nth_weekday
 from app.models.touches.timing import observance_date as observance_date
 from app.services.touches.window import business_day_after as business_day_after
+from app.services.touches.window import day_end as day_end
 from app.services.touches.window import due_at as due_at
 from app.services.touches.window import next_window_open as next_window_open
 from app.services.touches.window import within_window as within_window

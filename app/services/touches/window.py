@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -104,6 +105,18 @@ def due_at(
         other = local.replace(fold=1).astimezone(UTC)
         result = _offset_change(min(result, other), max(result, other), zone)
     return next_window_open(result, tz=tz, window_start=window_start, window_end=window_end)
+
+
+@lru_cache(maxsize=8192)
+def day_end(day: date, tz: str) -> datetime:
+    """The end of ``day`` on the zone's calendar (the next day's first instant), in UTC.
+
+    Where a DST change skips midnight, the instant after the gap.
+    """
+    if day >= date.max - timedelta(days=1):
+        return datetime.max.replace(tzinfo=UTC)
+    midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
+    return midnight.astimezone(UTC)
 
 
 def business_day_after(instant: datetime, *, tz: str, days: int = 1) -> date:

@@ -8,6 +8,12 @@ transaction is held open across the network, so a slow receiver never pins a dat
 connection, and a crash at any point costs at most a re-send after the lease expires:
 delivery is at least once, never zero times.
 
+A database outage (``app.outages``) is logged once, not once per round: the loop
+waits longer after each failed round (doubling up to ``OUTAGE_BACKOFF_MAX_SECONDS``) and
+goes back to its poll interval after the first round that works. Results that cannot be
+recorded because the database went away after the sends are recorded again, while the
+lease lasts, rather than sent a second time after it.
+
 Time comes from the injected clock, so tests drive retries by moving a ``FrozenClock``
 and calling ``run_once`` instead of sleeping.
 """
@@ -32,6 +38,7 @@ from app.clock import Clock
 from app.config import WEBHOOK_LEASE_MARGIN_SECONDS, Settings
 from app.db import Database
 from app.metrics import WEBHOOK_ATTEMPTS
+from app.outages import outages, unavailable_cause
 from app.services.platform import (
     CheckedTarget,
     Resolver,
@@ -46,6 +53,7 @@ from app.services.webhooks.retry import next_attempt_at
 from app.services.webhooks.sender import Outcome, new_session, payload_bytes, send
 
 log = logging.getLogger("rapport.webhooks")
+OUTAGE_BACKOFF_MAX_SECONDS = 5.0
 
 
 class _Untried:
@@ -120,11 +128,37 @@ class WebhookDispatcher:
                 lease_seconds=self.settings.webhook_lease_seconds,
                 batch=self.settings.webhook_batch_size,
             )
+        outages.recovered()
         if not claimed:
             return 0
         outcomes = await self._send_all(claimed, send_until=claimed_at + self._send_window())
-        await self._record(claimed, outcomes)
+        lease_ends = claimed_at + self.settings.webhook_lease_seconds
+        await self._record_while_leased(claimed, outcomes, until=lease_ends)
         return len(claimed)
+
+    async def _record_while_leased(
+        self, claimed: Sequence[Claimed], outcomes: list[Tried], *, until: float
+    ) -> None:
+        """``_record``, tried again while the database is unavailable and the lease
+        lasts: the receivers have the round's events, and a lease left to expire would
+        send them all again. A retry records the attempts of deliveries still leased
+        only, so a first try whose commit was applied but never acknowledged is not
+        recorded twice."""
+        delay = min(0.5, self.settings.webhook_poll_seconds)
+        retry = False
+        while True:
+            began = time.perf_counter()
+            try:
+                await self._record(claimed, outcomes, retry=retry)
+                return
+            except Exception as exc:
+                cause = unavailable_cause(exc)
+                margin = WEBHOOK_LEASE_MARGIN_SECONDS + self.settings.db_timeout_seconds
+                if cause is None or time.monotonic() + delay + margin > until:
+                    raise
+                outages.failed(cause, where="webhook dispatcher", began=began)
+            await asyncio.sleep(delay)
+            delay, retry = min(2 * delay, OUTAGE_BACKOFF_MAX_SECONDS), True
 
     async def _send_all(self, claimed: Sequence[Claimed], *, send_until: float) -> list[Tried]:
         """Send a round's deliveries, ``webhook_concurrency`` at a time, each free
@@ -220,7 +254,9 @@ class WebhookDispatcher:
         status = "failed" if retry_at is None else "pending"
         return Result(d, status, True, status_code=code, error=error, next_attempt_at=retry_at)
 
-    async def _record(self, claimed: Sequence[Claimed], outcomes: list[Tried]) -> None:
+    async def _record(
+        self, claimed: Sequence[Claimed], outcomes: list[Tried], *, retry: bool = False
+    ) -> None:
         now = self.clock.now()
         results = [self._result(d, o, now) for d, o in zip(claimed, outcomes, strict=True)]
         attempts = [
@@ -228,6 +264,8 @@ class WebhookDispatcher:
         ]
         async with self.db.transaction() as session:
             ours = await finish(session, results, me=self.name, now=now)
+            if retry:
+                attempts = [(d, o) for d, o in attempts if d.id in ours]
             await insert_attempts(session, attempts)
             await health.apply(
                 session,
@@ -246,17 +284,25 @@ class WebhookDispatcher:
         self._task = asyncio.create_task(self._loop(), name="webhook-dispatcher")
 
     async def _loop(self) -> None:
+        poll = self.settings.webhook_poll_seconds
+        wait = poll
         while not self._stopping.is_set():
+            began = time.perf_counter()
             try:
                 claimed = await self.run_once()
-            except Exception:
-                log.exception("webhook dispatch round failed")
+                wait = poll
+            except Exception as exc:
+                cause = unavailable_cause(exc)
+                if cause is None:
+                    log.exception("webhook dispatch round failed")
+                    wait = poll
+                else:  # back off while the database is away; logged once per outage
+                    outages.failed(cause, where="webhook dispatcher", began=began)
+                    wait = min(2 * wait, max(poll, OUTAGE_BACKOFF_MAX_SECONDS))
                 claimed = 0
             if claimed < self.settings.webhook_batch_size:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._stopping.wait(), timeout=self.settings.webhook_poll_seconds
-                    )
+                    await asyncio.wait_for(self._stopping.wait(), timeout=wait)
 
     async def stop(self) -> None:
         """Let the round in flight finish (bounded by the HTTP timeout), then close."""

@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.platform import WEBHOOK_TEST, Event
+from app.models.webhooks.events import WebhookTestData
 from app.models.webhooks.tables import (
     WebhookDelivery,
     WebhookEndpoint,
@@ -185,7 +186,8 @@ async def send_test(
     endpoint = await get_endpoint(session, workspace_id, endpoint_id)
     if not endpoint.enabled:
         raise Conflict("the endpoint is disabled; enable it before sending a test")
-    data = {"endpoint_id": str(endpoint.id), "message": "This is a test event from Rapport."}
+    message = "This is a test event from Rapport."
+    data = WebhookTestData(endpoint_id=endpoint.id, message=message).model_dump(mode="json")
     event_id = await record_event(session, workspace_id, WEBHOOK_TEST, data, at=at)
     delivery_id = (
         await session.execute(

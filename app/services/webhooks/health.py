@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.platform import WEBHOOK_DELIVERY_FAILED, WEBHOOK_ENDPOINT_DISABLED
+from app.models.webhooks.events import DeliveryFailedData, EndpointDisabledData
 from app.services.platform import public_event_id, record_events
 from app.services.webhooks.bookkeeping import Result
 from app.services.webhooks.deliveries import cancel_open_deliveries
@@ -107,7 +108,9 @@ async def _record(
         by_workspace[d.workspace_id].append(
             (
                 WEBHOOK_ENDPOINT_DISABLED,
-                {"endpoint_id": str(d.id), "url": d.url, "reason": d.disabled_reason},
+                EndpointDisabledData(
+                    endpoint_id=d.id, url=d.url, reason=d.disabled_reason
+                ).model_dump(mode="json"),
             )
         )
     for r in results:
@@ -117,15 +120,15 @@ async def _record(
         by_workspace[c.workspace_id].append(
             (
                 WEBHOOK_DELIVERY_FAILED,
-                {
-                    "delivery_id": str(c.id),
-                    "endpoint_id": str(c.endpoint_id),
-                    "event_id": public_event_id(c.event_uid),
-                    "event_type": c.event_type,
-                    "attempts": c.attempt_count + 1,
-                    "last_status_code": r.status_code,
-                    "last_error": r.error,
-                },
+                DeliveryFailedData(
+                    delivery_id=c.id,
+                    endpoint_id=c.endpoint_id,
+                    event_id=public_event_id(c.event_uid),
+                    event_type=c.event_type,
+                    attempts=c.attempt_count + 1,
+                    last_status_code=r.status_code,
+                    last_error=r.error,
+                ).model_dump(mode="json"),
             )
         )
     for workspace_id, items in by_workspace.items():

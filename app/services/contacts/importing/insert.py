@@ -1,4 +1,5 @@
-"""The import's contact insert: one statement of column arrays, run on the driver.
+"""The import's contact insert: one statement of column arrays, run on the driver, that
+also enrols the new contacts in the plans whose audience they are in.
 
 SQLAlchemy's multi-row ``INSERT ... VALUES`` sent 1,000 rows as some 27,000 bind
 parameters: a statement of a new shape to parse and plan for each batch size, and
@@ -8,21 +9,27 @@ SELECT``). Here each column travels as one array and ``unnest`` turns them back 
 rows: the SQL never changes, so asyncpg prepares it once per connection and the planner
 sees three dozen parameters. JSON columns go as JSON text, and the list columns
 (``tags``, ``interests``) too: ``unnest`` would flatten an array of arrays.
+
+The enrolments are a data-modifying CTE over the rows the insert returns
+(``touches.auto_enroll_insert``, as a contact create enrols): a batch's enrolments cost
+no statement of their own and no second look-up of the contacts just inserted.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, Integer, Uuid, text
+from sqlalchemy import ARRAY, Boolean, Integer, String, Uuid, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.driver import DriverStatement, fetch_column
 from app.models.contacts.tables import Contact
+from app.services import touches
 from app.services.contacts.importing.rows import WRITTEN
 
 _TABLE = Contact.__table__
@@ -61,7 +68,25 @@ def _insert_sql() -> str:
     """
 
 
-_INSERT = DriverStatement(text(_insert_sql()))
+def _insert_statement() -> DriverStatement:
+    """The insert, and the enrolments of the rows it returns; answers how many."""
+    inserted = (
+        text(_insert_sql() + " RETURNING workspace_id, id, segment, tags, do_not_contact, owner_id")
+        .columns(
+            workspace_id=Uuid(),
+            id=Uuid(),
+            segment=String(),
+            tags=PG_ARRAY(String()),
+            do_not_contact=Boolean(),
+            owner_id=Uuid(),
+        )
+        .cte("inserted")
+    )
+    enrolled = touches.auto_enroll_insert(inserted).cte("enrolled")
+    return DriverStatement(select(func.count()).select_from(enrolled))
+
+
+_INSERT = _insert_statement()
 #: Columns sent as JSON text (``unnest`` would flatten an array of arrays).
 AS_JSON = frozenset(n for n in COLUMNS if isinstance(_TABLE.c[n].type, JSONB | ARRAY))
 
@@ -74,10 +99,17 @@ async def insert_contacts(
     at: datetime,
 ) -> None:
     """Insert contacts given as one list per column of ``COLUMNS`` (JSON as text, ``AS_JSON``),
-    created and updated ``at``."""
+    created and updated ``at``, and enrol them (``auto_enroll``'s rules: from today, their
+    touches planned by the top-up job)."""
     if not columns["id"]:
         return
-    params: dict[str, Any] = {"ws": workspace_id, "at": at}
+    start = at.date()
+    params: dict[str, Any] = {
+        "ws": workspace_id,
+        "at": at,
+        "start": start,
+        "horizon": start - timedelta(days=1),  # nothing planned yet
+    }
     for name in COLUMNS:
         params[name] = list(columns[name])
     await fetch_column(session, _INSERT, params)

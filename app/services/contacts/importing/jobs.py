@@ -22,12 +22,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -42,9 +41,14 @@ from app.models.contacts.imports import (
     ContactImportChunk,
 )
 from app.models.platform import Member
+from app.services.contacts.importing import repeats
+from app.services.contacts.importing.options import ImportOptions, parse_mode
 from app.services.contacts.importing.parse import RawRow
 from app.services.contacts.importing.prepare import validate_chunk
+from app.services.contacts.importing.problems import describe
+from app.services.contacts.importing.repeats import Repeats
 from app.services.contacts.importing.stage import Chunk, Lookahead, next_chunk, stage_rows
+from app.services.contacts.importing.statistics import refresh_statistics
 from app.services.contacts.importing.write import write_rows
 
 log = logging.getLogger("rapport.imports")
@@ -64,26 +68,36 @@ async def enqueue_import(
     *,
     at: datetime,
     ahead: Lookahead | None = None,
+    columns: Sequence[str] = (),
+    options: ImportOptions = ImportOptions(),
 ) -> ContactImport:
     """Store a ``queued`` job and its parsed rows; nothing is imported yet. ``rows`` are
     staged as they are read (``FileRefused`` from them leaves the transaction to roll
     back), and ``ahead``, to be handed to the job's ``run_import``, validates the first
     batches meanwhile (if the transaction then fails to commit, nothing runs it: the
-    worker is shut down when it is collected)."""
+    worker is shut down when it is collected). Rows sharing a key with another row of
+    the file are noted as they pass and kept refused (``repeats``). ``columns`` is the
+    CSV's header, which refused rows' errors name."""
     job = ContactImport(
         workspace_id=workspace_id,
         format=fmt,
         status="queued",
         total_rows=0,
         errors=[],
+        dry_run=options.dry_run,
+        match_on=",".join(options.match_on),
+        mode=options.policy.spec,
+        columns=list(columns),
         created_at=at,
     )
     session.add(job)
     await session.flush()
+    seen = Repeats(options.match_on)
     try:
         staged = await stage_rows(
-            session, workspace_id, job.id, rows, chunk_rows=BATCH_ROWS, ahead=ahead
+            session, workspace_id, job.id, seen.watch(rows), chunk_rows=BATCH_ROWS, ahead=ahead
         )
+        await repeats.store(session, workspace_id, job.id, seen.refusals())
     except BaseException:  # refused mid-file, or the database failed: nothing to run
         if ahead is not None:
             ahead.close()
@@ -103,6 +117,12 @@ async def get_import(
     if job is None:
         raise NotFound("import not found")
     return job
+
+
+def options_of(job: ContactImport) -> ImportOptions:
+    """What the job was asked to do, as its row keeps it."""
+    match_on = tuple(k for k in job.match_on.split(",") if k)
+    return ImportOptions(match_on, parse_mode(job.mode), job.dry_run)
 
 
 async def _members(session: AsyncSession, workspace_id: uuid.UUID) -> set[uuid.UUID]:
@@ -161,7 +181,17 @@ async def import_batch(
             ahead.start(processed, upcoming)
         last = waiting is None and upcoming is None
         members = await _members(session, workspace_id)
-        outcome = await write_rows(session, workspace_id, job_id, checked, members, at=at)
+        refused = await repeats.take(session, workspace_id, job_id, chunk.line, chunk.last_line)
+        outcome = await write_rows(
+            session,
+            workspace_id,
+            job_id,
+            checked,
+            members,
+            at=at,
+            options=options_of(job),
+            refused=refused,
+        )
         await session.execute(
             delete(c).where(
                 col(c.workspace_id) == workspace_id,
@@ -172,10 +202,12 @@ async def import_batch(
         job.processed_rows += chunk.row_count
         job.created_count += outcome.created
         job.updated_count += outcome.updated
+        job.skipped_count += outcome.skipped
         job.error_count += len(outcome.errors)
         room = MAX_STORED_ERRORS - len(job.errors)
         if room > 0 and outcome.errors:
-            job.errors = [*job.errors, *outcome.errors[:room]]
+            shown = [describe(e["line"], e["errors"], job.columns) for e in outcome.errors[:room]]
+            job.errors = [*job.errors, *shown]
         job.status = "running"
     if last:  # that was the last batch
         job.status = "completed"
@@ -217,44 +249,6 @@ async def _record_failure(
             )
 
 
-#: What an import outgrows: the foreign-key checks and external-id lookups of every later
-#: batch are planned from these statistics. For contacts only the key's columns: the
-#: size estimate is the table's whatever the columns, and the other columns' statistics
-#: (a tsvector, JSON documents, arrays) made ANALYZE 25 times dearer (0.57-0.79 s against
-#: 31 ms on 20,000 bench contacts; 2.65 s of PostgreSQL CPU for 100,000). Those are left
-#: to autovacuum's analyze, which runs on its own once an import has grown the table.
-_ANALYZE = (text("ANALYZE contacts (workspace_id, id)"), text("ANALYZE contact_external_ids"))
-_ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
-
-
-async def _refresh_statistics(db: Database, imported: int, *, known: float = -1.0) -> float:
-    """ANALYZE when the planner believes the contacts table smaller than this import;
-    returns the size it now believes (``known`` is what it believed last time).
-
-    A first import into a new workspace starts from an empty table, and the plans made
-    then (a sequential scan for each foreign-key check) stay with the connection: batch
-    after batch got slower with the table's size, five batches took 0.2 to 0.9 s each
-    for one 1,000-row statement until autovacuum caught up (bench_import). Refreshing
-    when the estimate falls below half of what was imported costs a few ANALYZEs per
-    import (doubling steps), none once the table is known; and the estimate is read
-    again only once the import has outgrown what was last read (a transaction of its
-    own after every batch was 4 ms of each 1,000-row batch's wall time).
-    """
-    if imported / 2 <= known:
-        return known
-    try:
-        async with db.transaction() as session:
-            estimate = float((await session.execute(_ESTIMATE)).scalar_one())
-            if estimate < imported / 2:
-                for statement in _ANALYZE:
-                    await session.execute(statement)
-                estimate = float(imported)  # at least: the table holds the import
-    except SQLAlchemyError:  # e.g. a role that may not ANALYZE: only slower, never wrong
-        log.warning("could not refresh statistics for the import", exc_info=True)
-        return float("inf")  # and do not try again for this run
-    return estimate
-
-
 async def run_import(
     db: Database,
     clock: Clock,
@@ -291,7 +285,7 @@ async def run_import(
             if job is None:
                 return True
             ahead.committed()
-            believed = await _refresh_statistics(db, job.created_count, known=believed)
+            believed = await refresh_statistics(db, job.created_count, known=believed)
             if progress is not None:
                 waiting = progress(job)
                 if waiting is not None:

@@ -37,7 +37,10 @@ def validate_row(raw: RawRow) -> Checked:
     try:
         model = ContactCreate.model_validate(raw.data)
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        errors = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "value": _scalar(e["input"])}
+            for e in exc.errors()
+        ]
         return {"line": raw.line, "errors": errors}
     given = given_columns(model)
     forms = {p["number"]: tuple(phone_forms(p["number"])) for p in given.get("phones", ())}
@@ -48,14 +51,21 @@ def validate_row(raw: RawRow) -> Checked:
     created = derive({**DEFAULT_ROW, **_UNSET, **given, **lists}, forms)
     problems = [p.as_dict() for p in rule_errors(created, prefix=())]
     keys = sorted(model.external_ids.items())
+    emails = tuple(e.address for e in model.emails)
+    phones = tuple(p.number for p in model.phones)
     if problems:  # it cannot be created: nothing to write for it
-        return Row(raw.line, keys, model.owner_id, problems, (), "", known)
+        return Row(raw.line, keys, emails, phones, model.owner_id, problems, (), "", known)
     values = tuple(
         to_json(created[name]) if name in AS_JSON and created[name] is not None else created[name]
         for name in WRITTEN
     )
     event = created_body(created, dict(keys))
-    return Row(raw.line, keys, model.owner_id, problems, values, event, known)
+    return Row(raw.line, keys, emails, phones, model.owner_id, problems, values, event, known)
+
+
+def _scalar(value: Any) -> Any:
+    """A refused input as its error shows it: a cell's text or number, not a whole object."""
+    return value if isinstance(value, str | int | float) else None
 
 
 def validate_rows(raw_rows: Sequence[RawRow]) -> list[Checked]:

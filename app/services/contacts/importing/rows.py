@@ -1,6 +1,6 @@
-"""What the import's batch writers share: a validated row, a batch's outcome, JSON text
-for jsonb binds, the external-id claims (``ON CONFLICT DO NOTHING``, so a concurrent
-writer of the same key is detected rather than overwritten)."""
+"""What the import's batch writers share: a validated row, a batch's outcome, the
+external-id claims (``ON CONFLICT DO NOTHING``, so a concurrent writer of the same key is
+detected rather than overwritten)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ import pickle
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.driver import DriverStatement, fetch_column
 from app.json_codec import to_json
 from app.models.contacts.tables import ContactExternalId
-from app.services.contacts.rows import WRITABLE_COLUMNS, stamp_consent
+from app.services.contacts.rows import WRITABLE_COLUMNS
 
 Key = tuple[str, str]
 WRITTEN = (
@@ -31,21 +29,6 @@ WRITTEN = (
 )
 Ext = ContactExternalId
 
-# Keys travel as two arrays: a row-value IN list of a thousand pairs costs more to plan
-# than to run (250 ms a batch, measured by bench_import), an unnest join a few ms. The
-# lookup runs on the driver, one JSON array a row: for a file of updates it answers a
-# thousand rows a batch, and SQLAlchemy's result rows cost more than the lookup.
-_KNOWN = DriverStatement(
-    text(
-        """
-        SELECT jsonb_build_array(e.source, e.external_id, e.contact_id)
-        FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS k(source, external_id)
-        JOIN contact_external_ids AS e
-          ON e.workspace_id = CAST(:ws AS uuid) AND e.source = k.source
-             AND e.external_id = k.external_id
-        """
-    )
-)
 _CLAIM = text(
     """
     INSERT INTO contact_external_ids (workspace_id, source, external_id, contact_id)
@@ -65,7 +48,9 @@ class Row:
     collector to walk, where the row's dicts and lists were a fifth of its CPU."""
 
     line: int
-    keys: list[Key]
+    keys: list[Key]  # external ids
+    emails: tuple[str, ...]  # addresses as validated (the match lowercases them)
+    phones: tuple[str, ...]  # E.164
     owner_id: uuid.UUID | None
     problems: list[dict[str, Any]]  # rule errors of the contact it would create
     #: That contact's ``WRITTEN`` columns, JSON and lists as JSON text, consent as the
@@ -74,11 +59,11 @@ class Row:
     event: str  # that contact's ``contact.created`` data but for what its batch sets
     given: bytes  # pickle of its given columns and phone forms, read for an update only
 
-    def for_update(self, at: datetime) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
-        """``input_columns`` of the row in a batch written ``at``, and its phone forms."""
+    def for_update(self) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
+        """``given_columns`` of the row (consent not yet stamped), and its phone forms."""
         # Bytes this import's own worker pickled, as the executor pickles its results.
         given, forms = pickle.loads(self.given)  # noqa: S301
-        return stamp_consent(given, at=at), forms
+        return given, forms
 
 
 @dataclass
@@ -87,32 +72,25 @@ class Outcome:
 
     created: int = 0
     updated: int = 0
+    skipped: int = 0  # matched, and nothing to change
     errors: list[dict[str, Any]] = field(default_factory=list)
     deferred: list[Row] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # type, JSON of its data
     enrol: list[uuid.UUID] = field(default_factory=list)
     stop: list[uuid.UUID] = field(default_factory=list)
+    resume: list[uuid.UUID] = field(default_factory=list)  # do-not-contact cleared
+    reconsent: list[uuid.UUID] = field(default_factory=list)  # consent changed
     replan: list[uuid.UUID] = field(default_factory=list)
 
     import_id: str = ""  # the job, named in each event's data
 
-    def fail(self, line: int, loc: Sequence[str | int], msg: str) -> None:
-        self.errors.append({"line": line, "errors": [{"loc": list(loc), "msg": msg}]})
+    def fail(self, line: int, loc: Sequence[str | int], msg: str, value: Any = None) -> None:
+        entry = {"loc": list(loc), "msg": msg, "value": value}
+        self.errors.append({"line": line, "errors": [entry]})
 
     def event_json(self, data: dict[str, Any]) -> str:
         """The JSON an event of this import records: ``data`` and the job's id."""
         return to_json({**data, "import_id": self.import_id})
-
-
-async def known_keys(
-    session: AsyncSession, workspace_id: uuid.UUID, keys: set[Key]
-) -> dict[Key, uuid.UUID]:
-    if not keys:
-        return {}
-    pairs = list(keys)
-    params = {"ws": workspace_id, "sources": [s for s, _ in pairs], "ids": [e for _, e in pairs]}
-    found = await fetch_column(session, _KNOWN, params)
-    return {(source, external_id): uuid.UUID(contact) for source, external_id, contact in found}
 
 
 async def claim(

@@ -15,6 +15,9 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +34,8 @@ from app.driver import DriverStatement, fetch_column, fetch_written_row
 from app.json_codec import to_json
 from app.services.contacts.importing.parse import RawRow
 from app.services.contacts.importing.prepare import Checked, validate_chunk
+
+OWNER_CHECK_SECONDS = 1.0
 
 log = logging.getLogger("rapport.imports")
 T = TypeVar("T")
@@ -159,7 +164,31 @@ def _worker_pool() -> Executor | None:
         return None
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([validate_chunk.__module__])
-    return ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=gc.freeze)
+    return ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_worker_start, initargs=(os.getpid(),)
+    )
+
+
+def _worker_start(owner: int) -> None:
+    """In the validation worker: freeze the imported heap, and exit once ``owner`` (the
+    process that made the pool) is gone.
+
+    A worker waits on its call queue, whose write end it holds itself, so an owner killed
+    with SIGKILL (a crashed server) never closed it: the worker waited forever, and with
+    it the fork server (each child holds its "alive" pipe) and the resource tracker.
+    ``make test`` left exactly those three running after its kill -9 test.
+    """
+    gc.freeze()
+    threading.Thread(target=_exit_without, args=(owner,), daemon=True).start()
+
+
+def _exit_without(owner: int) -> None:
+    while True:
+        time.sleep(OWNER_CHECK_SECONDS)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
 
 
 class Lookahead:

@@ -1,10 +1,14 @@
-"""Writing a batch of imported rows: validate every row, then write set-based.
+"""Writing a batch of imported rows: validate every row, match, then write set-based.
 
 A row is validated whole (schema, rules, owner, external ids) before anything of it is
 written, and the writes of a batch are a handful of statements (one multi-row insert of
-contacts, one of external ids, one executemany update), so 100,000 rows take seconds and
-a bad row is reported with its line number and skipped, never half-written.
-Rows whose external id is already known update that contact with the cells they give.
+contacts with their enrolments, one of external ids, one executemany update), so 100,000
+rows take seconds and a bad row is reported with its line number and skipped, never
+half-written. A row that matches an existing contact (``match``: by external id, e-mail
+or phone, as the import asks) updates it as its ``mode`` lets it (``update``); rows of
+the file that share a key were refused before (``repeats``), and rows of one batch that
+share one as validated are refused here. A dry run decides all the same and writes
+nothing.
 
 Imported contacts behave like contacts written through the API: their events carry the
 whole contact (``contact.updated`` with ``changed_fields``), and the touch hooks run for
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,32 +32,43 @@ from sqlmodel import col
 
 from app.models.contacts.tables import Contact
 from app.services import platform, touches
+from app.services.contacts.importing import match
 from app.services.contacts.importing.events import (
     batch_times,
     consent_columns,
     created_event,
 )
 from app.services.contacts.importing.insert import insert_contacts
+from app.services.contacts.importing.options import ImportOptions
 from app.services.contacts.importing.prepare import Checked
-from app.services.contacts.importing.rows import WRITTEN, Key, Outcome, Row, claim, known_keys
+from app.services.contacts.importing.repeats import batch_refusals
+from app.services.contacts.importing.rows import WRITTEN, Outcome, Row, claim
 from app.services.contacts.importing.update import update_known
 
 BATCH_SIZE = 1000
 _CONSENT = WRITTEN.index("consent")
+Refused = Mapping[int, list[dict[str, Any]]]
 
 
-def chunks(rows: list[Row]) -> list[list[Row]]:
-    """Batches in file order; a batch ends before a row repeating one of its external ids,
-    so a later row updates the contact an earlier row created."""
-    out: list[list[Row]] = [[]]
-    keys: set[Key] = set()
-    for row in rows:
-        if len(out[-1]) >= BATCH_SIZE or keys.intersection(row.keys):
-            out.append([])
-            keys = set()
-        out[-1].append(row)
-        keys.update(row.keys)
-    return [c for c in out if c]
+def _sorted_out(
+    checked: Sequence[Checked], refused: Refused, options: ImportOptions, out: Outcome
+) -> list[Row]:
+    """The rows still to write: those validated, refused by neither the file's repeats
+    (``refused``, by line) nor a key repeated in this batch; the others go to ``out``."""
+    valid: list[Row] = []
+    for row in checked:
+        line = row.line if isinstance(row, Row) else int(row["line"])
+        if line in refused:
+            errors = [] if isinstance(row, Row) else row["errors"]
+            out.errors.append({"line": line, "errors": [*refused[line], *errors]})
+        elif isinstance(row, Row):
+            valid.append(row)
+        else:
+            out.errors.append(row)
+    repeated = batch_refusals(valid, options.match_on)
+    for line, errors in repeated.items():
+        out.errors.append({"line": line, "errors": errors})
+    return [row for row in valid if row.line not in repeated]
 
 
 async def write_rows(
@@ -64,79 +79,86 @@ async def write_rows(
     members: set[uuid.UUID],
     *,
     at: datetime,
+    options: ImportOptions = ImportOptions(),
+    refused: Refused | None = None,
 ) -> Outcome:
     """Import these validated rows (a batch of the file, ``validate_rows``' result) and
-    run the touch hooks once for all."""
+    run the touch hooks once for all; a dry run counts and writes nothing."""
     total = Outcome(import_id=str(job_id))
-    valid: list[Row] = []
-    for row in checked:
-        if isinstance(row, Row):
-            valid.append(row)
-        else:
-            total.errors.append(row)
-    pending = chunks(valid)
-    while pending:
-        chunk = pending.pop(0)
-        outcome = await _write_chunk(session, workspace_id, chunk, members, at, total.import_id)
-        if outcome.deferred:
-            pending.insert(0, outcome.deferred)
+    pending = _sorted_out(checked, refused or {}, options, total)
+    while pending:  # rows matching a contact an earlier row of the batch matched go after
+        outcome = await _write_some(session, workspace_id, pending, members, at, options, total)
+        pending = outcome.deferred
         total.created += outcome.created
         total.updated += outcome.updated
+        total.skipped += outcome.skipped
         total.errors += outcome.errors
         total.events += outcome.events
         total.enrol += outcome.enrol
         total.stop += outcome.stop
+        total.resume += outcome.resume
+        total.reconsent += outcome.reconsent
         total.replan += outcome.replan
     total.errors.sort(key=lambda e: int(e["line"]))
-    await platform.record_serialised_events(session, workspace_id, total.events, at=at)
-    await _touch_hooks(session, workspace_id, total, at)
+    if not options.dry_run:
+        await platform.record_serialised_events(session, workspace_id, total.events, at=at)
+        await _touch_hooks(session, workspace_id, total, at)
     return total
 
 
 async def _touch_hooks(
     session: AsyncSession, workspace_id: uuid.UUID, out: Outcome, at: datetime
 ) -> None:
-    """The hooks ``contacts.update_contact`` runs, once for the batch."""
+    """The hooks ``contacts.update_contact`` runs, once for the batch (new contacts were
+    enrolled by the statement that inserted them)."""
     stopped = set(out.stop)
-    await touches.cancel_future_touches_many(session, workspace_id, out.stop, "do_not_contact", at)
+    await touches.hold_for_do_not_contact(session, workspace_id, out.stop, at)
+    await touches.resume_after_do_not_contact(session, workspace_id, out.resume, at)
+    await touches.reconsider_consent(session, workspace_id, out.reconsent, at)
     replan = [c for c in dict.fromkeys(out.replan) if c not in stopped]
     await touches.replan_contacts(session, workspace_id, replan, at=at)
     enrol = list(dict.fromkeys(out.enrol))  # touches planned by the top-up job, not here
     await touches.auto_enroll(session, workspace_id, enrol, at, plan_now=0)
 
 
-async def _write_chunk(
+async def _write_some(
     session: AsyncSession,
     workspace_id: uuid.UUID,
-    chunk: list[Row],
+    rows: list[Row],
     members: set[uuid.UUID],
     at: datetime,
-    import_id: str,
+    options: ImportOptions,
+    total: Outcome,
 ) -> Outcome:
-    out = Outcome(import_id=import_id)
-    known = await known_keys(session, workspace_id, {k for r in chunk for k in r.keys})
-    new: list[Row] = []
-    targets: dict[uuid.UUID, Row] = {}
-    for row in chunk:
-        owner = row.owner_id
-        if owner is not None and owner not in members:
-            out.fail(row.line, ["owner_id"], "no such member in this workspace")
-            continue
-        found = {known[k] for k in row.keys if k in known}
-        if len(found) > 1:
-            out.fail(row.line, ["external_ids"], "the external ids belong to different contacts")
-        elif found:
-            target = found.pop()
-            if target in targets:
-                out.deferred.append(row)
-            else:
-                targets[target] = row
-        elif row.problems:
+    out = Outcome(import_id=total.import_id)
+    owned: list[Row] = []
+    for row in rows:
+        if row.owner_id is not None and row.owner_id not in members:
+            out.fail(row.line, ["owner_id"], "no such member in this workspace", row.owner_id)
+        else:
+            owned.append(row)
+    found = await match.lookup(session, workspace_id, owned, options.match_on)
+    decided = match.decide(owned, found, options.match_on, out)
+    new = []
+    for row in decided.new:
+        if row.problems:
             out.errors.append({"line": row.line, "errors": row.problems})
         else:
             new.append(row)
-    await _insert_new(session, workspace_id, new, out, at)
-    await update_known(session, workspace_id, targets, out, at)
+    if options.dry_run:
+        out.created += len(new)
+    else:
+        await _insert_new(session, workspace_id, new, out, at)
+    await update_known(
+        session,
+        workspace_id,
+        decided.targets,
+        out,
+        at,
+        policy=options.policy,
+        dry_run=options.dry_run,
+    )
+    out.deferred = decided.later
     return out
 
 
@@ -183,8 +205,6 @@ async def _insert_new(
             )
         )
     for cid, event in zip(ids, events, strict=True):
-        if cid in losing:
-            continue
-        out.events.append(("contact.created", event))
-        out.enrol.append(cid)
+        if cid not in losing:  # (the insert enrolled them; the undone ones' go by cascade)
+            out.events.append(("contact.created", event))
     out.created += len(new) - len(losing)

@@ -34,6 +34,7 @@ from sqlalchemy.types import Uuid
 from sqlmodel import col
 
 from app.errors import NotFound, ValidationFailed
+from app.models.contacts.events import ContactMergedData, ContactUpdatedData
 from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import ADVOCACY_STAGES, Contact
 from app.services import touches
@@ -164,7 +165,7 @@ async def _touch_hooks(
 ) -> None:
     """The kept contact's touches follow its merged row (see the module docstring)."""
     if do_not_contact:
-        await touches.cancel_future_touches(session, workspace_id, keep_id, "do_not_contact", at)
+        await touches.hold_for_do_not_contact(session, workspace_id, [keep_id], at)
         return
     await touches.replan_contact(session, workspace_id, keep_id, at=at)
     await touches.auto_enroll(session, workspace_id, [keep_id], at)
@@ -219,13 +220,14 @@ async def merge_contacts(
     changed = sorted(k for k in row if k in keep and keep[k] != row[k])
     if ids != keep["external_ids"]:
         changed.append("external_ids")
-    data = contact.model_dump(mode="json")
+    merged = ContactMergedData(id=keep_id, merged_id=other_id)
+    updated = ContactUpdatedData(**dict(contact), changed_fields=changed)
     await record_events(
         session,
         workspace_id,
         [
-            ("contact.merged", {"id": str(keep_id), "merged_id": str(other_id)}),
-            ("contact.updated", {**data, "changed_fields": changed}),
+            ("contact.merged", merged.model_dump(mode="json")),
+            ("contact.updated", updated.model_dump(mode="json")),
         ],
         at=at,
     )

@@ -103,12 +103,13 @@ async def program_for_referrer(
     received_at: datetime,
     at: datetime,
 ) -> uuid.UUID | None:
-    """The referrer's arm's program if a running experiment covers the referral, else the
-    workspace's default program (None when there is none yet)."""
+    """The referrer's arm's program if a running reward experiment covers the referral,
+    else the workspace's default program (None when there is none yet)."""
     stmt = (
         select(Experiment)
         .where(
             col(Experiment.workspace_id) == workspace_id,
+            col(Experiment.kind) == "reward_program",
             col(Experiment.status) == "running",
             col(Experiment.starts_at) <= received_at,
             col(Experiment.ends_at) > received_at,

@@ -2,7 +2,11 @@
 
 A draft's design (arms, period, metric, cohort) may change freely; once started it is
 frozen, because referrers were assigned under it. Assignment itself lives in
-``assignment``.
+``assignment``; a touch plan experiment's enrolment of its cohort in ``plan_arms``.
+
+Running experiments of one kind may not overlap: a referral must belong to one reward
+arm at most, and a contact to one plan arm. A reward experiment and a plan experiment
+may run side by side: they measure different treatments of the same people.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.models.referrals.experiments import (
     ArmRead,
     ArmSpec,
@@ -25,23 +29,31 @@ from app.models.referrals.experiments import (
     ExperimentCreate,
     ExperimentRead,
     ExperimentUpdate,
+    check_design,
 )
 from app.models.referrals.rewards import RewardProgram
+from app.models.touches import TouchPlan
 from app.services.platform import PageRequest, check_version, keyset_page
 from app.services.referrals.experiments.assignment import arms_of, assign_cohort
+from app.services.referrals.experiments.plan_arms import enrol_cohort
 
 DESIGN_FIELDS = ("starts_at", "ends_at", "primary_metric", "min_sample", "currency")
 
 
 async def _set_arms(session: AsyncSession, experiment: Experiment, arms: Sequence[ArmSpec]) -> None:
-    ids = {a.program_id for a in arms}
-    stmt = select(col(RewardProgram.id)).where(
-        col(RewardProgram.workspace_id) == experiment.workspace_id, col(RewardProgram.id).in_(ids)
+    table: type[RewardProgram] | type[TouchPlan]
+    if experiment.kind == "touch_plan":
+        table, field, what = TouchPlan, "plan_id", "touch plan"
+    else:
+        table, field, what = RewardProgram, "program_id", "reward program"
+    ids = {getattr(a, field) for a in arms}
+    stmt = select(col(table.id)).where(
+        col(table.workspace_id) == experiment.workspace_id, col(table.id).in_(ids)
     )
     found = set((await session.execute(stmt)).scalars())
     for i, arm in enumerate(arms):
-        if arm.program_id not in found:
-            raise ValidationFailed.on(["body", "arms", i, "program_id"], "no such reward program")
+        if getattr(arm, field) not in found:
+            raise ValidationFailed.on(["body", "arms", i, field], f"no such {what}")
     await session.execute(
         delete(ExperimentArm).where(
             col(ExperimentArm.workspace_id) == experiment.workspace_id,
@@ -74,9 +86,22 @@ async def read(session: AsyncSession, experiment: Experiment) -> ExperimentRead:
     return ExperimentRead.model_validate(data)
 
 
+def _require_design(
+    kind: str, metric: str, arms: Sequence[ArmSpec] | None, cohort: Cohort | None
+) -> None:
+    """Refuse a design its kind does not allow, naming every field at fault."""
+    wrong = check_design(kind, metric, list(arms) if arms is not None else None, cohort)
+    if wrong:
+        raise ValidationFailed(
+            detail="; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in wrong),
+            errors=[FieldError(["body", *loc], msg) for loc, msg in wrong],
+        )
+
+
 async def create_experiment(
     session: AsyncSession, workspace_id: uuid.UUID, data: ExperimentCreate, *, at: datetime
 ) -> Experiment:
+    _require_design(data.kind, data.primary_metric, data.arms, data.cohort)
     cohort = data.cohort or Cohort()
     experiment = Experiment(
         workspace_id=workspace_id,
@@ -151,6 +176,10 @@ async def update_experiment(
         cohort = changes.cohort or Cohort()
         experiment.cohort_segments = list(cohort.segments)
         experiment.cohort_tags = list(cohort.tags)
+    cohort = Cohort.model_validate(
+        {"segments": experiment.cohort_segments, "tags": experiment.cohort_tags}
+    )
+    _require_design(experiment.kind, experiment.primary_metric, changes.arms, cohort)
     if changes.arms is not None:
         if len({a.name for a in changes.arms}) != len(changes.arms):
             raise ValidationFailed.on(["body", "arms"], "arm names must be distinct")
@@ -174,7 +203,8 @@ async def delete_experiment(
 async def start_experiment(
     session: AsyncSession, workspace_id: uuid.UUID, experiment_id: uuid.UUID, *, at: datetime
 ) -> Experiment:
-    """Running experiments may not overlap: a referral must belong to one arm at most."""
+    """Running experiments of a kind may not overlap. Starting assigns the cohort; a touch
+    plan experiment also enrols each contact of it in its arm's plan."""
     key = f"experiments:{workspace_id}"
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
     experiment = await get_experiment(session, workspace_id, experiment_id, lock=True)
@@ -182,6 +212,7 @@ async def start_experiment(
         raise Conflict(f"only a draft experiment can start (this one is {experiment.status})")
     overlap = select(col(Experiment.id)).where(
         col(Experiment.workspace_id) == workspace_id,
+        col(Experiment.kind) == experiment.kind,
         col(Experiment.status) == "running",
         col(Experiment.starts_at) < experiment.ends_at,
         col(Experiment.ends_at) > experiment.starts_at,
@@ -193,6 +224,8 @@ async def start_experiment(
     experiment.version += 1
     experiment.updated_at = at
     await assign_cohort(session, experiment, at)
+    if experiment.kind == "touch_plan":
+        await enrol_cohort(session, experiment, at=at)
     await session.flush()
     return experiment
 

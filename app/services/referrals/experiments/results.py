@@ -1,4 +1,5 @@
-"""An experiment's results: per-arm figures and an honest comparison of the primary metric.
+"""A reward experiment's results: per-arm figures and an honest comparison of the primary
+metric (a touch plan experiment's are ``plan_results``').
 
 Referrals count when their referrer is assigned to an arm and they were received within the
 experiment's period. The primary metric is a count per referrer, so arms are compared as
@@ -25,34 +26,23 @@ from app.models.referrals.experiments import (
     ExperimentAssignment,
     ExperimentResults,
 )
+from app.models.referrals.plan_experiments import PlanExperimentResults
 from app.models.referrals.rewards import Reward
 from app.models.referrals.tables import Referral
-from app.services.analytics import RateComparison, compare_rates, conversion_rate, roi_percent
+from app.services.analytics import compare_rates, conversion_rate, roi_percent
 from app.services.referrals.experiments.design import get_experiment
+from app.services.referrals.experiments.plan_results import plan_results
+from app.services.referrals.experiments.verdicts import CONFIDENCE, verdict
 
-CONFIDENCE = 0.95
 ZERO = Decimal("0.00")
-
-
-def _verdict(c: RateComparison, a: str, b: str) -> str:
-    if not c.sufficient:
-        return "insufficient data"
-    assert c.p_value is not None
-    significant = c.p_value < 1 - CONFIDENCE
-    if c.rate_ratio is None or c.ci_low is None or c.ci_high is None:
-        base = f"{b} vs {a}: p={c.p_value:.3g}"
-    else:
-        base = (
-            f"{b} vs {a}: rate ratio {c.rate_ratio:.2f} "
-            f"({CONFIDENCE:.0%} CI {c.ci_low:.2f} to {c.ci_high:.2f}), p={c.p_value:.3g}"
-        )
-    return f"{base}; {'significant' if significant else 'not significant'} at {1 - CONFIDENCE:.2g}"
 
 
 async def results(
     session: AsyncSession, workspace_id: uuid.UUID, experiment_id: uuid.UUID
-) -> ExperimentResults:
+) -> ExperimentResults | PlanExperimentResults:
     experiment = await get_experiment(session, workspace_id, experiment_id)
+    if experiment.kind == "touch_plan":
+        return await plan_results(session, experiment)
     arms = list(
         (
             await session.execute(
@@ -70,6 +60,7 @@ async def results(
     costs = await _reward_costs(session, experiment)
     arm_results = []
     for arm in arms:
+        assert arm.program_id is not None  # a reward experiment's arms name programs
         n_referrers = referrers.get(arm.id, 0)
         n_referrals, n_closed, revenue = counts.get(arm.id, (0, 0, ZERO))
         cost = costs.get(arm.id, ZERO)
@@ -89,6 +80,7 @@ async def results(
             )
         )
     return ExperimentResults(
+        kind="reward_program",
         experiment_id=experiment.id,
         status=experiment.status,
         currency=experiment.currency,
@@ -127,7 +119,7 @@ def _compare(experiment: Experiment, arms: list[ArmResult]) -> list[Comparison]:
                 confidence=CONFIDENCE,
                 p_value=c.p_value,
                 sufficient=c.sufficient,
-                verdict=_verdict(c, control.name, arm.name),
+                verdict=verdict(c, control.name, arm.name),
                 reason=c.reason,
             )
         )

@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from app.errors import Conflict, NotFound
 from app.models.contacts import Contact
+from app.models.platform import utc_text
 from app.models.referrals.rewards import LedgerTotal, Reward
 from app.services.platform import (
     PageRequest,
@@ -83,9 +84,11 @@ async def list_rewards(
 
 
 def _refuse(reward: Reward, action: str) -> Conflict:
+    """409 naming the reward's state as ``reward_status`` (``status`` is the HTTP one)."""
+    article = "an" if reward.status[:1] in "aeiou" else "a"
     return Conflict(
-        f"a {reward.status} reward cannot be {action}",
-        extra={"status": reward.status},
+        f"{article} {reward.status} reward cannot be {action}",
+        extra={"reward_status": reward.status},
     )
 
 
@@ -116,8 +119,8 @@ async def issue_reward(
         raise _refuse(reward, "issued" if reward.status != "pending" else "issued before approval")
     if reward.available_at > at:
         raise Conflict(
-            f"the reward is on hold until {reward.available_at.isoformat()}",
-            extra={"available_at": reward.available_at.isoformat()},
+            f"the reward is on hold until {utc_text(reward.available_at)}",
+            extra={"available_at": utc_text(reward.available_at)},
         )
     reward.status = "issued"
     reward.issued_at = at

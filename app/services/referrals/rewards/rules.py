@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.models.referrals.events import RewardNotice
 from app.models.referrals.rewards import (
     FixedAmount,
     PercentAmount,
@@ -34,9 +35,9 @@ OPEN_STATUSES = ("pending", "approved")
 
 
 def reward_payload(reward: Reward) -> dict[str, Any]:
-    data = RewardRead.model_validate(reward).model_dump(mode="json")
-    data["contact_id"] = data["referrer_id"]
-    return data
+    """The reward as the API shows it; ``contact_id`` repeats the referrer."""
+    read = RewardRead.model_validate(reward)
+    return RewardNotice(**dict(read), contact_id=read.referrer_id).model_dump(mode="json")
 
 
 def rule_amount(rule: RewardRule, referral: Referral) -> Decimal | None:
