@@ -208,7 +208,12 @@ async def main() -> None:
                 ws = (await session.execute(text("SELECT id FROM workspaces"))).scalar_one()
                 _, token = await create_api_key(session, ws, name="bench", scopes=["admin"], at=AT)
         else:
-            ws, token = await build(db, args.contacts)
+            # Bulk loading takes longer than a request's statement timeout.
+            loader = Database.from_url(url, pool_size=2, statement_timeout_seconds=600)
+            try:
+                ws, token = await build(loader, args.contacts)
+            finally:
+                await loader.dispose()
         settings = Settings(
             environment="test", database_url=url, scheduler_enabled=False, webhooks_enabled=False
         )
