@@ -215,7 +215,11 @@ async def main() -> None:
             finally:
                 await loader.dispose()
         settings = Settings(
-            environment="test", database_url=url, scheduler_enabled=False, webhooks_enabled=False
+            environment="test",
+            database_url=url,
+            scheduler_enabled=False,
+            webhooks_enabled=False,
+            rate_limits_enabled=False,  # one client asking back to back is the point here
         )
         app = create_app(settings, database=db, clock=FrozenClock(AT))
         # As ``rapport serve`` does (app/cli/serve.py): the startup heap out of the GC's sight.
