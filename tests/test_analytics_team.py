@@ -103,6 +103,7 @@ async def test_team_performance_per_member_by_hand(
         "touches_completed": 3,
         "touches_on_time": 2,
         "on_time_rate": "0.5000",
+        "agenda_dismissed": {},  # tests/test_agenda.py counts dismissals
     }
 
     eli = members["Eli"]

@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db import Database
 from app.models.platform.event_catalogue import BY_NAME, CATALOGUE, EVENT_TYPES
 from app.services.referrals.follow_up import follow_up_job
+from app.services.scores import agenda_ready_job
 from app.services.touches.jobs import emit_touches
 from tests.conftest import Tenant
 from tests.event_schemas import schema_problems
@@ -58,10 +59,12 @@ REFERRAL_TYPES = (
     "reward.issued",
 )
 WEBHOOK_TYPES = ("webhook.test", "webhook.delivery_failed", "webhook.endpoint_disabled")
+AGENDA_TYPES = ("agenda.ready",)
 
 #: Objects whose keys are the client's own data (any JSON object it stored), not part of
 #: the contract: only their type is compared.
-FREE_FORM = frozenset({"custom_fields", "external_ids"})
+#: ``body`` of an agenda action is the example request body of that action's own route.
+FREE_FORM = frozenset({"custom_fields", "external_ids", "body"})
 NEW = "in the event, not in the catalogue"
 GONE = "in the catalogue, not in the event"
 
@@ -142,7 +145,7 @@ def test_the_document_refuses_a_payload_of_the_wrong_form() -> None:
 
 
 def test_the_scenarios_together_cover_every_catalogued_type() -> None:
-    covered = [*TOUCH_TYPES, *CONTACT_TYPES, *REFERRAL_TYPES, *WEBHOOK_TYPES]
+    covered = [*TOUCH_TYPES, *CONTACT_TYPES, *REFERRAL_TYPES, *WEBHOOK_TYPES, *AGENDA_TYPES]
     assert len(covered) == len(set(covered))
     assert set(covered) == EVENT_TYPES  # a new type needs a scenario here
 
@@ -305,6 +308,23 @@ async def test_contact_events_match_the_catalogue(
     await post(client, tenant, "/v1/scores/recompute")
 
     assert_matches_catalogue(await recorded(client, tenant), CONTACT_TYPES)
+
+
+async def test_agenda_events_match_the_catalogue(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database, clock: FrozenClock, settings: Settings
+) -> None:
+    """A core advocate nobody engaged for 100 days: the member's morning digest names them."""
+    member = await add_member(client, tenant)
+    jordan = await post(client, tenant, "/v1/contacts", person("Jordan", "Lee", member["id"]))
+    url = f"/v1/contacts/{jordan['id']}/advocacy"
+    r = await client.put(url, json={"stage": "core_advocate"}, headers=tenant.headers)
+    assert r.status_code == 200, r.text
+    clock.advance(timedelta(days=100))
+    assert await agenda_ready_job(db, clock, settings) == 1
+
+    events = await recorded(client, tenant)
+    assert [i["kind"] for i in events["agenda.ready"][0]["items"]] == ["reconnect"]
+    assert_matches_catalogue(events, AGENDA_TYPES)
 
 
 async def test_referral_and_reward_events_match_the_catalogue(

@@ -59,6 +59,13 @@ ROUTES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("PATCH", "/v1/members/{member_id}"): _const({"name": "Renamed"}),
     ("DELETE", "/v1/members/{member_id}"): _none,
     ("POST", "/v1/members/{member_id}/calendar-token"): _none,
+    ("GET", "/v1/members/{member_id}/agenda"): _none,
+    ("POST", "/v1/members/{member_id}/agenda/snoozes"): _const(
+        {"key": "task:none", "until": "2030-01-01"}
+    ),
+    ("POST", "/v1/members/{member_id}/agenda/dismissals"): _const(
+        {"key": "task:none", "reason": "Not needed"}
+    ),
     ("POST", "/v1/members/{member_id}/sessions"): _none,
     ("GET", "/v1/contacts/imports/{import_id}"): _none,
     ("GET", "/v1/contacts/{contact_id}"): _none,

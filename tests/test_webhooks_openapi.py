@@ -16,7 +16,7 @@ REQUIRED = {
     "contact.updated", "contact.deleted", "contact.merged", "contact.lapsed",
     "contact.stage_changed", "referral.created", "referral.stage_changed", "referral.deleted",
     "referral.follow_up_overdue", "reward.created", "reward.issued", "enrollment.completed",
-    "webhook.test", "webhook.delivery_failed", "webhook.endpoint_disabled",
+    "webhook.test", "webhook.delivery_failed", "webhook.endpoint_disabled", "agenda.ready",
 }  # fmt: skip
 
 

@@ -18,5 +18,6 @@ JOBS: list[platform.Job] = [
     platform.Job("idempotency.purge_expired", platform.purge_idempotency_keys),
     platform.Job("audit.purge_expired", platform.purge_audit_log),
     platform.Job("contacts.imports", contacts.resume_imports),
+    platform.Job("scores.agenda_ready", scores.agenda_ready_job),
     platform.Job("scores.nightly", scores.NightlyScoresJob()),
 ]

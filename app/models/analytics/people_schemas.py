@@ -31,6 +31,11 @@ class MemberPerformance(OutputModel):
     touches_completed: int
     touches_on_time: int = Field(description="Completed within 24 hours of falling due.")
     on_time_rate: Decimal | None
+    agenda_dismissed: dict[str, int] = Field(
+        description="Agenda items they dismissed in the period, by kind (`task`, "
+        "`follow_up`, `reconnect`, `observance`, `approve`, `thank`).",
+        examples=[{"reconnect": 2, "task": 1}],
+    )
 
 
 class TeamReport(OutputModel):

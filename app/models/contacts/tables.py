@@ -86,6 +86,13 @@ class Contact(IdMixin, table=True):
         ),
         Index("ix_contacts_workspace_id_segment", "workspace_id", "segment"),
         Index("ix_contacts_workspace_id_owner_id", "workspace_id", "owner_id"),
+        # A member's agenda: their advocates and core advocates about to lapse.
+        Index(
+            "ix_contacts_workspace_id_owner_id_advocates",
+            "workspace_id",
+            "owner_id",
+            postgresql_where=text("advocacy_stage IN ('advocate', 'core_advocate')"),
+        ),
         Index("ix_contacts_search", "search", postgresql_using="gin"),
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index("ix_contacts_workspace_id_name_key", "workspace_id", "name_key"),

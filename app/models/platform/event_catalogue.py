@@ -387,6 +387,59 @@ CATALOGUE: tuple[EventType, ...] = (
         },
     ),
     EventType(
+        "agenda.ready",
+        "A member's agenda for the day, sent once each morning at 07:00 in the workspace's "
+        "time zone: the top 10 items by value (`total_items` counts them all), each as "
+        "`GET /v1/members/{id}/agenda` shows it, for a daily digest e-mail.",
+        {
+            "member": {"id": MEMBER_ID, "name": "Dana Whitfield", "email": "dana@example.com"},
+            "date": "2026-12-07",
+            "time_zone": "America/Chicago",
+            "currency": "USD",
+            "total_items": 1,
+            "items": [
+                {
+                    "key": f"reconnect:{CONTACT_ID}:2026-08-20",
+                    "kind": "reconnect",
+                    "contact": {
+                        "id": CONTACT_ID,
+                        "name": "Jordan Lee",
+                        "segment": "core_advocate",
+                        "advocacy_stage": "core_advocate",
+                    },
+                    "reason": "Core advocate Jordan Lee: 109 days since the last engagement, "
+                    "lapsed 19 d ago (threshold 90 d); reconnecting protects USD 3,000.00 = "
+                    "2.00 referrals/yr x USD 6,000.00 each (their referrals) x 25% touch lift",
+                    "due_at": "2026-11-18T10:00:00Z",
+                    "value": "3000.00",
+                    "record_id": CONTACT_ID,
+                    "actions": [
+                        {
+                            "name": "record_contact",
+                            "method": "POST",
+                            "path": f"/v1/contacts/{CONTACT_ID}/interactions",
+                            "body": {
+                                "channel": "<call|email|sms|meeting...>",
+                                "direction": "outbound",
+                                "occurred_at": "<when>",
+                                "summary": "<what was said>",
+                            },
+                        },
+                        {
+                            "name": "snooze",
+                            "method": "POST",
+                            "path": f"/v1/members/{MEMBER_ID}/agenda/snoozes",
+                            "body": {
+                                "key": f"reconnect:{CONTACT_ID}:2026-08-20",
+                                "until": "<YYYY-MM-DD>",
+                            },
+                        },
+                    ],
+                }
+            ],
+        },
+    ),
+    EventType(
         "contact.stage_changed",
         "A contact's advocacy stage changed (`source`: `suggested` by the rules, or `manual`).",
         {"id": CONTACT_ID, "from_stage": "engaged", "to_stage": "advocate", "source": "suggested"},

@@ -82,6 +82,8 @@ class Workspace(TableModel, table=True):
     weight_reciprocity: float = column(Double, default=DEFAULT_WEIGHTS[1])
     weight_appreciation: float = column(Double, default=DEFAULT_WEIGHTS[2])
     visibility: str = column(String(8), default="team", server_default="team")
+    agenda_stall_factor: float = column(Double, default=1.5, server_default=text("1.5"))
+    agenda_touch_lift: float = column(Double, default=0.25, server_default=text("0.25"))
     idp_issuer: str | None = column(String(500), default=None)
     idp_audience: str | None = column(String(500), default=None)
     idp_member_claim: str = column(String(64), default="email", server_default="email")
@@ -175,6 +177,15 @@ class WorkspaceRead(OutputModel):
         "those contacts' referrals, touches, rewards, scores and analytics; admins and "
         "leaders see all."
     )
+    agenda_stall_factor: float = Field(
+        description="A referral is stalled on the agenda after this many times the funnel's "
+        "average hours in its stage."
+    )
+    agenda_touch_lift: float = Field(
+        description="Probability (0-1) that a touch keeps a relationship's referrals that "
+        "would otherwise be lost; the agenda's values use it until the workspace has 30 "
+        "measured lapses (docs/SCORES.md)."
+    )
     cors_origins: list[str] = Field(
         description="Browser origins allowed to call the API with this workspace's "
         "credentials (CORS), besides the operator's `RAPPORT_CORS_ORIGINS`.",
@@ -207,6 +218,8 @@ class WorkspaceRead(OutputModel):
                 appreciation=ws.weight_appreciation,
             ),
             visibility=ws.visibility,
+            agenda_stall_factor=ws.agenda_stall_factor,
+            agenda_touch_lift=ws.agenda_touch_lift,
             cors_origins=ws.cors_origins,
             rate_limit=rate_limit_of(ws.rate_limit_per_minute, ws.rate_limit_burst),
             version=ws.version,
@@ -229,6 +242,8 @@ class WorkspaceUpdate(InputModel):
     outcome_grace_days: int | None = Field(default=None, ge=1, le=365)
     score_weights: ScoreWeights | None = None
     visibility: Visibility | None = None
+    agenda_stall_factor: float | None = Field(default=None, ge=1, le=20)
+    agenda_touch_lift: float | None = Field(default=None, gt=0, le=1)
     cors_origins: list[Origin] | None = Field(
         default=None,
         max_length=MAX_ORIGINS,

@@ -32,6 +32,9 @@ Stage = Literal["received", "contacted", "meeting", "agreement", "closed", "lost
 OPEN_STAGES: tuple[Stage, ...] = ("received", "contacted", "meeting", "agreement")
 PIPELINE: tuple[Stage, ...] = (*OPEN_STAGES, "closed")
 STAGES: tuple[Stage, ...] = (*PIPELINE, "lost")
+OPEN_RECEIVED = (
+    "direction = 'received' AND stage IN ('received', 'contacted', 'meeting', 'agreement')"
+)
 
 
 class Referral(IdMixin, table=True):
@@ -61,6 +64,13 @@ class Referral(IdMixin, table=True):
             postgresql_where=text(
                 "direction = 'received' AND stage = 'received' AND follow_up_notified_at IS NULL"
             ),
+        ),
+        # A member's agenda: their open received referrals (follow-ups), by owner.
+        Index(
+            "ix_referrals_workspace_id_owner_id_open",
+            "workspace_id",
+            "owner_id",
+            postgresql_where=text(OPEN_RECEIVED),
         ),
     )
 

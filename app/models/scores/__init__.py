@@ -2,6 +2,7 @@
 stage history, scoring runs and parameter sets. Public face: the names below.
 """
 
+from app.models.scores.agenda import AgendaDecision, AgendaDigest
 from app.models.scores.events import EVENT_DATA
 from app.models.scores.tables import (
     ContactScore,
@@ -13,6 +14,8 @@ from app.models.scores.tables import (
 
 __all__ = [
     "EVENT_DATA",
+    "AgendaDecision",
+    "AgendaDigest",
     "ContactScore",
     "ContactScoreHistory",
     "ContactStageHistory",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.models.contacts import AdvocacyStage, Segment
 from app.models.platform import OutputModel
+from app.models.scores.agenda import AgendaReadyData
 
 
 class ContactLapsedData(OutputModel):
@@ -31,6 +32,7 @@ class StageChangedData(OutputModel):
 
 
 EVENT_DATA: dict[str, type[BaseModel]] = {
+    "agenda.ready": AgendaReadyData,
     "contact.lapsed": ContactLapsedData,
     "contact.stage_changed": StageChangedData,
 }

@@ -1,5 +1,5 @@
 """Score routes: relationship strength per contact, ranked lists and movers, advocacy
-stages and the contacts losing touch.
+stages and the contacts losing touch, and each member's agenda.
 
 ``routers`` are the domain's routers in the order the app includes them (a literal path
 before a sibling path parameter that would read it as an id).
@@ -7,11 +7,12 @@ before a sibling path parameter that would read it as an id).
 
 from fastapi import APIRouter
 
-from app.routers.scores import advocacy, strength
+from app.routers.scores import advocacy, agenda, strength
 
 routers: tuple[APIRouter, ...] = (
     strength.router,
     advocacy.router,
+    agenda.router,
 )
 
 __all__ = ["routers"]

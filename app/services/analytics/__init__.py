@@ -12,6 +12,8 @@ from app.services.analytics.formulas import (
     reward_amount,
     roi_percent,
 )
+from app.services.analytics.funnel import funnel as funnel_report
+from app.services.analytics.period import resolve_period
 from app.services.analytics.settings import get_settings
 from app.services.analytics.stats import RateComparison, assign_arm, compare_rates
 
@@ -22,8 +24,10 @@ __all__ = [
     "assign_arm",
     "compare_rates",
     "conversion_rate",
+    "funnel_report",
     "get_settings",
     "recency_weight",
+    "resolve_period",
     "reward_amount",
     "roi_percent",
 ]

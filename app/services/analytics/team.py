@@ -6,6 +6,8 @@ period: time to first contact (first stage change out of ``received``, other tha
 now, and conversion (closed). Touch figures are over manual touches assigned to the member
 that fell due in the period (up to now); "on time" means completed within
 ``ON_TIME_GRACE_HOURS`` of falling due. Skipped and cancelled touches were never owed.
+Agenda dismissals are read from ``agenda_decisions`` (the scores domain's table, named
+here in SQL only, as reports name the tables they count) by the member who dismissed.
 """
 
 from __future__ import annotations
@@ -76,6 +78,18 @@ SELECT t.assignee_id,
 )
 
 
+DISMISSED: TextClause = text(
+    """
+SELECT d.member_id, d.kind, count(*) AS n
+  FROM agenda_decisions d
+ WHERE d.workspace_id = :ws AND d.decision = 'dismissed'
+   AND d.at >= CAST(:start AS timestamptz) AND d.at < CAST(:end AS timestamptz)
+   AND (CAST(:viewer_all AS boolean) OR d.member_id = ANY(CAST(:viewer_members AS uuid[])))
+ GROUP BY d.member_id, d.kind
+"""
+)
+
+
 def _hours(value: Any) -> float | None:
     return None if value is None else round(float(value), 2)
 
@@ -92,6 +106,9 @@ async def team_performance(
     }
     refs = {r.owner_id: r for r in (await session.execute(REFERRALS, params)).all()}
     touches = {r.assignee_id: r for r in (await session.execute(TOUCHES, params)).all()}
+    dismissed: dict[uuid.UUID, dict[str, int]] = {}
+    for d in (await session.execute(DISMISSED, params)).all():
+        dismissed.setdefault(d.member_id, {})[d.kind] = int(d.n)
     stmt = (
         select(col(Member.id), col(Member.name))
         .where(col(Member.workspace_id) == workspace_id)
@@ -125,6 +142,7 @@ async def team_performance(
                 touches_completed=int(t.done) if t else 0,
                 touches_on_time=on_time,
                 on_time_rate=conversion_rate(on_time, due),
+                agenda_dismissed=dismissed.get(member_id, {}) if member_id else {},
             )
         )
     workspace = await get_workspace(session, workspace_id)

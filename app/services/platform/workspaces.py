@@ -91,6 +91,8 @@ async def update_workspace(
         "referral_thank_you_channel",
         "referral_thank_you_mode",
         "visibility",
+        "agenda_stall_factor",
+        "agenda_touch_lift",
         "outcome_grace_days",
     ):
         if field in values and values[field] is not None:

@@ -12,6 +12,7 @@ from app.services.touches.audiences import (
     auto_enroll_pick,
 )
 from app.services.touches.builtin_plans import seed_builtin_plans
+from app.services.touches.calendar import FeedEntry, add_feed_source
 from app.services.touches.enrollment_status import pause_on_reply
 from app.services.touches.enrollments import enroll_many
 from app.services.touches.holds import (
@@ -29,6 +30,8 @@ from app.services.touches.window import business_day_after, due_at
 
 __all__ = [
     "SYNC_LIMIT",
+    "FeedEntry",
+    "add_feed_source",
     "auto_enroll",
     "auto_enroll_insert",
     "auto_enroll_pick",

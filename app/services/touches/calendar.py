@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,6 +37,29 @@ PAST_DAYS = 7  # open tasks from the last week stay visible
 AHEAD_DAYS = 90
 MAX_TOUCHES = 2000
 TOUCH_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """A dated item another domain adds to a member's feed: an all-day entry on ``day``."""
+
+    uid: str
+    day: date
+    summary: str
+    description: str
+    categories: tuple[str, ...]
+
+
+#: ``(session, workspace_id, member_id, at)`` → the member's entries from another domain.
+FeedSource = Callable[[AsyncSession, uuid.UUID, uuid.UUID, datetime], Awaitable[list[FeedEntry]]]
+_SOURCES: list[FeedSource] = []
+
+
+def add_feed_source(source: FeedSource) -> None:
+    """Let a domain above touches put its dated items in members' feeds (the agenda's
+    follow-ups, reconnects, rewards and thanks) without touches importing it."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
 
 
 async def issue_token(
@@ -163,4 +188,20 @@ async def feed(session: AsyncSession, token: str, *, at: datetime) -> bytes:
             day = observance_date(obs.month, obs.day, year)
             if today <= day < until:
                 cal.add_component(_observance_event(obs, display_name(obs._mapping), day, at))
+    for source in _SOURCES:
+        for entry in await source(session, workspace_id, member_id, at):
+            cal.add_component(_entry_event(entry, at))
     return bytes(cal.to_ical())
+
+
+def _entry_event(entry: FeedEntry, now: datetime) -> Event:
+    event = Event()
+    event.add("uid", entry.uid)
+    event.add("dtstamp", now)
+    event.add("dtstart", entry.day)
+    event.add("dtend", entry.day + timedelta(days=1))
+    event.add("summary", entry.summary)
+    event.add("description", entry.description)
+    event.add("categories", list(entry.categories))
+    event.add("transp", "TRANSPARENT")
+    return event
