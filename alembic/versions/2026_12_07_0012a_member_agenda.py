@@ -9,7 +9,7 @@ ranking: how long past the funnel's usual time in stage a referral counts as sta
 the probability lift of a touch. Partial indexes find a member's open referrals and advocates. Both have server defaults, so the previous version keeps
 running against this schema while replicas roll.
 
-Revision ID: 0010a
+Revision ID: 0012a
 Revises: 0011t
 Create Date: 2026-12-07 17:00:00
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0010a"
+revision: str = "0012a"
 down_revision: str | None = "0011t"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
