@@ -139,7 +139,7 @@ async def build(
     await admin(server, f'CREATE DATABASE "{name}"')
     url = with_database(server, name)
     await upgrade_async(url)
-    db = Database.from_url(url, pool_size=2)
+    db = Database.from_url(url, pool_size=2, statement_timeout_seconds=600)
     started = time.perf_counter()
     async with db.transaction() as session:
         workspace, _, _ = await provision_workspace(session, "Bench Realty", at=NOW)
@@ -190,7 +190,7 @@ async def measure(url: str, runs: int, due: int) -> list[float]:
     clock = FrozenClock(NOW)
     times = []
     for _ in range(runs):
-        db = Database.from_url(url, pool_size=2)
+        db = Database.from_url(url, pool_size=2, statement_timeout_seconds=600)
         started = time.perf_counter()
         await top_up_touches(db, clock, settings)
         emitted = await emit_touches(db, clock, settings)
@@ -208,7 +208,7 @@ async def measure(url: str, runs: int, due: int) -> list[float]:
 
 async def _reset(url: str) -> None:
     """Put the due touches back to ``scheduled`` and forget the events, then vacuum."""
-    db = Database.from_url(url, pool_size=1)
+    db = Database.from_url(url, pool_size=1, statement_timeout_seconds=600)
     async with db.transaction() as session:
         for sql in RESET:
             await session.execute(text(sql))

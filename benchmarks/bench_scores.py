@@ -287,7 +287,7 @@ async def main() -> None:
     else:
         print(f"building {args.contacts:,} contacts ...", flush=True)
         server, name, url = await scratch_database("rapport_bench_scores")
-    db = Database.from_url(url, pool_size=2)
+    db = Database.from_url(url, pool_size=2, statement_timeout_seconds=600)
     try:
         if args.use:
             async with db.transaction() as session:
