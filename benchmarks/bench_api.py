@@ -126,7 +126,7 @@ def _free_port() -> int:
 
 async def _seed(url: str, contacts: int) -> tuple[str, uuid.UUID, list[str]]:
     """A workspace with ``contacts`` imported contacts; returns key, workspace, some ids."""
-    database = Database.from_url(url, pool_size=2)
+    database = Database.from_url(url, pool_size=2, statement_timeout_seconds=600)
     try:
         app, workspace, token = await bench_app(database, url)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
@@ -352,7 +352,7 @@ async def _member_rounds(
         session = (await c.post(f"/v1/members/{member}/sessions")).json()["token"]
     # Every contact becomes the agent's before either phase, then VACUUM: rewriting 100,000
     # rows leaves dead tuples autovacuum would otherwise clean up in the middle of a pair.
-    database = Database.from_url(url, pool_size=1)
+    database = Database.from_url(url, pool_size=1, statement_timeout_seconds=600)
     try:
         async with database.transaction() as s:
             await s.execute(text("UPDATE contacts SET owner_id = :m"), {"m": member})
