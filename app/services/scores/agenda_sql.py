@@ -18,6 +18,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.driver import DriverStatement
+from app.models.contacts import display_name_sql
 from app.services.platform import referral_visible_sql, visible_sql
 
 #: The referral's owner, or the referrer's owner when the referral names none (written
@@ -26,11 +27,8 @@ _REFERRAL_OWNER = """(r.owner_id = :member OR (r.owner_id IS NULL AND EXISTS (
        SELECT 1 FROM contacts src WHERE src.workspace_id = r.workspace_id
           AND src.id = r.source_contact_id AND src.owner_id = :member)))"""
 _TOUCH_DONE = "('sent', 'completed')"
-#: How the agenda names a contact.
-_WHO = (
-    "coalesce(nullif(concat_ws(' ', cx.first_name, cx.last_name), ''), cx.company_name,"
-    " cx.sort_name)"
-)
+#: How the agenda names a contact: its display name, as every list does.
+_WHO = display_name_sql("cx")
 
 ITEMS = DriverStatement(
     text(
@@ -119,8 +117,7 @@ SELECT 'thank', r.id, r.source_contact_id, r.received_at, 'thank:' || CAST(r.id 
            AND t.occurrence_key = 'referral:' || CAST(r.id AS text)
            AND t.status IN ('scheduled', 'due') LIMIT 1),
        CAST(jsonb_build_object('referred', (
-           SELECT coalesce(nullif(concat_ws(' ', p.first_name, p.last_name), ''),
-                           p.company_name, p.sort_name)
+           SELECT {display_name_sql("p")}
              FROM contacts p
             WHERE p.workspace_id = r.workspace_id AND p.id = r.referred_contact_id),
            'received_at', r.received_at) AS text)
