@@ -291,3 +291,66 @@ async def test_a_referrer_to_thank_shows_once_until_thanked(
     )
     assert done.status_code == 200, done.text
     assert (await _agenda(client, tenant, ada))["items"] == []
+
+
+async def test_the_day_is_the_members_own_zone_else_the_workspaces(
+    client: httpx.AsyncClient, db: Database, tenant: Tenant
+) -> None:
+    # The workspace is in UTC. At T0 (12:00 UTC on the 23rd) it is 01:00 on the 24th in
+    # Auckland (NZDT, UTC+13): a call due at 05:00 UTC on the 24th is due by the end of
+    # Kiri's day, not by the end of Uma's.
+    async with db.transaction() as s:
+        kiri = await af.member(s, tenant.id, "Kiri")
+        uma = await af.member(s, tenant.id, "Uma")
+        calls = {}
+        for who in (kiri, uma):
+            c = await sf.contact(s, tenant.id, f"Client of {who}", owner_id=who)
+            on_23rd = await af.task(s, tenant.id, c, who, T0 - timedelta(hours=2))
+            on_24th = await af.task(s, tenant.id, c, who, T0 + timedelta(hours=17))
+            calls[who] = (str(on_23rd), str(on_24th))
+    zoned = await client.patch(
+        f"/v1/members/{kiri}", json={"time_zone": "Pacific/Auckland"}, headers=tenant.headers
+    )
+    assert zoned.status_code == 200, zoned.text
+
+    def seen(body: dict) -> tuple[str, str, set[str]]:
+        return body["date"], body["time_zone"], {i["record_id"] for i in body["items"]}
+
+    on_23rd, on_24th = calls[kiri]
+    assert seen(await _agenda(client, tenant, kiri)) == (
+        "2026-11-24",
+        "Pacific/Auckland",
+        {on_23rd, on_24th},
+    )
+    # The 23rd in Auckland ended at 11:00 UTC: the 10:00 UTC call is on it, the other not.
+    assert seen(await _agenda(client, tenant, kiri, date="2026-11-23")) == (
+        "2026-11-23",
+        "Pacific/Auckland",
+        {on_23rd},
+    )
+    kiri_h = await af.session_headers(client, tenant, kiri)
+    me = await client.get("/v1/me", headers=kiri_h)
+    assert me.json()["member"]["time_zone"] == "Pacific/Auckland"
+    mine = await client.get("/v1/me/agenda", headers=kiri_h)
+    assert mine.status_code == 200, mine.text
+    assert seen(mine.json())[:2] == ("2026-11-24", "Pacific/Auckland")
+    uma_23rd, _ = calls[uma]
+    assert seen(await _agenda(client, tenant, uma)) == ("2026-11-23", "UTC", {uma_23rd})
+    # Snoozing is to a day after the member's today: the 24th is already Kiri's today.
+    snooze = {"key": f"task:{on_24th}", "until": "2026-11-24"}
+    refused = await client.post(
+        f"/v1/members/{kiri}/agenda/snoozes", json=snooze, headers=tenant.headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert [e["loc"] for e in refused.json()["errors"]] == [["body", "until"]]
+    snooze["until"] = "2026-11-25"  # and the item is on Kiri's today, so it may be snoozed
+    snoozed = await client.post(
+        f"/v1/members/{kiri}/agenda/snoozes", json=snooze, headers=tenant.headers
+    )
+    assert snoozed.status_code == 201, snoozed.text
+    # Back to the workspace's zone: Kiri's day is the 23rd again.
+    cleared = await client.patch(
+        f"/v1/members/{kiri}", json={"time_zone": None}, headers=tenant.headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert seen(await _agenda(client, tenant, kiri)) == ("2026-11-23", "UTC", {on_23rd})

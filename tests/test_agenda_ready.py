@@ -103,3 +103,62 @@ async def test_the_digest_ranks_top_ten_of_many(committed_db: Database) -> None:
     assert len(items) == 10
     # Equal values: by due time, the most overdue first.
     assert [i["due_at"] for i in items] == sorted(i["due_at"] for i in items)
+
+
+async def test_each_member_gets_theirs_at_seven_in_their_own_zone(
+    committed_db: Database, committed_url: str
+) -> None:
+    """A UTC workspace: Kenji in Tokyo (UTC+9) is sent his at 22:00 UTC, Ada (no zone of
+    her own) at 07:00 UTC; each for their own local day."""
+    tenant = await make_tenant(committed_db)
+    async with committed_db.transaction() as s:
+        kenji = await af.member(s, tenant.id, "Kenji")
+        ada = await af.member(s, tenant.id, "Ada")
+        await s.execute(
+            text("UPDATE members SET time_zone = 'Asia/Tokyo' WHERE id = :id"), {"id": kenji}
+        )
+        carl = await sf.contact(s, tenant.id, "Carl", owner_id=kenji)
+        midnight = T0.replace(hour=0)  # 2026-11-23 00:00 UTC, 09:00 in Tokyo
+        # 23:00 on the 23rd in Tokyo: on his day; 01:00 on the 24th there: not.
+        tonight = await af.task(s, tenant.id, carl, kenji, midnight + timedelta(hours=14))
+        await af.task(s, tenant.id, carl, kenji, midnight + timedelta(hours=16))
+    settings = make_settings()
+    clock = FrozenClock(midnight)
+    replicas = [Database.from_url(committed_url, pool_size=2) for _ in range(2)]
+    try:
+
+        async def tick() -> int:
+            sent = await asyncio.gather(*(agenda_ready_job(r, clock, settings) for r in replicas))
+            return sum(sent)
+
+        assert await tick() == 1  # Kenji's morning, not yet Ada's (00:00 UTC)
+        assert await tick() == 0  # the same instant again: nothing
+        clock.advance(timedelta(hours=6, minutes=59))
+        assert await tick() == 0  # 06:59 UTC
+        clock.advance(timedelta(minutes=1))
+        assert await tick() == 1  # 07:00 UTC: Ada's
+        clock.advance(timedelta(hours=14, minutes=59))
+        assert await tick() == 0  # 21:59 UTC, 06:59 on the 24th in Tokyo
+        clock.advance(timedelta(minutes=1))
+        assert await tick() == 1  # Kenji's 24th
+    finally:
+        for r in replicas:
+            await r.dispose()
+    events = [e.data for e in await _ready_events(committed_db)]
+    assert [(e["member"]["id"], e["date"], e["time_zone"]) for e in events] == [
+        (str(kenji), "2026-11-23", "Asia/Tokyo"),
+        (str(ada), "2026-11-23", "UTC"),
+        (str(kenji), "2026-11-24", "Asia/Tokyo"),
+    ]
+    assert [i["record_id"] for i in events[0]["items"]] == [str(tonight)]
+    async with committed_db.transaction() as s:
+        claims = (
+            await s.execute(
+                text("SELECT member_id, day, sent_at FROM agenda_digests ORDER BY sent_at")
+            )
+        ).all()
+    assert [(r.member_id, r.day.isoformat()) for r in claims] == [
+        (kenji, "2026-11-23"),
+        (ada, "2026-11-23"),
+        (kenji, "2026-11-24"),
+    ]

@@ -124,3 +124,58 @@ async def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(
     current = await client.get(url, headers=tenant.headers)
     assert current.json()["name"] == "First edit"
     assert current.headers["etag"] == '"2"'
+
+
+async def test_a_members_time_zone_is_set_changed_and_cleared(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    plain = await _create(client, tenant, 1)
+    assert plain["time_zone"] is None  # the workspace's
+    created = await client.post(
+        "/v1/members",
+        json={"name": "Kiri", "email": "kiri@example.com", "time_zone": "Asia/Tokyo"},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["time_zone"] == "Asia/Tokyo"
+    url = f"/v1/members/{created.json()['id']}"
+    moved = await client.patch(
+        url, json={"time_zone": "Pacific/Auckland"}, headers={**tenant.headers, "If-Match": '"1"'}
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["time_zone"], moved.headers["etag"]) == ("Pacific/Auckland", '"2"')
+    renamed = await client.patch(url, json={"name": "Kiri T."}, headers=tenant.headers)
+    assert renamed.json()["time_zone"] == "Pacific/Auckland"  # left out: unchanged
+    cleared = await client.patch(url, json={"time_zone": None}, headers=tenant.headers)
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["time_zone"] is None
+    assert (await client.get(url, headers=tenant.headers)).json()["time_zone"] is None
+    listed = (await client.get("/v1/members", headers=tenant.headers)).json()["data"]
+    assert {m["name"]: m["time_zone"] for m in listed} == {"Member 1": None, "Kiri T.": None}
+    log = await client.get(
+        "/v1/audit-log",
+        params={"resource_type": "member", "resource_id": created.json()["id"]},
+        headers=tenant.headers,
+    )
+    assert log.status_code == 200, log.text
+    zones = [e["changes"]["time_zone"] for e in log.json()["data"] if "time_zone" in e["changes"]]
+    assert {"before": "Pacific/Auckland", "after": None} in zones
+    assert {"before": "Asia/Tokyo", "after": "Pacific/Auckland"} in zones
+
+
+@pytest.mark.parametrize("zone", ["EST", "Mars/Olympus_Mons", "", "x" * 65, 7])
+async def test_an_unknown_time_zone_is_422_naming_time_zone(
+    client: httpx.AsyncClient, tenant: Tenant, zone: object
+) -> None:
+    body = {"name": "A", "email": "a@example.com", "time_zone": zone}
+    refused = await client.post("/v1/members", json=body, headers=tenant.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [e["loc"] for e in refused.json()["errors"]] == [["body", "time_zone"]]
+    member = await _create(client, tenant, 1)
+    url = f"/v1/members/{member['id']}"
+    bad = await client.patch(url, json={"time_zone": zone}, headers=tenant.headers)
+    assert bad.status_code == 422, bad.text
+    assert [e["loc"] for e in bad.json()["errors"]] == [["body", "time_zone"]]
+    current = await client.get(url, headers=tenant.headers)
+    assert (current.json()["time_zone"], current.headers["etag"]) == (None, '"1"')

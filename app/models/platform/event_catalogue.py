@@ -388,9 +388,10 @@ CATALOGUE: tuple[EventType, ...] = (
     ),
     EventType(
         "agenda.ready",
-        "A member's agenda for the day, sent once each morning at 07:00 in the workspace's "
-        "time zone: the top 10 items by value (`total_items` counts them all), each as "
-        "`GET /v1/members/{id}/agenda` shows it, for a daily digest e-mail.",
+        "A member's agenda for the day, sent once each morning at 07:00 in the member's "
+        "time zone (else the workspace's): the top 10 items by value (`total_items` counts "
+        "them all), each as `GET /v1/members/{id}/agenda` shows it, for a daily digest "
+        "e-mail.",
         {
             "member": {"id": MEMBER_ID, "name": "Dana Whitfield", "email": "dana@example.com"},
             "date": "2026-12-07",

@@ -20,9 +20,13 @@ from app.models.platform.base import (
     workspace_fk,
 )
 from app.models.platform.common import SECRET, EmailAddress, InputModel, OutputModel
+from app.models.platform.workspace import TimeZoneName
 
 Role = Literal["admin", "leader", "agent", "assistant"]
 ROLES: tuple[Role, ...] = ("admin", "leader", "agent", "assistant")
+TIME_ZONE_DESCRIPTION = (
+    "IANA zone for this member's agenda day and 07:00 digest; null means the workspace's"
+)
 
 
 class Member(IdMixin, table=True):
@@ -36,6 +40,8 @@ class Member(IdMixin, table=True):
     email: str = column(String(320))
     role: str = column(String(16), default="agent")
     active: bool = True
+    # The zone of the member's agenda day and 07:00 digest; null: the workspace's.
+    time_zone: str | None = column(String(64), default=None)
     version: int = 1
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()
@@ -66,6 +72,11 @@ class MemberCreate(InputModel):
         max_length=100,
         description="For an `assistant`: the members it acts for (it sees what they see).",
     )
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description=TIME_ZONE_DESCRIPTION,
+        examples=["America/Chicago"],
+    )
 
 
 class MemberUpdate(InputModel):
@@ -74,6 +85,12 @@ class MemberUpdate(InputModel):
     role: Role | None = None
     active: bool | None = None
     assists: list[uuid.UUID] | None = Field(default=None, max_length=100)
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="IANA zone for this member's agenda day and 07:00 digest; null goes "
+        "back to the workspace's.",
+        examples=["America/Chicago"],
+    )
 
 
 class MemberRead(OutputModel):
@@ -82,6 +99,7 @@ class MemberRead(OutputModel):
     email: str
     role: Role
     active: bool
+    time_zone: str | None = Field(description=TIME_ZONE_DESCRIPTION)
     assists: list[uuid.UUID] = Field(default_factory=list)
     version: int
     created_at: datetime

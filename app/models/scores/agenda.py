@@ -127,7 +127,9 @@ class AgendaItem(OutputModel):
 class AgendaRead(OutputModel):
     member_id: uuid.UUID
     date: date
-    time_zone: str = Field(description="The zone the day is read in (the workspace's).")
+    time_zone: str = Field(
+        description="The zone the day is read in: the member's, else the workspace's."
+    )
     currency: str
     touch_lift: float = Field(description="The probability lift of a touch used for values.")
     touch_lift_source: Literal["setting", "measured"]
@@ -180,7 +182,7 @@ class AgendaReadyData(OutputModel):
 
     member: AgendaMember
     date: date
-    time_zone: str
+    time_zone: str = Field(description="The member's zone, else the workspace's.")
     currency: str
     total_items: int = Field(description="Items on the whole agenda (`items` holds the top 10).")
     items: list[AgendaItem]

@@ -24,7 +24,10 @@ LimitQuery = Annotated[
 ]
 DayQuery = Annotated[
     IsoDate | None,
-    Query(alias="date", description="The local day (workspace zone); default: today."),
+    Query(
+        alias="date",
+        description="The local day (the member's zone, else the workspace's); default: today.",
+    ),
 ]
 
 

@@ -29,6 +29,9 @@ from app.models.platform.workspace import Workspace
 from app.services.platform.pagination import PageRequest, keyset_page
 from app.services.platform.versioning import check_version
 
+#: Fields a ``PATCH`` may set to null (the others ignore a null).
+NULLABLE = frozenset({"time_zone"})
+
 
 async def _email_taken(
     session: AsyncSession, workspace_id: uuid.UUID, email: str, but: uuid.UUID | None = None
@@ -158,7 +161,12 @@ async def update_member(
 ) -> Member:
     member = await get_member(session, workspace_id, member_id, lock=True)
     check_version(member.version, expected_version)
-    values = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
+    # A null leaves a field as it is, except the zone: null goes back to the workspace's.
+    values = {
+        k: v
+        for k, v in changes.model_dump(exclude_unset=True).items()
+        if v is not None or k in NULLABLE
+    }
     assists = values.pop("assists", None)
     if "email" in values and await _email_taken(session, workspace_id, values["email"], member.id):
         raise Conflict(f"a member with email {values['email']} already exists")

@@ -5,8 +5,8 @@ an item is worth in ``agenda_value`` and how it reads in ``agenda_items``. This 
 reads the workspace's parameters, runs the statements, drops what the member snoozed or
 dismissed (``agenda_decisions``) and ranks: highest value first, ties by due time.
 
-The member's day is read in the workspace's time zone (members carry no zone of their
-own). The figures behind the values are the team's (``agenda_figures``: a segment's referral
+The member's day is read in their own time zone, else the workspace's (``time_zone_of``).
+The figures behind the values are the team's (``agenda_figures``: a segment's referral
 rate, the value per referral, the close rate, the usual time in stage, the touch lift),
 kept per workspace for a few minutes; what each request reads is the member's own day.
 """
@@ -66,8 +66,9 @@ def _observance_window(day: date, zone: ZoneInfo) -> tuple[list[int], list[int],
     return mds_all, sorted({md // 100 for md in mds_all}), json.dumps(rows)
 
 
-def local_today(workspace: Workspace, at: datetime) -> date:
-    return at.astimezone(ZoneInfo(workspace.time_zone)).date()
+def time_zone_of(member: Member, workspace: Workspace) -> str:
+    """The zone a member's day is read in: their own, else the workspace's."""
+    return member.time_zone or workspace.time_zone
 
 
 async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID) -> Member:
@@ -78,6 +79,15 @@ async def _member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uui
     if member is None:
         raise NotFound("member not found")
     return member
+
+
+async def member_today(
+    session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID, at: datetime
+) -> date:
+    """Today in the member's zone (404 for a member not in the workspace)."""
+    workspace = await get_workspace(session, workspace_id)
+    member = await _member(session, workspace_id, member_id)
+    return at.astimezone(ZoneInfo(time_zone_of(member, workspace))).date()
 
 
 def _relationships(
@@ -108,11 +118,13 @@ async def build_agenda(
     at: datetime,
     limit: int | None = None,
 ) -> AgendaRead:
-    """The member's items due by the end of ``day`` (default: today in the workspace's
-    zone), highest value first, the first ``limit`` of them; nothing is written."""
+    """The member's items due by the end of ``day`` (default: today in the member's zone,
+    else the workspace's), highest value first, the first ``limit`` of them; nothing is
+    written."""
     workspace = await get_workspace(session, workspace_id)
     member = await _member(session, workspace_id, member_id)
-    zone = ZoneInfo(workspace.time_zone)
+    zone_name = time_zone_of(member, workspace)
+    zone = ZoneInfo(zone_name)
     today = at.astimezone(zone).date()
     day = day or today
     if abs((day - today).days) > MAX_DAYS_AWAY:
@@ -165,7 +177,7 @@ async def build_agenda(
     return AgendaRead(
         member_id=member_id,
         date=day,
-        time_zone=workspace.time_zone,
+        time_zone=zone_name,
         currency=currency,
         touch_lift=team.lift,
         touch_lift_source=team.lift_source,

@@ -2,9 +2,10 @@
 
 The feed already holds the member's touches (so their tasks) and their contacts' yearly
 dates; the agenda adds what only it knows: follow-ups, reconnects, rewards to approve and
-referrers to thank, each an all-day entry on its due day (today for what is overdue),
-titled with its value and described by its reason. The feed has no API key, so the agenda
-is read as the token's member would see it (role, visibility, an assistant's agents).
+referrers to thank, each an all-day entry on its due day in the member's zone (today for
+what is overdue), titled with its value and described by its reason. The feed has no API
+key, so the agenda is read as the token's member would see it (role, visibility, an
+assistant's agents).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services import touches
-from app.services.platform import SYSTEM, Viewer, acting_as, get_workspace, viewer_for
+from app.services.platform import SYSTEM, Viewer, acting_as, viewer_for
 from app.services.scores.agenda import build_agenda
 
 FEED_KINDS = ("follow_up", "reconnect", "approve", "thank")
@@ -44,9 +45,9 @@ async def agenda_entries(
     session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID, at: datetime
 ) -> list[touches.FeedEntry]:
     viewer = await member_viewer(session, workspace_id, member_id)
-    zone = ZoneInfo((await get_workspace(session, workspace_id)).time_zone)
     with acting_as(SYSTEM, viewer):
         agenda = await build_agenda(session, workspace_id, member_id, None, at=at)
+    zone = ZoneInfo(agenda.time_zone)  # the member's, else the workspace's
     entries = []
     for item in agenda.items:
         if item.kind not in FEED_KINDS:

@@ -21,8 +21,8 @@ from app.models.scores.agenda import (
     AgendaDismiss,
     AgendaSnooze,
 )
-from app.services.platform import current_actor, get_workspace
-from app.services.scores.agenda import build_agenda, local_today
+from app.services.platform import current_actor
+from app.services.scores.agenda import build_agenda, member_today
 
 
 async def decide(
@@ -33,7 +33,7 @@ async def decide(
     *,
     at: datetime,
 ) -> AgendaDecisionRead:
-    today = local_today(await get_workspace(session, workspace_id), at)
+    today = await member_today(session, workspace_id, member_id, at)
     if isinstance(body, AgendaSnooze) and body.until <= today:
         raise ValidationFailed.on(["body", "until"], f"snooze until a day after {today}")
     agenda = await build_agenda(session, workspace_id, member_id, today, at=at)

@@ -1,12 +1,15 @@
 """``agenda.ready``: each member's top items, every morning at 07:00 in their zone.
 
-For integrators that e-mail a daily digest. Each tick claims, per workspace whose local
-clock has passed ``READY_AT``, the active members with no digest for that local day: one
-``INSERT ... ON CONFLICT DO NOTHING RETURNING`` into ``agenda_digests`` (the primary key
-is ``(workspace, member, day)``), so when two replicas tick together the second waits on
-the first's rows and inserts none, and each member gets one event per morning. The
-claim, the agendas and the events are one transaction per workspace: a crash before the
-commit leaves no claim behind, and the next tick sends the digest.
+For integrators that e-mail a daily digest. A member's zone is their own, else the
+workspace's (``members.time_zone`` null). Each tick claims, per workspace, the active
+members whose local clock has passed ``READY_AT`` and who have no digest for their local
+day: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` into ``agenda_digests`` (the
+primary key is ``(workspace, member, day)``, the day computed per member in SQL), so when
+two replicas tick together the second waits on the first's rows and inserts none, and
+each member gets one event per morning. The claim, the agendas and the events are one
+transaction per workspace: a crash before the commit leaves no claim behind, and the next
+tick sends the digest. Both statements look up ``agenda_digests`` by its primary key, once
+per active member they look at, so a tick costs what the team is, not the digests' history.
 
 A member's agenda here is computed as the member would see it (their role and the
 workspace's visibility, an assistant's agents), not as the system sees everything.
@@ -37,38 +40,46 @@ TOP = 10
 WORKSPACE_BATCH = 50
 MEMBER_BATCH = 200
 
-# Workspaces past READY_AT today (local) with an active member not yet sent today's digest.
+# Each member's local wall-clock time at :at, in their zone or else the workspace's; the
+# statements below join it to ``members m`` and ``workspaces w``.
+_LOCAL = """CROSS JOIN LATERAL (
+       SELECT CAST(:at AS timestamptz) AT TIME ZONE coalesce(m.time_zone, w.time_zone)
+              AS local_at) AS l"""
+# Past READY_AT in the member's zone, with no digest for the member's local day.
+_WAITING = f"""m.active
+   AND l.local_at >= date_trunc('day', l.local_at) + interval '{READY_AT}'
+   AND NOT EXISTS (SELECT 1 FROM agenda_digests d
+                    WHERE d.workspace_id = m.workspace_id AND d.member_id = m.id
+                      AND d.day = CAST(l.local_at AS date))"""
+
+# Workspaces with an active member past READY_AT today (their local day) not yet sent it.
 DUE: TextClause = text(
     f"""
-SELECT w.id, CAST(CAST(:at AS timestamptz) AT TIME ZONE w.time_zone AS date) AS day
+SELECT w.id
   FROM workspaces w
- WHERE CAST(:at AS timestamptz) AT TIME ZONE w.time_zone
-           >= date_trunc('day', CAST(:at AS timestamptz) AT TIME ZONE w.time_zone)
-              + interval '{READY_AT}'
-   AND EXISTS (
+ WHERE EXISTS (
        SELECT 1 FROM members m
-        WHERE m.workspace_id = w.id AND m.active
-          AND NOT EXISTS (
-              SELECT 1 FROM agenda_digests d
-               WHERE d.workspace_id = m.workspace_id AND d.member_id = m.id
-                 AND d.day = CAST(CAST(:at AS timestamptz) AT TIME ZONE w.time_zone AS date)))
+       {_LOCAL}
+        WHERE m.workspace_id = w.id
+          AND {_WAITING})
  LIMIT :limit
 """
 )
 
+# One workspace's waiting members, each claimed for their own local day.
 CLAIM: TextClause = text(
-    """
+    f"""
 INSERT INTO agenda_digests (workspace_id, member_id, day, sent_at)
-SELECT m.workspace_id, m.id, :day, :at
+SELECT m.workspace_id, m.id, CAST(l.local_at AS date), :at
   FROM members m
- WHERE m.workspace_id = :ws AND m.active
-   AND NOT EXISTS (SELECT 1 FROM agenda_digests d
-                    WHERE d.workspace_id = m.workspace_id AND d.member_id = m.id
-                      AND d.day = :day)
+  JOIN workspaces w ON w.id = m.workspace_id
+  {_LOCAL}
+ WHERE m.workspace_id = :ws
+   AND {_WAITING}
  ORDER BY m.id
  LIMIT :limit
 ON CONFLICT DO NOTHING
-RETURNING member_id
+RETURNING member_id, day
 """
 )
 
@@ -85,17 +96,22 @@ SELECT m.id, m.name, m.email, m.role, w.visibility,
 
 
 async def send_workspace_digests(
-    session: AsyncSession, workspace_id: uuid.UUID, day: date, *, at: datetime
+    session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime
 ) -> int:
-    """Claim and send the digests of up to ``MEMBER_BATCH`` members; returns how many."""
-    params = {"ws": workspace_id, "day": day, "at": at, "limit": MEMBER_BATCH}
-    claimed = [r.member_id for r in (await session.execute(CLAIM, params)).all()]
+    """Claim and send the digests of up to ``MEMBER_BATCH`` members, each for their own
+    local day; returns how many."""
+    params = {"ws": workspace_id, "at": at, "limit": MEMBER_BATCH}
+    claimed: dict[uuid.UUID, date] = {
+        r.member_id: r.day for r in (await session.execute(CLAIM, params)).all()
+    }
     if not claimed:
         return 0
-    members = (await session.execute(MEMBERS, {"ws": workspace_id, "ids": claimed})).all()
+    ids = list(claimed)
+    members = (await session.execute(MEMBERS, {"ws": workspace_id, "ids": ids})).all()
     events: list[tuple[str, dict[str, Any]]] = []
     for m in members:
         viewer = viewer_for(m.role, m.visibility, (m.id, *m.assists))
+        day = claimed[m.id]
         with acting_as(SYSTEM, viewer):
             agenda = await build_agenda(session, workspace_id, m.id, day, at=at, limit=TOP)
         data = AgendaReadyData(
@@ -117,10 +133,10 @@ async def agenda_ready_job(db: Database, clock: Clock, settings: Settings) -> in
     async with db.transaction() as session:
         due = (await session.execute(DUE, {"at": at, "limit": WORKSPACE_BATCH})).all()
     sent = 0
-    for workspace_id, day in due:
+    for (workspace_id,) in due:
         while True:
             async with db.transaction() as session:
-                n = await send_workspace_digests(session, workspace_id, day, at=at)
+                n = await send_workspace_digests(session, workspace_id, at=at)
             sent += n
             if n < MEMBER_BATCH:
                 break
