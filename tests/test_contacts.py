@@ -11,7 +11,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import text
 
 from app.db import Database
-from app.models.contacts.inputs import EmailEntry
+from app.models.contacts.inputs import ContactCreate, EmailEntry
 from tests.conftest import Tenant
 from tests.contact_fixtures import default_sender, locs, new_contact, new_member
 from tests.webhook_helpers import register_endpoint
@@ -469,3 +469,35 @@ def test_a_refused_email_address_is_refused_every_time() -> None:
     for _ in range(2):
         with pytest.raises(ValidationError, match="not a valid email address"):
             EmailEntry(address="dana@@example.com")
+
+
+def test_a_domain_is_checked_once_and_its_refusal_every_time() -> None:
+    """Domains' checks are remembered per domain (``common``): addresses sharing a valid
+    domain read as EmailStr reads them, and an invalid domain is refused each time, also
+    after the valid ones (nothing of a refusal is remembered)."""
+    reference = TypeAdapter(EmailStr)
+    for local in ("ana", "Bo.Lee", "c+d"):
+        address = f"{local}@Shared-Domain.Example"
+        assert EmailEntry(address=address).address == reference.validate_python(address)
+    for local in ("ana", "bo"):
+        with pytest.raises(ValidationError, match="not a valid email address"):
+            EmailEntry(address=f"{local}@bad_domain.example")
+
+
+@pytest.mark.parametrize(
+    "custom_fields",
+    [
+        {"deep": [[{"k": ["\x00"]}]]},  # in a string, nested
+        {"a": {"b\x00": 1}},  # in a key
+        {"big": 2**70, "s": "\x00"},  # beside a number JSON's writer refuses
+    ],
+)
+def test_nul_is_refused_wherever_it_is(custom_fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="NUL characters"):
+        ContactCreate(first_name="A", custom_fields=custom_fields)
+
+
+def test_text_that_reads_like_an_escaped_nul_is_kept() -> None:
+    """``\\u0000`` as six characters is text, not a NUL: the JSON check looks closer."""
+    fields = {"note": "\\u0000 is how JSON writes NUL", "big": 2**70}
+    assert ContactCreate(first_name="A", custom_fields=fields).custom_fields == fields

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
 import email_validator
+import orjson
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -30,6 +32,16 @@ T = TypeVar("T")
 # Syntax is what we check; "special-use" domains (.test, .example, localhost) are legitimate
 # in a CRM that mirrors other systems' data, so the validator must not refuse them.
 email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
+
+# A domain's checks (IDNA, each label's characters) were over half of an address's
+# validation (cProfile of an import's worker: 1.3 of 2.2 s), and a CRM's addresses share
+# a few domains. Their outcome depends only on the domain and these settings, fixed above:
+# remembered per domain, refusals (raised) never. email_validator calls the function by
+# its module's global name, so the memoised one is set there.
+_address_globals = vars(sys.modules["email_validator.validate_email"])
+_address_globals["validate_email_domain_name"] = functools.lru_cache(maxsize=4096)(
+    _address_globals["validate_email_domain_name"]
+)
 
 MAX_STRING = 10_000
 
@@ -60,17 +72,33 @@ EmailAddress = Annotated[str, AfterValidator(_normalised_email), _EmailFormat()]
 def _reject_nul(value: Any) -> None:
     """Refuse NUL anywhere in a value, the keys of its objects included: PostgreSQL stores
     neither in text nor in ``jsonb`` (a custom field named with a NUL was a 500, found by
-    schema-driven fuzzing)."""
+    schema-driven fuzzing).
+
+    Objects and arrays are written as JSON first, in C: a NUL can only appear there as
+    ``\\u0000``, so without that text the value holds none. Walking them in Python, for each
+    field of each body, was 1.7 s of an import's 100,000 rows (``_as_documented``)."""
     if isinstance(value, str):
         if "\x00" in value:
             raise PydanticCustomError("string_nul", "NUL characters are not allowed in strings")
-    elif isinstance(value, dict):
+    elif isinstance(value, dict | list | tuple) and value:
+        try:
+            written = orjson.dumps(value)
+        except TypeError:  # not JSON as orjson writes it (an integer past 64 bits): walk it
+            written = b"\\u0000"
+        if b"\\u0000" in written:  # a NUL, or text that reads like one: look closer
+            _reject_nul_each(value)
+
+
+def _reject_nul_each(value: Any) -> None:
+    if isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key)
-            _reject_nul(item)
+            _reject_nul_each(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            _reject_nul(item)
+            _reject_nul_each(item)
+    else:
+        _reject_nul(value)
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -167,6 +195,8 @@ class InputModel(BaseModel):
     def _as_documented(cls, value: Any, info: ValidationInfo) -> Any:
         _reject_nul(value)
         kind = _json_kinds(cls).get(info.field_name or "")
+        if kind is None:
+            return value
         if kind is bool and value is not None and not isinstance(value, bool):
             raise PydanticCustomError("bool_type", "Input should be a valid boolean")
         if kind is int and isinstance(value, bool | str):
