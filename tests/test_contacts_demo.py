@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from app.db import Database
-from app.demo import demo_agent_session
+from app.demo import demo_agent_session, seed_team
 from app.demo.contacts import seed_contacts
 from app.demo.touches import seed_touches
 from app.models.platform import MemberCreate
@@ -70,3 +70,24 @@ async def test_the_demos_scheduler_has_something_to_send_at_once(
         kinds = Counter((t, d.get("reason")) for t, d in events.all())
     assert kinds[("touch.due", None)] == 2  # the two prospects' e-mails
     assert kinds[("touch.skipped", "no_consent")] == 2  # the cards: e-mail consent only
+
+
+async def test_the_demos_agent_opens_an_agenda_with_something_on_it(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """``make run`` prints the agent's session: their agenda, the first screen a front end
+    builds, shows a lapsed advocate, a core advocate about to lapse, a client's birthday in
+    three days and today's referral to thank its referrer for."""
+    async with db.transaction() as session:
+        await seed_team(session, tenant.id, at=T0)
+    _name, token, _expires = await demo_agent_session(db, tenant.id, make_settings(), at=T0)
+    got = await client.get("/v1/me/agenda", headers={"Authorization": f"Bearer {token}"})
+    assert got.status_code == 200, got.text
+    items = got.json()["items"]
+    seen = {(i["kind"], i["contact"]["name"]) for i in items}
+    assert {
+        ("reconnect", "Lucas Novak"),
+        ("reconnect", "Henry Duval"),
+        ("observance", "James Walsh"),
+        ("thank", "Maria Santos"),
+    } <= seen, items

@@ -3,6 +3,6 @@ every pipeline stage, and enrolments whose touches show at once, so the API has 
 to show. Built through the services' public faces, as a client's data would be.
 """
 
-from app.demo.workspace import demo_agent_session, seed_demo
+from app.demo.workspace import demo_agent_session, seed_demo, seed_team
 
-__all__ = ["demo_agent_session", "seed_demo"]
+__all__ = ["demo_agent_session", "seed_demo", "seed_team"]

@@ -1,7 +1,10 @@
 """Demo contacts for ``make run``: a few of each segment with dates, history and an event.
 
 Written through the services, so the demo shows what they produce (E.164 phones, events,
-``last_engaged_at`` from inbound calls) and some contacts are already losing touch.
+``last_engaged_at`` from inbound calls) and some contacts are already losing touch. The
+contacts alternate between the leader and the agent (``make run`` prints the agent's
+session), so the agent's agenda opens with something on it: an advocate lapsed and a core
+advocate about to, a client's birthday in three days.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ PEOPLE: tuple[tuple[str, str, str, str | None, int | None, list[str]], ...] = (
     ("Ava", "Thompson", "advocate", None, 20, ["vip"]),
     ("Lucas", "Novak", "advocate", None, 200, ["vip"]),
     ("Grace", "Adeyemi", "core_advocate", None, 5, ["vip", "golf"]),
-    ("Henry", "Duval", "core_advocate", None, 60, ["vip"]),
+    ("Henry", "Duval", "core_advocate", None, 80, ["vip"]),  # lapses in 10 days
     ("Rita", "Alvarez", "allied_resource", "lender", 15, ["partner"]),
     ("Tom", "Becker", "allied_resource", "inspector", 95, ["partner"]),
 )
@@ -53,6 +56,9 @@ def _contact(n: int, person: tuple[Any, ...], owner: uuid.UUID | None) -> Contac
             "phones": [{"number": f"(415) 555-01{n:02d}"}],
             "time_zone": "America/Los_Angeles",
             "owner_id": owner,
+            # Set by hand, as a team moving from another CRM would: the nightly suggestions
+            # need a history of referrals the demo's advocates do not have.
+            "advocacy_stage": segment if segment in ("advocate", "core_advocate") else None,
             "tags": tags,
             "consent": {"email": {"status": "granted", "source": "demo"}},
             "external_ids": {"demo": str(n)},
@@ -61,15 +67,13 @@ def _contact(n: int, person: tuple[Any, ...], owner: uuid.UUID | None) -> Contac
 
 
 async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
-    owners = list(
-        (
-            await session.execute(
-                select(col(Member.id)).where(col(Member.workspace_id) == workspace_id)
-            )
-        )
-        .scalars()
-        .all()
+    # The people who own contacts (not the assistant), in a fixed order: the leader, the agent.
+    stmt = (
+        select(col(Member.id))
+        .where(col(Member.workspace_id) == workspace_id, col(Member.role) != "assistant")
+        .order_by(col(Member.name), col(Member.id))
     )
+    owners = list((await session.execute(stmt)).scalars().all())
     ids: list[uuid.UUID] = []
     for n, person in enumerate(PEOPLE):
         owner = owners[n % len(owners)] if owners else None
@@ -77,7 +81,8 @@ async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: d
             session, workspace_id, _contact(n, person, owner), at=at
         )
         ids.append(contact.id)
-        birthday = ObservanceCreate(kind="birthday", month=(n % 12) + 1, day=(n * 3) % 28 + 1)
+        day = (at + timedelta(days=3)).date() if n == 3 else date(2000, n % 12 + 1, n * 3 % 28 + 1)
+        birthday = ObservanceCreate(kind="birthday", month=day.month, day=day.day)
         await contacts.add_observance(session, workspace_id, contact.id, birthday, at=at)
         days = person[4]
         if days is not None:

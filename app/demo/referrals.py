@@ -10,9 +10,12 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.models.contacts import ContactCreate
+from app.models.platform import Member
 from app.models.referrals import NewContact, ReferralCreate, RewardProgramCreate, TransitionCreate
 from app.services import contacts, referrals
 
@@ -68,13 +71,23 @@ async def _contact(
 
 async def seed_referrals(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
     await referrals.create_program(session, workspace_id, DEFAULT_PROGRAM, at=at)
-    maria = await _contact(
+    agent = (
+        await session.execute(
+            select(col(Member.id))
+            .where(col(Member.workspace_id) == workspace_id, col(Member.role) == "agent")
+            .order_by(col(Member.name), col(Member.id))
+            .limit(1)
+        )
+    ).scalar()
+    maria = await _contact(  # the agent's: today's referral from her is theirs to thank
         session,
         workspace_id,
         at,
         first_name="Maria",
         last_name="Santos",
         segment="core_advocate",
+        advocacy_stage="core_advocate",
+        owner_id=agent,
         emails=[{"address": "maria.santos@example.com", "primary": True}],
     )
     lender = await _contact(

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.clock import SystemClock
@@ -20,22 +21,25 @@ from app.services import platform
 
 async def seed_demo(url: str, workspace_id: uuid.UUID) -> None:
     db = Database.from_url(url, pool_size=1)
-    now = SystemClock().now()
     try:
         async with db.transaction() as session:
-            for name, email, role in (
-                ("Dana Whitfield", "dana@demo.rapport.dev", "leader"),
-                ("Sam Ortega", "sam@demo.rapport.dev", "agent"),
-                ("Priya Nair", "priya@demo.rapport.dev", "assistant"),
-            ):
-                await platform.create_member(
-                    session, workspace_id, MemberCreate(name=name, email=email, role=role), at=now
-                )
-            await seed_contacts(session, workspace_id, at=now)
-            await seed_referrals(session, workspace_id, at=now)
-            await seed_touches(session, workspace_id, at=now)
+            await seed_team(session, workspace_id, at=SystemClock().now())
     finally:
         await db.dispose()
+
+
+async def seed_team(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
+    """The demo's members, contacts, referrals and enrolments, written ``at``."""
+    for name, email, role in (
+        ("Dana Whitfield", "dana@demo.rapport.dev", "leader"),
+        ("Sam Ortega", "sam@demo.rapport.dev", "agent"),
+        ("Priya Nair", "priya@demo.rapport.dev", "assistant"),
+    ):
+        body = MemberCreate(name=name, email=email, role=role)
+        await platform.create_member(session, workspace_id, body, at=at)
+    await seed_contacts(session, workspace_id, at=at)
+    await seed_referrals(session, workspace_id, at=at)
+    await seed_touches(session, workspace_id, at=at)
 
 
 async def demo_agent_session(
