@@ -249,6 +249,14 @@ def test_make_run_serves_on_the_port_given_and_the_cli_elsewhere_sees_its_worksp
             timeout=10,
         )
         assert answer.json()["id"] == workspace
+        session = printed.split("Member session for ", 1)[1].split("UTC:", 1)[1].split()[0]
+        day = httpx.get(
+            f"http://127.0.0.1:{port}/v1/me/agenda",
+            headers={"Authorization": f"Bearer {session}"},
+            timeout=10,
+        )
+        assert day.status_code == 200, day.text
+        assert day.json()["items"], "the demo agent's agenda opens empty"
     finally:
         os.killpg(make.pid, signal.SIGTERM)
         make.wait(timeout=60)

@@ -118,7 +118,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"{base}/v1/workspace\n"
                 f"  Member session for {name} (agent), until {expires_at:%Y-%m-%d %H:%M} UTC:\n"
                 f"    {token}\n"
-                f"  Try:             curl -H 'Authorization: Bearer <that token>' {base}/v1/me\n",
+                f"  Try:             curl -H 'Authorization: Bearer <that token>' {base}/v1/me\n"
+                f"  Their day:       curl -H 'Authorization: Bearer <that token>' "
+                f"{base}/v1/me/agenda\n",
                 flush=True,
             )
         log.info("starting on http://%s:%d with %d worker(s)", host, port, args.workers)
