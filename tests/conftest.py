@@ -151,7 +151,7 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, database=db, clock=clock)
     transport = httpx.ASGITransport(app=app)
-    hooks = {"response": [ContractChecks(app)]}  # every answer keeps to the document
+    hooks = {"response": [ContractChecks()]}  # every answer keeps to the document
     async with httpx.AsyncClient(
         transport=transport, base_url="http://rapport.test", event_hooks=hooks
     ) as c:

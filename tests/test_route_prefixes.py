@@ -7,12 +7,12 @@ import uuid
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.routing import Match
 from starlette.types import Scope
 
 from app import main
-from app.routers.platform.route_prefixes import _screened
+from app.routers.platform.route_prefixes import _screened, screen_routers
 from tests.conftest import make_settings
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -55,7 +55,8 @@ def _paths(app: FastAPI) -> list[str]:
 
 
 def test_every_request_is_routed_as_without_the_screen(monkeypatch: pytest.MonkeyPatch) -> None:
-    screened = main.create_app(make_settings())
+    main.create_app(make_settings())
+    screened = main.create_app(make_settings())  # screened by the starts the first worked out
     monkeypatch.setattr(main, "screen_routers", lambda _app: None)
     plain = main.create_app(make_settings())
     checked = 0
@@ -79,3 +80,14 @@ def test_a_router_is_matched_only_for_paths_it_may_hold() -> None:
     assert screen({"path": "/v1/touches/abc", "root_path": ""}) == (Match.FULL, {})
     assert screen({"path": "/api/v1/contacts", "root_path": "/api"}) == (Match.FULL, {})
     assert seen == ["/v1/touches/abc", "/api/v1/contacts"]  # behind a root path: FastAPI's
+
+
+def test_a_router_included_under_two_prefixes_is_screened_by_each() -> None:
+    router = APIRouter()
+    router.add_api_route("/items", lambda: {}, methods=["GET"])
+    for prefix, other in (("/a", "/b"), ("/b", "/a")):
+        app = FastAPI()
+        app.include_router(router, prefix=prefix)
+        screen_routers(app)
+        assert _resolve(app, "GET", f"{prefix}/items") == ("full", ("/items", ["GET"]))
+        assert _resolve(app, "GET", f"{other}/items") == ("none", None)

@@ -37,12 +37,30 @@ def _screened(matches: Matcher, starts: tuple[str, ...]) -> Matcher:
     return screened
 
 
+# Each router's starts by the prefix it is included with. Working them out walks the
+# router's whole route tree (a quarter of a second for the app's routers), and every app
+# built in a process (one per test) includes the same module-level routers. Keyed by the
+# router's identity (routers are not hashable), which the entry keeps alive and checks.
+_KNOWN: dict[tuple[int, str], tuple[object, tuple[str, ...] | None]] = {}
+
+
 def _starts(route: BaseRoute) -> tuple[str, ...] | None:
     """The literal starts of an included router's paths; None for anything else."""
     contexts: Any = getattr(route, "effective_route_contexts", None)
     if contexts is None:
         return None
-    paths = [getattr(context, "path", "") for context in contexts()]
+    router = getattr(route, "original_router", None)
+    prefix = getattr(getattr(route, "include_context", None), "prefix", None)
+    if router is None or not isinstance(prefix, str):
+        return _starts_of(contexts())
+    known = _KNOWN.get((id(router), prefix))
+    if known is None or known[0] is not router:
+        known = _KNOWN[(id(router), prefix)] = (router, _starts_of(contexts()))
+    return known[1]
+
+
+def _starts_of(contexts: Any) -> tuple[str, ...] | None:
+    paths = [getattr(context, "path", "") for context in contexts]
     if not paths or not all(paths):
         return None  # a route without a path template (a mount, say): always matched
     return tuple(sorted({_literal_start(p) for p in paths}))
