@@ -33,6 +33,8 @@ INTERNAL_TITLE = "Internal server error"
 INTERNAL_DETAIL = "an unexpected error occurred; quote the request_id when reporting it"
 UNAVAILABLE_SLUG = "service-unavailable"
 UNAVAILABLE_TITLE = "Service unavailable"
+#: A replayed ``Idempotency-Key`` whose POST created what was deleted since (410).
+DELETED_SLUG = "created-resource-deleted"
 log = logging.getLogger("rapport.errors")
 
 

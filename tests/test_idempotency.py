@@ -48,6 +48,39 @@ async def test_same_key_and_body_replays_the_first_response(
     assert count == 1
 
 
+async def test_a_replay_after_the_created_resource_was_deleted_is_410(
+    client: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    """Schemathesis' stateful phase: a create, its delete, the same create and key again.
+    The replay answered 201 with a ``Location`` that is a 404; it answers 410 now, and does
+    not create twice. Another key's replay and a new key are unaffected."""
+    body = {"first_name": "Gone"}
+    once = {**tenant.headers, "Idempotency-Key": "0"}
+    kept_key = {**tenant.headers, "Idempotency-Key": "kept"}
+    created = await client.post("/v1/contacts", json=body, headers=once)
+    kept = await client.post("/v1/contacts", json=body, headers=kept_key)
+    location = created.headers["location"]
+    foreign = await client.delete(location, headers=other_tenant.headers)
+    assert foreign.status_code == 404
+    assert (await client.post("/v1/contacts", json=body, headers=once)).status_code == 201
+    assert (await client.delete(location, headers=tenant.headers)).status_code == 204
+    replay = await client.post("/v1/contacts", json=body, headers=once)
+    assert replay.status_code == 410, replay.text
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert "location" not in replay.headers
+    problem = replay.json()
+    assert problem["type"].endswith("/created-resource-deleted")
+    assert problem["instance"] == location
+    again = await client.post("/v1/contacts", json=body, headers=kept_key)
+    assert again.status_code == 201
+    assert again.headers["location"] == kept.headers["location"]
+    listed = await client.get("/v1/contacts", headers=tenant.headers)
+    assert [c["id"] for c in listed.json()["data"]] == [kept.json()["id"]]  # nothing twice
+    fresh = await client.post("/v1/contacts", json=body, headers={**once, "Idempotency-Key": "1"})
+    assert fresh.status_code == 201
+    assert (await client.get(fresh.headers["location"], headers=tenant.headers)).status_code == 200
+
+
 async def test_same_key_other_body_is_422(client: httpx.AsyncClient, tenant: Tenant) -> None:
     headers = {**tenant.headers, "Idempotency-Key": "k-1"}
     await client.post("/v1/members", json=BODY, headers=headers)

@@ -5,6 +5,8 @@ handles for every route are added here, so generated clients can send and read t
 
 * ``Idempotency-Key`` on every POST (``TransactionalRoute`` handles it), and on its 2xx
   answers ``Idempotent-Replayed`` (and ``Idempotent-Redacted`` where a secret is shown);
+  a POST that creates (its 2xx answers ``Location``) also answers 410 to a replay once
+  what it created is deleted;
 * ``X-Request-ID`` on every answer (``RequestContextMiddleware``);
 * on every operation that takes a credential: ``RateLimit-Policy`` and ``RateLimit`` on
   every answer, and a 429 with ``Retry-After`` (``app.deps.authenticate``);
@@ -84,6 +86,11 @@ _TOO_MANY = {
     "description": "The credential's rate limit is spent; retry after `Retry-After` seconds.",
     "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
+_GONE = {
+    "description": "A replay (`Idempotent-Replayed`) of a create whose resource has since "
+    "been deleted: the key keeps its one effect; send a new key to create again.",
+    "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 _METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
 
 
@@ -139,6 +146,8 @@ def _complete_operation(method: str, operation: dict[str, Any], route: APIRoute 
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == "Idempotency-Key" for p in parameters):
             parameters.append(IDEMPOTENCY_KEY)
+        if _creates(responses):
+            responses.setdefault("410", _GONE)
     if limited:
         responses.setdefault("429", _TOO_MANY)
     for code, response in responses.items():
@@ -150,6 +159,8 @@ def _complete_operation(method: str, operation: dict[str, Any], route: APIRoute 
             headers["RateLimit"] = _ref("RateLimit")
         if code == "429":
             headers["Retry-After"] = _ref("Retry-After")
+        if code == "410" and method == "post":
+            headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
         if not code.startswith("2"):
             continue
         if _versioned(route):
@@ -158,3 +169,11 @@ def _complete_operation(method: str, operation: dict[str, Any], route: APIRoute 
             headers["Idempotent-Replayed"] = _ref("Idempotent-Replayed")
             if route is not None and secret_fields(route.response_model):
                 headers["Idempotent-Redacted"] = _ref("Idempotent-Redacted")
+
+
+def _creates(responses: dict[str, Any]) -> bool:
+    """Whether a 2xx answers ``Location``: the operation creates something it names."""
+    return any(
+        code.startswith("2") and "Location" in response.get("headers", {})
+        for code, response in responses.items()
+    )

@@ -36,8 +36,9 @@ from pydantic import BaseModel
 from app.db import SEALED
 from app.deps import AUTH_SCOPE_KEY, ScopedBearer, app_state, authenticate
 from app.errors import ValidationFailed
-from app.json_codec import TooDeep, from_json, read_body
+from app.json_codec import TooDeep, from_json, read_body, to_json
 from app.models.platform.common import secret_fields
+from app.problems import DELETED_SLUG, MEDIA_TYPE, problem_body
 from app.routers.platform.body_errors import locating_parse_errors
 from app.services.platform import audit, idempotency
 from app.services.platform.principals import AuthContext, was_audited
@@ -249,6 +250,7 @@ class TransactionalRoute(APIRoute):
                     await _guard(request, session)
                 response = await _run(request, original, state, secrets)
                 await self._audit(request, response, state)
+                await _answer_deleted(request, response)
                 began = session.in_transaction()
                 if began:
                     await session.commit()
@@ -339,6 +341,32 @@ def _created_id(response: Response) -> str | None:
         return None
     found = document.get("id") if isinstance(document, dict) else None
     return str(found) if found is not None else None
+
+
+async def _answer_deleted(request: Request, response: Response) -> None:
+    """A successful DELETE makes the ``Idempotency-Key`` whose POST created its path answer
+    410 from then on, in the same transaction (``idempotency.answer_deleted``)."""
+    auth: AuthContext | None = request.scope.get(AUTH_SCOPE_KEY)
+    session = request.state.session
+    if (
+        request.method != "DELETE"
+        or not 200 <= response.status_code < 300
+        or auth is None
+        or session.info.get(SEALED)  # no DELETE commits alone; if one did, skip
+    ):
+        return
+    path = request.url.path
+    body = problem_body(
+        410,
+        DELETED_SLUG,
+        "Created resource deleted",
+        f"what this Idempotency-Key created ({path}) has since been deleted; "
+        "a new key creates anew",
+        instance=path,
+        request_id=None,
+    )
+    gone = idempotency.StoredResponse(410, {"content-type": MEDIA_TYPE}, to_json(body).encode())
+    await idempotency.answer_deleted(session, auth.workspace_id, path, gone)
 
 
 async def _guard(request: Request, session: Any) -> None:

@@ -14,7 +14,9 @@ transaction as the delete:
   sent, so those still pending carry the scrubbed payload, and the receivers' answers
   recorded for those events' attempts are dropped (a receiver may echo what it got);
 * stored ``Idempotency-Key`` responses that mention any of those ids: the body becomes
-  the same minimal form (a replay answers with the original status and ``erased``);
+  the same minimal form (a replay answers with the original status and ``erased``); the
+  key whose POST created the contact answers 410 instead, like the creating key of
+  anything deleted (``routers.platform.route``, on every DELETE);
 * free text on referrals that survive the delete (their contact columns are only
   ``SET NULL``): the referral's notes and its stage-change notes;
 * the referrer's thank-you touch for referring this person, which names them: it is

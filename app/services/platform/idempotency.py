@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, tuple_
+from sqlalchemy import CursorResult, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -126,6 +126,7 @@ async def remember(
         "status_code": response.status_code,
         "headers": response.headers,
         "body": response.body,
+        "location": response.headers.get("location"),
         "created_at": at,
         "expires_at": at + ttl,
     }
@@ -135,6 +136,25 @@ async def remember(
         set_={k: stmt.excluded[k] for k in values if k not in ("workspace_id", "key")},
     )
     await session.execute(stmt)
+
+
+async def answer_deleted(
+    session: AsyncSession, workspace_id: uuid.UUID, path: str, gone: StoredResponse
+) -> None:
+    """The keys whose POST created ``path``, now deleted, answer ``gone`` from now on.
+
+    Replayed as stored, they answered 201 with a ``Location`` that is a 404 (Schemathesis'
+    stateful phase: a create, its delete, the create again with the same key). Creating
+    anew instead would apply one request twice, and bring back what someone deleted (or
+    erased); so the key keeps its one effect and says it is gone."""
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.workspace_id) == workspace_id,
+            col(IdempotencyRecord.location) == path,
+        )
+        .values(status_code=gone.status_code, headers=gone.headers, body=gone.body, location=None)
+    )
 
 
 async def purge_expired(session: AsyncSession, *, at: datetime, limit: int = 5000) -> int:
