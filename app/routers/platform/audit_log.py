@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
 
 from app.deps import AdminAuth, PageDep, SessionDep
 from app.models.platform.audit import AuditEntryRead
-from app.models.platform.common import Page
+from app.models.platform.common import AwareTime, Page
 from app.routers.platform.common import api_router
 from app.services.platform import list_audit
 
@@ -32,8 +31,12 @@ async def list_audit_log(
     resource_id: Annotated[
         str | None, Query(max_length=64, description="The changed record's id.")
     ] = None,
-    since: Annotated[datetime | None, Query(description="Changes at or after this time.")] = None,
-    until: Annotated[datetime | None, Query(description="Changes before this time.")] = None,
+    since: Annotated[
+        AwareTime | None, Query(description="Changes at or after this time (RFC 3339).")
+    ] = None,
+    until: Annotated[
+        AwareTime | None, Query(description="Changes before this time (RFC 3339).")
+    ] = None,
 ) -> Page[AuditEntryRead]:
     """Every change, newest first: the member, API key or system job that made it, the
     record, and each changed field's value before and after (secret values never appear;
