@@ -55,6 +55,10 @@ def served(committed_url: str, tmp_path: Path, key: str) -> Iterator[Service]:
         tmp_path,
         module="tests.fuzz_server",
         webhooks_enabled="false",
+        # The fuzzer may set the workspace's own limit to 1 a minute (PATCH /v1/workspace),
+        # after which every operation answered 429 and went untested (`tests/test_rate_limits.py`
+        # holds the limiter to its contract).
+        rate_limits_enabled="false",
         log_level="WARNING",
     )
     try:
