@@ -14,10 +14,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from app.demo.team import owners as team_owners
 from app.models.contacts import (
     ActivityCreate,
     ContactCreate,
@@ -26,7 +25,6 @@ from app.models.contacts import (
     RelationshipCreate,
     ServiceRecordCreate,
 )
-from app.models.platform import Member
 from app.services import contacts
 
 # (first, last, segment, allied category, days since last inbound call or None, tags)
@@ -67,13 +65,7 @@ def _contact(n: int, person: tuple[Any, ...], owner: uuid.UUID | None) -> Contac
 
 
 async def seed_contacts(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
-    # The people who own contacts (not the assistant), in a fixed order: the leader, the agent.
-    stmt = (
-        select(col(Member.id))
-        .where(col(Member.workspace_id) == workspace_id, col(Member.role) != "assistant")
-        .order_by(col(Member.name), col(Member.id))
-    )
-    owners = list((await session.execute(stmt)).scalars().all())
+    owners = await team_owners(session, workspace_id)  # the leader, then the agent
     ids: list[uuid.UUID] = []
     for n, person in enumerate(PEOPLE):
         owner = owners[n % len(owners)] if owners else None

@@ -10,12 +10,10 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from app.demo.team import find_agent
 from app.models.contacts import ContactCreate
-from app.models.platform import Member
 from app.models.referrals import NewContact, ReferralCreate, RewardProgramCreate, TransitionCreate
 from app.services import contacts, referrals
 
@@ -71,14 +69,7 @@ async def _contact(
 
 async def seed_referrals(session: AsyncSession, workspace_id: uuid.UUID, *, at: datetime) -> None:
     await referrals.create_program(session, workspace_id, DEFAULT_PROGRAM, at=at)
-    agent = (
-        await session.execute(
-            select(col(Member.id))
-            .where(col(Member.workspace_id) == workspace_id, col(Member.role) == "agent")
-            .order_by(col(Member.name), col(Member.id))
-            .limit(1)
-        )
-    ).scalar()
+    agent = await find_agent(session, workspace_id)
     maria = await _contact(  # the agent's: today's referral from her is theirs to thank
         session,
         workspace_id,
@@ -87,7 +78,7 @@ async def seed_referrals(session: AsyncSession, workspace_id: uuid.UUID, *, at: 
         last_name="Santos",
         segment="core_advocate",
         advocacy_stage="core_advocate",
-        owner_id=agent,
+        owner_id=agent.id if agent else None,
         emails=[{"address": "maria.santos@example.com", "primary": True}],
     )
     lender = await _contact(

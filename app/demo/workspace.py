@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.clock import SystemClock
 from app.config import Settings
 from app.db import Database
 from app.demo.contacts import seed_contacts
 from app.demo.referrals import seed_referrals
+from app.demo.team import find_agent
 from app.demo.touches import seed_touches
-from app.models.platform import Member, MemberCreate
+from app.models.platform import MemberCreate
 from app.services import platform
 
 
@@ -48,12 +47,8 @@ async def demo_agent_session(
     """A fresh session token for the demo's agent (name, token, expiry), so a front end can
     be tried as a signed-in member straight away."""
     async with db.read_session() as session:
-        stmt = (
-            select(col(Member.id), col(Member.name))
-            .where(col(Member.workspace_id) == workspace_id, col(Member.role) == "agent")
-            .order_by(col(Member.created_at), col(Member.id))
-            .limit(1)
-        )
-        agent = (await session.execute(stmt)).one()
+        agent = await find_agent(session, workspace_id)
+    if agent is None:
+        raise LookupError("the demo workspace has no agent")
     token, expires_at = platform.session_tokens(settings).mint(workspace_id, agent.id, at=at)
     return agent.name, token, expires_at
