@@ -16,7 +16,7 @@ from tests.contact_fixtures import new_contact
 
 
 def _row(keys: list[Key], emails: tuple[str, ...] = (), phones: tuple[str, ...] = ()) -> Row:
-    return Row(2, keys, emails, phones, None, [], (), "", b"")
+    return Row(2, keys, emails, phones, None, [], "", "", "", "", b"")
 
 
 async def test_a_claim_reports_the_keys_another_contact_holds_and_inserts_the_rest(

@@ -125,9 +125,7 @@ def batch_times(at: datetime) -> str:
     )
 
 
-def created_event(
-    body: str, contact_id: uuid.UUID, times: str, consent: str, import_id: str
-) -> str:
+def created_event(body: str, contact_id: str, times: str, consent: str, import_id: str) -> str:
     """The JSON of a ``contact.created`` event: the row's ``created_body`` with what its
     batch set (``batch_times``, ``consent_columns``) and the import's id, as members put
     before the body's own (which never has these keys, and never is empty)."""

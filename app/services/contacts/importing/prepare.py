@@ -2,17 +2,18 @@
 
 A row is validated by ``ContactCreate`` exactly as a ``POST /v1/contacts`` body is (the
 same errors), and what depends only on it is computed here too: the derived row a new
-contact would have, its rule errors, its columns as the insert sends them (JSON as
-text), its ``contact.created`` event but for what the batch sets, and for an update the
-columns it gives with the search forms of its phone numbers. That is most of an import's
-Python time (e-mail syntax and a ``phonenumbers`` parse alone are half of it), so the
-import runs it for the next batch in another process (``contacts_import_stage.Lookahead``)
-and the result is flat data (``Row``).
+contact would have, its rule errors, its id and its columns as the insert sends them
+(``insert.row_json``), its ``contact.created`` event but for what the batch sets, and
+for an update the columns it gives with the search forms of its phone numbers. That is
+most of an import's Python time (e-mail syntax and a ``phonenumbers`` parse alone are
+half of it), so the import runs it for the next batch in another process
+(``contacts_import_stage.Lookahead``) and the result is flat data (``Row``).
 """
 
 from __future__ import annotations
 
 import pickle
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,9 +22,9 @@ from pydantic import ValidationError
 from app.json_codec import from_json, to_json
 from app.models.contacts.inputs import ContactCreate, phone_forms
 from app.services.contacts.importing.events import created_body
-from app.services.contacts.importing.insert import AS_JSON
+from app.services.contacts.importing.insert import row_json
 from app.services.contacts.importing.parse import RawRow
-from app.services.contacts.importing.rows import WRITTEN, Row
+from app.services.contacts.importing.rows import Row
 from app.services.contacts.rows import DEFAULT_ROW, derive, given_columns, rule_errors
 
 Checked = Row | dict[str, Any]  # a valid row, or the error entry of a rejected one
@@ -54,13 +55,24 @@ def validate_row(raw: RawRow) -> Checked:
     emails = tuple(e.address for e in model.emails)
     phones = tuple(p.number for p in model.phones)
     if problems:  # it cannot be created: nothing to write for it
-        return Row(raw.line, keys, emails, phones, model.owner_id, problems, (), "", known)
-    values = tuple(
-        to_json(created[name]) if name in AS_JSON and created[name] is not None else created[name]
-        for name in WRITTEN
-    )
+        return Row(raw.line, keys, emails, phones, model.owner_id, problems, "", "", "", "", known)
+    contact_id = uuid.uuid4()
+    columns = row_json(contact_id, created)
     event = created_body(created, dict(keys))
-    return Row(raw.line, keys, emails, phones, model.owner_id, problems, values, event, known)
+    consent = to_json(created["consent"])
+    return Row(
+        raw.line,
+        keys,
+        emails,
+        phones,
+        model.owner_id,
+        problems,
+        str(contact_id),
+        columns,
+        consent,
+        event,
+        known,
+    )
 
 
 def _scalar(value: Any) -> Any:

@@ -32,13 +32,14 @@ Ext = ContactExternalId
 _CLAIM = text(
     """
     INSERT INTO contact_external_ids (workspace_id, source, external_id, contact_id)
-    SELECT :ws, k.source, k.external_id, k.contact_id
-    FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]), CAST(:contacts AS uuid[]))
+    SELECT :ws, k.source, k.external_id, CAST(k.contact_id AS uuid)
+    FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[]), CAST(:contacts AS text[]))
          AS k(source, external_id, contact_id)
     ON CONFLICT DO NOTHING
     RETURNING source, external_id
     """
 )
+Claim = tuple[uuid.UUID | str, Key]  # a contact's id, and an external id for it
 
 
 @dataclass(slots=True)
@@ -53,9 +54,12 @@ class Row:
     phones: tuple[str, ...]  # E.164
     owner_id: uuid.UUID | None
     problems: list[dict[str, Any]]  # rule errors of the contact it would create
-    #: That contact's ``WRITTEN`` columns, JSON and lists as JSON text, consent as the
-    #: JSON the row gave (its batch stamps the entries given without a time).
-    values: tuple[Any, ...]
+    #: That contact: its id, its columns as the batch's insert takes them
+    #: (``insert.row_json``), and its consent as the JSON the row gave (its batch stamps
+    #: the entries given without a time). Empty when ``problems`` refuse it.
+    contact_id: str
+    columns: str
+    consent: str
     event: str  # that contact's ``contact.created`` data but for what its batch sets
     given: bytes  # pickle of its given columns and phone forms, read for an update only
 
@@ -94,7 +98,7 @@ class Outcome:
 
 
 async def claim(
-    session: AsyncSession, workspace_id: uuid.UUID, claims: list[tuple[uuid.UUID, Key]]
+    session: AsyncSession, workspace_id: uuid.UUID, claims: Sequence[Claim]
 ) -> set[Key]:
     """Insert external ids; returns the keys a concurrent writer took first."""
     if not claims:
@@ -105,7 +109,7 @@ async def claim(
             "ws": workspace_id,
             "sources": [s for _c, (s, _e) in claims],
             "ids": [e for _c, (_s, e) in claims],
-            "contacts": [c for c, _key in claims],
+            "contacts": [str(c) for c, _key in claims],
         },
     )
     won = {(r.source, r.external_id) for r in rows}

@@ -38,15 +38,14 @@ from app.services.contacts.importing.events import (
     consent_columns,
     created_event,
 )
-from app.services.contacts.importing.insert import insert_contacts
+from app.services.contacts.importing.insert import document, insert_contacts
 from app.services.contacts.importing.options import ImportOptions
 from app.services.contacts.importing.prepare import Checked
 from app.services.contacts.importing.repeats import batch_refusals
-from app.services.contacts.importing.rows import WRITTEN, Outcome, Row, claim
+from app.services.contacts.importing.rows import Outcome, Row, claim
 from app.services.contacts.importing.update import update_known
 
 BATCH_SIZE = 1000
-_CONSENT = WRITTEN.index("consent")
 Refused = Mapping[int, list[dict[str, Any]]]
 
 
@@ -175,13 +174,10 @@ async def _insert_new(
     if not new:
         return
     conn = await session.connection()
-    ids = [uuid.uuid4() for _ in new]
-    consents = [consent_columns(row.values[_CONSENT], at) for row in new]
-    # Every stored column is known here (the rest are defaults): no RETURNING needed.
-    per_column = zip(*(row.values for row in new), strict=True)
-    columns: dict[str, Sequence[Any]] = dict(zip(WRITTEN, per_column, strict=True))
-    columns.update(id=ids, version=[1] * len(new), consent=[stored for stored, _ in consents])
-    inserting = asyncio.ensure_future(insert_contacts(session, workspace_id, columns, at=at))
+    ids = [row.contact_id for row in new]
+    consents = [consent_columns(row.consent, at) for row in new]
+    rows = document([(stored, row.columns) for row, (stored, _) in zip(new, consents, strict=True)])
+    inserting = asyncio.ensure_future(insert_contacts(session, workspace_id, rows, at=at))
     try:  # the events are built while PostgreSQL inserts (the task has sent the insert)
         await asyncio.sleep(0)
         times = batch_times(at)
@@ -193,7 +189,7 @@ async def _insert_new(
         await inserting
     claims = [(cid, key) for cid, row in zip(ids, new, strict=True) for key in row.keys]
     lost = await claim(session, workspace_id, claims)
-    losing: set[uuid.UUID] = set()
+    losing: set[str] = set()
     for cid, row in zip(ids, new, strict=True):
         if lost.intersection(row.keys):  # another writer created these ids meanwhile
             losing.add(cid)
@@ -201,7 +197,8 @@ async def _insert_new(
     if losing:  # undo the rows (their claims that won go with them by cascade)
         await conn.execute(
             delete(Contact).where(
-                col(Contact.workspace_id) == workspace_id, col(Contact.id).in_(losing)
+                col(Contact.workspace_id) == workspace_id,
+                col(Contact.id).in_([uuid.UUID(cid) for cid in losing]),
             )
         )
     for cid, event in zip(ids, events, strict=True):
