@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
 import time
 import uuid
@@ -39,6 +38,7 @@ from bench_contacts_common import admin, scratch_database, server_url, with_data
 from bench_scores import LOAD, NOW
 from sqlalchemy import text
 
+from app import heap
 from app.clock import FrozenClock
 from app.config import Settings
 from app.db import Database
@@ -222,9 +222,7 @@ async def main() -> None:
             rate_limits_enabled=False,  # one client asking back to back is the point here
         )
         app = create_app(settings, database=db, clock=FrozenClock(AT))
-        # As ``rapport serve`` does (app/cli/serve.py): the startup heap out of the GC's sight.
-        gc.collect()
-        gc.freeze()
+        heap.settle()  # as ``rapport serve`` does (app/cli/serve.py, app/heap.py)
         headers = {"Authorization": f"Bearer {token}"}
         async with db.transaction() as session:
             members = (

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import time
 from multiprocessing import forkserver
@@ -26,6 +25,7 @@ import httpx
 from bench_contacts_common import admin, bench_app, csv_rows, scratch_database
 from sqlalchemy import text
 
+from app import heap
 from app.db import Database
 
 _BACKENDS = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
@@ -125,11 +125,7 @@ async def main(rows: int, again: bool, advocates: float | None) -> None:
     database = Database.from_url(url, pool_size=2)
     try:
         app, _workspace, token = await bench_app(database, url)
-        # As ``rapport serve`` runs it (app.cli.serve.production_app): the startup heap frozen,
-        # so the collector's full passes do not walk SQLAlchemy's, FastAPI's and
-        # pydantic's ~250,000 objects (without it they were a fifth of the import's CPU).
-        gc.collect()
-        gc.freeze()
+        heap.settle()  # as ``rapport serve`` runs it (app.cli.serve.production_app)
         body = csv_rows(rows, advocates=advocates).encode()
         mix = "" if advocates is None else f", {advocates:.0%} advocates, the rest prospects"
         print(f"bench_import: {rows} rows{mix}, {len(body) / 1e6:.1f} MB of CSV")

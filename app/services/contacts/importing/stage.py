@@ -12,7 +12,6 @@ the staging insert takes its chunks as arrays (``unnest``).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import multiprocessing
 import os
@@ -30,6 +29,7 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import heap
 from app.driver import DriverStatement, fetch_column, fetch_written_row
 from app.json_codec import to_json
 from app.services.contacts.importing.parse import RawRow
@@ -170,15 +170,15 @@ def _worker_pool() -> Executor | None:
 
 
 def _worker_start(owner: int) -> None:
-    """In the validation worker: freeze the imported heap, and exit once ``owner`` (the
-    process that made the pool) is gone.
+    """In the validation worker: tune the collector as the server's (``app.heap``), and
+    exit once ``owner`` (the process that made the pool) is gone.
 
     A worker waits on its call queue, whose write end it holds itself, so an owner killed
     with SIGKILL (a crashed server) never closed it: the worker waited forever, and with
     it the fork server (each child holds its "alive" pipe) and the resource tracker.
     ``make test`` left exactly those three running after its kill -9 test.
     """
-    gc.freeze()
+    heap.settle()
     threading.Thread(target=_exit_without, args=(owner,), daemon=True).start()
 
 
