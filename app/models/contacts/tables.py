@@ -43,9 +43,9 @@ SEARCH_DOCUMENT = (
 )
 
 # Duplicates: the normalised name (exact matches), and a phonetic key of its words (similar
-# names; ``rapport_name_key`` is Soundex per word, see migration 0004n for why not pg_trgm).
+# names; ``name_key`` is Soundex per word, ``services.contacts.name_keys``; see migration
+# 0004n for why not pg_trgm).
 NAME_NORM = "btrim(regexp_replace(sort_name, '[^[:alnum:]]+', ' ', 'g'))"
-NAME_KEY = "rapport_name_key(sort_name)"
 
 
 def display_name_sql(alias: str) -> str:
@@ -131,7 +131,7 @@ class Contact(IdMixin, table=True):
     last_engaged_at: datetime | None = timestamp(default=None)
     lapsed_at: datetime | None = timestamp(default=None)
     search: str = generated(TSVECTOR, SEARCH_DOCUMENT)
-    name_key: str = generated(Text, NAME_KEY)
+    name_key: str = column(Text)  # derived with sort_name (rows.derive)
     version: int = 1
     created_at: datetime = created_at_column()
     updated_at: datetime = created_at_column()

@@ -23,6 +23,7 @@ from app.models.contacts.inputs import ContactCreate, ContactUpdate, phone_forms
 from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact, ContactExternalId
 from app.models.platform import Member
+from app.services.contacts.name_keys import name_key
 
 # Columns a client controls (directly or through a schema field of the same name).
 INPUT_COLUMNS = (
@@ -50,6 +51,7 @@ INPUT_COLUMNS = (
 )
 DERIVED_COLUMNS = (
     "sort_name",
+    "name_key",
     "primary_email",
     "primary_phone",
     "email_search",
@@ -133,6 +135,7 @@ def derive(row: dict[str, Any], forms: Mapping[str, Sequence[str]] | None = None
     else:
         name = " ".join(p for p in (row["last_name"], row["first_name"]) if p)
     row["sort_name"] = name.lower()[:600]
+    row["name_key"] = name_key(row["sort_name"])
     for entries in (row["emails"], row["phones"]):
         if entries and not any(e["primary"] for e in entries):
             entries[0] = {**entries[0], "primary": True}
@@ -218,7 +221,7 @@ def external_ids_of(contact_id: Any) -> ColumnElement[Any]:
     )
 
 
-_HIDDEN = ("search", "name_key", "workspace_id")  # generated for indexes, never returned
+_HIDDEN = ("search", "name_key", "workspace_id")  # for indexes, never returned
 STORED_COLUMNS = [c for c in Contact.__table__.columns if c.name not in _HIDDEN]
 READ_COLUMNS: list[ColumnElement[Any]] = [
     *STORED_COLUMNS,

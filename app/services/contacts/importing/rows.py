@@ -22,6 +22,7 @@ Key = tuple[str, str]
 WRITTEN = (
     *WRITABLE_COLUMNS,
     "sort_name",
+    "name_key",
     "primary_email",
     "primary_phone",
     "email_search",
