@@ -91,33 +91,40 @@ class Repeats:
             yield row
 
     def _note(self, line: int, data: dict[str, Any]) -> None:
-        # Every row passes here while the request reads the file: no set per row, and a
-        # list of lines only for a key seen before (one line is never its own repeat).
+        # Every row passes here while the request reads the file, before the first batch
+        # can start: no set or generator per row, a key's first line noted in one dict
+        # operation, and a list of lines only for a key seen before.
+        first = self._first
         external = data.get("external_ids")
         if isinstance(external, dict):
             for source, value in external.items():
                 if isinstance(value, str) and (value := value.strip()):
-                    self._see(("external_id", f"{source}:{value}"), line)
+                    key = ("external_id", f"{source}:{value}")
+                    if first.setdefault(key, line) != line:
+                        self._again(key, line)
         if self._emails:
             for address in _texts(data.get("emails"), "address"):
-                self._see(("email", address.strip().lower()), line)
+                key = ("email", address.strip().lower())
+                if first.setdefault(key, line) != line:
+                    self._again(key, line)
         if self._phones:
-            region: str | None = None
-            for number in set(_texts(data.get("phones"), "number")):
-                region = region or _region(data)
-                entry = (line, number, region)
-                seen = self._numbers.setdefault(_coarse(number), entry)
-                if seen is not entry:
-                    if isinstance(seen, tuple):
-                        self._numbers[_coarse(number)] = seen = [seen]
-                    seen.append(entry)
+            numbers = list(_texts(data.get("phones"), "number"))
+            if numbers:
+                region = _region(data)
+                for number in dict.fromkeys(numbers):
+                    entry = (line, number, region)
+                    coarse = _coarse(number)
+                    seen = self._numbers.setdefault(coarse, entry)
+                    if seen is not entry:
+                        if isinstance(seen, tuple):
+                            self._numbers[coarse] = seen = [seen]
+                        seen.append(entry)
 
-    def _see(self, key: Key, line: int) -> None:
-        first = self._first.setdefault(key, line)
-        if first != line:
-            lines = self._more.setdefault(key, [first])
-            if lines[-1] != line:  # rows come in file order: the same row again
-                lines.append(line)
+    def _again(self, key: Key, line: int) -> None:
+        """``key``, first seen on another line, is on ``line`` too."""
+        lines = self._more.setdefault(key, [self._first[key]])
+        if lines[-1] != line:  # rows come in file order: the same row again
+            lines.append(line)
 
     def _phone_groups(self) -> dict[Key, list[int]]:
         groups: dict[Key, list[int]] = {}
