@@ -106,6 +106,9 @@ class Consent(InputModel):
 
 def _one_primary(entries: list[Any], key: str) -> list[Any]:
     """Drop repeats (first one wins) and make exactly one entry primary (the first by default)."""
+    if len(entries) == 1:  # most contacts have one address and one number
+        entries[0].primary = True
+        return entries
     seen: dict[str, Any] = {}
     for entry in entries:
         value = getattr(entry, key).lower()

@@ -13,6 +13,7 @@ SQL function stays, as the reference this is tested against
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Soundex digits per letter a..z; digits (and anything else) separate like a vowel.
@@ -22,6 +23,7 @@ _CODES = str.maketrans(
 _WORDS = re.compile(r"[\W_]+")  # what is not a letter or a digit separates words
 
 
+@functools.lru_cache(maxsize=65_536)  # names repeat: an import meets each word many times
 def _soundex(word: str) -> str:
     codes = word.translate(_CODES)
     first = word[0].upper()

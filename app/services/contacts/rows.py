@@ -60,6 +60,8 @@ DERIVED_COLUMNS = (
 )
 WRITABLE_COLUMNS = (*INPUT_COLUMNS, "advocacy_stage_manual")
 JSON_COLUMNS = frozenset({"emails", "phones", "address", "family", "consent", "custom_fields"})
+_INPUT = frozenset(INPUT_COLUMNS)
+_NESTED = JSON_COLUMNS - {"custom_fields"}  # models inside: dumped as JSON, nulls left out
 DEFAULT_ROW: Mapping[str, Any] = {
     "kind": "person",
     "first_name": None,
@@ -97,12 +99,13 @@ def given_columns(data: ContactCreate | ContactUpdate) -> dict[str, Any]:
     Everything here follows from the body alone, so an import computes it in another
     process (``contacts_import_prepare``) and only stamps the time of its batch.
     """
-    sent = data.model_fields_set & set(INPUT_COLUMNS)
-    values = data.model_dump(include=sent - JSON_COLUMNS)
-    nested = sent & (JSON_COLUMNS - {"custom_fields"})
-    values.update(data.model_dump(mode="json", include=nested, exclude_none=True))
-    if "custom_fields" in sent:  # null values inside are the client's data, keep them
-        values.update(data.model_dump(mode="json", include={"custom_fields"}))
+    sent = data.model_fields_set & _INPUT
+    # Custom fields are JSON as parsed (the same in either mode), and their null values
+    # are the client's data: dumped with the plain columns, without ``exclude_none``.
+    values = data.model_dump(include=sent - _NESTED)
+    nested = sent & _NESTED
+    if nested:
+        values.update(data.model_dump(mode="json", include=nested, exclude_none=True))
     if "address" in sent and data.address is None:
         values["address"] = None
     if "advocacy_stage" in values:
