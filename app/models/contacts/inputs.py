@@ -132,7 +132,7 @@ _NANP = 1  # the North American plan's calling code: its national format adds no
 def _remember_forms(e164: str, parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
     national = str(parsed.national_number)
     if parsed.country_code == _NANP and not parsed.italian_leading_zero:
-        written = national  # "(415) 555-0123": tests/test_phone_forms.py holds it to that
+        written = national  # "(415) 555-0123": tests/test_contact_phone_forms.py holds it to that
     else:
         shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         written = "".join(c for c in shown if c.isdigit())
