@@ -1,6 +1,6 @@
 """The search forms of a phone number are the same whether validation remembered them
 from its own parse or they are derived from the stored E.164 number alone; and the
-shortcuts taken on the way (``inputs._is_valid``, ``inputs._remember_forms``) give exactly
+shortcuts taken on the way (``phones._is_valid``, ``phones._remember_forms``) give exactly
 what ``phonenumbers`` itself gives, over every region's example numbers and random digits."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from app.models.contacts import inputs as contact_schemas
-from app.models.contacts.inputs import ContactCreate, phone_forms
+from app.models.contacts import phones as contact_phones
+from app.models.contacts.inputs import ContactCreate
+from app.models.contacts.phones import phone_forms
 
 NUMBERS = [
     ("(415) 555-0123", "US"),
@@ -32,7 +33,7 @@ def _unprimed(e164: str) -> list[str]:
 
 @pytest.mark.parametrize(("number", "region"), NUMBERS)
 def test_forms_remembered_by_validation_match_the_stored_number(number: str, region: str) -> None:
-    contact_schemas._phone_forms.clear()
+    contact_phones._phone_forms.clear()
     model = ContactCreate.model_validate(
         {"first_name": "A", "default_region": region, "phones": [{"number": number}]}
     )
@@ -41,12 +42,12 @@ def test_forms_remembered_by_validation_match_the_stored_number(number: str, reg
 
 
 def test_the_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contact_schemas, "PHONE_FORMS_KEPT", 3)
-    contact_schemas._phone_forms.clear()
+    monkeypatch.setattr(contact_phones, "PHONE_FORMS_KEPT", 3)
+    contact_phones._phone_forms.clear()
     for line in range(10):
         phone_forms(f"+1415555{line:04d}")
-        assert len(contact_schemas._phone_forms) <= 3
-    assert "+14155550009" in contact_schemas._phone_forms  # the last one is kept
+        assert len(contact_phones._phone_forms) <= 3
+    assert "+14155550009" in contact_phones._phone_forms  # the last one is kept
     assert phone_forms("+14155550001") == _unprimed("+14155550001")  # forgotten, derived again
 
 
@@ -84,10 +85,10 @@ def _national_digits(number: phonenumbers.PhoneNumber) -> str:
 def test_validity_is_the_librarys_in_every_region(region: str) -> None:
     numbers = [*_examples(region), *_random_numbers(region, 60, seed=1)]
     for number in numbers:
-        assert contact_schemas._is_valid(number, region) == phonenumbers.is_valid_number(number), (
+        assert contact_phones._is_valid(number, region) == phonenumbers.is_valid_number(number), (
             number
         )
-    assert any(contact_schemas._is_valid(n, region) for n in numbers) or not _examples(region)
+    assert any(contact_phones._is_valid(n, region) for n in numbers) or not _examples(region)
 
 
 def test_the_north_american_plans_national_digits_are_those_of_its_national_format() -> None:
@@ -98,11 +99,11 @@ def test_the_north_american_plans_national_digits_are_those_of_its_national_form
     assert len(valid) > 200
     for number in valid:
         e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-        forms = contact_schemas._remember_forms(e164, number)
+        forms = contact_phones._remember_forms(e164, number)
         assert forms == (e164[1:], str(number.national_number), _national_digits(number))
 
 
 def test_other_plans_forms_come_from_the_national_format() -> None:
     london = phonenumbers.parse("020 7946 0018", "GB")
-    forms = contact_schemas._remember_forms("+442079460018", london)
+    forms = contact_phones._remember_forms("+442079460018", london)
     assert forms == ("442079460018", "2079460018", "02079460018")

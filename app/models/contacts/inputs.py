@@ -8,7 +8,6 @@ resources) are checked by the service on the merged state.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from app.json_codec import depth, to_json
+from app.models.contacts.phones import parse_phone
 from app.models.contacts.tables import AdvocacyStage, Segment
 from app.models.platform import (
     AwareTime,
@@ -124,75 +124,6 @@ def _one_primary(entries: list[Any], key: str) -> list[Any]:
     return kept
 
 
-PHONE_FORMS_KEPT = 4096  # numbers remembered: a few import batches' worth
-_phone_forms: dict[str, tuple[str, ...]] = {}
-_NANP = 1  # the North American plan's calling code: its national format adds no digit
-
-
-def _remember_forms(e164: str, parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
-    national = str(parsed.national_number)
-    if parsed.country_code == _NANP and not parsed.italian_leading_zero:
-        written = national  # "(415) 555-0123": tests/test_contact_phone_forms.py holds it to that
-    else:
-        shown = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-        written = "".join(c for c in shown if c.isdigit())
-    forms = (e164.lstrip("+"), national, written)
-    if len(_phone_forms) >= PHONE_FORMS_KEPT:  # start again: popping the oldest was a
-        _phone_forms.clear()  # scan over the dict's deleted entries each time
-    _phone_forms[e164] = forms
-    return forms
-
-
-def phone_forms(e164: str) -> list[str]:
-    """The forms of a stored (E.164) number that contact search matches: the digits, the
-    national number, the national format's digits.
-
-    Validation has just parsed the number and remembers them: parsing it again to derive
-    the search column was the largest item of an import batch's own CPU (cProfile,
-    bench_import: 4.4 of 9 s), and a create derives right after validating too.
-    """
-    forms = _phone_forms.get(e164)
-    if forms is None:
-        forms = _remember_forms(e164, phonenumbers.parse(e164, None))
-    return list(forms)
-
-
-@functools.cache
-def _tried_first(region: str) -> bool:
-    """Whether ``phonenumbers.region_code_for_number`` settles on ``region`` for a number
-    of its calling code that is valid there, before looking at any other region: it is
-    the code's only region, or its first one, with no leading digits to match. Then
-    ``is_valid_number`` of such a number is ``is_valid_number_for_region`` of ``region``,
-    which costs half as much (it types the number once, not twice)."""
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(
-        phonenumbers.country_code_for_region(region), ()
-    )
-    if not regions or regions[0] != region:
-        return False
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    return len(regions) == 1 or (metadata is not None and metadata.leading_digits is None)
-
-
-def _is_valid(parsed: phonenumbers.PhoneNumber, region: str) -> bool:
-    """``phonenumbers.is_valid_number``, cheaper for a number of the region it was read in."""
-    if _tried_first(region) and phonenumbers.is_valid_number_for_region(parsed, region):
-        return True
-    return bool(phonenumbers.is_valid_number(parsed))
-
-
-def _parse_phone(number: str, region: str) -> str:
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{number!r} is not a phone number ({exc})") from exc
-    if not _is_valid(parsed, region):
-        raise ValueError(f"{number!r} is not a valid phone number for region {region}")
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if not parsed.extension:  # E.164 drops it, the national format would not
-        _remember_forms(e164, parsed)
-    return e164
-
-
 _NOT_NULL = (
     "kind",
     "segment",
@@ -238,7 +169,7 @@ class _ContactRules(InputModel):
         address = info.data.get("address")
         region = info.data.get("default_region") or (address and address.country) or DEFAULT_REGION
         for entry in value:
-            entry.number = _parse_phone(entry.number, region)
+            entry.number = parse_phone(entry.number, region)
         return _one_primary(value, "number")
 
     @field_validator("tags", "interests", check_fields=False)

@@ -19,7 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from app.errors import FieldError, ValidationFailed
-from app.models.contacts.inputs import ContactCreate, ContactUpdate, phone_forms
+from app.models.contacts.inputs import ContactCreate, ContactUpdate
+from app.models.contacts.phones import phone_forms
 from app.models.contacts.reads import ContactRead
 from app.models.contacts.tables import Contact, ContactExternalId
 from app.models.platform import Member

@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.json_codec import from_json, to_json
-from app.models.contacts.inputs import ContactCreate, phone_forms
+from app.models.contacts.inputs import ContactCreate
+from app.models.contacts.phones import phone_forms
 from app.services.contacts.importing.events import created_body
 from app.services.contacts.importing.insert import row_json
 from app.services.contacts.importing.parse import RawRow
