@@ -45,7 +45,6 @@ from app.services.contacts.importing.repeats import batch_refusals
 from app.services.contacts.importing.rows import Outcome, Row, claim
 from app.services.contacts.importing.update import update_known
 
-BATCH_SIZE = 1000
 Refused = Mapping[int, list[dict[str, Any]]]
 
 
